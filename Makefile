@@ -1,0 +1,40 @@
+# ddb-s3: every target installs what it needs, so each works on a fresh machine.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UV_VERSION := 0.13.8
+
+.PHONY: setup venv node jars java demo test test-fast bench clean
+
+setup: venv node jars java
+
+venv: .venv/.synced
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install -q uv==$(UV_VERSION)
+	uv sync --frozen --all-extras
+	@touch $@
+
+node: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+jars: venv
+	$(PY) -m launcher.jars build
+
+java:
+	@$(PY) -m launcher.jars check-java
+
+demo: setup
+	$(PY) -m launcher.demo
+
+test: setup
+	$(PY) -m pytest
+
+# Unit tests only: no servers, no Spark.
+test-fast: venv
+	$(PY) -m pytest -m unit
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf .cache backups artifacts bench/out

@@ -1,0 +1,42 @@
+"""The export flow in one place: request -> inspect -> plan -> render -> run -> verify."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .aws import Aws, S3WriteSettings
+from .inspect_table import describe_table
+from .plan import ExportPlan, make_plan
+from .request import ExportRequest
+from .runners import RunResult
+from .storage import open_location
+from .verify import VerifyReport, verify
+
+
+def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | None = None) -> ExportPlan:
+    aws = aws or Aws(request.region)
+    table = describe_table(aws, request.table)
+    return make_plan(
+        request,
+        table,
+        region=aws.region_name,
+        endpoints={"dynamodb": aws.endpoint("dynamodb"), "s3": aws.endpoint("s3")},
+        now=now or datetime.now(timezone.utc),
+        token=secrets.token_hex(4),
+    )
+
+
+def run_export(plan: ExportPlan, progress: Callable[[str], None] = print, work_dir: Path | None = None) -> RunResult:
+    if plan.request.runner == "local":
+        from .runners.local import LocalRunner
+
+        return LocalRunner(work_dir or Path(".cache/runs"), progress).run(plan)
+    from .runners.emr import EmrRunner  # noqa: PLC0415  (boto3 EMR code only when asked for)
+
+    return EmrRunner(progress=progress).run(plan)
+
+
+def verify_export(where: str, aws: Aws | None = None, settings: S3WriteSettings | None = None) -> VerifyReport:
+    return verify(open_location(where, aws, settings))

@@ -1,0 +1,59 @@
+"""Driver-side steps of an export: mark it started, then commit it. Data files first, manifests
+last; manifest-summary.json is written only after every listed file is known to be in S3, so an
+export without it is incomplete by definition."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import layout
+
+
+def write_started(s3: Any, bucket: str, root: str, write_args: dict) -> None:
+    """An empty _started object: proves the bucket is writable before any read capacity is spent."""
+    s3.put_object(Bucket=bucket, Key=root + layout.STARTED, Body=b"", **write_args)
+
+
+def remove_orphans(s3: Any, bucket: str, root: str, keep: set[str], read_args: dict) -> int:
+    """Delete data objects of failed task attempts (not in the manifest) so the folder is exact."""
+    removed = 0
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=root + layout.DATA_DIR + "/", **read_args):
+        for obj in page.get("Contents", []):
+            if obj["Key"] not in keep:
+                s3.delete_object(Bucket=bucket, Key=obj["Key"], **read_args)
+                removed += 1
+    return removed
+
+
+def commit(
+    s3: Any,
+    bucket: str,
+    root: str,
+    files: list[layout.DataFile],
+    summary: dict[str, Any],
+    write_args: dict,
+) -> dict[str, Any]:
+    """Write manifest-files.json (+ .md5), then manifest-summary.json last. Returns the summary."""
+    read_args = {k: v for k, v in write_args.items() if k == "ExpectedBucketOwner"}
+    for f in files:  # every listed file must be there with the size we wrote before we commit
+        s3.head_object(Bucket=bucket, Key=f.dataFileS3Key, **read_args)
+    remove_orphans(s3, bucket, root, {f.dataFileS3Key for f in files}, read_args)
+    text = layout.manifest_files_text(files).encode()
+    s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES, Body=text, **write_args)
+    s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES_MD5, Body=layout.md5_b64(text).encode(), **write_args)
+    summary = dict(summary)
+    summary.update(
+        version=layout.SUMMARY_VERSION,
+        endTime=layout.iso(datetime.now(timezone.utc)),
+        s3Bucket=bucket,
+        manifestFilesS3Key=root + layout.MANIFEST_FILES,
+        manifestFilesMd5Checksum=layout.md5_b64(text),
+        itemCount=sum(f.itemCount for f in files),
+        dataFileCount=len(files),
+        outputFormat="DYNAMODB_JSON",
+    )
+    body = json.dumps(summary, indent=2, sort_keys=True).encode()
+    s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_SUMMARY, Body=body, **write_args)
+    return summary

@@ -1,0 +1,97 @@
+"""Streaming gzip JSON-lines files into S3 with a bounded buffer, and small manifest writes."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from typing import Any, Iterable, Iterator
+
+from ..layout import DataFile, data_file_name
+
+PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts (>= 5 MiB except the last)
+
+
+class GzipS3Object:
+    """Writes one .json.gz object: compresses as it goes and uploads 8 MiB parts, so memory stays
+    flat whatever the file size. The MD5 is of the stored (compressed) bytes, like the native
+    export's md5Checksum."""
+
+    def __init__(self, s3: Any, bucket: str, key: str, write_args: dict):
+        self.s3, self.bucket, self.key, self.write_args = s3, bucket, key, write_args
+        self._gz = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
+        self._buf = bytearray()
+        self._md5 = hashlib.md5()
+        self._parts: list[dict] = []
+        self._upload_id: str | None = None
+        self.items = 0
+
+    def write_line(self, line: str) -> None:
+        self._buf += self._gz.compress(line.encode("utf-8") + b"\n")
+        self.items += 1
+        if len(self._buf) >= PART_SIZE:
+            self._flush_part(bytes(self._buf[:PART_SIZE]))
+            del self._buf[:PART_SIZE]
+
+    def _flush_part(self, data: bytes) -> None:
+        self._md5.update(data)
+        if self._upload_id is None:
+            self._upload_id = self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.write_args)["UploadId"]
+        n = len(self._parts) + 1
+        part_md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+        resp = self.s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=n, Body=data, ContentMD5=part_md5,
+            **_owner(self.write_args),
+        )
+        self._parts.append({"PartNumber": n, "ETag": resp["ETag"]})
+
+    def close(self) -> DataFile:
+        self._buf += self._gz.flush()
+        tail = bytes(self._buf)
+        self._buf.clear()
+        if self._upload_id is None:
+            self._md5.update(tail)
+            resp = self.s3.put_object(
+                Bucket=self.bucket, Key=self.key, Body=tail,
+                ContentMD5=base64.b64encode(hashlib.md5(tail).digest()).decode(), **self.write_args,
+            )
+        else:
+            if tail:
+                self._flush_part(tail)
+            resp = self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts}, **_owner(self.write_args),
+            )
+        return DataFile(
+            itemCount=self.items,
+            md5Checksum=base64.b64encode(self._md5.digest()).decode(),
+            etag=resp["ETag"].strip('"'),
+            dataFileS3Key=self.key,
+        )
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, **_owner(self.write_args))
+
+
+def _owner(write_args: dict) -> dict:
+    return {k: v for k, v in write_args.items() if k == "ExpectedBucketOwner"}
+
+
+def write_data_files(
+    s3: Any, bucket: str, data_prefix: str, partition: int, lines: Iterable[str], max_items: int, write_args: dict
+) -> Iterator[DataFile]:
+    """Write a partition's lines into one or more data files (rotating at max_items); yield their
+    manifest entries. An empty partition writes one empty file, as the native export does."""
+    seq = 0
+    obj = GzipS3Object(s3, bucket, data_prefix + data_file_name(partition, seq), write_args)
+    try:
+        for line in lines:
+            if obj.items >= max_items:
+                yield obj.close()
+                seq += 1
+                obj = GzipS3Object(s3, bucket, data_prefix + data_file_name(partition, seq), write_args)
+            obj.write_line(line)
+        yield obj.close()
+    except BaseException:
+        obj.abort()
+        raise

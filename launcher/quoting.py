@@ -1,0 +1,43 @@
+"""The one place where names reach generated source code.
+
+Every table or attribute name that ends up in HiveQL or in a rendered Python script passes through
+exactly one of these functions. They are tested against hostile names (quotes, backticks, newlines,
+template syntax); nothing else in the code base builds source text from names.
+"""
+from __future__ import annotations
+
+import json
+
+
+def python_json(value: object) -> str:
+    """A Python string literal holding `value` as JSON; templates wrap it in json.loads(...).
+
+    repr() of a str is always a valid Python literal that evaluates back to the same string, so no
+    name (quotes, newlines, backslashes, template syntax) can change the rendered program."""
+    return repr(json.dumps(value, sort_keys=True, ensure_ascii=True))
+
+
+def hive_identifier(name: str) -> str:
+    """A HiveQL quoted identifier: backticks, with a backtick doubled (Hive's escape)."""
+    if not name or "\x00" in name or "\n" in name or "\r" in name:
+        raise ValueError(f"name cannot be used as a Hive identifier: {name!r}")
+    return "`" + name.replace("`", "``") + "`"
+
+
+def hive_string(value: str) -> str:
+    """A HiveQL string literal in single quotes with backslash escapes, so no value can end it."""
+    out = []
+    for ch in value:
+        if ch in ("\\", "'", '"', ";"):
+            out.append("\\" + ch if ch != ";" else "\\073")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append("\\%03o" % ord(ch))
+        else:
+            out.append(ch)
+    return "'" + "".join(out) + "'"

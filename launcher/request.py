@@ -1,0 +1,176 @@
+"""The validated export request: the option table of the tool.
+
+Every option is a field here, with its default and its help text. Layers merge in one order:
+defaults < config file (ddb-s3.toml, [default] then [profiles.NAME]) < environment (DDB_S3_<NAME>)
+< command-line flags. The same model is what Python callers and the Airflow operator build.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import BadInput
+from .s3uri import S3Uri
+from .versions import DEFAULT_RELEASE
+
+_TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+_CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
+
+Engine = Literal["spark", "hive", "native", "auto"]
+Reader = Literal["connector", "segments"]
+RunnerName = Literal["local", "emr"]
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str = Field(description="DynamoDB table name")
+    to: str = Field(description="destination, s3://bucket/prefix; the export lands under <prefix>/AWSDynamoDB/<export-id>/")
+    region: str | None = Field(None, description="AWS region (default: the standard boto3 chain)")
+    engine: Engine = Field("spark", description="spark | hive | native | auto")
+    reader: Reader = Field("connector", description="spark reader: connector (DynamoDBInputFormat) | segments (boto3 parallel Scan)")
+    read_percent: float = Field(0.5, description="fraction of the table's read capacity to use, in (0, 1.5]")
+    consistent_read: bool = Field(False, description="strongly consistent Scan (reader segments only; costs twice the read units)")
+    segments: int | None = Field(None, description="parallel scan segments (default: from table size and read budget)")
+    on_demand_read_units: int = Field(40000, description="read units assumed for an on-demand table (the connector's convention)")
+    max_items_per_file: int = Field(100_000, description="rotate data files after this many items")
+    runner: RunnerName = Field("local", description="local (Spark here) | emr")
+    expected_bucket_owner: str | None = Field(None, description="account id that must own the bucket (ExpectedBucketOwner on every S3 call)")
+    sse: Literal["AES256", "aws:kms"] | None = Field(None, description="server-side encryption for every object written")
+    sse_kms_key_id: str | None = Field(None, description="KMS key for sse=aws:kms")
+    # EMR settings (used by runner=emr and by `render`).
+    cluster: str = Field("transient", description="transient (start, export, terminate) or an existing cluster id j-...")
+    release_label: str = Field(DEFAULT_RELEASE, description="EMR release label")
+    instance_type: str = Field("m5.xlarge", description="EMR instance type for master and core nodes")
+    core_nodes: int = Field(2, description="number of EMR core nodes")
+    spot: bool = Field(False, description="run core nodes on Spot")
+    log_uri: str | None = Field(None, description="S3 URI for EMR logs (needed to show a failed step's stderr)")
+    service_role: str = Field("EMR_DefaultRole", description="EMR service role")
+    instance_profile: str = Field("EMR_EC2_DefaultRole", description="EC2 instance profile of the cluster")
+    subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
+    idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
+    artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, v: str) -> str:
+        if not _TABLE_NAME.match(v):
+            raise ValueError("must be 3-255 characters of a-z A-Z 0-9 _ . -")
+        return v
+
+    @field_validator("to", "log_uri", "artifacts_uri")
+    @classmethod
+    def _s3(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                S3Uri.parse(v)
+            except BadInput as e:
+                raise ValueError(str(e)) from None
+        return v
+
+    @field_validator("read_percent")
+    @classmethod
+    def _percent(cls, v: float) -> float:
+        if not (0 < v <= 1.5):
+            raise ValueError("must be in (0, 1.5]")
+        return v
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, v: int | None) -> int | None:
+        if v is not None and not (1 <= v <= 1_000_000):
+            raise ValueError("must be between 1 and 1000000")
+        return v
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, v: str) -> str:
+        if v != "transient" and not _CLUSTER_ID.match(v):
+            raise ValueError("must be 'transient' or a cluster id like j-1ABCDEF")
+        return v
+
+    @field_validator("core_nodes", "max_items_per_file", "on_demand_read_units")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+    @model_validator(mode="after")
+    def _combinations(self) -> "ExportRequest":
+        if self.consistent_read and self.reader != "segments":
+            raise ValueError("--consistent-read needs --reader segments (the connector cannot do ConsistentRead)")
+        if self.sse_kms_key_id and self.sse != "aws:kms":
+            raise ValueError("--sse-kms-key-id needs --sse aws:kms")
+        return self
+
+    @property
+    def destination(self) -> S3Uri:
+        return S3Uri.parse(self.to, "destination")
+
+
+def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ExportRequest.model_fields:
+        value = environ.get("DDB_S3_" + name.upper())
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def load_config_file(path: Path | None, profile: str | None) -> dict[str, Any]:
+    """[default] then [profiles.<profile>] of a TOML file; a missing default file is no error."""
+    explicit = path is not None
+    path = path or Path(os.environ.get("DDB_S3_CONFIG", "ddb-s3.toml"))
+    if not path.exists():
+        if explicit or profile:
+            raise BadInput(f"config file {path} not found")
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"config file {path} is not valid TOML: {e}") from None
+    layer = dict(data.get("default", {}))
+    if profile:
+        profiles = data.get("profiles", {})
+        if profile not in profiles:
+            raise BadInput(f"profile {profile!r} not found in {path} (have: {', '.join(sorted(profiles)) or 'none'})")
+        layer.update(profiles[profile])
+    unknown = sorted(set(layer) - set(ExportRequest.model_fields))
+    if unknown:
+        raise BadInput(f"config file {path}: unknown option(s) {', '.join(unknown)}")
+    return layer
+
+
+def build_request(
+    flags: dict[str, Any],
+    *,
+    config_path: Path | None = None,
+    profile: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> ExportRequest:
+    """Merge the layers and validate; a bad value becomes one BadInput line naming the option."""
+    merged: dict[str, Any] = {}
+    merged.update(load_config_file(config_path, profile))
+    merged.update(_env_layer(dict(os.environ) if environ is None else environ))
+    merged.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return ExportRequest(**merged)
+    except ValidationError as e:
+        raise BadInput(_one_line(e)) from None
+
+
+def _one_line(e: ValidationError) -> str:
+    err = e.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "request"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"--{loc.replace('_', '-')} is required"
+    if loc == "request":
+        return msg
+    return f"--{loc.replace('_', '-')}: {msg} (got {err.get('input')!r})"
