@@ -157,7 +157,20 @@ def verify(where: str, region: str | None, expected_bucket_owner: str | None, as
         say(f"ok: {report.location}: {report.item_count} items in {len(report.files)} files, all checksums match")
 
 
+def _register_command_modules() -> None:
+    """Commands of other areas live beside their code; each module adds itself to `cli`."""
+    import importlib
+
+    for name in ("cli_backup", "cli_emr", "cli_iam"):
+        try:
+            importlib.import_module(f"launcher.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"launcher.{name}":
+                raise
+
+
 def main(argv: list[str] | None = None) -> None:
+    _register_command_modules()
     try:
         cli.main(args=argv, prog_name="ddb-s3", standalone_mode=False)
     except click.exceptions.Abort:

@@ -29,6 +29,10 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
 
 
 def run_export(plan: ExportPlan, progress: Callable[[str], None] = print, work_dir: Path | None = None) -> RunResult:
+    if plan.engine == "native":
+        from .native import run_native_export  # ExportTableToPointInTime: no cluster, no Spark
+
+        return run_native_export(plan, progress)
     if plan.request.runner == "local":
         from .runners.local import LocalRunner
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,12 @@ def plan_json(plan: ExportPlan) -> dict[str, Any]:
 def render_export(plan: ExportPlan, target: Target) -> Rendered:
     env = environment()
     out = Rendered()
+    emr = target.artifacts_root.startswith("s3://")
+    if emr and plan.request.connector_version:
+        from .emr_request import connector_jar  # the jar bootstrap/install-connector.sh installs
+
+        target = replace(target, jars=[connector_jar(plan.request.connector_version) if j == EMR_CONNECTOR_JAR else j
+                                       for j in target.jars])
     if plan.engine == "spark":
         out.files[JOB_SCRIPT] = env.get_template("spark/export_job.py.j2").render(
             export_id=plan.export_id,
@@ -83,6 +89,16 @@ def render_export(plan: ExportPlan, target: Target) -> Rendered:
         )
         out.files[JOB_ZIP] = job_zip()
         out.steps.append(spark_step(plan, target))
+    elif plan.engine == "hive":
+        from .hive_render import render_hive  # the Hive engine's templates and steps
+
+        render_hive(plan, target, out)
+    if emr:
+        from . import emr_request  # bootstrap actions and the RunJobFlow request (transient cluster)
+
+        out.files.update(emr_request.bootstrap_files(plan, template_dirs()[0]))
+        if plan.request.cluster == "transient":
+            out.run_job_flow = emr_request.run_job_flow_request(plan, target.artifacts_root, out.steps)
     return out
 
 

@@ -55,6 +55,11 @@ class ExportRequest(BaseModel):
     subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
     artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
+    # engine=native incremental export (ExportTableToPointInTime INCREMENTAL_EXPORT): a time window.
+    export_from: str | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
+    export_to: str | None = Field(None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)")
+    connector_version: str | None = Field(None, description="install this emr-dynamodb-hadoop version from Maven Central at bootstrap instead of the release's own (e.g. 5.0.0)")
+    python_packages: str | None = Field(None, description="pip requirements installed on every EMR node at bootstrap, comma-separated and pinned (e.g. boto3==1.44.5)")
 
     @field_validator("table")
     @classmethod
@@ -71,6 +76,29 @@ class ExportRequest(BaseModel):
                 S3Uri.parse(v)
             except BadInput as e:
                 raise ValueError(str(e)) from None
+        return v
+
+    @field_validator("connector_version")
+    @classmethod
+    def _connector_version(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d+\.\d+\.\d+", v):
+            raise ValueError("must be a release version like 5.0.0")
+        return v
+
+    @field_validator("python_packages")
+    @classmethod
+    def _python_packages(cls, v: str | None) -> str | None:
+        # Pinned requirements only: they reach a shell script's arguments, so nothing else passes.
+        for req in (v or "").split(","):
+            if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,-]+\])?==[A-Za-z0-9.+!-]+", req.strip()):
+                raise ValueError("must be comma-separated pinned requirements like boto3==1.44.5")
+        return v
+
+    @field_validator("idle_timeout")
+    @classmethod
+    def _idle_timeout(cls, v: int) -> int:
+        if not (60 <= v <= 604800):
+            raise ValueError("must be between 60 and 604800 seconds (EMR AutoTerminationPolicy)")
         return v
 
     @field_validator("read_percent")

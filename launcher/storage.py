@@ -68,7 +68,15 @@ class LocalFolder:
         return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
 
     def resolve_data_key(self, bucket_key: str) -> str:
-        return relative_to_export(bucket_key)
+        key = relative_to_export(bucket_key)
+        if _is_shared_data(bucket_key) and not self.exists(key) and self.exists("../" + key):
+            return "../" + key  # a synced bucket: incremental data sits in AWSDynamoDB/data/ beside the export
+        return key
+
+
+def _is_shared_data(bucket_key: str) -> bool:
+    parts = bucket_key.split("/")
+    return "AWSDynamoDB" in parts and parts[parts.index("AWSDynamoDB") + 1:][:1] == ["data"]
 
 
 @dataclass
@@ -82,7 +90,8 @@ class S3Folder:
         return f"s3://{self.base.bucket}/{self.base.prefix}"
 
     def key(self, key: str) -> str:
-        return self.base.prefix + key
+        """Folder-relative key to bucket key; a key starting with '/' is already bucket-absolute."""
+        return key[1:] if key.startswith("/") else self.base.prefix + key
 
     def exists(self, key: str) -> bool:
         try:
@@ -121,6 +130,14 @@ class S3Folder:
         """Keys stay bucket-relative on S3; return them relative to this folder when inside it."""
         if bucket_key.startswith(self.base.prefix):
             return bucket_key[len(self.base.prefix):]
+        if _is_shared_data(bucket_key):
+            # Incremental exports keep data in the shared <prefix>/AWSDynamoDB/data/, beside the export
+            # folder <prefix>/AWSDynamoDB/<export-id>/: read it there, bucket-absolute.
+            parts = self.base.prefix.rstrip("/").split("/")
+            if len(parts) >= 2 and parts[-2] == "AWSDynamoDB":
+                return "/" + "/".join(parts[:-1]) + "/" + relative_to_export(bucket_key)
+            if bucket_key.startswith(self.base.prefix.rsplit("AWSDynamoDB/", 1)[0]):
+                return "/" + bucket_key
         return relative_to_export(bucket_key)
 
 

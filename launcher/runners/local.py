@@ -65,6 +65,10 @@ class LocalRunner:
             raise DdbS3Error(f"step {step['Name']!r}: the local runner runs command-runner.jar steps only")
         if args[0] == "spark-submit":
             return [spark_submit_path(), "--master", f"local[{plan.parallelism}]", "--driver-memory", "2g"] + args[1:]
+        if args[0] == "hive-script":
+            from ..hive_local import hive_local_command  # Hive in local mode, embedded Derby
+
+            return hive_local_command(args, plan)
         raise DdbS3Error(f"step {step['Name']!r}: the local runner cannot run {args[0]!r}")
 
     def run_step(self, step: dict, plan: ExportPlan, log: Path) -> dict:
