@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV_VERSION := 0.13.8
 
-.PHONY: setup venv node jars java demo test test-fast bench clean
+.PHONY: setup venv node jars hive-jars java demo test test-fast bench clean
 
-setup: venv node jars java
+setup: venv node jars hive-jars java
 
 venv: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock
@@ -19,6 +19,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 jars: venv
 	$(PY) -m launcher.jars build
+
+# The local Hive engine's classpath (emr-dynamodb-hive 4.5.0, SDK v1, hadoop-aws) and the HiveQL checker.
+hive-jars: venv
+	mvn -q -B -Dstyle.color=never -f hive/jvm/pom.xml clean package -Dhive.jars.dir=$(CURDIR)/.cache/hive-jars
 
 java:
 	@$(PY) -m launcher.jars check-java

@@ -8,6 +8,9 @@ from functools import cached_property
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import InvalidRegionError
+
+from .errors import BadInput
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
@@ -21,14 +24,15 @@ class Aws:
         return boto3.Session(region_name=self.region)
 
     def client(self, service: str):
-        return self.session.client(service, config=RETRIES)
+        try:
+            return self.session.client(service, config=RETRIES)
+        except InvalidRegionError:
+            raise BadInput(f"--region {self.region!r} is not a valid AWS region name (like eu-west-1)") from None
 
     @property
     def region_name(self) -> str:
         region = self.session.region_name
         if not region:
-            from .errors import BadInput
-
             raise BadInput("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
         return region
 

@@ -65,6 +65,7 @@ def cli() -> None:
 @click.option("--work-dir", type=click.Path(path_type=Path), default=Path(".cache/runs"), help="local runner's folder for artifacts and logs")
 def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
     """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/."""
+    from .emr_request import artifacts_root
     from .export import plan_export, run_export, verify_export
 
     request = _request(kw)
@@ -77,21 +78,21 @@ def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
         print_rendered(render_export(plan, target))
         return
     result = run_export(plan, progress=say, work_dir=work_dir)
-    report = verify_export(plan.export_uri)
+    # The native engine's export id is chosen by DynamoDB, so the runner's URI is the one to check.
+    from .aws import Aws, S3WriteSettings
+
+    report = verify_export(result.export_uri, Aws(request.region),
+                           S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id))
     if not report.ok:
-        raise DdbS3Error(f"export {plan.export_uri} failed verification: {report.problems[0]}")
-    doc = {"exportUri": plan.export_uri, "exportId": plan.export_id, "itemCount": report.item_count,
+        raise DdbS3Error(f"export {result.export_uri} failed verification: {report.problems[0]}")
+    export_id = result.result.get("exportId", plan.export_id)
+    doc = {"exportUri": result.export_uri, "exportId": export_id, "itemCount": report.item_count,
            "dataFiles": len(report.files), "seconds": round(result.seconds, 1), "clusterId": result.cluster_id}
     if as_json:
         out.print(json.dumps(doc), markup=False)
     else:
         say(f"exported {report.item_count} items in {len(report.files)} files in {result.seconds:.1f}s")
-        out.print(plan.export_uri, markup=False)
-
-
-def artifacts_root(plan) -> str:
-    base = plan.request.artifacts_uri or f"s3://{plan.bucket}/{plan.prefix + '/' if plan.prefix else ''}_ddb_s3_artifacts"
-    return f"{base.rstrip('/')}/{plan.export_id}"
+        out.print(result.export_uri, markup=False)
 
 
 def show_plan(plan) -> None:
@@ -125,6 +126,7 @@ def print_rendered(rendered) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="folder to write the artifacts to")
 def render(out_dir: Path, **kw: Any) -> None:
     """Write the job script, steps, bootstrap actions and RunJobFlow request for EMR."""
+    from .emr_request import artifacts_root
     from .export import plan_export
     from .render import Target, render_export
     from .runners.local import write_artifacts

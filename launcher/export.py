@@ -6,7 +6,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from botocore.exceptions import ClientError
+
 from .aws import Aws, S3WriteSettings
+from .errors import BadInput, DdbS3Error
 from .inspect_table import describe_table
 from .plan import ExportPlan, make_plan
 from .request import ExportRequest
@@ -18,6 +21,7 @@ from .verify import VerifyReport, verify
 def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | None = None) -> ExportPlan:
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
+    check_bucket(aws, request)
     return make_plan(
         request,
         table,
@@ -26,6 +30,21 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
         now=now or datetime.now(timezone.utc),
         token=secrets.token_hex(4),
     )
+
+
+def check_bucket(aws: Aws, request: ExportRequest) -> None:
+    """Fail before any cluster or Spark starts when the destination bucket is not usable."""
+    bucket = request.destination.bucket
+    settings = S3WriteSettings(request.expected_bucket_owner)
+    try:
+        aws.client("s3").head_bucket(Bucket=bucket, **settings.read_args())
+    except ClientError as e:
+        code = e.response["Error"]["Code"]
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            raise BadInput(f"bucket {bucket!r} does not exist: create it or fix --to") from None
+        if code in ("403", "AccessDenied"):
+            raise DdbS3Error(f"access denied to bucket {bucket!r} (not owned by --expected-bucket-owner, or no s3:ListBucket)") from None
+        raise DdbS3Error(f"cannot use bucket {bucket!r}: {code}") from None
 
 
 def run_export(plan: ExportPlan, progress: Callable[[str], None] = print, work_dir: Path | None = None) -> RunResult:

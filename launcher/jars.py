@@ -2,19 +2,26 @@
 
 `make jars` (= `build_jars`) runs Maven on spark/jvm/pom.xml and leaves in JARS_DIR our helper jar
 (dev.ddbs3.ItemToDynamoDbJson, dev.ddbs3.DefaultChainCredentialsProvider), emr-dynamodb-hadoop
-5.0.0 and the AWS SDK v2 2.18.40 jars it needs, minus what pyspark 3.5.5 already ships.
+5.0.0 (a fat jar from Central: AWS SDK v2 2.18.40 and friends are inside) and gson-2.8.9.
 
 Findings from running DynamoDBInputFormat 5.0.0 on local pyspark 3.5.5 against dynalite
 (see spark/jvm/README.md and tests/test_jvm_converter.py):
-- Pass every jar to Spark with `spark.jars` (comma-joined `connector_classpath()`).
+- Pass every jar to Spark with `spark.jars` (comma-joined `connector_classpath()`), never on
+  spark.driver.extraClassPath: the fat jar's commons-lang3 3.7 then breaks Spark start-up
+  (java.lang.NoSuchFieldError: JAVA_11). Only gson-2.8.9.jar may go there, for jobs that
+  deserialise DynamoDBItemWritable (pyspark's gson-2.2.4 lacks JsonArray.isEmpty()).
+- Without dynamodb.yarn.enabled=false, getSplits fails off YARN:
+  java.lang.ArithmeticException: / by zero (RoundRobinYarnContainerAllocator.getMaxMappers).
 - Splits = min(segments, floor(throughput.read * read.percent) / 100): set
   dynamodb.throughput.read high enough (e.g. 100 * segments / read.percent) together with
   dynamodb.scan.segments; Spark's minPartitions is ignored.
-- dynamodb.yarn.enabled=false off YARN, dynamodb.endpoint with the scheme (http://...), and
-  dynamodb.regionid so the connector does not ask EC2 instance metadata for a region.
+- dynamodb.endpoint with the scheme (http://...), and dynamodb.regionid so the connector does
+  not ask EC2 instance metadata for a region.
 - 5.0.0 falls back to the instance profile only, so set
   dynamodb.customAWSCredentialsProvider=dev.ddbs3.DefaultChainCredentialsProvider (SDK v2 default
-  chain: env vars, profiles, roles); never put keys into the Hadoop conf.
+  chain: env vars, profiles, roles); never put keys into the Hadoop conf. (Spark itself copies
+  AWS_ACCESS_KEY_ID/SECRET from the env into fs.s3.awsAccessKeyId, the connector's fallback, but
+  drops the session token; profile-only credentials fail without our provider.)
 """
 
 from __future__ import annotations
@@ -23,7 +30,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+from .errors import DdbS3Error
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POM = Path("spark") / "jvm" / "pom.xml"
@@ -37,7 +47,7 @@ KEY_CLASS = "org.apache.hadoop.io.Text"
 VALUE_CLASS = "org.apache.hadoop.dynamodb.DynamoDBItemWritable"
 
 
-class JvmSetupError(RuntimeError):
+class JvmSetupError(DdbS3Error):
     """Java or the connector jars are missing; the message is one line saying what to do."""
 
 
@@ -118,3 +128,25 @@ def check_java(java: str = "java") -> int:
         first = out.strip().splitlines()[0] if out.strip() else f"exit {proc.returncode}"
         raise JvmSetupError(f"{need}; found {first}; {hint}")
     return major
+
+
+def main(argv: list[str]) -> int:
+    """`python -m launcher.jars build|check-java`, used by the Makefile."""
+    try:
+        if argv == ["build"]:
+            check_java()
+            built = build_jars()
+            print(f"connector jars: {len(built)} in {default_jars_dir()}")
+        elif argv == ["check-java"]:
+            print(f"java {check_java()} found")
+        else:
+            print("usage: python -m launcher.jars build|check-java", file=sys.stderr)
+            return 2
+    except JvmSetupError as e:
+        print(f"ddb-s3: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -18,18 +18,30 @@ def python_json(value: object) -> str:
 
 
 def hive_identifier(name: str) -> str:
-    """A HiveQL quoted identifier: backticks, with a backtick doubled (Hive's escape)."""
-    if not name or "\x00" in name or "\n" in name or "\r" in name:
+    """A HiveQL quoted identifier: backticks, with a backtick doubled (Hive's escape).
+
+    A quoted identifier has no escapes besides the doubled backtick, so the characters that act
+    before the parser are refused: `;` (the Hive CLI splits a script on it, even inside quotes),
+    `$` (`${var}` substitution runs on the raw text) and control characters (line ends)."""
+    if not name or any(ch in name for ch in ";$") or any(ord(ch) < 0x20 or ch == "\x7f" for ch in name):
         raise ValueError(f"name cannot be used as a Hive identifier: {name!r}")
     return "`" + name.replace("`", "``") + "`"
 
 
 def hive_string(value: str) -> str:
-    """A HiveQL string literal in single quotes with backslash escapes, so no value can end it."""
+    """A HiveQL string literal in single quotes with backslash escapes, so no value can end it.
+
+    Besides quotes, backslashes and control characters, two characters are written as octal
+    escapes because they act on the raw script text before Hive parses it: `;` (\\073, the CLI
+    splits statements on it even inside quotes) and `$` (\\044, `${...}` variable substitution)."""
     out = []
     for ch in value:
-        if ch in ("\\", "'", '"', ";"):
-            out.append("\\" + ch if ch != ";" else "\\073")
+        if ch in ("\\", "'", '"'):
+            out.append("\\" + ch)
+        elif ch == ";":
+            out.append("\\073")
+        elif ch == "$":
+            out.append("\\044")
         elif ch == "\n":
             out.append("\\n")
         elif ch == "\r":

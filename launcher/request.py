@@ -55,6 +55,9 @@ class ExportRequest(BaseModel):
     subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
     artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
+    hive_columns: str | None = Field(None, description="engine hive: typed-column form, comma-separated attribute:hivetype "
+                                     "(string bigint double boolean binary array<string> array<bigint> array<double> array<binary>); "
+                                     "default: the whole item as one map<string,string> column")
     # engine=native incremental export (ExportTableToPointInTime INCREMENTAL_EXPORT): a time window.
     export_from: str | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
     export_to: str | None = Field(None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)")
@@ -101,6 +104,18 @@ class ExportRequest(BaseModel):
             raise ValueError("must be between 60 and 604800 seconds (EMR AutoTerminationPolicy)")
         return v
 
+    @field_validator("hive_columns")
+    @classmethod
+    def _hive_columns(cls, v: str | None) -> str | None:
+        if v is not None:
+            from .hive_render import parse_hive_columns  # the typed-column form's one parser
+
+            try:
+                parse_hive_columns(v)
+            except BadInput as e:
+                raise ValueError(str(e).removeprefix("--hive-columns: ")) from None
+        return v
+
     @field_validator("read_percent")
     @classmethod
     def _percent(cls, v: float) -> float:
@@ -133,6 +148,8 @@ class ExportRequest(BaseModel):
     def _combinations(self) -> "ExportRequest":
         if self.consistent_read and self.reader != "segments":
             raise ValueError("--consistent-read needs --reader segments (the connector cannot do ConsistentRead)")
+        if (self.export_from or self.export_to) and self.engine not in ("native", "auto"):
+            raise ValueError("--export-from/--export-to are for the native engine's incremental export (--engine native)")
         if self.sse_kms_key_id and self.sse != "aws:kms":
             raise ValueError("--sse-kms-key-id needs --sse aws:kms")
         return self

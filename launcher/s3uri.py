@@ -23,6 +23,8 @@ class S3Uri:
         bucket, _, key = rest.partition("/")
         if not _BUCKET.match(bucket) or ".." in bucket:
             raise BadInput(f"{what} {text!r} has an invalid bucket name {bucket!r}")
+        if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+            raise BadInput(f"{what} {text!r} contains control characters")
         if "//" in key:
             raise BadInput(f"{what} {text!r} has an empty path segment ('//')")
         return cls(bucket, key)

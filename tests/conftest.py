@@ -16,6 +16,18 @@ from launcher.localstack import CLEARED_VARS, LocalStack, LocalStackError
 STACK_FIXTURE = "local_stack"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-spark's SparkContext gets the connector jars (built by `make jars`) on spark.jars.
+    # (Not extraClassPath: the connector's fat jar would shadow Spark's own commons-lang3.)
+    from pytest_spark.config import SparkConfigBuilder
+
+    from launcher.jars import default_jars_dir
+
+    jars = sorted(default_jars_dir().glob("*.jar"))
+    if jars:
+        SparkConfigBuilder.get().set("spark.jars", ",".join(str(j) for j in jars))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A test that reaches the local stack is an integration test whether or not it says so,
     # so `-m "not integration"` reliably runs without servers.

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import layout
+from .scan import report, retries_of
 
 
 def write_started(s3: Any, bucket: str, root: str, write_args: dict) -> None:
@@ -37,12 +38,18 @@ def commit(
 ) -> dict[str, Any]:
     """Write manifest-files.json (+ .md5), then manifest-summary.json last. Returns the summary."""
     read_args = {k: v for k, v in write_args.items() if k == "ExpectedBucketOwner"}
-    for f in files:  # every listed file must be there with the size we wrote before we commit
-        s3.head_object(Bucket=bucket, Key=f.dataFileS3Key, **read_args)
+    retried = 0
+    for f in files:  # every listed file must be there, as the object we wrote, before we commit
+        head = s3.head_object(Bucket=bucket, Key=f.dataFileS3Key, **read_args)
+        retried += retries_of(head)
+        if head.get("ETag", "").strip('"') != f.etag:
+            raise RuntimeError(f"s3://{bucket}/{f.dataFileS3Key} changed after it was written "
+                               f"(ETag {head.get('ETag')} != {f.etag}): not committing this export")
     remove_orphans(s3, bucket, root, {f.dataFileS3Key for f in files}, read_args)
     text = layout.manifest_files_text(files).encode()
-    s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES, Body=text, **write_args)
-    s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES_MD5, Body=layout.md5_b64(text).encode(), **write_args)
+    retried += retries_of(s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES, Body=text, **write_args))
+    retried += retries_of(s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES_MD5,
+                                        Body=layout.md5_b64(text).encode(), **write_args))
     summary = dict(summary)
     summary.update(
         version=layout.SUMMARY_VERSION,
@@ -55,5 +62,7 @@ def commit(
         outputFormat="DYNAMODB_JSON",
     )
     body = json.dumps(summary, indent=2, sort_keys=True).encode()
-    s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_SUMMARY, Body=body, **write_args)
+    retried += retries_of(s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_SUMMARY, Body=body, **write_args))
+    if retried:
+        report(f"commit: {retried} S3 requests retried, manifests written")
     return summary

@@ -7,6 +7,7 @@ import zlib
 from typing import Any, Iterable, Iterator
 
 from ..layout import DataFile, data_file_name
+from .scan import report, retries_of
 
 PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts (>= 5 MiB except the last)
 
@@ -24,6 +25,7 @@ class GzipS3Object:
         self._parts: list[dict] = []
         self._upload_id: str | None = None
         self.items = 0
+        self.retries = 0  # S3 calls botocore had to retry (503 SlowDown, 500, resets)
 
     def write_line(self, line: str) -> None:
         self._buf += self._gz.compress(line.encode("utf-8") + b"\n")
@@ -35,13 +37,16 @@ class GzipS3Object:
     def _flush_part(self, data: bytes) -> None:
         self._md5.update(data)
         if self._upload_id is None:
-            self._upload_id = self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.write_args)["UploadId"]
+            created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.write_args)
+            self.retries += retries_of(created)
+            self._upload_id = created["UploadId"]
         n = len(self._parts) + 1
         part_md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
         resp = self.s3.upload_part(
             Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=n, Body=data, ContentMD5=part_md5,
             **_owner(self.write_args),
         )
+        self.retries += retries_of(resp)
         self._parts.append({"PartNumber": n, "ETag": resp["ETag"]})
 
     def close(self) -> DataFile:
@@ -61,6 +66,9 @@ class GzipS3Object:
                 Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
                 MultipartUpload={"Parts": self._parts}, **_owner(self.write_args),
             )
+        self.retries += retries_of(resp)
+        if self.retries:
+            report(f"data file {self.key.rsplit('/', 1)[-1]}: {self.retries} S3 requests retried, file written")
         return DataFile(
             itemCount=self.items,
             md5Checksum=base64.b64encode(self._md5.digest()).decode(),

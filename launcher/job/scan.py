@@ -2,6 +2,7 @@
 asked and a read-capacity budget enforced from the ConsumedCapacity DynamoDB returns."""
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any, Callable, Iterator
 
@@ -60,7 +61,9 @@ def scan_segments(
     stats = stats if stats is not None else {}
     stats.setdefault("consumed", 0.0)
     stats.setdefault("pages", 0)
+    stats.setdefault("retries", 0)
     for segment in segments:
+        retried_before = stats["retries"]
         kwargs: dict[str, Any] = {
             "TableName": table, "Segment": segment, "TotalSegments": total_segments,
             "ConsistentRead": consistent, "ReturnConsumedCapacity": "TOTAL", "Limit": limit,
@@ -75,11 +78,26 @@ def scan_segments(
             budget.spend(consumed)
             stats["consumed"] += consumed
             stats["pages"] += 1
+            stats["retries"] += retries_of(page)
             for item in items:
                 yield item_line(wire_to_json(item))
             if "LastEvaluatedKey" not in page:
+                if stats["retries"] > retried_before:
+                    report(f"segment {segment}/{total_segments}: {stats['retries'] - retried_before} Scan "
+                           "requests retried (throttled or failed), all pages read")
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def retries_of(response: dict) -> int:
+    """How many times botocore retried the call that gave `response` (throttling, 5xx, resets)."""
+    return int((response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
+
+
+def report(message: str) -> None:
+    """A progress line from inside a Spark task: the local runner shows lines starting 'ddb-s3: '
+    (executor stderr reaches the step log); on EMR it lands in the container's stderr."""
+    print("ddb-s3: " + message, file=sys.stderr, flush=True)
 
 
 def _estimate_units(items: list, consistent: bool) -> float:

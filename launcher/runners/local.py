@@ -3,6 +3,7 @@ step becomes the local pyspark spark-submit with --master local[N]; everything e
 step (jars, py-files, script) is used as rendered."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -64,7 +65,9 @@ class LocalRunner:
         if step["HadoopJarStep"]["Jar"] != "command-runner.jar" or not args:
             raise DdbS3Error(f"step {step['Name']!r}: the local runner runs command-runner.jar steps only")
         if args[0] == "spark-submit":
-            return [spark_submit_path(), "--master", f"local[{plan.parallelism}]", "--driver-memory", "2g"] + args[1:]
+            # No Spark UI: it would listen on every interface and costs start-up time.
+            return [spark_submit_path(), "--master", f"local[{plan.parallelism}]", "--driver-memory", "2g",
+                    "--conf", "spark.ui.enabled=false"] + args[1:]
         if args[0] == "hive-script":
             from ..hive_local import hive_local_command  # Hive in local mode, embedded Derby
 
@@ -77,8 +80,10 @@ class LocalRunner:
         tail: deque[str] = deque(maxlen=30)
         result: dict = {}
         with open(log, "w") as logf:
+            # Own session: Ctrl-C reaches us, not Spark, and we stop it in order. Parent-death signal:
+            # if this process is killed outright, Spark dies with it instead of finishing unseen.
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_die_with_parent)
             try:
                 last = 0.0
                 assert proc.stdout is not None
@@ -105,6 +110,11 @@ class LocalRunner:
             cause = probable_cause(list(tail))
             raise DdbS3Error(f"step {step['Name']!r} failed (exit {code}): {cause} (full log: {log})")
         return result
+
+
+def _die_with_parent() -> None:
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def probable_cause(lines: list[str]) -> str:

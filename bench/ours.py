@@ -1,0 +1,48 @@
+"""Our export, run as a user runs it: the `ddb-s3 export` CLI with the local runner, timed from
+outside, with the RSS of the launcher, the Spark driver and the Python workers sampled."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from .common import run_measured
+from .data import client
+
+RUNS = Path(".cache/bench-runs")
+_JOB = re.compile(r"Job \d+ finished: .* took ([\d.]+) s")
+_TASK = re.compile(r"Finished task \S+ in stage \S+ \(TID \d+\) in (\d+) ms")
+
+
+def ddb_s3() -> str:
+    return str(Path(sys.executable).parent / "ddb-s3")
+
+
+def export(table: str, bucket: str, reader: str, *extra: str, prefix: str = "ours") -> dict[str, Any]:
+    cmd = [ddb_s3(), "export", "--table", table, "--to", f"s3://{bucket}/{prefix}/{reader}", "--engine", "spark",
+           "--runner", "local", "--reader", reader, "--json", "--work-dir", str(RUNS), *extra]
+    run = run_measured(cmd, env=dict(os.environ))
+    if run.code != 0:
+        raise RuntimeError(f"ddb-s3 export failed ({run.code}): {(run.stderr or run.stdout).strip()[-1500:]}")
+    doc = json.loads(run.stdout.strip().splitlines()[-1])
+    log = RUNS / doc["exportId"] / "step-1.log"
+    text = log.read_text() if log.exists() else ""
+    job = [float(m[1]) for m in _JOB.finditer(text)]
+    tasks = [int(m[1]) / 1000 for m in _TASK.finditer(text)]
+    data_bytes = _data_bytes(doc["exportUri"])
+    return {
+        "reader": reader, "items": doc["itemCount"], "files": doc["dataFiles"], "wall_s": run.seconds,
+        "runner_s": doc["seconds"], "job_s": sum(job), "task_max_s": max(tasks, default=0.0), "fixed_s": run.seconds - sum(job),
+        "data_bytes": data_bytes, "rss_mib": run.peaks.mib(), "cpu_s": run.peaks.cpu_s, "export_uri": doc["exportUri"],
+    }
+
+
+def _data_bytes(uri: str) -> int:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    total = 0
+    for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key + "data/"):
+        total += sum(o["Size"] for o in page.get("Contents", []))
+    return total

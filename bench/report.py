@@ -1,0 +1,147 @@
+"""The markdown report: every number is from one run (results.json), shown as ratios."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _f(x: float | None, d: int = 1) -> str:
+    return "—" if x is None else f"{x:,.{d}f}"
+
+
+def _r(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}x"
+
+
+def _ok(cond: bool | None) -> str:
+    return "n/a" if cond is None else ("met" if cond else "**missed**")
+
+
+def render(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    out = [f"# ddb-s3 benchmark ({res['started']} to {res.get('finished', '?')})", "",
+           f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, "
+           f"load average at start {m['load_at_start']}. Local stack: dynalite (DynamoDB), moto server (S3), "
+           "local Spark (`local[N]`, N = CPUs). Items of ~1 KB without sets/binary (see the sets table).", ""]
+    fx = res["fixed"]
+    out += ["## Fixed cost of the local runner (10-item table, whole CLI run)", "",
+            "| reader | wall s | of which Spark job s | fixed s (wall − job) |", "|---|---|---|---|"]
+    for r, v in fx.items():
+        out.append(f"| {r} | {_f(v['wall_s'])} | {_f(v['job_s'], 2)} | {_f(v['fixed_s'])} |")
+    out += ["", "## Export against the ceiling", "",
+            "Ceiling: a parallel boto3 Scan that discards items (one process per segment, best of the segment counts "
+            "tried), and a raw S3 upload of as many bytes as the export's data files. `job` is the Spark job alone "
+            "(from its log), `wall` the whole CLI run including the fixed cost above.", "",
+            "| items | reader | raw scan s (segments) | S3 upload s | ours job s | ours wall s | job: ceiling/ours | "
+            "job: (scan+upload)/ours | wall: ceiling/ours | marginal µs/item (job − tiny job) | CPU s (tree) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in res["sizes"]:
+        scan, up = s["raw_scan"], s["raw_upload"]
+        for reader, o in s["ours"].items():
+            out.append(f"| {s['items']:,} | {reader} | {_f(scan['seconds'], 2)} ({scan['segments']}) | {_f(up['seconds'], 2)} | "
+                       f"{_f(o['job_s'])} | {_f(o['wall_s'])} | {_r(scan['seconds'] / o['job_s'])} | "
+                       f"{_r((scan['seconds'] + up['seconds']) / o['job_s'])} | {_r(scan['seconds'] / o['wall_s'])} | "
+                       f"{_f((o['job_s'] - fx[reader]['job_s']) / s['items'] * 1e6)} | {_f(o['cpu_s'])} |")
+    out += ["", "Raw-scan times by segment count: " + "; ".join(
+        f"{s['items']:,}: {s['raw_scan']['tried']}" for s in res["sizes"]), ""]
+    out += ["## Against the tools people use (same table, end to end, wall clock)", "",
+            "Ratios are speed-ups of our export (the faster reader, whole CLI run with Spark start) over each tool.", "",
+            "| items | ours wall s (reader) | Airflow DynamoDBToS3Operator s (execute s) | dynamodump backup s | "
+            "ours vs Airflow | ours vs dynamodump |", "|---|---|---|---|---|---|"]
+    for s in res["sizes"]:
+        best = min(s["ours"].values(), key=lambda o: o["wall_s"])
+        af = s.get("airflow") or {}
+        af_s = af.get("wall_s") if af.get("ok") else None
+        dd = (s.get("dynamodump") or {}).get("backup") or {}
+        dd_s = dd.get("seconds") if dd.get("ok") else None
+        out.append(f"| {s['items']:,} | {_f(best['wall_s'])} ({best['reader']}) | "
+                   f"{_f(af_s) if af_s else 'failed: ' + str(af.get('error'))[:80]} ({_f(af.get('execute_seconds'))}) | "
+                   f"{_f(dd_s) if dd_s else 'failed/skipped'} | {_r(af_s / best['wall_s'] if af_s else None)} | "
+                   f"{_r(dd_s / best['wall_s'] if dd_s else None)} |")
+    st = res["sets"]
+    out += ["", f"On a table of {st['items']:,} items with every DynamoDB type (sets, binary): Airflow's operator: "
+            f"`{st['airflow'].get('error') or 'ok'}`; ours exported {st['ours']['items']:,} items "
+            f"in {_f(st['ours']['wall_s'])} s.", ""]
+    out += ["## Peak memory (RSS, MiB) as the table grows", "",
+            "| items | reader | launcher (ddb-s3 process) | Spark driver JVM | Python workers (sum) | whole tree |",
+            "|---|---|---|---|---|---|"]
+    for s in res["sizes"]:
+        for reader, o in s["ours"].items():
+            r = o["rss_mib"]
+            out.append(f"| {s['items']:,} | {reader} | {r['root']} | {r['driver']} | {r['workers']} | {r['tree']} |")
+    out += [""]
+    rs = [s for s in res["sizes"] if s.get("restore")]
+    if rs:
+        out += ["## Restore against raw write loops (same items, same concurrency, fresh on-demand tables)", "",
+                "| items | threads | raw BatchWriteItem s | overwrite s (without verify s) | overwrite/raw | "
+                "raw conditional PutItem s | no-overwrite s | no-overwrite/raw | dynamodump restore s | ours overwrite vs dynamodump |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for s in rs:
+            r = s["restore"]
+            dd = ((s.get("dynamodump") or {}).get("restore") or {})
+            dd_s = dd.get("seconds") if dd.get("ok") else None
+            out.append(f"| {s['items']:,} | {r['concurrency']} | {_f(r['raw_batch']['seconds'])} | {_f(r['overwrite']['seconds'])} "
+                       f"({_f(r['overwrite_noverify']['seconds'])}) | {_r(r['raw_batch']['seconds'] / r['overwrite']['seconds'])} | "
+                       f"{_f(r['raw_put']['seconds'])} | {_f(r['put_if_absent']['seconds'])} | "
+                       f"{_r(r['raw_put']['seconds'] / r['put_if_absent']['seconds'])} | {_f(dd_s)} | "
+                       f"{_r(dd_s / r['overwrite']['seconds'] if dd_s else None)} |")
+        out += [""]
+    out += ["## Budget accuracy (consumed units/s from ConsumedCapacity, as a ratio to the target)", "",
+            "| what | target units/s | consumed units | seconds (longest task / restore call) | consumed units/s | ratio |", "|---|---|---|---|---|---|"]
+    for b in res.get("read_budget", []):
+        out.append(f"| export read, {b['reader']} reader | {_f(b['target'], 0)} | {_f(b['consumed'], 0)} | {_f(b['job_s'])} | "
+                   f"{_f(b['rate'])} | {_r(b['ratio'])} |")
+    wb = res.get("write_budget")
+    if wb:
+        out.append(f"| restore write (overwrite) | {_f(wb['target'], 0)} | {_f(wb['consumed'], 0)} | {_f(wb['seconds'])} | "
+                   f"{_f(wb['rate'])} | {_r(wb['ratio'])} |")
+    out += ["", "## Projection for EMR: a 100 GB table of 1 KB items (on paper)", "",
+            "From the marginal CPU seconds per item our job used here (all Spark processes, the 10-item run's CPU taken off) and DynamoDB's documented limits "
+            "(8 KB per eventually consistent read unit, 3,000 RCU per partition, 40,000 RCU default table quota); "
+            "cluster start and prices from launcher/estimate.py.", "",
+            "| reader | CPU µs/item | read budget units/s | cluster | min segments | read-bound h | CPU-bound h | bound by | "
+            "total h | cluster $ | on-demand reads $ | total $ |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in res.get("projection", []):
+        out.append(f"| {p['reader']} | {_f(p['cpu_s_per_item'] * 1e6)} | {p['budget']:,.0f} | {p['core_nodes']}x {p['instance_type']} "
+                   f"({p['cores']} vCPU) | {p['segments_min']} | {_f(p['read_s'] / 3600, 2)} | {_f(p['cpu_bound_s'] / 3600, 2)} | "
+                   f"{p['bound']} | {_f(p['total_s'] / 3600, 2)} | {_f(p['cluster_usd'], 2)} | {_f(p['read_usd'], 2)} | {_f(p['usd'], 2)} |")
+    out += ["", "## Targets", ""] + [f"- {t}" for t in targets(res)] + [""]
+    return "\n".join(out)
+
+
+def targets(res: dict[str, Any]) -> list[str]:
+    big = res["sizes"][-1]
+    n = big["items"]
+    lines = []
+    for reader, o in big["ours"].items():
+        ratio = big["raw_scan"]["seconds"] / o["job_s"]
+        lines.append(f"export ({reader}) >= 0.8 of the raw-scan ceiling on {n:,} items (job time): {ratio:.2f} — {_ok(ratio >= 0.8)}")
+    best = min(big["ours"].values(), key=lambda o: o["wall_s"])
+    dd = ((big.get("dynamodump") or {}).get("backup") or {})
+    if dd.get("ok"):
+        r = dd["seconds"] / best["wall_s"]
+        lines.append(f">= 5x dynamodump backup: {r:.2f}x — {_ok(r >= 5)}")
+    af = big.get("airflow") or {}
+    if af.get("ok"):
+        r = af["wall_s"] / best["wall_s"]
+        lines.append(f">= 1.5x Airflow's operator: {r:.2f}x — {_ok(r >= 1.5)}")
+    rs = [s for s in res["sizes"] if s.get("restore")]
+    if rs:
+        r = rs[-1]["restore"]
+        a = r["raw_batch"]["seconds"] / r["overwrite"]["seconds"]
+        b = r["raw_put"]["seconds"] / r["put_if_absent"]["seconds"]
+        lines.append(f"restore overwrite >= 0.8 of raw BatchWriteItem ({rs[-1]['items']:,} items): {a:.2f} — {_ok(a >= 0.8)}")
+        lines.append(f"restore no-overwrite >= 0.5 of raw PutItem ({rs[-1]['items']:,} items): {b:.2f} — {_ok(b >= 0.5)}")
+    sizes = {s["items"]: s for s in res["sizes"]}
+    if 200000 in sizes and 1000000 in sizes:
+        for reader in ("connector", "segments"):
+            a, b = sizes[200000]["ours"][reader]["rss_mib"]["root"], sizes[1000000]["ours"][reader]["rss_mib"]["root"]
+            lines.append(f"launcher peak RSS within 10% between 200k and 1M ({reader}): {a} → {b} MiB ({b / a - 1:+.1%}) — "
+                         f"{_ok(abs(b / a - 1) <= 0.10)}")
+    else:
+        lines.append("launcher memory 200k vs 1M: not run (needs BENCH_SIZES with 200000 and 1000000)")
+    for b in res.get("read_budget", []):
+        lines.append(f"read budget ({b['reader']}) within 10%: {b['ratio']:.2f} — {_ok(abs(b['ratio'] - 1) <= 0.10)}")
+    wb = res.get("write_budget")
+    if wb:
+        lines.append(f"write budget within 10%: {wb['ratio']:.2f} — {_ok(abs(wb['ratio'] - 1) <= 0.10)}")
+    return lines

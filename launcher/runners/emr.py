@@ -1,0 +1,299 @@
+"""EmrRunner: runs the rendered export steps on Amazon EMR.
+
+    upload artifacts -> RunJobFlow (transient, steps included) | AddJobFlowSteps (existing cluster)
+    -> wait with progress -> on failure: FailureDetails + tail of the step's stderr from LogUri
+    -> teardown: a cluster this runner started is terminated on every exit path (success,
+       failure, Ctrl-C, SIGTERM, an exception anywhere); a cluster it did not start never is.
+
+All AWS calls go through EmrHook; the requests come from render_export / emr_request (pure).
+The wait is a strategy (`waiter`), because moto's EMR never finishes a step: tests against moto
+inject the step outcome, tests of the real wait loop use recorded EMR responses."""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..aws import Aws
+from ..emr_hook import EmrHook
+from ..emr_request import (
+    ACCEPTING_STATES,
+    DONE_STEP_STATES,
+    FAILED_STEP_STATES,
+    TERMINAL_CLUSTER_STATES,
+    artifacts_root,
+    step_log_key,
+)
+from ..errors import BadInput, DdbS3Error
+from ..plan import ExportPlan
+from ..render import HELPERS_JAR, Rendered, Target, render_export
+from . import RunResult
+
+Progress = Callable[[str], None]
+STDERR_TAIL_LINES = 20
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by our SIGTERM handler, so SIGTERM unwinds like Ctrl-C (and tears down the same way)."""
+
+
+class Waiter(Protocol):
+    def __call__(self, hook: EmrHook, cluster_id: str, step_ids: list[str], progress: Progress) -> list[dict[str, Any]]:
+        """Wait until every step is done (or one failed, or the cluster ended); return DescribeStep dicts."""
+
+
+class StepWaiter:
+    """Polls DescribeCluster + DescribeStep until all steps are COMPLETED, one is FAILED, CANCELLED
+    or INTERRUPTED (boto3's step_complete waiter ignores INTERRUPTED), or the cluster has ended.
+    Prints a line when a state changes, and at least every `report_seconds`."""
+
+    def __init__(self, poll_seconds: float = 30.0, max_wait_seconds: float | None = None,
+                 report_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.poll_seconds = poll_seconds
+        self.max_wait_seconds = max_wait_seconds
+        self.report_seconds = report_seconds
+        self.clock = clock
+        self.sleep = sleep
+
+    def __call__(self, hook: EmrHook, cluster_id: str, step_ids: list[str], progress: Progress) -> list[dict[str, Any]]:
+        start = self.clock()
+        last_line, last_report = "", start
+        while True:
+            cluster = hook.describe_cluster(cluster_id)
+            cluster_state = cluster["Status"]["State"]
+            steps = [hook.describe_step(cluster_id, s) for s in step_ids]
+            states = [s["Status"]["State"] for s in steps]
+            now = self.clock()
+            line = f"cluster {cluster_id} {cluster_state}; " + ", ".join(
+                f"step {n}/{len(steps)} {st}" for n, st in enumerate(states, 1))
+            if line != last_line or now - last_report >= self.report_seconds:
+                progress(f"{line}; {_duration(now - start)} elapsed")
+                last_line, last_report = line, now
+            if any(st in FAILED_STEP_STATES for st in states) or all(st == "COMPLETED" for st in states):
+                return steps
+            if cluster_state in TERMINAL_CLUSTER_STATES:
+                return steps
+            if self.max_wait_seconds is not None and now - start >= self.max_wait_seconds:
+                raise DdbS3Error(f"steps on {cluster_id} not done after {_duration(now - start)} "
+                                 f"(--max-wait): {', '.join(states)}")
+            self.sleep(self.poll_seconds)
+
+
+class EmrRunner:
+    def __init__(self, progress: Progress = print, *, hook: EmrHook | None = None, waiter: Waiter | None = None,
+                 install_signal_handlers: bool = True, log_wait_seconds: float = 300.0, log_poll_seconds: float = 15.0,
+                 helper_jar: Path | None = None):
+        self.progress = progress
+        self.hook = hook
+        self.waiter: Waiter = waiter or StepWaiter()
+        self.install_signal_handlers = install_signal_handlers
+        self.log_wait_seconds = log_wait_seconds
+        self.log_poll_seconds = log_poll_seconds
+        self.helper_jar = helper_jar
+        # What this runner started and has not yet terminated (read by cleanup() / on_kill).
+        self.started_cluster: str | None = None
+        self._launching_export: str | None = None
+        self._lock = threading.Lock()
+
+    def make_hook(self, plan: ExportPlan) -> EmrHook:
+        return self.hook or EmrHook(Aws(plan.region), read_args=_read_args(plan), write_args=dict(plan.write_args))
+
+    def run(self, plan: ExportPlan) -> RunResult:
+        hook = self.hook = self.make_hook(plan)
+        req = plan.request
+        root = artifacts_root(plan)
+        rendered = render_export(plan, Target.emr(root))
+        if not rendered.steps:
+            raise DdbS3Error(f"engine {plan.engine} has no EMR steps")
+        transient = req.cluster == "transient"
+        if not transient:
+            check_accepting(hook, req.cluster)
+        uploaded = hook.upload_artifacts(root, rendered.files, self.local_files(rendered))
+        self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
+        start = time.monotonic()
+        with self.teardown(hook, plan):
+            if transient:
+                self._launching_export = plan.export_id
+                cluster_id = hook.run_job_flow(rendered.run_job_flow or {})
+                self.started_cluster = cluster_id
+                self._launching_export = None
+                step_ids = hook.step_ids(cluster_id)
+                self.progress(f"started cluster {cluster_id} ({req.release_label}, 1 x {req.instance_type} master, "
+                              f"{req.core_nodes} x {req.instance_type} core{' spot' if req.spot else ''}) "
+                              f"with {len(step_ids)} step(s)")
+            else:
+                cluster_id = req.cluster
+                step_ids = hook.add_steps(cluster_id, rendered.steps)
+                self.progress(f"added {len(step_ids)} step(s) to cluster {cluster_id}: {', '.join(step_ids)}")
+            steps = self.waiter(hook, cluster_id, step_ids, self.progress)
+            problem = self.failure(hook, plan, cluster_id, steps)
+            if problem:
+                raise DdbS3Error(problem)
+        logs = [step_log_key(req.log_uri, cluster_id, s, "") for s in step_ids] if req.log_uri else []
+        return RunResult(plan.export_uri, {}, time.monotonic() - start, cluster_id=cluster_id, logs=logs)
+
+    def local_files(self, rendered: Rendered) -> dict[str, Path]:
+        """The helper jar, when a step puts it on its classpath."""
+        if not any(HELPERS_JAR in a for s in rendered.steps for a in s["HadoopJarStep"].get("Args", [])):
+            return {}
+        return {HELPERS_JAR: self.helper_jar or helper_jar_path()}
+
+    # --- failure ---------------------------------------------------------------------------
+
+    def failure(self, hook: EmrHook, plan: ExportPlan, cluster_id: str, steps: list[dict[str, Any]]) -> str | None:
+        """None if every step COMPLETED; else one line: the step, its FailureDetails and a probable
+        cause from its stderr (the tail is shown as progress lines)."""
+        bad = next((s for s in steps if s["Status"]["State"] in FAILED_STEP_STATES), None)
+        if bad is None:
+            unfinished = next((s for s in steps if s["Status"]["State"] not in DONE_STEP_STATES), None)
+            if unfinished is None:
+                return None
+            reason = hook.describe_cluster(cluster_id)["Status"].get("StateChangeReason", {})
+            return (f"cluster {cluster_id} ended before step {unfinished['Name']!r} finished "
+                    f"({unfinished['Status']['State']}): {reason.get('Code', '?')}: {reason.get('Message', '')}").rstrip(": ")
+        status = bad["Status"]
+        details = status.get("FailureDetails") or {}
+        parts = [f"step {bad['Name']!r} ({bad['Id']}) on {cluster_id} {status['State']}"]
+        if details.get("Reason") or details.get("Message"):
+            parts.append(": ".join(x for x in (details.get("Reason"), details.get("Message")) if x))
+        elif status.get("StateChangeReason", {}).get("Message"):
+            parts.append(status["StateChangeReason"]["Message"])
+        if status["State"] != "FAILED":
+            reason = hook.describe_cluster(cluster_id)["Status"].get("StateChangeReason", {})
+            if reason.get("Message"):
+                parts.append(f"cluster: {reason.get('Code', '')} {reason['Message']}".strip())
+        stderr_uri = self.stderr_uri(plan, cluster_id, bad)
+        if stderr_uri:
+            if self.started_cluster == cluster_id:
+                # Terminating uploads the logs not yet archived; do it before waiting for them.
+                self.terminate_started(hook, "the step failed")
+            text = self.wait_for_log(hook, stderr_uri)
+            if text is None:
+                parts.append(f"stderr not found at {stderr_uri} (EMR uploads step logs every ~5 minutes)")
+            else:
+                lines = text.rstrip("\n").splitlines()
+                for line in lines[-STDERR_TAIL_LINES:]:
+                    self.progress(f"stderr | {line}")
+                from .local import probable_cause
+
+                parts.append(f"probable cause: {probable_cause(lines)} (stderr: {stderr_uri})")
+        elif status["State"] == "FAILED":
+            parts.append("no --log-uri, so the step's stderr was not archived")
+        return parts[0] + (": " + "; ".join(parts[1:]) if len(parts) > 1 else "")
+
+    def stderr_uri(self, plan: ExportPlan, cluster_id: str, step: dict[str, Any]) -> str | None:
+        log_file = (step["Status"].get("FailureDetails") or {}).get("LogFile", "")
+        if log_file.startswith("s3://") and "stderr" in log_file.rsplit("/", 1)[-1]:
+            return log_file.replace("s3n://", "s3://")
+        if plan.request.log_uri:
+            return step_log_key(plan.request.log_uri, cluster_id, step["Id"])
+        return None
+
+    def wait_for_log(self, hook: EmrHook, uri: str) -> str | None:
+        deadline = time.monotonic() + self.log_wait_seconds
+        while True:
+            text = hook.read_log(uri)
+            if text is not None or time.monotonic() >= deadline:
+                return text
+            self.progress(f"waiting for the step's stderr at {uri}")
+            time.sleep(self.log_poll_seconds)
+
+    # --- teardown --------------------------------------------------------------------------
+
+    @contextmanager
+    def teardown(self, hook: EmrHook, plan: ExportPlan) -> Iterator[None]:
+        previous = None
+        if self.install_signal_handlers and threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        outcome = "the export finished"
+        try:
+            yield
+        except KeyboardInterrupt as e:
+            outcome = "interrupted (SIGTERM)" if isinstance(e, Terminated) else "interrupted (Ctrl-C)"
+            raise
+        except BaseException:
+            outcome = "the export failed"
+            raise
+        finally:
+            with _signals_held(self.install_signal_handlers):
+                self.cleanup(hook, outcome, plan.export_id)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    def cleanup(self, hook: EmrHook | None = None, why: str = "cleanup", export_id: str | None = None) -> None:
+        """Terminate what this runner started and has not terminated yet (also Airflow's on_kill).
+        Interrupted inside RunJobFlow, the id may be unknown: then find the cluster by our tags."""
+        hook = hook or self.hook
+        if hook is None:
+            return
+        self.terminate_started(hook, why)
+        launching = export_id or self._launching_export
+        if self._launching_export and launching:
+            self._launching_export = None
+            for cluster in hook.managed_clusters(export_id=launching):
+                self.progress(f"terminating cluster {cluster['Id']} ({why}; started while interrupted)")
+                hook.terminate(cluster["Id"])
+
+    def terminate_started(self, hook: EmrHook, why: str) -> None:
+        with self._lock:
+            cluster_id, self.started_cluster = self.started_cluster, None
+        if cluster_id:
+            try:
+                hook.terminate(cluster_id)
+            except Exception as e:  # noqa: BLE001 - report, and keep the original error
+                self.progress(f"could not terminate cluster {cluster_id}: {e}; terminate it with "
+                              f"`ddb-s3 clusters terminate {cluster_id}`")
+                return
+            self.progress(f"terminated cluster {cluster_id} ({why})")
+
+
+def check_accepting(hook: EmrHook, cluster_id: str) -> dict[str, Any]:
+    cluster = hook.describe_cluster(cluster_id)
+    state = cluster["Status"]["State"]
+    if state not in ACCEPTING_STATES:
+        raise BadInput(f"cluster {cluster_id} is {state}: steps can be added only to a cluster that is "
+                       f"{', '.join(ACCEPTING_STATES)}")
+    return cluster
+
+
+def helper_jar_path() -> Path:
+    from ..jars import connector_classpath
+
+    jars = [p for p in connector_classpath() if p.name.startswith("ddb-s3-spark-helpers")]
+    if not jars:
+        raise DdbS3Error("the helper jar ddb-s3-spark-helpers*.jar is missing: run `make jars`")
+    return jars[-1]
+
+
+def _read_args(plan: ExportPlan) -> dict[str, str]:
+    owner = plan.write_args.get("ExpectedBucketOwner")
+    return {"ExpectedBucketOwner": owner} if owner else {}
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _signals_held(active: bool) -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM while tearing down, so a second Ctrl-C cannot leave a cluster running."""
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"

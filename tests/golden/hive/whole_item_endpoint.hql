@@ -1,0 +1,34 @@
+-- ddb-s3 export 01795780800123-abcd1234, rendered by `ddb-s3 render` / `ddb-s3 export --engine hive`.
+-- Runs as an EMR hive-script step (hive -f export.hql) and the same on the local runner.
+-- No credentials in here: the connector and the S3 file system use the standard chain.
+-- Settings: MapReduce (the EMR guide's advice for the DynamoDB connector), gzip staging output.
+SET hive.execution.engine=mr;
+SET hive.exec.compress.output=true;
+SET mapreduce.output.fileoutputformat.compress.codec=org.apache.hadoop.io.compress.GzipCodec;
+SET hive.merge.mapfiles=false;
+
+-- The DynamoDB table as an EXTERNAL Hive table (DynamoDBStorageHandler). Dropping it later
+-- drops only the Hive metadata, never the DynamoDB table.
+DROP TABLE IF EXISTS `ddb_s3_orders_v2_prod_01795780800123_abcd1234`;
+CREATE EXTERNAL TABLE `ddb_s3_orders_v2_prod_01795780800123_abcd1234` (
+  `item` map<string,string> COMMENT 'the whole item: attribute name -> JSON of its value'
+)
+STORED BY 'org.apache.hadoop.hive.dynamodb.DynamoDBStorageHandler'
+TBLPROPERTIES (
+  'dynamodb.table.name' = 'orders.v2-prod',
+  'dynamodb.null.serialization' = 'false',
+  'dynamodb.throughput.read.percent' = '1.0',
+  'dynamodb.region' = 'eu-west-1',
+  'dynamodb.endpoint' = 'http://127.0.0.1:8000'
+);
+
+-- Scan the table into the staging prefix: text rows with LazySimpleSerDe's default separators
+-- and escaping on, so any attribute name or value survives. The next step converts the rows
+-- into the export layout and deletes the staging objects.
+INSERT OVERWRITE DIRECTORY 's3://lab-backups/ddb/nightly/AWSDynamoDB/01795780800123-abcd1234/_hive_staging/'
+ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe'
+WITH SERDEPROPERTIES ('escape.delim' = '\\', 'serialization.escape.crlf' = 'true')
+STORED AS TEXTFILE
+SELECT * FROM `ddb_s3_orders_v2_prod_01795780800123_abcd1234`;
+
+DROP TABLE `ddb_s3_orders_v2_prod_01795780800123_abcd1234`;

@@ -1,0 +1,55 @@
+"""`ddb-s3 clusters list/terminate` as a subprocess against moto's EMR API."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.integration
+DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([DDB_S3, *args], capture_output=True, text=True, timeout=120)
+
+
+def start(emr, tags: list[dict]) -> str:
+    return emr.run_job_flow(Name="c", ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole",
+                            JobFlowRole="EMR_EC2_DefaultRole", Tags=tags,
+                            Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1,
+                                       "KeepJobFlowAliveWhenNoSteps": True})["JobFlowId"]
+
+
+def test_clusters_list_and_terminate_only_touch_our_clusters(local_stack):
+    emr = boto3.client("emr")
+    ours = start(emr, [{"Key": "ddb-s3:managed", "Value": "true"}, {"Key": "ddb-s3:table", "Value": "LabResults"},
+                       {"Key": "ddb-s3:export-id", "Value": "x-1"}])
+    theirs = start(emr, [{"Key": "team", "Value": "lab"}])
+    try:
+        listed = [json.loads(line) for line in cli("clusters", "list", "--json").stdout.splitlines()]
+        ids = {row["id"] for row in listed}
+        assert ours in ids and theirs not in ids
+        assert next(r for r in listed if r["id"] == ours)["table"] == "LabResults"
+
+        refused = cli("clusters", "terminate", theirs)
+        assert refused.returncode == 2 and "not started by ddb-s3" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert emr.describe_cluster(ClusterId=theirs)["Cluster"]["Status"]["State"] == "WAITING"
+
+        done = cli("clusters", "terminate", ours)
+        assert done.returncode == 0, done.stderr
+        assert emr.describe_cluster(ClusterId=ours)["Cluster"]["Status"]["State"] == "TERMINATED"
+        assert ours not in cli("clusters", "list").stdout
+
+        missing = cli("clusters", "terminate", "j-NOSUCHCLUSTER")
+        assert missing.returncode == 2 and "not found" in missing.stderr
+
+        forced = cli("clusters", "terminate", "--force", theirs)
+        assert forced.returncode == 0, forced.stderr
+        assert emr.describe_cluster(ClusterId=theirs)["Cluster"]["Status"]["State"] == "TERMINATED"
+    finally:
+        emr.terminate_job_flows(JobFlowIds=[ours, theirs])

@@ -1,0 +1,152 @@
+"""The Hive engine's render: golden DDL for a few tables, every rendered script through Hive's own
+parser, hostile names that cannot change the statements, the two EMR steps."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from launcher.errors import BadInput
+from launcher.hive_render import CONVERT_SCRIPT, HQL_SCRIPT, parse_hive_columns
+from launcher.inspect_table import table_info_from_description
+from launcher.plan import make_plan
+from launcher.render import Target, render_export
+from launcher.request import build_request
+
+pytestmark = pytest.mark.unit
+
+GOLDEN = Path(__file__).parent / "golden" / "hive"
+NOW = datetime(2026, 11, 27, 12, 0, 0, 123000, tzinfo=timezone.utc)
+HOSTILE = "pk:string,it's:string,back`tick:bigint,a.b:double,select:boolean,semi;$x{y}:binary,tags:array<string>," \
+          "nums:array<double>,blobs:array<binary>,\"dq\" -- ;DROP TABLE t:string"
+
+
+def desc(name="LabResults", keys=(("pk", "HASH", "S"),), billing="PROVISIONED"):
+    d = {
+        "TableName": name,
+        "TableArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/{name}",
+        "KeySchema": [{"AttributeName": n, "KeyType": k} for n, k, _ in keys],
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, _, t in keys],
+        "ProvisionedThroughput": {"ReadCapacityUnits": 400, "WriteCapacityUnits": 100},
+        "ItemCount": 1000, "TableSizeBytes": 10_000_000, "TableStatus": "ACTIVE",
+    }
+    if billing != "PROVISIONED":
+        d["BillingModeSummary"] = {"BillingMode": billing}
+    return d
+
+
+def plan_for(table_desc=None, endpoint=None, **flags):
+    table_desc = table_desc or desc()
+    request = build_request({"table": table_desc["TableName"], "to": "s3://lab-backups/ddb/nightly", "engine": "hive"}
+                            | flags, environ={})
+    return make_plan(request, table_info_from_description(table_desc), region="eu-west-1",
+                     endpoints={"dynamodb": endpoint, "s3": None}, now=NOW, token="abcd1234", local_cores=2)
+
+
+CASES = {
+    "whole_item": lambda: plan_for(),
+    "whole_item_endpoint": lambda: plan_for(desc("orders.v2-prod"), endpoint="http://127.0.0.1:8000", read_percent=1.0),
+    "typed_hash_range": lambda: plan_for(desc("Events", (("user", "HASH", "S"), ("ts", "RANGE", "N"))),
+                                         hive_columns="user:string,ts:bigint,payload:string,flags:array<string>"),
+    "typed_hostile": lambda: plan_for(hive_columns=HOSTILE),
+}
+
+
+def rendered(case):
+    return render_export(CASES[case](), Target.emr("s3://lab-backups/_ddb_s3_artifacts/run"))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_ddl(case):
+    text = rendered(case).files[HQL_SCRIPT]
+    golden = GOLDEN / f"{case}.hql"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text(), f"rendered {case} differs from {golden} (UPDATE_GOLDEN=1 to accept)"
+
+
+def test_steps_are_hive_script_then_spark_convert():
+    out = rendered("whole_item")
+    hive, convert = out.steps
+    assert hive["HadoopJarStep"] == {"Jar": "command-runner.jar", "Args": [
+        "hive-script", "--run-hive-script", "--args", "-f", "s3://lab-backups/_ddb_s3_artifacts/run/export.hql"]}
+    args = convert["HadoopJarStep"]["Args"]
+    assert args[0] == "spark-submit" and args[-1].endswith("/" + CONVERT_SCRIPT)
+    compile(out.files[CONVERT_SCRIPT], CONVERT_SCRIPT, "exec")
+
+
+def test_no_credentials_in_any_artifact(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAHIVESECRETKEYID0")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hive/secret+access/key/0123456789abcdef")
+    out = rendered("typed_hostile")
+    blob = "\n".join(str(v) for v in out.files.values() if isinstance(v, str)) + repr(out.steps)
+    for secret in ("AKIAHIVESECRETKEYID0", "hive/secret+access", "awsAccessKeyId", "awsSecretAccessKey"):
+        assert secret not in blob
+
+
+def test_column_spec_errors_are_one_line_bad_input():
+    with pytest.raises(BadInput, match="not attribute:type"):
+        parse_hive_columns("pk")
+    with pytest.raises(BadInput, match="is not one of"):
+        parse_hive_columns("pk:varchar")
+    with pytest.raises(BadInput, match="listed twice"):
+        parse_hive_columns("pk:string,pk:string")
+    with pytest.raises(BadInput, match="column.mapping cannot"):
+        parse_hive_columns("a:b:string")
+    with pytest.raises(BadInput, match="--hive-columns"):
+        build_request({"table": "tbl", "to": "s3://bkt-x/p", "hive_columns": "x:float"}, environ={})
+
+
+def test_typed_columns_must_list_keys_with_matching_types():
+    with pytest.raises(BadInput, match="must list the key attribute 'pk'"):
+        rendered_plan = plan_for(hive_columns="other:string")
+        render_export(rendered_plan, Target.emr("s3://b/a"))
+    with pytest.raises(BadInput, match="key 'pk' is S"):
+        render_export(plan_for(hive_columns="pk:bigint"), Target.emr("s3://b/a"))
+
+
+# ---------------------------------------------------------------- Hive's own parser (JVM)
+
+
+def check(case, tmp_path):
+    from launcher.hive_local import hql_check
+
+    script = tmp_path / f"{case}.hql"
+    script.write_text(rendered(case).files[HQL_SCRIPT])
+    return hql_check(script)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_rendered_script_parses_into_the_expected_statements(case, tmp_path):
+    statements = check(case, tmp_path)
+    kinds = [s["tree"].split()[0].lstrip("(") if s["kind"] == "hiveql" else "set" for s in statements]
+    assert kinds == ["set"] * 4 + ["tok_droptable", "tok_createtable", "tok_query", "tok_droptable"]
+
+
+@pytest.mark.integration
+def test_hostile_names_reach_hive_unchanged_and_change_nothing(tmp_path):
+    statements = check("typed_hostile", tmp_path)
+    assert len(statements) == 8
+    create = statements[5]
+    columns = parse_hive_columns(HOSTILE)
+    props = dict(zip(create["strings"][len(columns) + 1::2], create["strings"][len(columns) + 2::2]))
+    # the column comments are the attribute names, exactly
+    assert create["strings"][:len(columns)] == [c["attribute"] for c in columns]
+    assert props["dynamodb.table.name"] == "LabResults"
+    assert props["dynamodb.column.mapping"] == ",".join(f"{c['column']}:{c['attribute']}" for c in columns)
+    assert props["dynamodb.type.mapping"] == "c6:SS,c7:NS,c8:BS"
+    assert "tok_droptable" not in create["tree"] and statements[7]["tree"].count("tok_droptable") == 1
+
+
+@pytest.mark.integration
+def test_parser_check_can_fail(tmp_path):
+    from launcher.errors import DdbS3Error
+    from launcher.hive_local import hql_check
+
+    bad = tmp_path / "bad.hql"
+    bad.write_text("CREATE EXTERNAL TABLE t (a string) STORED BY 'x' TBLPROPERTIES ('a' = 'it's');\n")
+    with pytest.raises(DdbS3Error, match="cannot parse"):
+        hql_check(bad)
