@@ -3,7 +3,7 @@ step does, here: the Hive CLI (org.apache.hadoop.hive.cli.CliDriver) in one JVM,
 LocalJobRunner, the metastore in embedded Derby under the run folder.
 
 The class path is local pyspark 3.5.5's jars (Hive 2.3.9 incl. hive-cli, Hadoop 3.3.4, Derby,
-DataNucleus) plus `make hive-jars` (= build_hive_jars: hive/jvm/pom.xml into .cache/hive-jars):
+DataNucleus) plus `make hive-jars` (Maven: hive/jvm/pom.xml into .cache/hive-jars):
 emr-dynamodb-hive/-hadoop 4.5.0 + shims (the only emr-dynamodb-hive on Maven Central), AWS SDK v1
 1.12.262 modules, hadoop-aws 3.3.4, hive-llap-client 2.3.9.
 
@@ -27,12 +27,11 @@ Findings from running it here (Java 17, see docs/hive.md):
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from .errors import DdbS3Error
-from .jars import PROJECT_ROOT, JvmSetupError, check_java
+from .jars import PROJECT_ROOT, JvmSetupError
 from .plan import ExportPlan
 
 HIVE_POM = Path("hive") / "jvm" / "pom.xml"
@@ -71,26 +70,6 @@ def hive_classpath(jars_dir: Path | None = None) -> list[Path]:
     if not (spark / "hive-cli-2.3.9.jar").exists():
         raise JvmSetupError(f"{spark} has no hive-cli-2.3.9.jar; local Hive needs pyspark 3.5.x's Hive jars")
     return sorted(spark.glob("*.jar")) + jars
-
-
-def hive_mvn_command(project_root: Path, jars_dir: Path) -> list[str]:
-    return ["mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(Path(project_root) / HIVE_POM), "clean", "package",
-            f"-Dhive.jars.dir={Path(jars_dir).resolve()}"]
-
-
-def build_hive_jars(project_root: Path = PROJECT_ROOT, jars_dir: Path | None = None) -> list[Path]:
-    """`make hive-jars`: run Maven on hive/jvm/pom.xml into jars_dir; return the jars."""
-    d = Path(jars_dir) if jars_dir is not None else default_hive_jars_dir()
-    if shutil.which("mvn") is None:
-        raise JvmSetupError("mvn not found; install maven (3.8+) to build the local Hive jars")
-    check_java()
-    d.mkdir(parents=True, exist_ok=True)
-    cmd = hive_mvn_command(project_root, d)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
-        raise JvmSetupError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}")
-    return sorted(d.glob("*.jar"))
 
 
 def local_hiveconf(plan: ExportPlan, work: Path) -> dict[str, str]:

@@ -15,16 +15,12 @@ because Hive column names cannot hold every attribute name (dots, colons, case).
 """
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
-from typing import Any
 
 from .errors import BadInput
 from .plan import ExportPlan
 from .quoting import hive_identifier, hive_string, python_json
-from .render import PACKAGE_DIR, JOB_MODULES, Rendered, Target, environment, plan_json
+from .render import JOB_MODULES, Rendered, Target, environment, job_zip, plan_json
 
 HQL_SCRIPT = "export.hql"
 CONVERT_SCRIPT = "hive_convert.py"
@@ -143,7 +139,7 @@ def render_hive(plan: ExportPlan, target: Target, out: Rendered) -> None:
     out.files[CONVERT_SCRIPT] = environment().get_template("hive/convert_job.py.j2").render(
         export_id=plan.export_id, export_uri=plan.export_uri, plan_json=python_json(doc),
     )
-    out.files[CONVERT_ZIP] = convert_zip()
+    out.files[CONVERT_ZIP] = job_zip(CONVERT_MODULES)
     transient = plan.request.runner == "emr" and plan.request.cluster == "transient"
     on_failure = "TERMINATE_CLUSTER" if transient else "CONTINUE"
     out.steps.append({
@@ -165,13 +161,3 @@ def render_hive(plan: ExportPlan, target: Target, out: Rendered) -> None:
             target.path(CONVERT_SCRIPT),
         ]},
     })
-
-
-def convert_zip() -> bytes:
-    """The Python the conversion job imports, zipped for --py-files (fixed timestamps)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in CONVERT_MODULES:
-            info = zipfile.ZipInfo("launcher/" + name, date_time=(2020, 1, 1, 0, 0, 0))
-            zf.writestr(info, (PACKAGE_DIR / name).read_bytes())
-    return buf.getvalue()

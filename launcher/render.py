@@ -121,11 +121,11 @@ def spark_step(plan: ExportPlan, target: Target) -> dict[str, Any]:
     }
 
 
-def job_zip() -> bytes:
+def job_zip(modules: list[str] = JOB_MODULES) -> bytes:
     """The Python the job imports, zipped for --py-files. Fixed timestamps keep it reproducible."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in JOB_MODULES:
+        for name in modules:
             info = zipfile.ZipInfo("launcher/" + name, date_time=(2020, 1, 1, 0, 0, 0))
             zf.writestr(info, (PACKAGE_DIR / name).read_bytes())
     return buf.getvalue()

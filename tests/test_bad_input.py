@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 

