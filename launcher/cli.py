@@ -97,8 +97,9 @@ def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
 
 def show_plan(plan) -> None:
     t = plan.table
-    say(f"plan: export {t['name']} ({t['item_count']} items, {t['size_bytes']} bytes, {t['billing_mode']}) "
-        f"with engine {plan.engine} ({plan.engine_reason})")
+    size = (f"{t['item_count']:,} items, {t['size_bytes']:,} bytes" if t["item_count"]
+            else "size not yet counted: DescribeTable updates it about every 6 hours")
+    say(f"plan: export {t['name']} ({size}, {t['billing_mode']}) with engine {plan.engine} ({plan.engine_reason})")
     if plan.engine == "spark":
         say(f"plan: reader {plan.reader}, {plan.segments} segments in {len(plan.segment_groups)} tasks, "
             f"read budget {plan.read_units_per_second:g} units/s"

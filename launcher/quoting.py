@@ -10,11 +10,14 @@ import json
 
 
 def python_json(value: object) -> str:
-    """A Python string literal holding `value` as JSON; templates wrap it in json.loads(...).
+    """A Python string literal holding `value` as indented JSON; templates wrap it in json.loads().
 
-    repr() of a str is always a valid Python literal that evaluates back to the same string, so no
-    name (quotes, newlines, backslashes, template syntax) can change the rendered program."""
-    return repr(json.dumps(value, sort_keys=True, ensure_ascii=True))
+    The JSON is ASCII only (ensure_ascii) with every single quote written as \\u0027, inside a raw
+    triple-single-quoted string: nothing in it can end the literal, and json.loads reads every
+    escape itself. So no name (quotes, newlines, backslashes, template syntax) can change the
+    rendered program, and the plan stays readable in the script."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=True, indent=2).replace("'", "\\u0027")
+    return "r'''" + text + "'''"
 
 
 def hive_identifier(name: str) -> str:

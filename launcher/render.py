@@ -83,8 +83,6 @@ def render_export(plan: ExportPlan, target: Target) -> Rendered:
     if plan.engine == "spark":
         out.files[JOB_SCRIPT] = env.get_template("spark/export_job.py.j2").render(
             export_id=plan.export_id,
-            export_uri=plan.export_uri,
-            reader=plan.reader,
             plan_json=python_json(plan_json(plan)),
         )
         out.files[JOB_ZIP] = job_zip()

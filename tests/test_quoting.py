@@ -2,11 +2,14 @@
 and (integration) Hive's own parser reading them back unchanged."""
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from launcher.quoting import hive_identifier, hive_string
+from launcher.quoting import hive_identifier, hive_string, python_json
 
 pytestmark = pytest.mark.unit
 
@@ -81,3 +84,15 @@ def test_hive_parser_reads_hostile_identifiers_back(tmp_path):
         # the tree shows the identifier as Hive resolved it (backticks unescaped, lower-cased)
         assert json.dumps(s["tree"]).count("tok_selexpr") == 1
         assert name.lower().replace("``", "`") in s["tree"].lower()
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                    max_leaves=20))
+@settings(max_examples=300, deadline=None)
+def test_python_json_is_one_literal_that_reads_back(value):
+    """Whatever the value, the rendered text is a single string literal holding exactly its JSON."""
+    literal = python_json(value)
+    tree = ast.parse(literal, mode="eval")
+    assert isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, str)
+    assert json.loads(tree.body.value) == value
