@@ -123,6 +123,10 @@ def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path) -> _Server:
     return _Server(name, cmd, endpoint, proc, log)
 
 
+# Keeps dynalite alive when a client disconnects mid-request (see the file).
+DYNALITE_GUARD = Path(__file__).with_name("dynalite_guard.js")
+
+
 def _dynalite_cli(root: Path) -> Path:
     pkg = root / "node_modules" / "dynalite" / "package.json"
     if not pkg.is_file():
@@ -185,7 +189,7 @@ class LocalStack:
             # Both start in parallel (moto takes a second or two to import), then each is waited for.
             # dynalite keeps its tables in memory unless --path is given, which we never do.
             stack.servers.append(
-                _spawn("dynalite", [node_bin, str(cli), "--host", HOST, "--port", str(ddb_port)],
+                _spawn("dynalite", [node_bin, "-r", str(DYNALITE_GUARD), str(cli), "--host", HOST, "--port", str(ddb_port)],
                        stack.dynamodb_endpoint, root)
             )
             stack.servers.append(

@@ -72,6 +72,7 @@ class Counts:
     identical: int = 0  # put-if-absent: key existed with this very item
     deleted: int = 0  # overwrite + incremental export: deletes applied
     consumed_wcu: float = 0.0
+    retries: int = 0  # requests sent again: throttling, 5xx (botocore and ours), unprocessed batch items
 
     @property
     def done(self) -> int:
@@ -100,6 +101,8 @@ class RestoreResult:
                 parts.append(f"{c.identical:,} already present and identical")
         if c.deleted:
             parts.append(f"deleted {c.deleted:,}")
+        if c.retries:
+            parts.append(f"{c.retries:,} requests retried after throttling or errors")
         return ", ".join(parts) + f" in {self.seconds:.1f}s ({c.consumed_wcu:,.0f} write units)"
 
 
@@ -287,14 +290,18 @@ class _Writer:
     def __init__(self, ddb: Any, table: str, hash_key: str, key_names: list[str], budget: WriteBudget) -> None:
         self.ddb, self.table, self.hash_key, self.key_names, self.budget = ddb, table, hash_key, key_names, budget
 
-    def _call(self, fn: Callable[..., Any], what: str, **kw: Any) -> Any:
+    def _call(self, counts: Counts, fn: Callable[..., Any], what: str, **kw: Any) -> Any:
         for attempt in range(MAX_ATTEMPTS):
             try:
-                return fn(**kw)
+                resp = fn(**kw)
+                counts.retries += resp.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                return resp
             except ClientError as e:
                 code = e.response["Error"]["Code"]
+                counts.retries += e.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
                 if code not in THROTTLING or attempt == MAX_ATTEMPTS - 1:
                     raise
+                counts.retries += 1
                 time.sleep(backoff(attempt))
         raise AssertionError("unreachable")
 
@@ -305,7 +312,7 @@ class _Writer:
             est = item_size_units(rec.item)
             self.budget.acquire(est)
             try:
-                resp = self._call(self.ddb.put_item, "PutItem", TableName=self.table, Item=wire,
+                resp = self._call(counts, self.ddb.put_item, "PutItem", TableName=self.table, Item=wire,
                                   ConditionExpression="attribute_not_exists(#h)",
                                   ExpressionAttributeNames={"#h": self.hash_key}, ReturnConsumedCapacity="TOTAL")
                 consumed = float((resp.get("ConsumedCapacity") or {}).get("CapacityUnits", est))
@@ -316,7 +323,7 @@ class _Writer:
                     raise
                 consumed = est  # a failed condition still costs write units
                 key = {k: wire[k] for k in self.key_names}
-                got = self._call(self.ddb.get_item, "GetItem", TableName=self.table, Key=key, ConsistentRead=True)
+                got = self._call(counts, self.ddb.get_item, "GetItem", TableName=self.table, Key=key, ConsistentRead=True)
                 if "Item" in got and items_equal(wire_to_json(got["Item"]), rec.item):
                     counts.identical += 1
                 else:
@@ -345,7 +352,7 @@ class _Writer:
         attempt = 0
         while pending:
             self.budget.acquire(est)
-            resp = self._call(self.ddb.batch_write_item, "BatchWriteItem", RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+            resp = self._call(counts, self.ddb.batch_write_item, "BatchWriteItem", RequestItems=pending, ReturnConsumedCapacity="TOTAL")
             consumed = sum(float(c.get("CapacityUnits", 0)) for c in resp.get("ConsumedCapacity") or []) or est
             self.budget.settle(est, consumed)
             counts.consumed_wcu += consumed
@@ -355,6 +362,7 @@ class _Writer:
                 est = est * left / max(1, len(requests))
                 time.sleep(backoff(attempt, base=0.05, cap=20.0))
                 attempt += 1
+                counts.retries += 1
                 if attempt > 40:
                     raise DdbS3Error(f"BatchWriteItem on {self.table!r}: {left} items still unprocessed after 40 tries: "
                                      "the table is throttled; lower --write-percent and run again with the same --checkpoint")
@@ -438,6 +446,7 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
         c.identical += counts.identical
         c.deleted += counts.deleted
         c.consumed_wcu += counts.consumed_wcu
+        c.retries += counts.retries
         ckpt.mark(key, first, end)
         ckpt.save()
         if on_progress:

@@ -60,6 +60,9 @@ def test_throttled_restore_is_exact(local_stack, s3, bucket, faulty, overwrite):
     # put-if-absent makes one PutItem per item (all 11 faults fire); overwrite ~8 BatchWriteItems (5 fire)
     assert faulty.plan.total(service="dynamodb") == (5 if overwrite else 11), faulty.plan.describe()
     assert faulty.plan.total("ThrottlingException") >= 1 and faulty.plan.total("RequestLimitExceeded") == 1
+    # every injected DynamoDB fault cost exactly one retry, and the run says so
+    assert result.counts.retries == faulty.plan.total(service="dynamodb")
+    assert f"{result.counts.retries} requests retried" in result.line()
     assert faulty.plan.total(service="s3") >= 2, faulty.plan.describe()
     ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
     back = {}

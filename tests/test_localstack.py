@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -191,3 +192,18 @@ def test_cli_up_prints_exports_and_stops_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_dynalite_survives_a_client_that_disconnects_mid_request(local_stack: LocalStack) -> None:
+    """Plain dynalite crashes on this (`Error: aborted`); a killed restore or export does exactly it."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(local_stack.dynamodb_endpoint)
+    for _ in range(3):
+        with socket.create_connection((url.hostname, url.port)) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                         b"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 1000\r\n\r\n{\"Lim")
+        time.sleep(0.2)
+    assert local_stack.dead() is None
+    assert "TableNames" in boto3.client("dynamodb").list_tables()
