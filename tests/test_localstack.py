@@ -134,15 +134,18 @@ def test_missing_node_modules_is_one_clear_line(tmp_path: Path) -> None:
     assert str(err.value) == f"dynalite is not installed: run `npm ci` in {tmp_path}"
 
 
-def test_server_that_dies_names_itself_its_command_and_its_stderr() -> None:
-    # Python as "node": it exists and runs, then dies on cli.js with a SyntaxError on stderr.
+def test_server_that_dies_names_itself_its_command_and_its_stderr(tmp_path: Path) -> None:
+    # A "node" that runs, complains on stderr and exits 1.
+    fake_node = tmp_path / "node"
+    fake_node.write_text("#!/bin/sh\necho 'SyntaxError: not really node' >&2\nexit 1\n")
+    fake_node.chmod(0o755)
     before = _children()
     with pytest.raises(LocalStackError) as err:
-        LocalStack.start(node=sys.executable)
+        LocalStack.start(node=str(fake_node))
     first, *rest = str(err.value).splitlines()
     assert first.startswith("dynalite exited with code 1 during startup: ")
-    assert sys.executable in first and "cli.js --host 127.0.0.1 --port" in first
-    assert "SyntaxError" in "\n".join(rest)
+    assert str(fake_node) in first and "cli.js --host 127.0.0.1 --port" in first
+    assert "SyntaxError: not really node" in rest
     assert _children() == before  # moto, already started alongside, was stopped too
 
 
