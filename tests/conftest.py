@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ STACK_FIXTURE = "local_stack"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # py4j logs "Closing down clientserver connection" at exit, after pytest closed its streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     # pytest-spark's SparkContext gets the connector jars (built by `make jars`) on spark.jars.
     # (Not extraClassPath: the connector's fat jar would shadow Spark's own commons-lang3.)
     from pytest_spark.config import SparkConfigBuilder
