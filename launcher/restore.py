@@ -208,8 +208,10 @@ class WriteBudget:
             self.tokens += estimate - consumed
 
 
-def item_size_units(item_json: dict[str, Any]) -> float:
-    size = len(json.dumps(item_json, separators=(",", ":")))
+def item_size_units(rec: Record) -> float:
+    """Write units to reserve before a write (1 KB each); settled later with ConsumedCapacity.
+    From the line's length, so no item is encoded again just to be measured."""
+    size = rec.size or len(json.dumps(rec.item, separators=(",", ":")))
     return float(max(1, -(-size // 1024)))
 
 
@@ -309,7 +311,7 @@ class _Writer:
         counts, skipped = Counts(), []
         for rec in recs:
             wire = json_to_wire(rec.item)
-            est = item_size_units(rec.item)
+            est = item_size_units(rec)
             self.budget.acquire(est)
             try:
                 resp = self._call(counts, self.ddb.put_item, "PutItem", TableName=self.table, Item=wire,
@@ -344,7 +346,7 @@ class _Writer:
             wire = json_to_wire(rec.item)
             if rec.op == "put":
                 requests.append({"PutRequest": {"Item": wire}})
-                est += item_size_units(rec.item)
+                est += item_size_units(rec)
             else:
                 requests.append({"DeleteRequest": {"Key": {k: wire[k] for k in self.key_names}}})
                 est += 1

@@ -117,3 +117,19 @@ def test_datapipeline_bad_line_and_missing_file(tmp_path: Path) -> None:
     (root / "8b2e4f6a-1c3d-4e5f-8a9b-0c1d2e3f4a5b.gz").unlink()
     problems = verify(LocalFolder(root)).problems
     assert any("not an item" in p for p in problems) and any(p.endswith("missing") for p in problems)
+
+
+def test_gunzip_is_bounded_however_well_a_file_compresses(tmp_path):
+    """A 1 MB gzip of ~60 MB of lines: no read step holds more than OUT_CHUNK of plain text, so
+    verify, download and restore stay flat in memory with the table's size."""
+    import gzip
+
+    from launcher.formats import OUT_CHUNK, _plain_chunks, iter_lines
+    from launcher.storage import LocalFolder
+
+    line = b'{"Item":{"pk":{"S":"' + b"x" * 1000 + b'"}}}\n'
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "f.json.gz").write_bytes(gzip.compress(line * 60_000))
+    loc = LocalFolder(tmp_path)
+    assert max(len(c) for c in _plain_chunks(loc, "data/f.json.gz")) <= OUT_CHUNK
+    assert sum(1 for _ in iter_lines(loc, "data/f.json.gz")) == 60_000

@@ -94,9 +94,11 @@ class LocalRunner:
                         result = json.loads(line[len(RESULT_PREFIX):])
                     elif line.startswith("ddb-s3: "):
                         self.progress(line.rstrip()[len("ddb-s3: "):])
-                    elif (m := _TASK_DONE.search(line)) and time.monotonic() - last > 2 or (m and m[2] == m[3]):
-                        self.progress(f"stage {m[1]}: {m[2]}/{m[3]} tasks done")
-                        last = time.monotonic()
+                    elif m := _TASK_DONE.search(line):
+                        stage_done = m[2] == m[3]
+                        if stage_done or time.monotonic() - last > 2:  # at most a line every 2 s
+                            self.progress(f"stage {m[1]}: {m[2]}/{m[3]} tasks done")
+                            last = time.monotonic()
                 code = proc.wait()
             except BaseException:
                 # Ctrl-C or SIGTERM: stop Spark too. The export has no summary, so it stays incomplete.
