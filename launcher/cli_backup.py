@@ -113,7 +113,7 @@ def restore(source: str, table: str, overwrite: bool, write_percent: float, on_d
     if as_json:
         out.print(json.dumps({"table": result.table, "kind": result.kind, "mode": result.mode, "written": c.written,
                               "skipped": c.skipped, "identical": c.identical, "deleted": c.deleted,
-                              "consumedWriteUnits": round(c.consumed_wcu, 1), "expectedItems": result.expected_items,
+                              "consumedWriteUnits": round(c.consumed_wcu, 1), "retries": c.retries, "expectedItems": result.expected_items,
                               "skippedKeysFile": result.skipped_keys_file, "seconds": round(result.seconds, 1)}), markup=False)
     else:
         say(result.line())
