@@ -35,6 +35,8 @@ from typing import IO, Any
 import boto3
 from botocore.config import Config
 
+from .procs import die_with_parent
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only: the local stack must never be reachable from the network
 REGION = "us-east-1"
@@ -115,7 +117,8 @@ def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path) -> _Server:
     log = tempfile.TemporaryFile(prefix=f"ddb-s3-{name}-")
     try:
         proc = subprocess.Popen(
-            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent,  # a SIGKILLed test run or demo leaves no server behind
         )
     except OSError as e:
         log.close()

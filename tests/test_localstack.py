@@ -210,3 +210,25 @@ def test_dynalite_survives_a_client_that_disconnects_mid_request(local_stack: Lo
         time.sleep(0.2)
     assert local_stack.dead() is None
     assert "TableNames" in boto3.client("dynamodb").list_tables()
+
+
+def test_servers_die_with_a_killed_owner(tmp_path: Path) -> None:
+    """SIGKILL leaves no time for atexit: the parent-death signal still stops both servers."""
+    script = "from launcher.localstack import LocalStack\nimport time\ns = LocalStack.start()\nprint(*s.pids, flush=True)\ntime.sleep(60)\n"
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).parents[1]))
+    pids = [int(p) for p in owner.stdout.readline().split()]
+    assert len(pids) == 2
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

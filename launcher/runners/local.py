@@ -3,7 +3,6 @@ step becomes the local pyspark spark-submit with --master local[N]; everything e
 step (jars, py-files, script) is used as rendered."""
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from typing import Callable
 from ..errors import DdbS3Error
 from ..jars import check_java, connector_classpath
 from ..plan import ExportPlan
+from ..procs import die_with_parent
 from ..render import Rendered, Target, render_export
 from . import RunResult
 
@@ -83,7 +83,7 @@ class LocalRunner:
             # Own session: Ctrl-C reaches us, not Spark, and we stop it in order. Parent-death signal:
             # if this process is killed outright, Spark dies with it instead of finishing unseen.
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                                    start_new_session=True, preexec_fn=_die_with_parent)
+                                    start_new_session=True, preexec_fn=die_with_parent)
             try:
                 last = 0.0
                 assert proc.stdout is not None
@@ -112,11 +112,6 @@ class LocalRunner:
             cause = probable_cause(list(tail))
             raise DdbS3Error(f"step {step['Name']!r} failed (exit {code}): {cause} (full log: {log})")
         return result
-
-
-def _die_with_parent() -> None:
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def probable_cause(lines: list[str]) -> str:
