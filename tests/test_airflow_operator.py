@@ -21,6 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "fixtures" / "emr" / "airflow_driver.py"
 DAG = ROOT / "examples" / "airflow" / "ddb_s3_export_dag.py"
 MODES = ("success", "fail", "kill")
+# Real-looking fake credentials for the Airflow runs (moto and dynalite accept any): none of them may
+# appear in the task logs or the driver's output.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIAZ7QXJ4LEAKCHECK1",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYLEAKCHECK40",
+    "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEBYaDLEAKCHECKSESSIONTOKENxyz0123456789abcdef",
+}
+AIRFLOW_HOME: list[Path] = []
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +44,9 @@ def runs(local_stack, tmp_path_factory) -> dict[str, tuple[dict, str]]:
     boto3.client("s3").create_bucket(Bucket=bucket)
     # dag.test() serializes the DAG from the dags folder, then runs the in-memory task (with the waiter).
     env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__CORE__DAGS_FOLDER=str(DAG.parent), DDB_S3_JARS_DIR=str(jars), PYTHONPATH=str(ROOT))
+               AIRFLOW__CORE__DAGS_FOLDER=str(DAG.parent), DDB_S3_JARS_DIR=str(jars), PYTHONPATH=str(ROOT),
+               **FAKE_CREDENTIALS)
+    AIRFLOW_HOME.append(home)
     migrate = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], capture_output=True,
                              text=True, timeout=300, env=env)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
@@ -73,3 +83,15 @@ def test_killed_task_terminates_its_cluster_and_fails(runs):
     assert result["state"].endswith("failed"), output[-4000:]
     assert list(result["clusters"].values()) == ["TERMINATED"]
     assert "the Airflow task was killed" in output and "ended before step" in output
+
+
+def test_no_credential_in_airflow_logs_or_task_output(runs):
+    # dag.test() streams the task logs to the console, which the driver captured; files under
+    # $AIRFLOW_HOME/logs are scanned too, if any were written.
+    texts = {f"task log ({mode})": text for mode, (_, text) in runs.items()}
+    assert all("started cluster j-" in text for text in texts.values())  # the operator's own log lines are here
+    logs = [p for p in AIRFLOW_HOME[0].rglob("*") if p.is_file() and p.suffix in (".log", ".json", ".txt", "")]
+    texts.update({str(p): p.read_text(errors="replace") for p in logs if p.stat().st_size < 50_000_000})
+    for name, secret in FAKE_CREDENTIALS.items():
+        for where, text in texts.items():
+            assert secret not in text and secret[:16] not in text, f"{name} leaked into {where}"
