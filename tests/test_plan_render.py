@@ -108,3 +108,15 @@ def test_plan_json_survives_hostile_strings():
     assigns = [n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "PLAN"]
     literal = assigns[0].value.args[0].value
     assert json.loads(literal)["table"]["name"] == hostile
+
+
+@pytest.mark.parametrize("line", [
+    'ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
+    'ddb-s3 result: {"exportId": "x", "itemCount": 3}26/11/27 23:08:40 INFO SparkContext: stopped\n',
+    '26/11/27 INFO Executor: done ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
+])
+def test_local_runner_reads_the_result_line_even_when_the_jvm_shares_it(line):
+    from launcher.runners.local import parse_result
+
+    assert parse_result(line) == {"exportId": "x", "itemCount": 3}
+    assert parse_result("INFO nothing here\n") is None

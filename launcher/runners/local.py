@@ -90,8 +90,8 @@ class LocalRunner:
                 for line in proc.stdout:
                     logf.write(line)
                     tail.append(line.rstrip())
-                    if line.startswith(RESULT_PREFIX):
-                        result = json.loads(line[len(RESULT_PREFIX):])
+                    if (found := parse_result(line)) is not None:
+                        result = found
                     elif line.startswith("ddb-s3: "):
                         self.progress(line.rstrip()[len("ddb-s3: "):])
                     elif m := _TASK_DONE.search(line):
@@ -112,6 +112,16 @@ class LocalRunner:
             cause = probable_cause(list(tail))
             raise DdbS3Error(f"step {step['Name']!r} failed (exit {code}): {cause} (full log: {log})")
         return result
+
+
+def parse_result(line: str) -> dict | None:
+    """The job's result object, if this line has the marker. The JVM writes to the same pipe, so its
+    text may share the line: read exactly one JSON object after the marker, ignore the rest."""
+    at = line.find(RESULT_PREFIX)
+    if at < 0:
+        return None
+    result, _ = json.JSONDecoder().raw_decode(line[at + len(RESULT_PREFIX):])
+    return result
 
 
 def probable_cause(lines: list[str]) -> str:
