@@ -47,6 +47,13 @@ def _request(kw: dict[str, Any]) -> ExportRequest:
     return build_request(kw, config_path=config_path, profile=profile)
 
 
+def location_options(fn: Callable) -> Callable:
+    """The options of every command that reads an export: where it is, who owns the bucket, --json."""
+    fn = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(fn)
+    fn = click.option("--expected-bucket-owner", default=None, help="account id that must own the bucket")(fn)
+    return click.option("--region", default=None, help="AWS region (default: the standard boto3 chain)")(fn)
+
+
 def say(msg: str) -> None:
     err.print(msg, markup=False)
 
@@ -142,9 +149,7 @@ def render(out_dir: Path, **kw: Any) -> None:
 
 @cli.command()
 @click.argument("where")
-@click.option("--region", default=None)
-@click.option("--expected-bucket-owner", default=None)
-@click.option("--json", "as_json", is_flag=True)
+@location_options
 def verify(where: str, region: str | None, expected_bucket_owner: str | None, as_json: bool) -> None:
     """Check an export (s3://... or a local folder): summary manifest, every file's MD5 and item count."""
     from .aws import Aws, S3WriteSettings

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import click
 
-from .cli import cli, err, out, say
+from .cli import cli, err, location_options, out, say
 
 
 @contextmanager
@@ -40,9 +40,7 @@ def _aws(region: str | None, owner: str | None):
 @click.argument("source")
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option("--concurrency", type=int, default=8, show_default=True, help="parallel transfers (s3transfer threads)")
-@click.option("--region", default=None)
-@click.option("--expected-bucket-owner", default=None)
-@click.option("--json", "as_json", is_flag=True)
+@location_options
 def download(source: str, dest: Path, concurrency: int, region: str | None, expected_bucket_owner: str | None, as_json: bool) -> None:
     """Copy an export (s3://.../AWSDynamoDB/<export-id>/) to a local folder; every file is checked
     against its manifest; files already present with the right MD5 are kept (resumable)."""
@@ -75,9 +73,7 @@ def download(source: str, dest: Path, concurrency: int, region: str | None, expe
 @click.option("--force", is_flag=True, help="restore into a non-empty table other than the one exported")
 @click.option("--fail-on-skip", is_flag=True, help="exit 4 when keys were skipped (default: exit 0 and report the count)")
 @click.option("--no-verify", is_flag=True, help="do not verify checksums and counts before writing")
-@click.option("--region", default=None)
-@click.option("--expected-bucket-owner", default=None)
-@click.option("--json", "as_json", is_flag=True)
+@location_options
 def restore(source: str, table: str, overwrite: bool, write_percent: float, on_demand_write_units: int,
             create_table: bool, skipped_keys_file: Path | None, checkpoint: Path | None, concurrency: int,
             force: bool, fail_on_skip: bool, no_verify: bool, region: str | None, expected_bucket_owner: str | None,
@@ -129,9 +125,7 @@ def restore(source: str, table: str, overwrite: bool, write_percent: float, on_d
 @click.option("--columns", default=None, help="comma-separated attribute names (default: the union of all)")
 @click.option("--glue-database", default=None, help="register the Parquet output in this Glue database (needs an s3:// --out)")
 @click.option("--glue-table", default=None, help="Glue table name for --glue-database")
-@click.option("--region", default=None)
-@click.option("--expected-bucket-owner", default=None)
-@click.option("--json", "as_json", is_flag=True)
+@location_options
 def convert(source: str, fmt: str, out_path: str, columns: str | None, glue_database: str | None, glue_table: str | None,
             region: str | None, expected_bucket_owner: str | None, as_json: bool) -> None:
     """Convert an export to plain values: JSON lines, CSV or Parquet (numbers never become floats)."""

@@ -19,7 +19,7 @@ import json
 import posixpath
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .codec import CodecError, parse_item_line
 from .errors import IncompleteExport
@@ -157,11 +157,11 @@ def _data_pipeline(loc: Location) -> ExportSource:
 OUT_CHUNK = 1024 * 1024  # decompressed bytes at a time: JSON lines compress 10-30x
 
 
-def _plain_chunks(loc: Location, key: str) -> Iterator[bytes]:
+def _plain_chunks(chunks: Iterable[bytes], key: str) -> Iterator[bytes]:
     """A data file's bytes, gunzipped on the fly when it is gzip, never more than OUT_CHUNK of
     output at once (so memory stays flat however well the file compressed)."""
     gz = None
-    for n, chunk in enumerate(loc.iter_chunks(key)):
+    for n, chunk in enumerate(chunks):
         if n == 0 and chunk[:2] == b"\x1f\x8b":
             gz = zlib.decompressobj(31)
         if gz is None:
@@ -179,9 +179,14 @@ def _plain_chunks(loc: Location, key: str) -> Iterator[bytes]:
 def iter_lines(loc: Location, key: str, start: int = 0) -> Iterator[tuple[int, bytes]]:
     """(line number from 0, line bytes without the newline) of a data file, gzip or plain, streamed.
     Lines before `start` are skipped; empty lines are skipped (they are no items)."""
+    return lines_of(loc.iter_chunks(key), key, start)
+
+
+def lines_of(chunks: Iterable[bytes], key: str, start: int = 0) -> Iterator[tuple[int, bytes]]:
+    """iter_lines over a stream of the file's raw chunks (verify taps them for the MD5)."""
     buf = b""
     n = 0
-    for data in _plain_chunks(loc, key):
+    for data in _plain_chunks(chunks, key):
         buf += data
         *lines, buf = buf.split(b"\n")
         for line in lines:

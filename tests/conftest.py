@@ -67,6 +67,15 @@ def s3(local_stack: LocalStack) -> Any:
     return boto3.client("s3")
 
 
+def process_alive(pid: int) -> bool:
+    """True while pid runs (a zombie counts as gone), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 

@@ -22,7 +22,7 @@ from launcher.download import download
 from launcher.errors import IncompleteExport
 from launcher.sample_data import create_lab_table, lab_items, load_items
 
-from conftest import unique_name
+from conftest import process_alive as alive, unique_name
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]
@@ -48,14 +48,6 @@ def descendants(pid: int) -> set[int]:
                 out.add(c)
                 todo.append(c)
     return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def kill_everything(proc: subprocess.Popen) -> set[int]:

@@ -131,5 +131,5 @@ def test_gunzip_is_bounded_however_well_a_file_compresses(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "f.json.gz").write_bytes(gzip.compress(line * 60_000))
     loc = LocalFolder(tmp_path)
-    assert max(len(c) for c in _plain_chunks(loc, "data/f.json.gz")) <= OUT_CHUNK
+    assert max(len(c) for c in _plain_chunks(loc.iter_chunks("data/f.json.gz"), "data/f.json.gz")) <= OUT_CHUNK
     assert sum(1 for _ in iter_lines(loc, "data/f.json.gz")) == 60_000
