@@ -66,7 +66,8 @@ class LocalRunner:
             raise DdbS3Error(f"step {step['Name']!r}: the local runner runs command-runner.jar steps only")
         if args[0] == "spark-submit":
             # No Spark UI: it would listen on every interface and costs start-up time.
-            return [spark_submit_path(), "--master", f"local[{plan.parallelism}]", "--driver-memory", "2g",
+            # local[N,F]: plain local[N] never retries a failed task; EMR does (spark.task.maxFailures).
+            return [spark_submit_path(), "--master", f"local[{plan.parallelism},4]", "--driver-memory", "2g",
                     "--conf", "spark.ui.enabled=false"] + args[1:]
         if args[0] == "hive-script":
             from ..hive_local import hive_local_command  # Hive in local mode, embedded Derby
