@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from launcher.codec import (from_python, item_key, item_line, items_equal, json_to_wire, parse_item_line,
-                            to_python, wire_to_json)
+from launcher.codec import (CodecError, _check_number_text, check_number, checked_json_to_wire, from_python,
+                            item_key, item_line, items_equal, json_to_wire, parse_item_line, to_python, wire_to_json)
 
 from conftest import unique_name
 
@@ -94,6 +94,7 @@ def test_codec_round_trips(item):
     assert "\n" not in line
     back = parse_item_line(line.encode("utf-8") + b"\n")
     assert back == j and items_equal(back, j)
+    assert checked_json_to_wire(back) == item  # restore's conversion of an already-checked line
     assert items_equal(from_python(to_python(j)), j)  # through Python values (Decimal, bytes, sets)
 
 
@@ -105,6 +106,26 @@ def test_numbers_keep_their_exact_value(n):
     py = to_python(j)["n"]
     assert isinstance(py, Decimal) and py == Decimal(n)
     assert Decimal(from_python({"n": py})["n"]["N"]) == Decimal(n)
+
+
+def _verdict(check, text):
+    try:
+        check(text, ())
+        return "ok"
+    except CodecError:
+        return "rejected"
+
+
+number_like = st.one_of(numbers(), st.text(st.sampled_from("0123456789-+.eE _٣"), max_size=45),
+                        st.from_regex(r"-?[0-9]{1,40}(\.[0-9]{1,40})?", fullmatch=True))
+
+
+@pytest.mark.unit
+@settings(max_examples=1000, deadline=None)
+@given(number_like)
+def test_the_fast_number_check_agrees_with_the_full_one(text):
+    """The walker's shortcut for plain decimals must accept exactly what check_number accepts."""
+    assert _verdict(_check_number_text, text) == _verdict(check_number, text)
 
 
 # --------------------------------------------------------------------------- export -> restore (e2e)
