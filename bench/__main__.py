@@ -61,8 +61,9 @@ def one_size(n: int, cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     log(f"{name}: loaded {loaded:,} items in {t.seconds:.1f}s")
     res["load_s"] = t.seconds
     res["raw_scan"] = ceiling.best_raw_scan(name, cfg["scan_segments"])
+    res["raw_scan_unparsed"] = ceiling.raw_scan(name, res["raw_scan"]["segments"], parse=False)
     log(f"{name}: raw scan best {res['raw_scan']['seconds']:.2f}s with {res['raw_scan']['segments']} segments "
-        f"(tried {res['raw_scan']['tried']})")
+        f"(tried {res['raw_scan']['tried']}); without botocore's parse {res['raw_scan_unparsed']['seconds']:.2f}s")
     res["ours"] = {}
     for reader in ("connector", "segments"):
         r = ours.export(name, BUCKET, reader, prefix=f"n{n}")

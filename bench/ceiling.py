@@ -1,5 +1,6 @@
 """The ceiling: a minimal parallel Scan with boto3 that throws the items away (one process per
-segment, so Python's parsing is not serialised by the GIL), and a raw S3 upload of the same bytes."""
+segment, so Python's parsing is not serialised by the GIL), the same Scan with botocore's parse of
+the items skipped (as our segments reader does), and a raw S3 upload of the same bytes."""
 from __future__ import annotations
 
 import io
@@ -8,12 +9,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from launcher.job.scan import RAW_ITEMS, keep_raw_items
+
 from .data import client
 
 
-def _scan_segment(args: tuple[str, int, int, int | None]) -> tuple[int, float, int]:
-    table, segment, total, limit = args
+def _scan_segment(args: tuple[str, int, int, int | None, bool]) -> tuple[int, float, int]:
+    table, segment, total, limit, parse = args
     ddb = client()
+    if not parse:
+        keep_raw_items(ddb)
     kwargs: dict[str, Any] = {"TableName": table, "Segment": segment, "TotalSegments": total,
                               "ReturnConsumedCapacity": "TOTAL"}
     if limit:
@@ -21,7 +26,7 @@ def _scan_segment(args: tuple[str, int, int, int | None]) -> tuple[int, float, i
     items, units, pages = 0, 0.0, 0
     while True:
         page = ddb.scan(**kwargs)
-        items += page["Count"]
+        items += page["Count"] if parse else len(page[RAW_ITEMS])
         units += (page.get("ConsumedCapacity") or {}).get("CapacityUnits", 0.0)
         pages += 1
         if "LastEvaluatedKey" not in page:
@@ -29,10 +34,10 @@ def _scan_segment(args: tuple[str, int, int, int | None]) -> tuple[int, float, i
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def raw_scan(table: str, segments: int, limit: int | None = None) -> dict[str, Any]:
+def raw_scan(table: str, segments: int, limit: int | None = None, parse: bool = True) -> dict[str, Any]:
     t0 = time.monotonic()
     with ProcessPoolExecutor(segments) as pool:
-        parts = list(pool.map(_scan_segment, [(table, s, segments, limit) for s in range(segments)]))
+        parts = list(pool.map(_scan_segment, [(table, s, segments, limit, parse) for s in range(segments)]))
     seconds = time.monotonic() - t0
     items = sum(p[0] for p in parts)
     return {"segments": segments, "seconds": seconds, "items": items, "units": sum(p[1] for p in parts),

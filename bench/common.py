@@ -69,7 +69,6 @@ class RssSampler:
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._cmd: dict[int, str] = {}
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -96,10 +95,11 @@ class RssSampler:
             if pid == self.root_pid:
                 p.root = max(p.root, rss)
                 continue
-            cmd = self._cmd.get(pid) or self._cmd.setdefault(pid, _cmdline(pid))
+            # Read every time: spark-submit is a shell script that execs the JVM in the same pid.
+            cmd = _cmdline(pid)
             if "org.apache.spark.deploy.SparkSubmit" in cmd:
                 driver = max(driver, rss)
-            elif "pyspark" in cmd or "python" in cmd:
+            elif Path(cmd.split(" ", 1)[0]).name.startswith("python"):
                 workers += rss
         p.driver, p.workers, p.tree = max(p.driver, driver), max(p.workers, workers), max(p.tree, total)
         p.samples += 1

@@ -16,6 +16,11 @@ def _ok(cond: bool | None) -> str:
     return "n/a" if cond is None else ("met" if cond else "**missed**")
 
 
+def ceiling_s(size: dict[str, Any]) -> float:
+    """The faster of the two raw scans (with and without botocore's parse of the items)."""
+    return min(size["raw_scan"]["seconds"], (size.get("raw_scan_unparsed") or size["raw_scan"])["seconds"])
+
+
 def render(res: dict[str, Any]) -> str:
     m = res["machine"]
     out = [f"# ddb-s3 benchmark ({res['started']} to {res.get('finished', '?')})", "",
@@ -29,17 +34,20 @@ def render(res: dict[str, Any]) -> str:
         out.append(f"| {r} | {_f(v['wall_s'])} | {_f(v['job_s'], 2)} | {_f(v['fixed_s'])} |")
     out += ["", "## Export against the ceiling", "",
             "Ceiling: a parallel boto3 Scan that discards items (one process per segment, best of the segment counts "
-            "tried), and a raw S3 upload of as many bytes as the export's data files. `job` is the Spark job alone "
-            "(from its log), `wall` the whole CLI run including the fixed cost above.", "",
-            "| items | reader | raw scan s (segments) | S3 upload s | ours job s | ours wall s | job: ceiling/ours | "
-            "job: (scan+upload)/ours | wall: ceiling/ours | marginal µs/item (job − tiny job) | CPU s (tree) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "tried); the same Scan with botocore's parse of the items skipped (json.loads of the page only, as our "
+            "segments reader reads); the ceiling is the faster of the two. And a raw S3 upload of as many bytes as "
+            "the export's data files. `job` is the Spark job alone (from its log), `wall` the whole CLI run including "
+            "the fixed cost above.", "",
+            "| items | reader | boto3 scan s (segments) | unparsed scan s | S3 upload s | ours job s | ours wall s | "
+            "job: ceiling/ours | job: (scan+upload)/ours | wall: ceiling/ours | marginal µs/item (job − tiny job) | CPU s (tree) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in res["sizes"]:
-        scan, up = s["raw_scan"], s["raw_upload"]
+        scan, up, top = s["raw_scan"], s["raw_upload"], ceiling_s(s)
+        unparsed = (s.get("raw_scan_unparsed") or {}).get("seconds")
         for reader, o in s["ours"].items():
-            out.append(f"| {s['items']:,} | {reader} | {_f(scan['seconds'], 2)} ({scan['segments']}) | {_f(up['seconds'], 2)} | "
-                       f"{_f(o['job_s'])} | {_f(o['wall_s'])} | {_r(scan['seconds'] / o['job_s'])} | "
-                       f"{_r((scan['seconds'] + up['seconds']) / o['job_s'])} | {_r(scan['seconds'] / o['wall_s'])} | "
+            out.append(f"| {s['items']:,} | {reader} | {_f(scan['seconds'], 2)} ({scan['segments']}) | {_f(unparsed, 2)} | "
+                       f"{_f(up['seconds'], 2)} | {_f(o['job_s'])} | {_f(o['wall_s'])} | {_r(top / o['job_s'])} | "
+                       f"{_r((top + up['seconds']) / o['job_s'])} | {_r(top / o['wall_s'])} | "
                        f"{_f((o['job_s'] - fx[reader]['job_s']) / s['items'] * 1e6)} | {_f(o['cpu_s'])} |")
     out += ["", "Raw-scan times by segment count: " + "; ".join(
         f"{s['items']:,}: {s['raw_scan']['tried']}" for s in res["sizes"]), ""]
@@ -113,7 +121,7 @@ def targets(res: dict[str, Any]) -> list[str]:
     n = big["items"]
     lines = []
     for reader, o in big["ours"].items():
-        ratio = big["raw_scan"]["seconds"] / o["job_s"]
+        ratio = ceiling_s(big) / o["job_s"]
         lines.append(f"export ({reader}) >= 0.8 of the raw-scan ceiling on {n:,} items (job time): {ratio:.2f} — {_ok(ratio >= 0.8)}")
     best = min(big["ours"].values(), key=lambda o: o["wall_s"])
     dd = ((big.get("dynamodump") or {}).get("backup") or {})

@@ -1,0 +1,50 @@
+"""The segments reader's pieces: raw Scan pages (export JSON without botocore's parse) against
+dynalite, and the read budget's long-run rate (a fake clock: pure arithmetic, no server)."""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import boto3
+import pytest
+
+from launcher.codec import item_line, wire_to_json
+from launcher.job.scan import RAW_ITEMS, ReadBudget, keep_raw_items, scan_segments
+from launcher.sample_data import create_lab_table, lab_item, load_items
+
+
+def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_stack: Any) -> None:
+    table = f"scanraw-{random.randrange(10**9)}"
+    create_lab_table(ddb, table)
+    rng = random.Random(3)
+    load_items(ddb, table, (lab_item(i, rng) for i in range(60)))  # every type, binary and sets included
+    try:
+        parsed = boto3.client("dynamodb").scan(TableName=table, Limit=25)
+        raw_client = boto3.client("dynamodb")
+        keep_raw_items(raw_client)
+        keep_raw_items(raw_client)  # registering twice is harmless (one handler)
+        raw = raw_client.scan(TableName=table, Limit=25)
+        assert len(raw[RAW_ITEMS]) == 25 and "Items" not in raw
+        assert raw[RAW_ITEMS] == [wire_to_json(i) for i in parsed["Items"]]
+        assert raw["LastEvaluatedKey"] == parsed["LastEvaluatedKey"]  # still parsed: it is sent back
+        # the whole reader over 3 segments, paged: every item once, as the parsed Scan gives it
+        lines = list(scan_segments(raw_client, table, [0, 1, 2], 3, consistent=True, units_per_second=1000,
+                                   average_item_size=20_000))
+        everything = boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+        assert sorted(lines) == sorted(item_line(wire_to_json(i)) for i in everything)
+        assert len(lines) == 60
+    finally:
+        ddb.delete_table(TableName=table)
+
+
+@pytest.mark.unit
+def test_read_budget_holds_its_rate_over_time() -> None:
+    now = [0.0]
+    budget = ReadBudget(100.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    spent = 0.0
+    for _ in range(200):  # pages of 37 units: more than a third of a second each
+        budget.wait()
+        budget.spend(37.0)
+        spent += 37.0
+    # one second of burst at most, then the rate
+    assert spent / now[0] == pytest.approx(100.0, rel=0.02)
