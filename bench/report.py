@@ -94,14 +94,20 @@ def render(res: dict[str, Any]) -> str:
                        f"{_r(dd_s / r['overwrite']['seconds'] if dd_s else None)} |")
         out += [""]
     out += ["## Budget accuracy (consumed units/s from ConsumedCapacity, as a ratio to the target)", "",
-            "| what | target units/s | consumed units | seconds (longest task / restore call) | consumed units/s | ratio |", "|---|---|---|---|---|---|"]
+            "Reads: each reader on a table of n and of 3n items. Whole run = units / seconds of the n-item run; "
+            "sustained = (units of 3n − units of n) / (seconds of 3n − seconds of n), in which a fixed opening "
+            "burst cancels out. Seconds: the longest Spark task (reads), the restore call (writes).", "",
+            "| what | target units/s | consumed units (n / 3n) | seconds (n / 3n) | whole run units/s | whole-run ratio | "
+            "sustained units/s | sustained ratio |", "|---|---|---|---|---|---|---|---|"]
     for b in res.get("read_budget", []):
-        out.append(f"| export read, {b['reader']} reader | {_f(b['target'], 0)} | {_f(b['consumed'], 0)} | {_f(b['job_s'])} | "
-                   f"{_f(b['rate'])} | {_r(b['ratio'])} |")
+        lg = b.get("long") or {}
+        out.append(f"| export read, {b['reader']} reader | {_f(b['target'], 0)} | {_f(b['consumed'], 0)} / {_f(lg.get('consumed'), 0)} | "
+                   f"{_f(b['job_s'])} / {_f(lg.get('job_s'))} | {_f(b['rate'])} | {_r(b['ratio'])} | "
+                   f"{_f(b.get('sustained_rate'))} | {_r(b.get('sustained_ratio'))} |")
     wb = res.get("write_budget")
     if wb:
         out.append(f"| restore write (overwrite) | {_f(wb['target'], 0)} | {_f(wb['consumed'], 0)} | {_f(wb['seconds'])} | "
-                   f"{_f(wb['rate'])} | {_r(wb['ratio'])} |")
+                   f"{_f(wb['rate'])} | {_r(wb['ratio'])} | — | — |")
     out += ["", "## Projection for EMR: a 100 GB table of 1 KB items (on paper)", "",
             "From the marginal CPU seconds per item our job used here (all Spark processes, the 10-item run's CPU taken off) and DynamoDB's documented limits "
             "(8 KB per eventually consistent read unit, 3,000 RCU per partition, 40,000 RCU default table quota); "
@@ -148,7 +154,9 @@ def targets(res: dict[str, Any]) -> list[str]:
     else:
         lines.append("launcher memory 200k vs 1M: not run (needs BENCH_SIZES with 200000 and 1000000)")
     for b in res.get("read_budget", []):
-        lines.append(f"read budget ({b['reader']}) within 10%: {b['ratio']:.2f} — {_ok(abs(b['ratio'] - 1) <= 0.10)}")
+        s = b.get("sustained_ratio", b["ratio"])
+        lines.append(f"read budget ({b['reader']}) within 10%, sustained: {s:.2f} — {_ok(abs(s - 1) <= 0.10)} "
+                     f"(whole run of {b['consumed']:,.0f} units: {b['ratio']:.2f})")
     wb = res.get("write_budget")
     if wb:
         lines.append(f"write budget within 10%: {wb['ratio']:.2f} — {_ok(abs(wb['ratio'] - 1) <= 0.10)}")
