@@ -36,6 +36,7 @@ from .aws import Aws, S3WriteSettings
 from .codec import checked_json_to_wire, item_key, items_equal, wire_to_json
 from .errors import BadInput, DdbS3Error, IncompleteExport
 from .formats import ExportSource, Record, detect, iter_records
+from .job.scan import retries_of
 from .storage import open_location
 
 BATCH = 25
@@ -292,15 +293,15 @@ class _Writer:
     def __init__(self, ddb: Any, table: str, hash_key: str, key_names: list[str], budget: WriteBudget) -> None:
         self.ddb, self.table, self.hash_key, self.key_names, self.budget = ddb, table, hash_key, key_names, budget
 
-    def _call(self, counts: Counts, fn: Callable[..., Any], what: str, **kw: Any) -> Any:
+    def _call(self, counts: Counts, fn: Callable[..., Any], **kw: Any) -> Any:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 resp = fn(**kw)
-                counts.retries += resp.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                counts.retries += retries_of(resp)
                 return resp
             except ClientError as e:
                 code = e.response["Error"]["Code"]
-                counts.retries += e.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                counts.retries += retries_of(e.response)
                 if code not in THROTTLING or attempt == MAX_ATTEMPTS - 1:
                     raise
                 counts.retries += 1
@@ -314,7 +315,7 @@ class _Writer:
             est = item_size_units(rec)
             self.budget.acquire(est)
             try:
-                resp = self._call(counts, self.ddb.put_item, "PutItem", TableName=self.table, Item=wire,
+                resp = self._call(counts, self.ddb.put_item, TableName=self.table, Item=wire,
                                   ConditionExpression="attribute_not_exists(#h)",
                                   ExpressionAttributeNames={"#h": self.hash_key}, ReturnConsumedCapacity="TOTAL")
                 consumed = float((resp.get("ConsumedCapacity") or {}).get("CapacityUnits", est))
@@ -325,7 +326,7 @@ class _Writer:
                     raise
                 consumed = est  # a failed condition still costs write units
                 key = {k: wire[k] for k in self.key_names}
-                got = self._call(counts, self.ddb.get_item, "GetItem", TableName=self.table, Key=key, ConsistentRead=True)
+                got = self._call(counts, self.ddb.get_item, TableName=self.table, Key=key, ConsistentRead=True)
                 if "Item" in got and items_equal(wire_to_json(got["Item"]), rec.item):
                     counts.identical += 1
                 else:
@@ -354,7 +355,7 @@ class _Writer:
         attempt = 0
         while pending:
             self.budget.acquire(est)
-            resp = self._call(counts, self.ddb.batch_write_item, "BatchWriteItem", RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+            resp = self._call(counts, self.ddb.batch_write_item, RequestItems=pending, ReturnConsumedCapacity="TOTAL")
             consumed = sum(float(c.get("CapacityUnits", 0)) for c in resp.get("ConsumedCapacity") or []) or est
             self.budget.settle(est, consumed)
             counts.consumed_wcu += consumed

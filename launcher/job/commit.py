@@ -4,11 +4,14 @@ export without it is incomplete by definition."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
 from .. import layout
 from .scan import report, retries_of
+
+RESULT_PREFIX = "ddb-s3 result: "  # the runners read the job's result from the line with this marker
 
 
 def write_started(s3: Any, bucket: str, root: str, write_args: dict) -> None:
@@ -66,3 +69,10 @@ def commit(
     if retried:
         report(f"commit: {retried} S3 requests retried, manifests written")
     return summary
+
+
+def print_result(export_id: str, summary: dict[str, Any]) -> None:
+    """The job's last word to its runner, in one write on a line of its own (the JVM shares stdout)."""
+    sys.stdout.flush()
+    print("\n" + RESULT_PREFIX + json.dumps({"exportId": export_id, "itemCount": summary["itemCount"],
+                                             "dataFileCount": summary["dataFileCount"]}), flush=True)

@@ -17,12 +17,12 @@ from typing import Callable
 
 from ..errors import DdbS3Error
 from ..jars import check_java, connector_classpath
+from ..job.commit import RESULT_PREFIX
 from ..plan import ExportPlan
 from ..procs import die_with_parent
 from ..render import Rendered, Target, render_export
 from . import RunResult
 
-RESULT_PREFIX = "ddb-s3 result: "
 _TASK_DONE = re.compile(r"Finished task .* in stage (\d+)\.\d+ .*\((\d+)/(\d+)\)")
 
 
