@@ -42,7 +42,6 @@ __all__ = [
     "TYPE_KEYS",
     "wire_to_json",
     "json_to_wire",
-    "checked_json_to_wire",
     "to_python",
     "from_python",
     "normalize_type_keys",
@@ -260,25 +259,6 @@ def wire_to_json(item: dict) -> dict:
 def json_to_wire(item: dict) -> dict:
     """Export-file DynamoDB JSON (binary as base64) -> wire item for the boto3 client (bytes)."""
     return _TO_WIRE.item(item)
-
-
-def checked_json_to_wire(item: dict) -> dict:
-    """json_to_wire for an item parse_item_line has already checked: only binary values change, so
-    nothing is validated twice (restore's hot path)."""
-    return {name: _wire_value(av) for name, av in item.items()}
-
-
-def _wire_value(av: dict) -> dict:
-    ((tk, val),) = av.items()
-    if tk == "B":
-        return {"B": base64.b64decode(val)}
-    if tk == "BS":
-        return {"BS": [base64.b64decode(v) for v in val]}
-    if tk == "M":
-        return {"M": checked_json_to_wire(val)}
-    if tk == "L":
-        return {"L": [_wire_value(v) for v in val]}
-    return av
 
 
 def normalize_type_keys(item: dict) -> dict:

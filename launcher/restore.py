@@ -33,10 +33,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .aws import Aws, S3WriteSettings
-from .codec import checked_json_to_wire, item_key, items_equal, wire_to_json
+from .codec import item_key, items_equal, wire_to_json
 from .errors import BadInput, DdbS3Error, IncompleteExport
 from .formats import ExportSource, Record, detect, iter_records
 from .job.scan import retries_of
+from .json_body import json_body, send_json_bodies
 from .storage import open_location
 
 BATCH = 25
@@ -289,6 +290,17 @@ def _check_target(source: ExportSource, desc: dict[str, Any], ddb: Any, opts: Re
 # --------------------------------------------------------------------------- writing
 
 
+def writer_client(session: Any, concurrency: int) -> Any:
+    """The restore's DynamoDB client. Its writes carry JSON bodies built from the export's lines
+    (launcher/json_body.py): every item was checked by the codec as it was read, and botocore's walk
+    over each attribute (with its parameter validation, which such calls must skip) cost more CPU
+    than the rest of the restore."""
+    ddb = session.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3},
+                                                   max_pool_connections=concurrency + 4, parameter_validation=False))
+    send_json_bodies(ddb, "BatchWriteItem", "PutItem", "GetItem")
+    return ddb
+
+
 class _Writer:
     def __init__(self, ddb: Any, table: str, hash_key: str, key_names: list[str], budget: WriteBudget) -> None:
         self.ddb, self.table, self.hash_key, self.key_names, self.budget = ddb, table, hash_key, key_names, budget
@@ -311,13 +323,12 @@ class _Writer:
     def put_if_absent(self, recs: list[Record]) -> tuple[Counts, list[Record]]:
         counts, skipped = Counts(), []
         for rec in recs:
-            wire = checked_json_to_wire(rec.item)
             est = item_size_units(rec)
             self.budget.acquire(est)
             try:
-                resp = self._call(counts, self.ddb.put_item, TableName=self.table, Item=wire,
-                                  ConditionExpression="attribute_not_exists(#h)",
-                                  ExpressionAttributeNames={"#h": self.hash_key}, ReturnConsumedCapacity="TOTAL")
+                resp = self._call(counts, self.ddb.put_item, **json_body({
+                    "TableName": self.table, "Item": rec.item, "ConditionExpression": "attribute_not_exists(#h)",
+                    "ExpressionAttributeNames": {"#h": self.hash_key}, "ReturnConsumedCapacity": "TOTAL"}))
                 consumed = float((resp.get("ConsumedCapacity") or {}).get("CapacityUnits", est))
                 counts.written += 1
             except ClientError as e:
@@ -325,8 +336,8 @@ class _Writer:
                     self.budget.settle(est, est)
                     raise
                 consumed = est  # a failed condition still costs write units
-                key = {k: wire[k] for k in self.key_names}
-                got = self._call(counts, self.ddb.get_item, TableName=self.table, Key=key, ConsistentRead=True)
+                got = self._call(counts, self.ddb.get_item, **json_body({
+                    "TableName": self.table, "Key": {k: rec.item[k] for k in self.key_names}, "ConsistentRead": True}))
                 if "Item" in got and items_equal(wire_to_json(got["Item"]), rec.item):
                     counts.identical += 1
                 else:
@@ -344,23 +355,24 @@ class _Writer:
         requests = []
         est = 0.0
         for rec in latest.values():
-            wire = checked_json_to_wire(rec.item)
             if rec.op == "put":
-                requests.append({"PutRequest": {"Item": wire}})
+                requests.append({"PutRequest": {"Item": rec.item}})
                 est += item_size_units(rec)
             else:
-                requests.append({"DeleteRequest": {"Key": {k: wire[k] for k in self.key_names}}})
+                requests.append({"DeleteRequest": {"Key": {k: rec.item[k] for k in self.key_names}}})
                 est += 1
-        pending = {self.table: requests}
+        call: dict[str, Any] | None = json_body({"RequestItems": {self.table: requests}, "ReturnConsumedCapacity": "TOTAL"})
         attempt = 0
-        while pending:
+        while call:
             self.budget.acquire(est)
-            resp = self._call(counts, self.ddb.batch_write_item, RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+            resp = self._call(counts, self.ddb.batch_write_item, **call)
             consumed = sum(float(c.get("CapacityUnits", 0)) for c in resp.get("ConsumedCapacity") or []) or est
             self.budget.settle(est, consumed)
             counts.consumed_wcu += consumed
             pending = {t: r for t, r in (resp.get("UnprocessedItems") or {}).items() if r}
-            if pending:
+            call = None
+            if pending:  # sent back as botocore parsed them
+                call = {"RequestItems": pending, "ReturnConsumedCapacity": "TOTAL"}
                 left = sum(len(r) for r in pending.values())
                 est = est * left / max(1, len(requests))
                 time.sleep(backoff(attempt, base=0.05, cap=20.0))
@@ -392,11 +404,7 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
     source = detect(loc)
     if source.kind == "incremental" and not opts.overwrite:
         raise BadInput("an incremental export is a change log (puts and deletes): apply it with --overwrite")
-    # parameter_validation off: every item was checked by the codec as it was read, and botocore's
-    # second check of each attribute cost more CPU than the rest of the restore (a 1 KB item: 48 µs).
-    ddb = aws.session.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3},
-                                                       max_pool_connections=opts.concurrency + 4,
-                                                       parameter_validation=False))
+    ddb = writer_client(aws.session, opts.concurrency)
     mode = "overwrite" if opts.overwrite else "put-if-absent"
     ckpt = Checkpoint(opts.checkpoint, {"version": 1, "source": source.identity, "table": opts.table,
                                         "mode": mode})

@@ -16,14 +16,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import boto3
+import botocore.session
 import pytest
+from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from launcher.codec import (CodecError, _check_number_text, check_number, checked_json_to_wire, from_python,
+from launcher.codec import (CodecError, _check_number_text, check_number, from_python,
                             item_key, item_line, items_equal, json_to_wire, parse_item_line, to_python, wire_to_json)
 
+from launcher.json_body import BODY, json_body
+
 from conftest import unique_name
+
+BOTOCORE_JSON = create_serializer("json", include_validation=True)
+PUT_ITEM = botocore.session.get_session().get_service_model("dynamodb").operation_model("PutItem")
 
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 EDGE_NUMBERS = ["1E-130", "-1E-130", "9.9999999999999999999999999999999999999E+125", "-9.99E+125", "0",
@@ -94,7 +101,10 @@ def test_codec_round_trips(item):
     assert "\n" not in line
     back = parse_item_line(line.encode("utf-8") + b"\n")
     assert back == j and items_equal(back, j)
-    assert checked_json_to_wire(back) == item  # restore's conversion of an already-checked line
+    # restore sends the checked line's JSON as the request body (launcher/json_body.py): it must be
+    # what botocore would have serialised (and validated) from the wire item
+    sent = json.loads(json_body({"TableName": "T", "Item": back})[BODY])
+    assert sent == json.loads(BOTOCORE_JSON.serialize_to_request({"TableName": "T", "Item": item}, PUT_ITEM)["body"])
     assert items_equal(from_python(to_python(j)), j)  # through Python values (Decimal, bytes, sets)
 
 

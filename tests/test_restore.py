@@ -259,15 +259,18 @@ def test_throttling_and_unprocessed_items_retried_condition_failure_not(monkeypa
 
     from launcher import restore as r
     from launcher.formats import Record
+    from launcher.json_body import BODY
 
     monkeypatch.setattr(r.time, "sleep", lambda _s: None)
-    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = r.writer_client(session, 1)
     stub = Stubber(client)
     writer = r._Writer(client, "T", "pk", ["pk"], r.WriteBudget(1000))
     recs = [Record("put", {"pk": {"S": k}, "v": {"N": "1"}}, n) for n, k in enumerate("ab")]
     put = {"PutRequest": {"Item": {"pk": {"S": "b"}, "v": {"N": "1"}}}}
     stub.add_client_error("batch_write_item", "ProvisionedThroughputExceededException")
-    stub.add_response("batch_write_item", {"UnprocessedItems": {"T": [put]}}, {"RequestItems": ANY, "ReturnConsumedCapacity": "TOTAL"})
+    # the first try carries the body built from the records; the retry sends what botocore parsed
+    stub.add_response("batch_write_item", {"UnprocessedItems": {"T": [put]}}, {"RequestItems": {"T": []}, BODY: ANY})
     stub.add_response("batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": {"T": [put]}, "ReturnConsumedCapacity": "TOTAL"})
     stub.add_client_error("put_item", "ConditionalCheckFailedException")
     stub.add_response("get_item", {"Item": {"pk": {"S": "a"}, "v": {"N": "2"}}})
