@@ -77,22 +77,29 @@ def ours(folder: Path, table: str, overwrite: bool, write_percent: float = 0.5, 
 
 
 def compare(folder: Path, tag: str, n_expected: int) -> dict[str, Any]:
-    """Fresh on-demand tables: raw batch, ours overwrite (with and without its verify pass), raw put, ours no-overwrite."""
+    """Raw batch, ours overwrite (with and without its verify pass), raw put, ours no-overwrite; each
+    into a fresh on-demand table that is dropped (and gone) before the next run starts, so every run
+    meets dynalite in the same state and none pays for another's deletion."""
     items = load_backup_items(folder)
     assert len(items) == n_expected, (len(items), n_expected)
+    runs = {"raw_batch": lambda t: raw_batch_write(t, items),
+            "overwrite": lambda t: ours(folder, t, overwrite=True),
+            "overwrite_noverify": lambda t: ours(folder, t, overwrite=True, verify_first=False),
+            "raw_put": lambda t: raw_put_if_absent(t, items),
+            "put_if_absent": lambda t: ours(folder, t, overwrite=False)}
+    out: dict[str, Any] = {"items": len(items), "concurrency": CONCURRENCY}
     ddb = client()
-    names = {k: f"bench-restore-{tag}-{k}" for k in ("rawbatch", "overwrite", "overwrite2", "rawput", "putabsent")}
-    for name in names.values():
+    for run, write in runs.items():
+        name = f"bench-restore-{tag}-{run.replace('_', '-')}"
         create_table(ddb, name)
-    out = {"items": len(items), "concurrency": CONCURRENCY}
-    out["raw_batch"] = raw_batch_write(names["rawbatch"], items)
-    out["overwrite"] = ours(folder, names["overwrite"], overwrite=True)
-    out["overwrite_noverify"] = ours(folder, names["overwrite2"], overwrite=True, verify_first=False)
-    out["raw_put"] = raw_put_if_absent(names["rawput"], items)
-    out["put_if_absent"] = ours(folder, names["putabsent"], overwrite=False)
-    for name in names.values():
-        ddb.delete_table(TableName=name)
+        out[run] = write(name)
+        drop_table(ddb, name)
     return out
+
+
+def drop_table(ddb: Any, name: str) -> None:
+    ddb.delete_table(TableName=name)
+    ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 600})
 
 
 def write_budget(folder: Path, tag: str, wcu: int, write_percent: float) -> dict[str, Any]:
@@ -100,7 +107,7 @@ def write_budget(folder: Path, tag: str, wcu: int, write_percent: float) -> dict
     name = f"bench-wbudget-{tag}"
     create_table(ddb, name, read_units=100, write_units=wcu)
     res = ours(folder, name, overwrite=True, write_percent=write_percent, verify_first=False)
-    ddb.delete_table(TableName=name)
+    drop_table(ddb, name)
     target = wcu * write_percent
     rate = res["consumed_wcu"] / res["restore_s"]
     return {"target": target, "consumed": res["consumed_wcu"], "seconds": res["restore_s"], "rate": rate,
