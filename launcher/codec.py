@@ -46,6 +46,8 @@ __all__ = [
     "from_python",
     "normalize_type_keys",
     "item_line",
+    "item_text",
+    "text_line",
     "parse_item_line",
     "item_key",
     "items_equal",
@@ -363,7 +365,17 @@ def from_python(item: dict) -> dict:
 
 def item_line(item_json: dict) -> str:
     """One export data line ``{"Item":{...}}``: compact, UTF-8 text kept as is, no newline."""
-    return json.dumps({"Item": item_json}, separators=(",", ":"), ensure_ascii=False)
+    return text_line(item_text(item_json))
+
+
+def item_text(item_json: dict) -> str:
+    """An item's compact JSON text (what DynamoDB itself sends)."""
+    return json.dumps(item_json, separators=(",", ":"), ensure_ascii=False)
+
+
+def text_line(text: str) -> str:
+    """The export data line of an item's JSON text, which must hold no line break."""
+    return '{"Item":' + text + "}"
 
 
 def parse_item_line(line: str) -> dict:

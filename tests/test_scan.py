@@ -2,6 +2,7 @@
 dynalite, and the read budget's long-run rate (a fake clock: pure arithmetic, no server)."""
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -9,7 +10,7 @@ import boto3
 import pytest
 
 from launcher.codec import item_line, wire_to_json
-from launcher.job.scan import RAW_ITEMS, ReadBudget, keep_raw_items, scan_segments
+from launcher.job.scan import RAW_ITEMS, ReadBudget, keep_raw_items, scan_segments, split_items
 from launcher.sample_data import create_lab_table, lab_item, load_items
 
 
@@ -25,13 +26,17 @@ def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_
         keep_raw_items(raw_client)  # registering twice is harmless (one handler)
         raw = raw_client.scan(TableName=table, Limit=25)
         assert len(raw[RAW_ITEMS]) == 25 and "Items" not in raw
-        assert raw[RAW_ITEMS] == [wire_to_json(i) for i in parsed["Items"]]
+        assert all(isinstance(t, str) and "\n" not in t for t in raw[RAW_ITEMS])
+        assert [json.loads(t) for t in raw[RAW_ITEMS]] == [wire_to_json(i) for i in parsed["Items"]]
         assert raw["LastEvaluatedKey"] == parsed["LastEvaluatedKey"]  # still parsed: it is sent back
         # the whole reader over 3 segments, paged: every item once, as the parsed Scan gives it
         lines = list(scan_segments(raw_client, table, [0, 1, 2], 3, consistent=True, units_per_second=1000,
                                    average_item_size=20_000))
         everything = boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
-        assert sorted(lines) == sorted(item_line(wire_to_json(i)) for i in everything)
+        def canonical(line: str) -> str:  # the same item, encoded the same way
+            return item_line(json.loads(line)["Item"])
+
+        assert sorted(map(canonical, lines)) == sorted(item_line(wire_to_json(i)) for i in everything)
         assert len(lines) == 60
     finally:
         ddb.delete_table(TableName=table)
@@ -48,3 +53,20 @@ def test_read_budget_holds_its_rate_over_time() -> None:
         spent += 37.0
     # one second of burst at most, then the rate
     assert spent / now[0] == pytest.approx(100.0, rel=0.02)
+
+
+@pytest.mark.unit
+def test_split_items_gives_each_items_text_and_parses_the_rest() -> None:
+    items = [{"k": {"S": "a]},{\"x"}}, {"k": {"S": "é😀"}, "m": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": True}]}}}}]
+    for body in (json.dumps({"Count": 2, "Items": items, "LastEvaluatedKey": {"k": {"S": "z"}}}),  # spaced, ASCII escapes
+                 json.dumps({"Items": items, "Count": 2}, separators=(",", ":"), ensure_ascii=False),  # compact, raw UTF-8
+                 '{"Items":[],"Count":0}', '{"Count":0}'):
+        texts, rest = split_items(body)
+        doc = json.loads(body)
+        assert [json.loads(t) for t in texts] == doc.pop("Items", [])
+        assert rest == doc
+    # a line break between tokens is legal JSON but would split an export line: re-encoded compactly
+    texts, _ = split_items('{"Items":[{"k":\n{"S":"a\\nb"}}\r\n]}')
+    assert texts == ['{"k":{"S":"a\\nb"}}']
+    with pytest.raises(ValueError):
+        split_items("[1]")
