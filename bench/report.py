@@ -34,8 +34,8 @@ def render(res: dict[str, Any]) -> str:
         out.append(f"| {r} | {_f(v['wall_s'])} | {_f(v['job_s'], 2)} | {_f(v['fixed_s'])} |")
     out += ["", "## Export against the ceiling", "",
             "Ceiling: a parallel boto3 Scan that discards items (one process per segment, best of the segment counts "
-            "tried); the same Scan with botocore's parse of the items skipped (json.loads of the page only, as our "
-            "segments reader reads); the ceiling is the faster of the two. And a raw S3 upload of as many bytes as "
+            "tried); the same Scan with botocore's parse of the items skipped (the page split into each item's JSON "
+            "text, as our segments reader reads); the ceiling is the faster of the two. And a raw S3 upload of as many bytes as "
             "the export's data files. `job` is the Spark job alone (from its log), `wall` the whole CLI run including "
             "the fixed cost above.", "",
             "| items | reader | boto3 scan s (segments) | unparsed scan s | S3 upload s | ours job s | ours wall s | "
