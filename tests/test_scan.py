@@ -68,5 +68,6 @@ def test_split_items_gives_each_items_text_and_parses_the_rest() -> None:
     # a line break between tokens is legal JSON but would split an export line: re-encoded compactly
     texts, _ = split_items('{"Items":[{"k":\n{"S":"a\\nb"}}\r\n]}')
     assert texts == ['{"k":{"S":"a\\nb"}}']
-    with pytest.raises(ValueError):
-        split_items("[1]")
+    for bad in ("[1]", '{"Items" [1]}', '{"Items":[{"k":1}'):
+        with pytest.raises((ValueError, IndexError)):
+            split_items(bad)

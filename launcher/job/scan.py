@@ -106,7 +106,10 @@ def keep_raw_items(ddb: Any) -> None:
 def _take_raw_items(response_dict: dict, customized_response_dict: dict, **_: Any) -> None:
     if response_dict.get("status_code") != 200 or not response_dict.get("body"):
         return  # errors are parsed by botocore as usual
-    items, rest = split_items(response_dict["body"].decode("utf-8"))
+    try:
+        items, rest = split_items(response_dict["body"].decode("utf-8"))
+    except (ValueError, IndexError):
+        return  # not a well-formed page: botocore's own parse reports it
     customized_response_dict[RAW_ITEMS] = items
     response_dict["body"] = json.dumps(rest).encode()
 
@@ -119,7 +122,8 @@ def split_items(body: str) -> tuple[list[str], dict]:
     """A Scan response's JSON -> (the text of each element of its "Items", every other member
     parsed). Each item is still decoded once (raw_decode finds where it ends, in C), but never
     encoded again. An item whose text holds a line break (JSON allows one between tokens) is
-    re-encoded compactly, so that every item stays one line of the export."""
+    re-encoded compactly, so that every item stays one line of the export. ValueError or
+    IndexError on text that is not such an object."""
     items: list[str] = []
     rest: dict = {}
     pos = _SKIP_WS(body, 0).end()
@@ -133,8 +137,10 @@ def split_items(body: str) -> tuple[list[str], dict]:
         if body[pos] == ",":
             pos = _SKIP_WS(body, pos + 1).end()
         key, pos = _DECODER.raw_decode(body, pos)
-        pos = _SKIP_WS(body, pos).end() + 1  # the ':'
         pos = _SKIP_WS(body, pos).end()
+        if body[pos] != ":":
+            raise ValueError(f"expected ':' at {pos}")
+        pos = _SKIP_WS(body, pos + 1).end()
         if key != "Items" or body[pos] != "[":
             rest[key], pos = _DECODER.raw_decode(body, pos)
             continue
