@@ -14,11 +14,13 @@ from launcher.json_body import BODY, json_body
 from launcher.restore import writer_client
 from launcher.sample_data import create_lab_table, lab_item
 
+from conftest import unique_name
+
 KEYS = ("patient_id", "sample_id")
 
 
 def test_prebuilt_bodies_write_every_type_and_errors_still_parse(ddb: Any, local_stack: Any) -> None:
-    table = f"jsonbody-{random.randrange(10**9)}"
+    table = unique_name("jsonbody")
     create_lab_table(ddb, table)
     client = writer_client(boto3.Session(), 2)
     rng = random.Random(5)

@@ -13,9 +13,11 @@ from launcher.codec import item_line, wire_to_json
 from launcher.job.scan import RAW_ITEMS, ReadBudget, keep_raw_items, scan_segments, split_items
 from launcher.sample_data import create_lab_table, lab_item, load_items
 
+from conftest import unique_name
+
 
 def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_stack: Any) -> None:
-    table = f"scanraw-{random.randrange(10**9)}"
+    table = unique_name("scanraw")
     create_lab_table(ddb, table)
     rng = random.Random(3)
     load_items(ddb, table, (lab_item(i, rng) for i in range(60)))  # every type, binary and sets included
@@ -33,6 +35,7 @@ def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_
         lines = list(scan_segments(raw_client, table, [0, 1, 2], 3, consistent=True, units_per_second=1000,
                                    average_item_size=20_000))
         everything = boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+
         def canonical(line: str) -> str:  # the same item, encoded the same way
             return item_line(json.loads(line)["Item"])
 
