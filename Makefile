@@ -18,17 +18,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 jars: venv
-	$(PY) -m launcher.jars build
+	$(PY) -m launcher.export.run.jars build
 
 # The local Hive engine's classpath (emr-dynamodb-hive 4.5.0, SDK v1, hadoop-aws) and the HiveQL checker.
 hive-jars: venv
 	mvn -q -B -Dstyle.color=never -f hive/jvm/pom.xml clean package -Dhive.jars.dir=$(CURDIR)/.cache/hive-jars
 
 java:
-	@$(PY) -m launcher.jars check-java
+	@$(PY) -m launcher.export.run.jars check-java
 
 demo: setup
-	$(PY) -m launcher.demo
+	$(PY) -m launcher.dev.demo
 
 test: setup
 	$(PY) -m pytest

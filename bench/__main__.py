@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from launcher.localstack import CLEARED_VARS, LocalStack
+from launcher.dev.localstack import CLEARED_VARS, LocalStack
 
 from . import budget, ceiling, ours, projection, restore_bench, tools
 from .common import Timer, log
@@ -90,7 +90,7 @@ def one_size(n: int, cfg: dict[str, Any], work: Path) -> dict[str, Any]:
             client().delete_table(TableName=f"{name}-dynamodump")
         shutil.rmtree(dump, ignore_errors=True)
     if n <= cfg["restore_max"]:
-        from launcher.download import download
+        from launcher.backup.download import download
 
         folder = work / f"backup-{n}"
         download(res["ours"]["connector"]["export_uri"], folder, progress=lambda m: None)
@@ -151,7 +151,7 @@ def main() -> int:
         log(f"read budget: {results['read_budget']}")
 
         # Write budget: restore (overwrite) an export of the budget table into a PROVISIONED table.
-        from launcher.download import download
+        from launcher.backup.download import download
 
         folder = work / "wbudget"
         exp = ours.export("bench-rbudget", BUCKET, "segments", "--read-percent", "1.5", prefix="wbudget")

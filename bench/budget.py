@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from launcher.export import plan_export
+from launcher.export.flow import plan_export
 from launcher.job.scan import page_limit
-from launcher.request import ExportRequest
+from launcher.export.request import ExportRequest
 
 from . import ceiling, ours
 

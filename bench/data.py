@@ -1,4 +1,4 @@
-"""The benchmark tables: lab items of about 1 KB (launcher.sample_data with padding).
+"""The benchmark tables: lab items of about 1 KB (launcher.dev.sample_data with padding).
 
 `plain=True` drops the set and binary attributes: Airflow's DynamoDBToS3Operator cannot serialise
 them (its JSONEncoder knows Decimal only), so the comparison table holds neither. The full items
@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import boto3
 from botocore.config import Config
 
-from launcher.sample_data import lab_item, load_items
+from launcher.dev.sample_data import lab_item, load_items
 
 PAD = 700  # lab_item + 700 bytes of padding is about 1 KB as DynamoDB counts it
 SET_OR_BINARY = ("instrument_ids", "flags", "raw_trace", "attachments", "history")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from launcher.estimate import CLUSTER_START_SECONDS, INSTANCE_PRICES, ON_DEMAND_READ_PRICE_PER_MILLION
+from launcher.export.estimate import CLUSTER_START_SECONDS, INSTANCE_PRICES, ON_DEMAND_READ_PRICE_PER_MILLION
 
 # DynamoDB's documented limits (developer guide, "Service, account, and table quotas"):
 PARTITION_READ_UNITS = 3000  # per partition, per second

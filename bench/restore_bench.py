@@ -1,4 +1,4 @@
-"""Restore (launcher.restore) against raw write loops with the same concurrency, on the same items,
+"""Restore (launcher.backup.restore) against raw write loops with the same concurrency, on the same items,
 and the write budget's accuracy. Runs in this process: the restore is a library call, timed here.
 
 - overwrite mode (BatchWriteItem in 25s) vs a raw BatchWriteItem loop over items already in memory;
@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from launcher.codec import json_to_wire
-from launcher.formats import detect, iter_items
-from launcher.restore import RestoreOptions, restore
-from launcher.storage import open_location
+from launcher.core.codec import json_to_wire
+from launcher.backup.formats import detect, iter_items
+from launcher.backup.restore import RestoreOptions, restore
+from launcher.backup.storage import open_location
 
 from .data import client, create_table
 

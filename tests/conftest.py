@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from launcher.localstack import CLEARED_VARS, LocalStack, LocalStackError
+from launcher.dev.localstack import CLEARED_VARS, LocalStack, LocalStackError
 
 STACK_FIXTURE = "local_stack"
 
@@ -24,7 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # (Not extraClassPath: the connector's fat jar would shadow Spark's own commons-lang3.)
     from pytest_spark.config import SparkConfigBuilder
 
-    from launcher.jars import default_jars_dir
+    from launcher.export.run.jars import default_jars_dir
 
     jars = sorted(default_jars_dir().glob("*.jar"))
     if jars:

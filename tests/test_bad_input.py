@@ -16,11 +16,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from launcher import layout
+from launcher.core import layout
+from launcher.core.s3args import S3WriteSettings
 from launcher.cli import main
-from launcher.codec import item_line, wire_to_json
+from launcher.core.codec import item_line, wire_to_json
 from launcher.job import commit, s3io
-from launcher.sample_data import create_lab_table, lab_items, load_items
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 from conftest import unique_name
 
@@ -41,14 +42,14 @@ def world(local_stack, tmp_path_factory):
 
     def export(prefix: str) -> str:
         root = layout.export_root(prefix, layout.new_export_id(datetime.now(timezone.utc)))
-        commit.write_started(s3, bucket, root, {})
+        commit.write_started(s3, bucket, root, S3WriteSettings())
         files = list(s3io.write_data_files(s3, bucket, root + "data/", 0,
-                                           (item_line(wire_to_json(i)) for i in lab_items(30)), 10, {}))
+                                           (item_line(wire_to_json(i)) for i in lab_items(30)), 10, S3WriteSettings()))
         desc = ddb.describe_table(TableName=table)["Table"]
         commit.commit(s3, bucket, root, files, {"exportId": root.split("/")[-2], "tableName": table,
                                                 "tableArn": desc["TableArn"],
                                                 "tableSchema": {"KeySchema": desc["KeySchema"],
-                                                                "AttributeDefinitions": desc["AttributeDefinitions"]}}, {})
+                                                                "AttributeDefinitions": desc["AttributeDefinitions"]}}, S3WriteSettings())
         return root
 
     roots = {name: export(name) for name in ("good", "badmanifest", "truncated", "md5", "nosummary", "badsummary")}
@@ -190,9 +191,9 @@ def test_bad_input(world, case, argv, expected, env, capfd, monkeypatch, s3, ddb
         dest = Path(args[2])
         assert not (dest / "manifest-summary.json").exists() and not (dest / "manifest-files.json").exists()
         after["files"] = [f for f in after["files"] if not f.startswith(dest.name)]
-        from launcher.errors import IncompleteExport
-        from launcher.storage import open_location
-        from launcher.verify import verify
+        from launcher.core.errors import IncompleteExport
+        from launcher.backup.storage import open_location
+        from launcher.backup.verify import verify
         if dest.exists():
             with pytest.raises(IncompleteExport):
                 verify(open_location(str(dest)))

@@ -1,4 +1,4 @@
-"""Tests for launcher.codec: DynamoDB JSON <-> wire <-> Python, type-exact."""
+"""Tests for launcher.core.codec: DynamoDB JSON <-> wire <-> Python, type-exact."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from boto3.dynamodb.types import Binary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from launcher.codec import (
+from launcher.core.codec import (
     CodecError,
     check_number,
     from_python,

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from launcher.convert import convert
-from launcher.errors import BadInput
+from launcher.backup.convert import convert
+from launcher.core.errors import BadInput
 from tests.test_restore import write_export
 
 pytestmark = pytest.mark.unit

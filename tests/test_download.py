@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from launcher.download import download
-from launcher.errors import IncompleteExport
-from launcher.storage import LocalFolder
-from launcher.verify import verify
+from launcher.backup.download import download
+from launcher.core.errors import IncompleteExport
+from launcher.backup.storage import LocalFolder
+from launcher.backup.verify import verify
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,12 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from launcher import emr_request
-from launcher.inspect_table import TableInfo
-from launcher.plan import make_plan
-from launcher.render import EMR_CONNECTOR_JAR, HELPERS_JAR, Target, render_export
-from launcher.request import build_request
+from launcher.export.render import emr_cluster as emr_request
+from launcher.core.table import TableInfo
+from launcher.export.plan import make_plan
+from launcher.export.render.base import EMR_CONNECTOR_JAR, HELPERS_JAR, Target
+from launcher.export.render import render_export
+from launcher.export.request import build_request
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def validate(operation: str, params: dict) -> None:
 
 
 def rendered(plan):
-    return render_export(plan, Target.emr(emr_request.artifacts_root(plan)))
+    return render_export(plan, Target.emr(plan.artifacts_uri))
 
 
 def test_run_job_flow_request_validates_against_botocore_model():
@@ -54,7 +55,7 @@ def test_run_job_flow_request_validates_against_botocore_model():
     validate("RunJobFlow", out.run_job_flow)
     validate("AddJobFlowSteps", {"JobFlowId": "j-1ABCDEF", "Steps": out.steps})
     req = out.run_job_flow
-    assert req["ReleaseLabel"] == plan.request.release_label
+    assert req["ReleaseLabel"] == plan.cluster.release_label
     assert [a["Name"] for a in req["Applications"]] == ["Spark", "Hive"]
     assert req["Instances"]["KeepJobFlowAliveWhenNoSteps"] is False
     assert req["Instances"]["Ec2SubnetId"] == "subnet-0abc"
@@ -72,7 +73,7 @@ def test_run_job_flow_request_validates_against_botocore_model():
 def test_bootstrap_actions_point_at_uploaded_scripts_and_swap_the_connector_jar():
     plan = plan_for(connector_version="5.0.0", python_packages="boto3==1.44.5")
     out = rendered(plan)
-    root = emr_request.artifacts_root(plan)
+    root = plan.artifacts_uri
     assert root == f"s3://lab-backups/ddb/_ddb_s3_artifacts/{plan.export_id}"
     actions = out.run_job_flow["BootstrapActions"]
     assert [a["ScriptBootstrapAction"]["Path"] for a in actions] == [
@@ -112,7 +113,7 @@ def test_rendered_emr_artifacts_hold_no_credential(monkeypatch):
     ({"cluster": "my-cluster"}, "--cluster"),
 ])
 def test_bad_emr_options_are_one_line_bad_input(flags, message):
-    from launcher.errors import BadInput
+    from launcher.core.errors import BadInput
 
     with pytest.raises(BadInput, match=message):
         plan_for(**flags)

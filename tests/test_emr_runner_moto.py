@@ -16,13 +16,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-from launcher.emr_hook import EmrHook, tag_dict
-from launcher.emr_request import ACTIVE_CLUSTER_STATES, EXPORT_ID_TAG, artifacts_root
-from launcher.errors import BadInput, DdbS3Error
-from launcher.export import plan_export
-from launcher.render import Target, render_export
-from launcher.request import build_request
-from launcher.runners.emr import EmrRunner
+from launcher.aws.emr_hook import EmrHook, tag_dict
+from launcher.core.emr import ACTIVE_CLUSTER_STATES, EXPORT_ID_TAG
+from launcher.core.errors import BadInput, DdbS3Error
+from launcher.export.flow import plan_export
+from launcher.export.render.base import Target
+from launcher.export.render import render_export
+from launcher.export.request import build_request
+from launcher.export.run.emr import EmrRunner
 
 pytestmark = pytest.mark.integration
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -96,7 +97,7 @@ def test_transient_run_creates_one_cluster_adds_steps_and_terminates_it(table, b
 
     new = all_ids(emr) - before
     assert new == {result.cluster_id} and len(sent) == 1
-    expected = render_export(p, Target.emr(artifacts_root(p))).run_job_flow
+    expected = render_export(p, Target.emr(p.artifacts_uri)).run_job_flow
     assert sent[0] == expected
     cluster = emr.describe_cluster(ClusterId=result.cluster_id)["Cluster"]
     assert cluster["Status"]["State"] == "TERMINATED"
@@ -104,7 +105,7 @@ def test_transient_run_creates_one_cluster_adds_steps_and_terminates_it(table, b
     steps = emr.list_steps(ClusterId=result.cluster_id)["Steps"]
     assert [s["Name"] for s in steps] == [s["Name"] for s in expected["Steps"]]
     assert waiter.calls == [(result.cluster_id, [s["Id"] for s in steps])]
-    root = artifacts_root(p).removeprefix(f"s3://{bucket}/")
+    root = p.artifacts_uri.removeprefix(f"s3://{bucket}/")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=root)["Contents"]}
     assert {f"{root}/export_job.py", f"{root}/ddbs3_job.zip", f"{root}/ddb-s3-spark-helpers.jar",
             f"{root}/bootstrap/install-python-deps.sh"} <= keys

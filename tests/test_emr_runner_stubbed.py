@@ -16,9 +16,9 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from launcher.emr_hook import EmrHook
-from launcher.errors import DdbS3Error
-from launcher.runners.emr import EmrRunner, StepWaiter
+from launcher.aws.emr_hook import EmrHook
+from launcher.core.errors import DdbS3Error
+from launcher.export.run.emr import EmrRunner, StepWaiter
 
 from test_emr_request import plan_for
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from launcher.codec import item_key, items_equal, parse_item_line, wire_to_json
-from launcher.sample_data import create_lab_table, lab_items, load_items
+from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 from conftest import unique_name
 

@@ -13,15 +13,16 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from launcher import layout
-from launcher.aws import Aws
-from launcher.codec import item_line, wire_to_json
-from launcher.download import download
-from launcher.errors import IncompleteExport
+from launcher.core import layout
+from launcher.core.s3args import S3WriteSettings
+from launcher.aws.session import Aws
+from launcher.core.codec import item_line, wire_to_json
+from launcher.backup.download import download
+from launcher.core.errors import IncompleteExport
 from launcher.job import commit, s3io
-from launcher.sample_data import lab_items
-from launcher.storage import open_location
-from launcher.verify import verify
+from launcher.dev.sample_data import lab_items
+from launcher.backup.storage import open_location
+from launcher.backup.verify import verify
 
 from faults import FaultPlan, FaultProxy, Rule
 
@@ -46,8 +47,8 @@ def lines(n: int, seed: int = 3) -> list[str]:
 
 def write_export(s3, bucket: str, prefix: str, n: int = 50, per_file: int = 20) -> tuple[str, list[layout.DataFile]]:
     root = layout.export_root(prefix, layout.new_export_id(datetime.now(timezone.utc)))
-    commit.write_started(s3, bucket, root, {})
-    files = list(s3io.write_data_files(s3, bucket, root + "data/", 0, lines(n), per_file, {}))
+    commit.write_started(s3, bucket, root, S3WriteSettings())
+    files = list(s3io.write_data_files(s3, bucket, root + "data/", 0, lines(n), per_file, S3WriteSettings()))
     return root, files
 
 
@@ -69,7 +70,7 @@ def test_summary_write_that_keeps_failing_leaves_an_incomplete_export(proxy, s3,
     root, files = write_export(s3, bucket, "a")
     proxy.plan.add(Rule("s3", "SlowDown", ops={"PutObject"}, path=r"manifest-summary\.json"))
     with pytest.raises(ClientError, match="SlowDown"):
-        commit.commit(client(proxy), bucket, root, files, summary(), {})
+        commit.commit(client(proxy), bucket, root, files, summary(), S3WriteSettings())
     assert proxy.plan.total("SlowDown") == 3  # every attempt failed
     assert s3.head_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES)  # written before the summary
     assert state(bucket, root) == "incomplete"
@@ -79,7 +80,7 @@ def test_manifest_files_write_failing_means_no_summary(proxy, s3, bucket):
     root, files = write_export(s3, bucket, "b")
     proxy.plan.add(Rule("s3", "InternalError", ops={"PutObject"}, path=r"manifest-files\.json"))
     with pytest.raises(ClientError, match="InternalError"):
-        commit.commit(client(proxy), bucket, root, files, summary(), {})
+        commit.commit(client(proxy), bucket, root, files, summary(), S3WriteSettings())
     assert state(bucket, root) == "incomplete"
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=root + "manifest-summary")
 
@@ -88,7 +89,7 @@ def test_a_listed_file_that_vanished_blocks_the_commit(proxy, s3, bucket):
     root, files = write_export(s3, bucket, "c")
     s3.delete_object(Bucket=bucket, Key=files[1].dataFileS3Key)
     with pytest.raises(ClientError):
-        commit.commit(client(proxy), bucket, root, files, summary(), {})
+        commit.commit(client(proxy), bucket, root, files, summary(), S3WriteSettings())
     assert state(bucket, root) == "incomplete"
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=root + "manifest")
 
@@ -97,7 +98,7 @@ def test_a_listed_file_that_changed_blocks_the_commit(proxy, s3, bucket):
     root, files = write_export(s3, bucket, "d")
     s3.put_object(Bucket=bucket, Key=files[0].dataFileS3Key, Body=b"not what was written")
     with pytest.raises(RuntimeError, match="changed after it was written"):
-        commit.commit(client(proxy), bucket, root, files, summary(), {})
+        commit.commit(client(proxy), bucket, root, files, summary(), S3WriteSettings())
     assert state(bucket, root) == "incomplete"
 
 
@@ -105,7 +106,7 @@ def test_data_file_write_that_keeps_failing_raises_and_leaves_nothing_listed(pro
     proxy.plan.add(Rule("s3", "SlowDown", ops={"PutObject"}, path=r"/data/", after=1))
     root = layout.export_root("e", "00000000000001-deadbeef")
     with pytest.raises(ClientError, match="SlowDown"):
-        list(s3io.write_data_files(client(proxy), bucket, root + "data/", 0, lines(50), 20, {}))
+        list(s3io.write_data_files(client(proxy), bucket, root + "data/", 0, lines(50), 20, S3WriteSettings()))
     assert state(bucket, root) == "incomplete"
 
 
@@ -121,7 +122,7 @@ def test_intermittent_faults_commit_complete_and_orphans_removed(proxy, s3, buck
         Rule("s3", "drop_after", ops={"PutObject"}, path="manifest", every=2),
     )
     c = client(proxy, Config(retries={"mode": "standard", "max_attempts": 10}))
-    done = commit.commit(c, bucket, root, files, summary(), {})
+    done = commit.commit(c, bucket, root, files, summary(), S3WriteSettings())
     assert done["itemCount"] == 50 and done["dataFileCount"] == 3
     assert proxy.plan.total() >= 5
     assert state(bucket, root) == "complete"
@@ -140,13 +141,13 @@ def test_multipart_complete_whose_answer_is_lost_never_gives_a_wrong_manifest(pr
            for i in range(2500)]  # ~10 MB of incompressible text: two parts
     c = client(proxy, Config(retries={"mode": "standard", "max_attempts": 10}))
     try:
-        files = list(s3io.write_data_files(c, bucket, root + "data/", 0, big, 10_000, {}))
+        files = list(s3io.write_data_files(c, bucket, root + "data/", 0, big, 10_000, S3WriteSettings()))
     except (ClientError, ConnectionClosedError):
         files = []  # the task attempt failed; Spark would run it again under a new file name
     print("multipart complete with lost answer ->", "written" if files else "write failed")
     assert proxy.plan.total("drop_after") == 1
     if files:
-        commit.commit(s3, bucket, root, files, summary(), {})
+        commit.commit(s3, bucket, root, files, summary(), S3WriteSettings())
         assert state(bucket, root) == "complete"
     else:
         assert state(bucket, root) == "incomplete"
@@ -154,7 +155,7 @@ def test_multipart_complete_whose_answer_is_lost_never_gives_a_wrong_manifest(pr
 
 def test_download_through_get_faults_is_complete_and_checked(local_stack, proxy, s3, bucket, tmp_path, monkeypatch):
     root, files = write_export(s3, bucket, "h", n=60)
-    commit.commit(s3, bucket, root, files, summary(), {})
+    commit.commit(s3, bucket, root, files, summary(), S3WriteSettings())
     proxy.plan.add(
         Rule("s3", "SlowDown", ops={"GetObject"}, every=2, times=3),
         Rule("s3", "drop", ops={"GetObject", "HeadObject"}, after=3, times=2),

@@ -17,10 +17,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from launcher.codec import item_key, items_equal, parse_item_line, wire_to_json
-from launcher.download import download
-from launcher.errors import IncompleteExport
-from launcher.sample_data import create_lab_table, lab_items, load_items
+from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
+from launcher.backup.download import download
+from launcher.core.errors import IncompleteExport
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 from conftest import process_alive as alive, unique_name
 

@@ -7,12 +7,13 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 
-from launcher import layout
-from launcher.aws import Aws
-from launcher.codec import item_key, item_line, items_equal, wire_to_json
+from launcher.core import layout
+from launcher.core.s3args import S3WriteSettings
+from launcher.aws.session import Aws
+from launcher.core.codec import item_key, item_line, items_equal, wire_to_json
 from launcher.job import commit, s3io
-from launcher.restore import RestoreOptions, restore
-from launcher.sample_data import lab_items
+from launcher.backup.restore import RestoreOptions, restore
+from launcher.dev.sample_data import lab_items
 
 from conftest import unique_name
 from faults import Rule
@@ -32,12 +33,12 @@ SCHEMA = {
 def make_export(s3, bucket: str, items: list[dict], table: str) -> str:
     """An export written by the job's own modules (no Spark needed)."""
     root = layout.export_root("src", layout.new_export_id(datetime.now(timezone.utc)))
-    commit.write_started(s3, bucket, root, {})
+    commit.write_started(s3, bucket, root, S3WriteSettings())
     files = list(s3io.write_data_files(s3, bucket, root + "data/", 0,
-                                       (item_line(wire_to_json(i)) for i in items), 40, {}))
+                                       (item_line(wire_to_json(i)) for i in items), 40, S3WriteSettings()))
     commit.commit(s3, bucket, root, files, {"exportId": root.split("/")[-2], "tableName": table,
                                             "tableArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}",
-                                            "tableSchema": SCHEMA}, {})
+                                            "tableSchema": SCHEMA}, S3WriteSettings())
     return f"s3://{bucket}/{root}"
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from launcher.codec import item_key, items_equal
-from launcher.errors import IncompleteExport
-from launcher.formats import detect, iter_items, iter_records
-from launcher.storage import LocalFolder
-from launcher.verify import verify
+from launcher.core.codec import item_key, items_equal
+from launcher.core.errors import IncompleteExport
+from launcher.backup.formats import detect, iter_items, iter_records
+from launcher.backup.storage import LocalFolder
+from launcher.backup.verify import verify
 
 pytestmark = pytest.mark.unit
 
@@ -124,8 +124,8 @@ def test_gunzip_is_bounded_however_well_a_file_compresses(tmp_path):
     verify, download and restore stay flat in memory with the table's size."""
     import gzip
 
-    from launcher.formats import OUT_CHUNK, _plain_chunks, iter_lines
-    from launcher.storage import LocalFolder
+    from launcher.backup.formats import OUT_CHUNK, _plain_chunks, iter_lines
+    from launcher.backup.storage import LocalFolder
 
     line = b'{"Item":{"pk":{"S":"' + b"x" * 1000 + b'"}}}\n'
     (tmp_path / "data").mkdir()

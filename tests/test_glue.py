@@ -8,8 +8,8 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
-from launcher.convert import convert
-from launcher.glue import register_dynamodb_json
+from launcher.backup.convert import convert
+from launcher.aws.glue import register_dynamodb_json
 from tests.test_convert import ITEMS
 from tests.test_restore import write_export
 

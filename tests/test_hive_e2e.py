@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from launcher.codec import item_key, items_equal, parse_item_line, wire_to_json
+from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
 
 from conftest import unique_name
 

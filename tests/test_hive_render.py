@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from launcher.errors import BadInput
-from launcher.hive_render import CONVERT_SCRIPT, HQL_SCRIPT, parse_hive_columns
-from launcher.inspect_table import table_info_from_description
-from launcher.plan import make_plan
-from launcher.render import Target, render_export
-from launcher.request import build_request
+from launcher.core.errors import BadInput
+from launcher.export.hive_columns import parse_hive_columns
+from launcher.export.render.hive import CONVERT_SCRIPT, HQL_SCRIPT
+from launcher.core.table import table_info_from_description
+from launcher.export.plan import make_plan
+from launcher.export.render.base import Target
+from launcher.export.render import render_export
+from launcher.export.request import build_request
 
 pytestmark = pytest.mark.unit
 
@@ -101,17 +103,16 @@ def test_column_spec_errors_are_one_line_bad_input():
 
 def test_typed_columns_must_list_keys_with_matching_types():
     with pytest.raises(BadInput, match="must list the key attribute 'pk'"):
-        rendered_plan = plan_for(hive_columns="other:string")
-        render_export(rendered_plan, Target.emr("s3://b/a"))
+        plan_for(hive_columns="other:string")
     with pytest.raises(BadInput, match="key 'pk' is S"):
-        render_export(plan_for(hive_columns="pk:bigint"), Target.emr("s3://b/a"))
+        plan_for(hive_columns="pk:bigint")
 
 
 # ---------------------------------------------------------------- Hive's own parser (JVM)
 
 
 def check(case, tmp_path):
-    from launcher.hive_local import hql_check
+    from launcher.export.run.hive_local import hql_check
 
     script = tmp_path / f"{case}.hql"
     script.write_text(rendered(case).files[HQL_SCRIPT])
@@ -134,17 +135,17 @@ def test_hostile_names_reach_hive_unchanged_and_change_nothing(tmp_path):
     columns = parse_hive_columns(HOSTILE)
     props = dict(zip(create["strings"][len(columns) + 1::2], create["strings"][len(columns) + 2::2]))
     # the column comments are the attribute names, exactly
-    assert create["strings"][:len(columns)] == [c["attribute"] for c in columns]
+    assert create["strings"][:len(columns)] == [c.attribute for c in columns]
     assert props["dynamodb.table.name"] == "LabResults"
-    assert props["dynamodb.column.mapping"] == ",".join(f"{c['column']}:{c['attribute']}" for c in columns)
+    assert props["dynamodb.column.mapping"] == ",".join(f"{c.column}:{c.attribute}" for c in columns)
     assert props["dynamodb.type.mapping"] == "c6:SS,c7:NS,c8:BS"
     assert "tok_droptable" not in create["tree"] and statements[7]["tree"].count("tok_droptable") == 1
 
 
 @pytest.mark.integration
 def test_parser_check_can_fail(tmp_path):
-    from launcher.errors import DdbS3Error
-    from launcher.hive_local import hql_check
+    from launcher.core.errors import DdbS3Error
+    from launcher.export.run.hive_local import hql_check
 
     bad = tmp_path / "bad.hql"
     bad.write_text("CREATE EXTERNAL TABLE t (a string) STORED BY 'x' TBLPROPERTIES ('a' = 'it's');\n")

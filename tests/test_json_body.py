@@ -9,10 +9,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from launcher.codec import items_equal, wire_to_json
-from launcher.json_body import BODY, json_body
-from launcher.restore import writer_client
-from launcher.sample_data import create_lab_table, lab_item
+from launcher.core.codec import items_equal, wire_to_json
+from launcher.aws.json_body import BODY, json_body
+from launcher.backup.restore import writer_client
+from launcher.dev.sample_data import create_lab_table, lab_item
 
 from conftest import unique_name
 

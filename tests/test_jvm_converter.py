@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from launcher import jars
-from launcher.codec import items_equal, wire_to_json
-from launcher.inspect_table import table_info_from_description
-from launcher.plan import connector_conf
-from launcher.request import build_request
+from launcher.export.run import jars
+from launcher.core.codec import items_equal, wire_to_json
+from launcher.core.table import table_info_from_description
+from launcher.export.plan import connector_conf
+from launcher.export.request import build_request
 
 N_ITEMS = 200
 SEGMENTS = 4

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from conftest import process_alive
-from launcher.localstack import REPO_ROOT, LocalStack, LocalStackError
+from launcher.dev.localstack import REPO_ROOT, LocalStack, LocalStackError
 
 pytestmark = pytest.mark.integration
 

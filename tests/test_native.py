@@ -6,14 +6,16 @@ and the reading side with tests/fixtures/backups/native-* built from the documen
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from launcher.errors import BadInput, DdbS3Error
-from launcher.native import export_request, run_native_export
+from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.table import table_info_from_description
+from launcher.export.plan import ExportPlan, make_plan
+from launcher.export.request import build_request
+from launcher.export.run.native import export_request, run_native_export
 
 pytestmark = pytest.mark.unit
 
@@ -21,11 +23,16 @@ ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/LabResults"
 EXPORT_ARN = ARN + "/export/01716790307109-5f9d6aaa"
 
 
-def plan(**req) -> SimpleNamespace:
-    request = SimpleNamespace(expected_bucket_owner=None, sse=None, sse_kms_key_id=None, export_from=None, export_to=None)
-    request.__dict__.update(req)
-    return SimpleNamespace(request=request, table={"arn": ARN, "name": "LabResults"}, bucket="lab-backups",
-                           prefix="ddb", export_id="01700000000000-0badcafe", region="us-east-1")
+TABLE = table_info_from_description({
+    "TableName": "LabResults", "TableArn": ARN, "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+    "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}, pitr_enabled=True)
+
+
+def plan(**flags: str) -> ExportPlan:
+    request = build_request({"table": "LabResults", "to": "s3://lab-backups/ddb", "engine": "native"} | flags, environ={})
+    return make_plan(request, TABLE, region="us-east-1", endpoints={"dynamodb": None, "s3": None},
+                     now=datetime.fromtimestamp(1_700_000_000, timezone.utc), token="0badcafe")
 
 
 def test_full_request() -> None:
@@ -41,10 +48,12 @@ def test_incremental_request_and_bad_windows() -> None:
     assert args["IncrementalExportSpecification"] == {
         "ExportFromTime": datetime(2024, 5, 27, 6, tzinfo=timezone.utc),
         "ExportToTime": datetime(2024, 5, 27, 7, tzinfo=timezone.utc), "ExportViewType": "NEW_AND_OLD_IMAGES"}
-    for bad in ({"export_to": "2024-05-27T07:00:00Z"}, {"export_from": "yesterday"},
-                {"export_from": "2024-05-27T07:00:00Z", "export_to": "2024-05-27T06:00:00Z"}):
-        with pytest.raises(BadInput):
-            export_request(plan(**bad))
+    # A bad window is refused with the request, before anything is planned or started.
+    for bad, says in (({"export_to": "2024-05-27T07:00:00Z"}, "--export-to needs --export-from"),
+                      ({"export_from": "yesterday"}, "--export-from: is not an ISO-8601 time"),
+                      ({"export_from": "2024-05-27T07:00:00Z", "export_to": "2024-05-27T06:00:00Z"}, "must be after")):
+        with pytest.raises(BadInput, match=says):
+            plan(**bad)
 
 
 class FakeAws:

@@ -1,15 +1,17 @@
 """Planning and rendering are pure: same inputs, same plan and artifacts."""
 import ast
+import dataclasses
 import json
 import re
 from datetime import datetime, timezone
 
 import pytest
 
-from launcher.inspect_table import table_info_from_description
-from launcher.plan import connector_conf, make_plan
-from launcher.render import JOB_SCRIPT, Target, render_export
-from launcher.request import build_request
+from launcher.core.table import table_info_from_description
+from launcher.export.plan import connector_conf, make_plan
+from launcher.export.render.base import JOB_SCRIPT, Target
+from launcher.export.render import render_export
+from launcher.export.request import build_request
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +73,8 @@ def test_connector_conf_makes_one_split_per_segment():
     assert "dynamodb.endpoint" not in conf  # AWS's own endpoint unless one is configured
     assert not any("secret" in k.lower() or "accesskey" in k.lower() for k in conf)
     info = table_info_from_description(DESC)
-    with_endpoint = connector_conf(p.request, info, "us-east-1", "http://127.0.0.1:9000", 400, 4)
+    request = build_request({"table": "LabResults", "to": "s3://lab-backups/x"}, environ={})
+    with_endpoint = connector_conf(request, info, "us-east-1", "http://127.0.0.1:9000", 400, 4)
     assert with_endpoint["dynamodb.endpoint"] == "http://127.0.0.1:9000"
 
 
@@ -102,7 +105,7 @@ def test_plan_json_survives_hostile_strings():
     """The plan reaches the script only as one repr()'d JSON string, so no value can break out."""
     hostile = "x'\"\\\n{{ 7*7 }}\"\"\"; import os"
     p = plan_for(to="s3://lab-backups/" + "p", log_uri="s3://lab-logs/a")
-    p = p.model_copy(update={"table": p.table | {"name": hostile}})
+    p = p.model_copy(update={"table": dataclasses.replace(p.table, name=hostile)})
     script = render_export(p, Target("/tmp/x", ["a.jar"])).files[JOB_SCRIPT]
     tree = ast.parse(script)
     assigns = [n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "PLAN"]
@@ -116,7 +119,7 @@ def test_plan_json_survives_hostile_strings():
     '26/11/27 INFO Executor: done ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
 ])
 def test_local_runner_reads_the_result_line_even_when_the_jvm_shares_it(line):
-    from launcher.runners.local import parse_result
+    from launcher.core.result_line import parse_result
 
     assert parse_result(line) == {"exportId": "x", "itemCount": 3}
     assert parse_result("INFO nothing here\n") is None

@@ -22,10 +22,10 @@ from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from launcher.codec import (CodecError, _check_number_text, check_number, from_python,
+from launcher.core.codec import (CodecError, _check_number_text, check_number, from_python,
                             item_key, item_line, items_equal, json_to_wire, parse_item_line, to_python, wire_to_json)
 
-from launcher.json_body import BODY, json_body
+from launcher.aws.json_body import BODY, json_body
 
 from conftest import unique_name
 

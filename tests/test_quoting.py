@@ -1,4 +1,4 @@
-"""launcher.quoting's Hive functions: the one place names reach HiveQL. Unit tests of their text,
+"""launcher.core.quoting's Hive functions: the one place names reach HiveQL. Unit tests of their text,
 and (integration) Hive's own parser reading them back unchanged."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launcher.quoting import hive_identifier, hive_string, python_json
+from launcher.core.quoting import hive_identifier, hive_string, python_json
 
 pytestmark = pytest.mark.unit
 
@@ -61,7 +61,7 @@ def test_hive_identifier_refuses_what_acts_before_the_parser(name):
 def test_hive_parser_reads_every_hostile_string_back(tmp_path):
     """One SELECT per hostile value through Hive's ParseDriver, split as `hive -f` splits: each
     statement stays one statement and its literal unescapes to exactly the value."""
-    from launcher.hive_local import hql_check
+    from launcher.export.run.hive_local import hql_check
 
     script = tmp_path / "q.hql"
     script.write_text("".join(f"SELECT {hive_string(v)} AS {hive_identifier('c' + str(i))} FROM {hive_identifier('t')};\n"
@@ -73,7 +73,7 @@ def test_hive_parser_reads_every_hostile_string_back(tmp_path):
 
 @pytest.mark.integration
 def test_hive_parser_reads_hostile_identifiers_back(tmp_path):
-    from launcher.hive_local import hql_check
+    from launcher.export.run.hive_local import hql_check
 
     names = ["select", "back`tick", "a.b", "it's", 'dq"']
     script = tmp_path / "q.hql"

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from launcher.errors import BadInput
-from launcher.request import ExportRequest, build_request
+from launcher.core.errors import BadInput
+from launcher.export.request import ExportRequest, build_request
 
 pytestmark = pytest.mark.unit
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from launcher import layout
-from launcher.codec import item_key, item_line, items_equal, json_to_wire, wire_to_json
-from launcher.errors import BadInput
-from launcher.restore import RestoreOptions, restore
-from launcher.sample_data import create_lab_table, lab_items, load_items
+from launcher.core import layout
+from launcher.core.budget import TokenBucket
+from launcher.core.codec import item_key, item_line, items_equal, json_to_wire, wire_to_json
+from launcher.core.errors import BadInput
+from launcher.backup.restore import RestoreOptions, restore
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 pytestmark = pytest.mark.integration
 
@@ -257,15 +258,15 @@ def test_throttling_and_unprocessed_items_retried_condition_failure_not(monkeypa
     import boto3
     from botocore.stub import ANY, Stubber
 
-    from launcher import restore as r
-    from launcher.formats import Record
-    from launcher.json_body import BODY
+    from launcher.backup import restore as r
+    from launcher.backup.formats import Record
+    from launcher.aws.json_body import BODY
 
     monkeypatch.setattr(r.time, "sleep", lambda _s: None)
     session = boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     client = r.writer_client(session, 1)
     stub = Stubber(client)
-    writer = r._Writer(client, "T", "pk", ["pk"], r.WriteBudget(1000))
+    writer = r._Writer(client, "T", "pk", ["pk"], TokenBucket(1000))
     recs = [Record("put", {"pk": {"S": k}, "v": {"N": "1"}}, n) for n, k in enumerate("ab")]
     put = {"PutRequest": {"Item": {"pk": {"S": "b"}, "v": {"N": "1"}}}}
     stub.add_client_error("batch_write_item", "ProvisionedThroughputExceededException")

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from launcher.codec import item_key, items_equal, wire_to_json
-from launcher.sample_data import create_lab_table, lab_items, load_items
+from launcher.core.codec import item_key, items_equal, wire_to_json
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 from tests.conftest import unique_name
 
 pytestmark = pytest.mark.e2e

@@ -9,9 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from launcher.codec import item_line, wire_to_json
-from launcher.job.scan import RAW_ITEMS, ReadBudget, keep_raw_items, scan_segments, split_items
-from launcher.sample_data import create_lab_table, lab_item, load_items
+from launcher.core.codec import item_line, wire_to_json
+from launcher.core.budget import TokenBucket
+from launcher.job.scan import RAW_ITEMS, keep_raw_items, scan_segments, split_items
+from launcher.dev.sample_data import create_lab_table, lab_item, load_items
 
 from conftest import unique_name
 
@@ -48,10 +49,10 @@ def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_
 @pytest.mark.unit
 def test_read_budget_holds_its_rate_over_time() -> None:
     now = [0.0]
-    budget = ReadBudget(100.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    budget = TokenBucket(100.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     spent = 0.0
     for _ in range(200):  # pages of 37 units: more than a third of a second each
-        budget.wait()
+        budget.take()
         budget.spend(37.0)
         spent += 37.0
     # one second of burst at most, then the rate

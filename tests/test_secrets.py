@@ -16,14 +16,16 @@ from pathlib import Path
 import boto3
 import pytest
 
-from launcher import layout
-from launcher.inspect_table import table_info_from_description
+from launcher.core import layout
+from launcher.core.s3args import S3WriteSettings
+from launcher.core.table import table_info_from_description
 from launcher.job import commit, s3io
-from launcher.codec import item_line, wire_to_json
-from launcher.plan import make_plan
-from launcher.render import JOB_SCRIPT, Target, render_export
-from launcher.request import build_request
-from launcher.sample_data import create_lab_table, lab_items, load_items
+from launcher.core.codec import item_line, wire_to_json
+from launcher.export.plan import make_plan
+from launcher.export.render.base import JOB_SCRIPT, Target
+from launcher.export.render import render_export
+from launcher.export.request import build_request
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 from conftest import unique_name
 from faults.fixtures import faulty  # noqa: F401  (fixture)
@@ -111,7 +113,7 @@ def test_export_with_sse_kms_and_owner_leaks_nothing(local_stack, faulty, fake_c
 def test_sse_s3_and_owner_on_every_call_of_the_job_modules(local_stack, faulty, s3, bucket, monkeypatch):
     """SSE-S3 (AES256) through the job's writer and commit (large file: multipart too)."""
     monkeypatch.setattr(s3io, "PART_SIZE", 5 * 1024 * 1024)
-    write_args = {"ExpectedBucketOwner": OWNER, "ServerSideEncryption": "AES256"}
+    write_args = S3WriteSettings(OWNER, "AES256")
     client = boto3.client("s3")  # through the proxy (the fixture set AWS_ENDPOINT_URL_S3)
     root = layout.export_root("sse", layout.new_export_id(datetime.now(timezone.utc)))
     commit.write_started(client, bucket, root, write_args)
@@ -186,7 +188,7 @@ def test_hostile_attribute_and_table_names_do_not_change_the_python(name):
     "a'b\"c/{{x}}/%s",
 ])
 def test_hostile_destination_prefix_does_not_change_the_python(prefix):
-    from launcher.errors import BadInput
+    from launcher.core.errors import BadInput
 
     try:
         src = rendered(DESC, "s3://lab-backups/" + prefix)
@@ -215,7 +217,7 @@ def hive_statements(desc: dict) -> list[list[str]]:
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_names_cannot_change_the_hiveql(name):
     """A name is either quoted (the statements stay the same) or refused with a clear error."""
-    pytest.importorskip("launcher.hive_render", reason="Hive engine not there yet")
+    pytest.importorskip("launcher.export.render.hive", reason="Hive engine not there yet")
     benign = hive_statements(DESC)
     assert benign and all(benign)
     desc = json.loads(json.dumps(DESC))
@@ -236,7 +238,7 @@ def test_hostile_names_cannot_change_the_hiveql(name):
 @pytest.mark.parametrize("runner", ["local", "emr", "native", "restore"])
 def test_iam_policies_are_least_privilege(runner, capsys):
     from launcher.cli import main
-    from launcher.iam import actions
+    from launcher.aws.iam_policies import actions
 
     main(["iam-policy", "--runner", runner, "--table", "LabResults", "--bucket", "lab-backups", "--prefix", "ddb",
           "--region", "eu-west-1", "--account", "123456789012", "--kms-key-arn", KMS_KEY])  # returns: exit 0

@@ -1,7 +1,8 @@
 """DdbS3ExportOperator: `ddb-s3 export --runner emr` as an Airflow task.
 
 It builds the same ExportRequest as the CLI (same option names, same ddb-s3.toml profiles, same
-DDB_S3_* variables), plans, runs EmrRunner and verifies the export. A failed step fails the task
+DDB_S3_* variables), and runs the CLI's own export flow (launcher.export.flow: plan, EmrRunner, verify with the
+plan's region and ExpectedBucketOwner). A failed step fails the task
 with the step's failure reason and probable cause; a cluster the task started is terminated when
 the task succeeds, fails, or is killed (on_kill), and a cluster it did not start never is."""
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from ..errors import BadInput, DdbS3Error
-from ..request import build_request
+from launcher.core.errors import BadInput, DdbS3Error
+from launcher.export.request import build_request
 
 
 class DdbS3ExportOperator(BaseOperator):
@@ -30,7 +31,7 @@ class DdbS3ExportOperator(BaseOperator):
     :param verify: check the finished export's manifests and checksums (default True)
     :param poll_seconds: how often to poll the cluster and steps
     :param max_wait_seconds: fail when the steps are not done by then (default: no limit)
-    :param waiter: replaces the wait for the steps (tests; see launcher.runners.emr.Waiter)
+    :param waiter: replaces the wait for the steps (tests; see launcher.export.run.emr.Waiter)
 
     Returns (XCom) {"exportUri", "exportId", "clusterId", "itemCount"}.
     """
@@ -61,28 +62,22 @@ class DdbS3ExportOperator(BaseOperator):
         return build_request(flags, config_path=Path(self.config_path) if self.config_path else None, profile=self.profile)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from ..export import plan_export, verify_export
-        from ..runners.emr import EmrRunner, StepWaiter
+        from launcher.export.flow import plan_export, run_and_verify
+        from launcher.export.plan import Engine
+        from launcher.export.run.emr import EmrRunner, StepWaiter
 
         try:
-            request = self.build_request()
-            plan = plan_export(request)
+            plan = plan_export(self.build_request())
             self.log.info("plan: export %s with engine %s (%s); estimate %s; destination %s",
                           self.table, plan.engine, plan.engine_reason, plan.estimate_text, plan.export_uri)
-            if plan.engine == "native":
+            if plan.engine == Engine.NATIVE:
                 raise BadInput("engine native needs no cluster: use `ddb-s3 export --engine native` or the Amazon provider's DynamoDBToS3Operator")
             # Airflow owns SIGTERM in the task process; it calls on_kill, which terminates our cluster.
             self._runner = EmrRunner(progress=self.log.info, install_signal_handlers=False,
                                      waiter=self.waiter or StepWaiter(self.poll_seconds, self.max_wait_seconds))
-            result = self._runner.run(plan)
-            doc = {"exportUri": plan.export_uri, "exportId": plan.export_id, "clusterId": result.cluster_id,
-                   "itemCount": None}
-            if self.verify:
-                report = verify_export(plan.export_uri)
-                if not report.ok:
-                    raise DdbS3Error(f"export {plan.export_uri} failed verification: {report.problems[0]}")
-                doc["itemCount"] = report.item_count
-            return doc
+            done = run_and_verify(plan, self._runner, check=self.verify)
+            doc = done.doc()
+            return {k: doc[k] for k in ("exportUri", "exportId", "clusterId", "itemCount")}
         except BadInput as e:
             raise AirflowFailException(f"ddb-s3: {e}") from None  # retrying cannot fix the request
         except DdbS3Error as e:
@@ -90,4 +85,4 @@ class DdbS3ExportOperator(BaseOperator):
 
     def on_kill(self) -> None:
         if self._runner is not None:
-            self._runner.cleanup(why="the Airflow task was killed")
+            self._runner.cleanup("the Airflow task was killed")

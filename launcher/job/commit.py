@@ -4,19 +4,17 @@ export without it is incomplete by definition."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import layout
-from .scan import report, retries_of
+from launcher.core import layout
+from launcher.core.retries import retries_of
+from launcher.core.s3args import S3WriteSettings
+from launcher.job.scan import report
 
-RESULT_PREFIX = "ddb-s3 result: "  # the runners read the job's result from the line with this marker
-
-
-def write_started(s3: Any, bucket: str, root: str, write_args: dict) -> None:
+def write_started(s3: Any, bucket: str, root: str, settings: S3WriteSettings) -> None:
     """An empty _started object: proves the bucket is writable before any read capacity is spent."""
-    s3.put_object(Bucket=bucket, Key=root + layout.STARTED, Body=b"", **write_args)
+    s3.put_object(Bucket=bucket, Key=root + layout.STARTED, Body=b"", **settings.write_args())
 
 
 def remove_orphans(s3: Any, bucket: str, root: str, keep: set[str], read_args: dict) -> int:
@@ -37,10 +35,10 @@ def commit(
     root: str,
     files: list[layout.DataFile],
     summary: dict[str, Any],
-    write_args: dict,
+    settings: S3WriteSettings,
 ) -> dict[str, Any]:
     """Write manifest-files.json (+ .md5), then manifest-summary.json last. Returns the summary."""
-    read_args = {k: v for k, v in write_args.items() if k == "ExpectedBucketOwner"}
+    read_args, write_args = settings.read_args(), settings.write_args()
     retried = 0
     for f in files:  # every listed file must be there, as the object we wrote, before we commit
         head = s3.head_object(Bucket=bucket, Key=f.dataFileS3Key, **read_args)
@@ -69,10 +67,3 @@ def commit(
     if retried:
         report(f"commit: {retried} S3 requests retried, manifests written")
     return summary
-
-
-def print_result(export_id: str, summary: dict[str, Any]) -> None:
-    """The job's last word to its runner, in one write on a line of its own (the JVM shares stdout)."""
-    sys.stdout.flush()
-    print("\n" + RESULT_PREFIX + json.dumps({"exportId": export_id, "itemCount": summary["itemCount"],
-                                             "dataFileCount": summary["dataFileCount"]}), flush=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Iterator
 
-from ..codec import CodecError, normalize_type_keys
+from launcher.core.codec import CodecError, normalize_type_keys
 
 FIELD, COLLECTION, MAPKEY, NEWLINE, ESCAPE = 0x01, 0x02, 0x03, 0x0A, 0x5C
 NULL_FIELD = object()

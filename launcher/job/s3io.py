@@ -6,8 +6,10 @@ import hashlib
 import zlib
 from typing import Any, Iterable, Iterator
 
-from ..layout import DataFile, data_file_name
-from .scan import report, retries_of
+from launcher.core.layout import DataFile, data_file_name
+from launcher.core.retries import retries_of
+from launcher.core.s3args import S3WriteSettings
+from launcher.job.scan import report
 
 PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts (>= 5 MiB except the last)
 
@@ -17,8 +19,9 @@ class GzipS3Object:
     flat whatever the file size. The MD5 is of the stored (compressed) bytes, like the native
     export's md5Checksum."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, write_args: dict):
-        self.s3, self.bucket, self.key, self.write_args = s3, bucket, key, write_args
+    def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings):
+        self.s3, self.bucket, self.key = s3, bucket, key
+        self.write_args, self.read_args = settings.write_args(), settings.read_args()
         self._gz = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
         self._buf = bytearray()
         self._md5 = hashlib.md5()
@@ -44,7 +47,7 @@ class GzipS3Object:
         part_md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
         resp = self.s3.upload_part(
             Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=n, Body=data, ContentMD5=part_md5,
-            **_owner(self.write_args),
+            **self.read_args,
         )
         self.retries += retries_of(resp)
         self._parts.append({"PartNumber": n, "ETag": resp["ETag"]})
@@ -64,7 +67,7 @@ class GzipS3Object:
                 self._flush_part(tail)
             resp = self.s3.complete_multipart_upload(
                 Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts}, **_owner(self.write_args),
+                MultipartUpload={"Parts": self._parts}, **self.read_args,
             )
         self.retries += retries_of(resp)
         if self.retries:
@@ -78,26 +81,22 @@ class GzipS3Object:
 
     def abort(self) -> None:
         if self._upload_id is not None:
-            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, **_owner(self.write_args))
-
-
-def _owner(write_args: dict) -> dict:
-    return {k: v for k, v in write_args.items() if k == "ExpectedBucketOwner"}
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, **self.read_args)
 
 
 def write_data_files(
-    s3: Any, bucket: str, data_prefix: str, partition: int, lines: Iterable[str], max_items: int, write_args: dict
+    s3: Any, bucket: str, data_prefix: str, partition: int, lines: Iterable[str], max_items: int, settings: S3WriteSettings
 ) -> Iterator[DataFile]:
     """Write a partition's lines into one or more data files (rotating at max_items); yield their
     manifest entries. An empty partition writes one empty file, as the native export does."""
     seq = 0
-    obj = GzipS3Object(s3, bucket, data_prefix + data_file_name(partition, seq), write_args)
+    obj = GzipS3Object(s3, bucket, data_prefix + data_file_name(partition, seq), settings)
     try:
         for line in lines:
             if obj.items >= max_items:
                 yield obj.close()
                 seq += 1
-                obj = GzipS3Object(s3, bucket, data_prefix + data_file_name(partition, seq), write_args)
+                obj = GzipS3Object(s3, bucket, data_prefix + data_file_name(partition, seq), settings)
             obj.write_line(line)
         yield obj.close()
     except BaseException:

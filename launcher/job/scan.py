@@ -4,42 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-from ..codec import item_text, text_line, wire_to_json
+from launcher.core.budget import TokenBucket
+from launcher.core.codec import item_text, text_line, wire_to_json
+from launcher.core.retries import retries_of
 
 RAW_ITEMS = "RawItems"
-
-
-class ReadBudget:
-    """A token bucket in read units per second. Scan pages are paid for after the fact with the
-    ConsumedCapacity DynamoDB reports, so the long-run rate matches the budget; the burst is capped
-    at one second of budget."""
-
-    def __init__(self, units_per_second: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.rate = float(units_per_second)
-        self.clock, self.sleep = clock, sleep
-        self.tokens = self.rate
-        self.last = clock()
-
-    def _refill(self) -> None:
-        now = self.clock()
-        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-
-    def wait(self) -> None:
-        """Block until the bucket is not in debt."""
-        self._refill()
-        while self.tokens < 0:
-            # at least 1 ms: float rounding can leave a debt of 1e-15 that a shorter sleep never repays
-            self.sleep(min(1.0, max(0.001, -self.tokens / self.rate)))
-            self._refill()
-
-    def spend(self, units: float) -> None:
-        self._refill()
-        self.tokens -= units
 
 
 def page_limit(units_per_second: float, average_item_size: int, consistent: bool) -> int:
@@ -61,7 +32,7 @@ def scan_segments(
 ) -> Iterator[str]:
     """Yield export lines for the given segments, staying within units_per_second."""
     keep_raw_items(ddb)
-    budget = ReadBudget(units_per_second)
+    budget = TokenBucket(units_per_second)
     limit = page_limit(units_per_second, average_item_size, consistent)
     stats = stats if stats is not None else {}
     stats.setdefault("consumed", 0.0)
@@ -74,7 +45,7 @@ def scan_segments(
             "ConsistentRead": consistent, "ReturnConsumedCapacity": "TOTAL", "Limit": limit,
         }
         while True:
-            budget.wait()
+            budget.take()
             page = ddb.scan(**kwargs)
             items = page[RAW_ITEMS] if RAW_ITEMS in page else [item_text(wire_to_json(i)) for i in page.get("Items", [])]
             consumed = (page.get("ConsumedCapacity") or {}).get("CapacityUnits")
@@ -156,11 +127,6 @@ def split_items(body: str) -> tuple[list[str], dict]:
             text = body[pos:end]
             items.append(item_text(item) if "\n" in text or "\r" in text else text)
             pos = end
-
-
-def retries_of(response: dict) -> int:
-    """How many times botocore retried the call that gave `response` (throttling, 5xx, resets)."""
-    return int((response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
 
 
 def report(message: str) -> None:

@@ -8,6 +8,7 @@ thread-safe) decides per request whether to inject a fault instead:
     DynamoDB   ProvisionedThroughputExceededException, ThrottlingException, RequestLimitExceeded
                (HTTP 400, application/x-amz-json-1.0, the real `__type` strings), InternalServerError (500)
     S3         SlowDown (503), InternalError (500), as S3's XML error document
+               AccessDenied (403) for a request whose ExpectedBucketOwner is not `plan.bucket_owner`
     both       drop      close the connection before the server sees the request
                drop_after forward, then close without answering (the server did the work)
                slow      wait `delay` seconds, then forward
@@ -136,6 +137,9 @@ class Seen:
 class FaultPlan:
     seed: int = 0
     rules: list[Rule] = field(default_factory=list)
+    # When set, S3 requests whose ExpectedBucketOwner names another account get S3's 403
+    # AccessDenied, which moto does not do itself.
+    bucket_owner: str | None = None
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -233,6 +237,12 @@ class _Handler(BaseHTTPRequestHandler):
                    f"<RequestId>{rid}</RequestId><HostId>fault-proxy</HostId></Error>").encode()
             seen.status = status
             return self._reply(status, [("Content-Type", "application/xml"), ("x-amz-request-id", rid)], xml)
+        owner = headers.get("x-amz-expected-bucket-owner")
+        if proxy.service == "s3" and proxy.plan.bucket_owner and owner and owner != proxy.plan.bucket_owner:
+            seen.status = 403
+            xml = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                   b"<Message>Access Denied</Message><HostId>fault-proxy</HostId></Error>")
+            return self._reply(403, [("Content-Type", "application/xml")], xml)
         if kind == "slow":
             time.sleep(rule.delay)
         status, resp_headers, resp_body = proxy.forward(self.command, self.path, list(self.headers.items()), body)

@@ -1,0 +1,198 @@
+"""Least-privilege IAM policy documents for each way of running ddb-s3 (pure functions).
+
+    local    the person or CI role running `ddb-s3 export --runner local` (+ verify/download)
+    emr      two documents: `launcher` (who runs `ddb-s3 export --runner emr`: EMR API, PassRole,
+             artifacts upload, planning and verify) and `instance_role` (the cluster's EC2
+             instance profile: the Spark/Hive step scans the table and writes the export)
+    native   ExportTableToPointInTime (no cluster) + verify
+    restore  reading an export and writing it into a table (`ddb-s3 restore`)
+
+Every statement names its resources: the one table, the one bucket and prefix (objects under
+<prefix>/*, ListBucket limited to the prefix), the roles passed, the KMS key when SSE-KMS is used.
+The only `*` resources are the EMR actions that take no resource-level ARN at creation time
+(RunJobFlow) and ListClusters; they are tag-conditioned where the API allows it.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from launcher.core.errors import BadInput
+
+RUNNERS = ("local", "emr", "native", "restore")
+_TABLE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+TAG_KEY = "ddb-s3"  # EmrRunner tags what it starts; the launcher may only touch clusters with this tag
+
+
+def partition(region: str | None) -> str:
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _check(table: str, bucket: str, prefix: str, region: str | None, account: str | None,
+           kms_key_arn: str | None) -> str:
+    if not _TABLE.match(table or ""):
+        raise BadInput(f"--table {table!r}: must be 3-255 characters of a-z A-Z 0-9 _ . -")
+    if not _BUCKET.match(bucket or "") or ".." in bucket:
+        raise BadInput(f"--bucket {bucket!r} is not a valid S3 bucket name (give the name, not an s3:// URI)")
+    if any(c in prefix for c in "*?") or "//" in prefix:
+        raise BadInput(f"--prefix {prefix!r}: no wildcards or empty segments")
+    if region is not None and not _REGION.match(region):
+        raise BadInput(f"--region {region!r} is not an AWS region name like us-east-1")
+    if account is not None and not _ACCOUNT.match(account):
+        raise BadInput(f"--account {account!r} must be a 12-digit AWS account id")
+    if kms_key_arn is not None and not _KMS_ARN.match(kms_key_arn):
+        raise BadInput(f"--kms-key-arn {kms_key_arn!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+    return prefix.strip("/")
+
+
+def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [s for s in statements if s]}
+
+
+class _Arns:
+    def __init__(self, table: str, bucket: str, prefix: str, region: str | None, account: str | None):
+        self.p = partition(region)
+        self.region, self.account = region or "*", account or "*"
+        self.table_name, self.bucket, self.prefix = table, bucket, prefix
+
+    @property
+    def table(self) -> str:
+        return f"arn:{self.p}:dynamodb:{self.region}:{self.account}:table/{self.table_name}"
+
+    @property
+    def exports(self) -> str:  # native export ids live under the table
+        return self.table + "/export/*"
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:{self.p}:s3:::{self.bucket}"
+
+    def objects(self, sub: str = "") -> str:
+        base = "/".join(x for x in (self.prefix, sub) if x)
+        return f"arn:{self.p}:s3:::{self.bucket}/{base + '/' if base else ''}*"
+
+    def list_condition(self, sub: str = "") -> dict[str, Any]:
+        base = "/".join(x for x in (self.prefix, sub) if x)
+        if not base:
+            return {}
+        return {"Condition": {"StringLike": {"s3:prefix": [base, base + "/*"]}}}
+
+    def role(self, name: str) -> str:
+        return f"arn:{self.p}:iam::{self.account}:role/{name}"
+
+
+def _s3_read(a: _Arns, sid: str, sub: str = "") -> list[dict[str, Any]]:
+    return [
+        {"Sid": sid + "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a.bucket_arn,
+         **a.list_condition(sub)},
+        {"Sid": sid + "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": a.objects(sub)},
+    ]
+
+
+def _s3_write(a: _Arns, sid: str, sub: str = "", delete: bool = True) -> dict[str, Any]:
+    actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    if delete:  # the commit removes failed task attempts' files (orphans) from the export's data/
+        actions.append("s3:DeleteObject")
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": a.objects(sub)}
+
+
+def _kms(kms_key_arn: str | None, write: bool) -> dict[str, Any]:
+    if not kms_key_arn:
+        return {}
+    actions = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if write else [])
+    return {"Sid": "SseKmsKey", "Effect": "Allow", "Action": actions, "Resource": kms_key_arn}
+
+
+def _describe(a: _Arns) -> dict[str, Any]:
+    return {"Sid": "PlanDescribeTable", "Effect": "Allow",
+            "Action": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups"], "Resource": a.table}
+
+
+def _scan(a: _Arns) -> dict[str, Any]:
+    return {"Sid": "ScanTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"],
+            "Resource": a.table}
+
+
+def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str | None = None,
+             account: str | None = None, kms_key_arn: str | None = None,
+             service_role: str = "EMR_DefaultRole", instance_role: str = "EMR_EC2_DefaultRole",
+             artifacts_prefix: str | None = None, log_prefix: str | None = None) -> dict[str, dict[str, Any]]:
+    """{document name: IAM policy document} for the runner."""
+    if runner not in RUNNERS:
+        raise BadInput(f"--runner {runner!r}: must be one of {', '.join(RUNNERS)}")
+    prefix = _check(table, bucket, prefix, region, account, kms_key_arn)
+    for role in (service_role, instance_role):
+        if not _ROLE.match(role):
+            raise BadInput(f"role name {role!r} is not a valid IAM role name")
+    a = _Arns(table, bucket, prefix, region, account)
+    if runner == "local":
+        return {"local": _doc(_describe(a), _scan(a), *_s3_read(a, "Export"), _s3_write(a, "ExportWrite"),
+                              _kms(kms_key_arn, write=True))}
+    if runner == "native":
+        return {"native": _doc(
+            _describe(a),
+            {"Sid": "NativeExport", "Effect": "Allow",
+             "Action": ["dynamodb:ExportTableToPointInTime"], "Resource": a.table},
+            {"Sid": "NativeExportStatus", "Effect": "Allow", "Action": ["dynamodb:DescribeExport"], "Resource": a.exports},
+            # DynamoDB writes the export as the caller: these are checked against the caller's policy.
+            {"Sid": "NativeExportWrite", "Effect": "Allow",
+             "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"], "Resource": a.objects()},
+            *_s3_read(a, "Verify"), _kms(kms_key_arn, write=True))}
+    if runner == "restore":
+        return {"restore": _doc(
+            *_s3_read(a, "ReadExport"),
+            {"Sid": "RestoreTable", "Effect": "Allow",
+             "Action": ["dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:BatchWriteItem",
+                        "dynamodb:PutItem", "dynamodb:Scan"],  # Scan: check an existing table is empty before writing
+             "Resource": a.table},
+            _kms(kms_key_arn, write=False))}
+    # emr: the launcher and the cluster's instance role
+    artifacts = (artifacts_prefix if artifacts_prefix is not None else "/".join(x for x in (prefix, "_ddb_s3_artifacts") if x))
+    logs = log_prefix.strip("/") if log_prefix is not None else None
+    art = _Arns(table, bucket, artifacts.strip("/"), region, account)
+    launcher = _doc(
+        _describe(a),
+        {"Sid": "EmrStart", "Effect": "Allow", "Action": ["elasticmapreduce:RunJobFlow"], "Resource": "*",
+         "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}}},
+        {"Sid": "EmrTagOnCreate", "Effect": "Allow", "Action": ["elasticmapreduce:AddTags"],
+         "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*",
+         "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}}},
+        {"Sid": "EmrRunSteps", "Effect": "Allow",
+         "Action": ["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
+                    "elasticmapreduce:ListSteps", "elasticmapreduce:CancelSteps", "elasticmapreduce:TerminateJobFlows"],
+         "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"},
+        {"Sid": "PassEmrRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
+         "Resource": [a.role(service_role), a.role(instance_role)],
+         "Condition": {"StringEquals": {"iam:PassedToService": ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]}}},
+        _s3_write(art, "UploadArtifacts", delete=False),
+        *_s3_read(a, "Verify"),
+        *(_s3_read(_Arns(table, bucket, logs, region, account), "StepLogs") if logs is not None else []),
+        _kms(kms_key_arn, write=True),
+    )
+    instance = _doc(
+        _scan(a),
+        *_s3_read(a, "Export"),
+        _s3_write(a, "ExportWrite"),
+        {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": art.objects()},
+        *([{"Sid": "WriteLogs", "Effect": "Allow", "Action": ["s3:PutObject"],
+            "Resource": _Arns(table, bucket, logs, region, account).objects()}] if logs is not None else []),
+        _kms(kms_key_arn, write=True),
+    )
+    return {"launcher": launcher, "instance_role": instance}
+
+
+def actions(doc: dict[str, Any]) -> set[str]:
+    """All actions a document allows (for tests and docs)."""
+    out: set[str] = set()
+    for st in doc["Statement"]:
+        out.update([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    return out

@@ -1,0 +1,166 @@
+"""Where an export lives: an S3 prefix or a local folder, behind one small interface, so verify,
+download, restore and convert read both the same way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+from botocore.exceptions import ClientError
+
+from launcher.aws.session import Aws
+from launcher.core.s3args import S3WriteSettings
+from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.s3uri import S3Uri
+
+CHUNK = 1024 * 1024
+
+
+class Location(Protocol):
+    uri: str
+
+    def exists(self, key: str) -> bool: ...
+    def read_bytes(self, key: str) -> bytes: ...
+    def iter_chunks(self, key: str) -> Iterator[bytes]: ...
+    def list(self, sub: str = "") -> list[str]: ...
+    def resolve_data_key(self, bucket_key: str) -> str: ...
+
+
+def relative_to_export(bucket_key: str) -> str:
+    """A manifest's dataFileS3Key is relative to the bucket root; inside one export folder it is
+    everything after 'AWSDynamoDB/<export-id>/' (or after the shared 'AWSDynamoDB/' for the
+    incremental exports' data/ folder)."""
+    parts = bucket_key.split("/")
+    if "AWSDynamoDB" in parts:
+        i = parts.index("AWSDynamoDB")
+        rest = parts[i + 1:]
+        if rest and rest[0] == "data":  # incremental: shared AWSDynamoDB/data/
+            return "/".join(rest)
+        return "/".join(rest[1:])
+    return bucket_key
+
+
+@dataclass
+class LocalFolder:
+    root: Path
+
+    @property
+    def uri(self) -> str:
+        return str(self.root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def iter_chunks(self, key: str) -> Iterator[bytes]:
+        with open(self.path(key), "rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+
+    def list(self, sub: str = "") -> list[str]:
+        base = self.root / sub
+        if not base.is_dir():
+            return []
+        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
+
+    def resolve_data_key(self, bucket_key: str) -> str:
+        key = relative_to_export(bucket_key)
+        if _is_shared_data(bucket_key) and not self.exists(key) and self.exists("../" + key):
+            return "../" + key  # a synced bucket: incremental data sits in AWSDynamoDB/data/ beside the export
+        return key
+
+
+def _is_shared_data(bucket_key: str) -> bool:
+    parts = bucket_key.split("/")
+    return "AWSDynamoDB" in parts and parts[parts.index("AWSDynamoDB") + 1:][:1] == ["data"]
+
+
+@dataclass
+class S3Folder:
+    base: S3Uri
+    s3: Any
+    settings: S3WriteSettings
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.base.bucket}/{self.base.prefix}"
+
+    def key(self, key: str) -> str:
+        """Folder-relative key to bucket key; a key starting with '/' is already bucket-absolute."""
+        return key[1:] if key.startswith("/") else self.base.prefix + key
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.base.bucket, Key=self.key(key), **self.settings.read_args())
+            return True
+        except ClientError as e:
+            if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise _s3_error(e, self.base.bucket, self.key(key)) from None
+
+    def _get(self, key: str):
+        try:
+            return self.s3.get_object(Bucket=self.base.bucket, Key=self.key(key), **self.settings.read_args())["Body"]
+        except ClientError as e:
+            raise _s3_error(e, self.base.bucket, self.key(key)) from None
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._get(key).read()
+
+    def iter_chunks(self, key: str) -> Iterator[bytes]:
+        yield from self._get(key).iter_chunks(CHUNK)
+
+    def list(self, sub: str = "") -> list[str]:
+        out = []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.base.bucket, Prefix=self.key(sub), **self.settings.read_args()
+        )
+        try:
+            for page in pages:
+                out += [o["Key"][len(self.base.prefix):] for o in page.get("Contents", [])]
+        except ClientError as e:
+            raise _s3_error(e, self.base.bucket, self.key(sub)) from None
+        return sorted(out)
+
+    def resolve_data_key(self, bucket_key: str) -> str:
+        """Keys stay bucket-relative on S3; return them relative to this folder when inside it."""
+        if bucket_key.startswith(self.base.prefix):
+            return bucket_key[len(self.base.prefix):]
+        if _is_shared_data(bucket_key):
+            # Incremental exports keep data in the shared <prefix>/AWSDynamoDB/data/, beside the export
+            # folder <prefix>/AWSDynamoDB/<export-id>/: read it there, bucket-absolute.
+            parts = self.base.prefix.rstrip("/").split("/")
+            if len(parts) >= 2 and parts[-2] == "AWSDynamoDB":
+                return "/" + "/".join(parts[:-1]) + "/" + relative_to_export(bucket_key)
+            if bucket_key.startswith(self.base.prefix.rsplit("AWSDynamoDB/", 1)[0]):
+                return "/" + bucket_key
+        return relative_to_export(bucket_key)
+
+
+def _s3_error(e: ClientError, bucket: str, key: str) -> DdbS3Error:
+    code = e.response["Error"]["Code"]
+    if code in ("NoSuchBucket",):
+        return BadInput(f"bucket {bucket!r} does not exist")
+    if code in ("AccessDenied", "403"):
+        return DdbS3Error(f"access denied to s3://{bucket}/{key} (wrong account for ExpectedBucketOwner, or missing s3:GetObject)")
+    if code in ("NoSuchKey", "404"):
+        return DdbS3Error(f"s3://{bucket}/{key} is missing")
+    return DdbS3Error(f"S3 error {code} on s3://{bucket}/{key}")
+
+
+def open_location(where: str, aws: Aws | None = None, settings: S3WriteSettings | None = None) -> Location:
+    """An s3:// URI or a local folder path."""
+    if where.startswith("s3://"):
+        uri = S3Uri.parse(where, "export location")
+        return S3Folder(uri, (aws or Aws()).client("s3"), settings or S3WriteSettings())
+    if "://" in where:
+        raise BadInput(f"{where!r} is neither an s3:// URI nor a local folder")
+    path = Path(where)
+    if not path.is_dir():
+        raise BadInput(f"local folder {where} does not exist")
+    return LocalFolder(path)

@@ -1,0 +1,34 @@
+"""The `ddb-s3` command: the group and shared options in base.py, one module per command family.
+Failures print one line and exit non-zero."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from launcher.cli import backup, clusters, export, iam  # noqa: F401  (each adds its commands to the group)
+from launcher.cli.base import cli, say
+from launcher.core.errors import DdbS3Error
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="ddb-s3", standalone_mode=False)
+    except click.exceptions.Abort:
+        say("ddb-s3: interrupted")
+        sys.exit(130)
+    except click.UsageError as e:
+        say(f"ddb-s3: {e.format_message()}")
+        sys.exit(2)
+    except DdbS3Error as e:
+        say(f"ddb-s3: {e}")
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        say("ddb-s3: interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""`ddb-s3 clusters list` and `ddb-s3 clusters terminate`: see and clean up the EMR clusters the
+tool started (those tagged ddb-s3:managed=true)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from launcher.aws.session import Aws
+from launcher.cli.base import cli, out, say
+from launcher.aws.emr_hook import EmrHook, tag_dict
+from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES
+from launcher.core.errors import BadInput
+
+
+@cli.group()
+def clusters() -> None:
+    """EMR clusters started by ddb-s3 (tagged ddb-s3:managed=true)."""
+
+
+@clusters.command("list")
+@click.option("--region", default=None, help="AWS region (default: the standard boto3 chain)")
+@click.option("--all", "all_states", is_flag=True, help="include terminated clusters")
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines")
+def list_clusters(region: str | None, all_states: bool, as_json: bool) -> None:
+    """List the clusters ddb-s3 started that are still alive (or all of them with --all)."""
+    hook = EmrHook(Aws(region))
+    found = hook.managed_clusters(states=None) if all_states else hook.managed_clusters()
+    for c in found:
+        tags = tag_dict(c)
+        row = {"id": c["Id"], "state": c["Status"]["State"], "table": tags.get(TABLE_TAG),
+               "exportId": tags.get(EXPORT_ID_TAG), "name": c.get("Name")}
+        if as_json:
+            out.print(json.dumps(row), markup=False)
+        else:
+            out.print(f"{row['id']}  {row['state']:<22} {row['table'] or '-'}  {row['exportId'] or '-'}", markup=False)
+    if not found and not as_json:
+        say("no clusters started by ddb-s3" + ("" if all_states else " are running"))
+
+
+@clusters.command("terminate")
+@click.argument("cluster_ids", nargs=-1, required=True)
+@click.option("--region", default=None, help="AWS region (default: the standard boto3 chain)")
+@click.option("--force", is_flag=True, help=f"also terminate a cluster without the {MANAGED_TAG} tag")
+def terminate(cluster_ids: tuple[str, ...], region: str | None, force: bool) -> None:
+    """Terminate clusters ddb-s3 started; refuses any other cluster unless --force."""
+    hook = EmrHook(Aws(region))
+    checked = []
+    for cid in cluster_ids:
+        cluster = hook.describe_cluster(cid)  # BadInput when it does not exist
+        if tag_dict(cluster).get(MANAGED_TAG) != "true" and not force:
+            raise BadInput(f"cluster {cid} ({cluster.get('Name', '')}) was not started by ddb-s3 "
+                           f"(no {MANAGED_TAG} tag): not terminating it; pass --force to terminate it anyway")
+        checked.append(cluster)
+    for cluster in checked:
+        if cluster["Status"]["State"] in TERMINAL_CLUSTER_STATES:
+            say(f"{cluster['Id']} is already {cluster['Status']['State']}")
+            continue
+        hook.terminate(cluster["Id"])
+        say(f"terminating {cluster['Id']} (was {cluster['Status']['State']})")

@@ -1,0 +1,82 @@
+"""`ddb-s3 export` and `ddb-s3 render`: the export flow from the command line."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from launcher.cli.base import _request, cli, out, request_options, say
+from launcher.export.plan import Engine, ExportPlan, RunnerName
+from launcher.export.render.base import Rendered
+
+
+@cli.command()
+@request_options
+@click.option("--dry-run", is_flag=True, help="print the plan and every rendered artifact; start nothing")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@click.option("--work-dir", type=click.Path(path_type=Path), default=Path(".cache/runs"), help="local runner's folder for artifacts and logs")
+def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
+    """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/."""
+    from launcher.export.flow import make_runner, plan_export, run_and_verify
+    from launcher.export.render import Target, render_export
+
+    plan = plan_export(_request(kw))
+    show_plan(plan)
+    if dry_run:
+        target = (Target.emr(plan.artifacts_uri) if plan.runner == RunnerName.EMR
+                  else Target(str(work_dir / plan.export_id), ["<local connector jars>"]))
+        print_rendered(render_export(plan, target))
+        return
+    done = run_and_verify(plan, make_runner(plan, say, work_dir))
+    if as_json:
+        out.print(json.dumps(done.doc()), markup=False)
+    else:
+        assert done.report is not None
+        say(f"exported {done.report.item_count} items in {len(done.report.files)} files in {done.run.seconds:.1f}s")
+        out.print(done.export_uri, markup=False)
+
+
+def show_plan(plan: ExportPlan) -> None:
+    t = plan.table
+    size = (f"{t.item_count:,} items, {t.size_bytes:,} bytes" if t.item_count
+            else "size not yet counted: DescribeTable updates it about every 6 hours")
+    say(f"plan: export {t.name} ({size}, {t.billing_mode}) with engine {plan.engine} ({plan.engine_reason})")
+    if plan.engine == Engine.SPARK:
+        say(f"plan: reader {plan.reader}, {plan.segments} segments in {len(plan.segment_groups)} tasks, "
+            f"read budget {plan.read_units_per_second:g} units/s"
+            + (", consistent reads" if plan.consistent_read else ""))
+    say(f"plan: runner {plan.runner}, estimate {plan.estimate_text}")
+    say(f"plan: destination {plan.export_uri}")
+
+
+def print_rendered(rendered: Rendered) -> None:
+    for name, content in rendered.files.items():
+        out.rule(name)
+        if isinstance(content, bytes):
+            out.print(f"<{len(content)} bytes: the job's Python modules for --py-files>", markup=False)
+        else:
+            out.print(content, markup=False, end="")
+    out.rule("steps")
+    out.print(json.dumps(rendered.steps, indent=2), markup=False)
+    if rendered.run_job_flow is not None:
+        out.rule("RunJobFlow request")
+        out.print(json.dumps(rendered.run_job_flow, indent=2), markup=False)
+
+
+@cli.command()
+@request_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="folder to write the artifacts to")
+def render(out_dir: Path, **kw: Any) -> None:
+    """Write the job script, steps, bootstrap actions and RunJobFlow request for EMR."""
+    from launcher.export.flow import plan_export
+    from launcher.export.render import Target, render_export
+    from launcher.export.run.local import write_artifacts
+
+    plan = plan_export(_request(kw))
+    rendered = render_export(plan, Target.emr(plan.artifacts_uri))
+    write_artifacts(rendered, out_dir)
+    (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2) + "\n")
+    say(f"rendered {len(rendered.files)} files and {len(rendered.steps)} steps into {out_dir}; "
+        f"upload the files to {plan.artifacts_uri}/")

@@ -1,0 +1,31 @@
+"""`ddb-s3 iam-policy`: print the least-privilege IAM policy the chosen runner needs (JSON)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from launcher.cli.base import cli, out
+from launcher.aws.iam_policies import RUNNERS, policies
+
+
+@cli.command("iam-policy")
+@click.option("--runner", required=True, help="local | emr | native | restore")
+@click.option("--table", required=True, help="DynamoDB table name")
+@click.option("--bucket", required=True, help="S3 bucket of the export (a name, not a URI)")
+@click.option("--prefix", default="", help="key prefix of the export (as in --to s3://bucket/prefix)")
+@click.option("--region", default=None, help="AWS region (default: any region, '*')")
+@click.option("--account", default=None, help="12-digit account id (default: any account, '*')")
+@click.option("--kms-key-arn", default=None, help="KMS key used with --sse aws:kms")
+@click.option("--service-role", default="EMR_DefaultRole", help="EMR service role name (runner emr)")
+@click.option("--instance-role", default="EMR_EC2_DefaultRole", help="role of the EC2 instance profile (runner emr)")
+@click.option("--artifacts-prefix", default=None, help="key prefix of uploaded artifacts (runner emr)")
+@click.option("--log-prefix", default=None, help="key prefix of EMR logs in the same bucket (runner emr)")
+def iam_policy(runner: str, **kw) -> None:
+    """Print the IAM policy document(s) for RUNNER: {"local": {...}} or, for emr,
+    {"launcher": {...}, "instance_role": {...}}."""
+    docs = policies(runner, **kw)
+    out.print(json.dumps(docs, indent=2), markup=False)
+
+
+__all__ = ["iam_policy", "RUNNERS"]

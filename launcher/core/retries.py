@@ -1,0 +1,7 @@
+"""How hard botocore had to work for a response (read by every writer that reports retries)."""
+from __future__ import annotations
+
+
+def retries_of(response: dict) -> int:
+    """How many times botocore retried the call that gave `response` (throttling, 5xx, resets)."""
+    return int((response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)

@@ -1,0 +1,88 @@
+"""The export flow in one place: request -> inspect -> plan -> render -> run -> verify.
+
+The CLI and the Airflow operator both call `plan_export` and then `run_and_verify`, so an export
+is checked the same way whoever started it (region, ExpectedBucketOwner, SSE from the plan)."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from launcher.aws.dynamodb import describe_table
+from launcher.aws.s3 import check_bucket
+from launcher.aws.session import Aws
+from launcher.backup.verify import VerifyReport, verify_export
+from launcher.core.errors import DdbS3Error
+from launcher.core.s3args import S3WriteSettings
+from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
+from launcher.export.request import ExportRequest
+from launcher.export.run import Progress, Runner, RunResult
+
+DEFAULT_WORK_DIR = Path(".cache/runs")
+
+
+@dataclass
+class ExportOutcome:
+    plan: ExportPlan
+    run: RunResult
+    report: VerifyReport | None  # None when verification was turned off
+
+    @property
+    def export_uri(self) -> str:
+        return self.run.export_uri
+
+    @property
+    def export_id(self) -> str:
+        # The native engine's export id is chosen by DynamoDB, so the runner's word wins.
+        return str(self.run.result.get("exportId", self.plan.export_id))
+
+    def doc(self) -> dict[str, Any]:
+        """The result as JSON (CLI --json, Airflow's XCom)."""
+        return {"exportUri": self.export_uri, "exportId": self.export_id,
+                "itemCount": self.report.item_count if self.report else None,
+                "dataFiles": len(self.report.files) if self.report else None,
+                "seconds": round(self.run.seconds, 1), "clusterId": self.run.cluster_id}
+
+
+def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | None = None) -> ExportPlan:
+    """Inspect the table and the bucket, then plan (pure). Nothing is started here."""
+    aws = aws or Aws(request.region)
+    table = describe_table(aws, request.table)
+    check_bucket(aws, request.destination.bucket, S3WriteSettings(request.expected_bucket_owner))
+    return make_plan(
+        request,
+        table,
+        region=aws.region_name,
+        endpoints={"dynamodb": aws.endpoint("dynamodb"), "s3": aws.endpoint("s3")},
+        now=now or datetime.now(timezone.utc),
+        token=secrets.token_hex(4),
+    )
+
+
+def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | None = None) -> Runner:
+    """The runner the plan asks for (imported on demand: the EMR code only when it is used)."""
+    if plan.engine == Engine.NATIVE:
+        from launcher.export.run.native import NativeRunner  # ExportTableToPointInTime: no cluster, no Spark
+
+        return NativeRunner(progress)
+    if plan.runner == RunnerName.LOCAL:
+        from launcher.export.run.local import LocalRunner
+
+        return LocalRunner(work_dir or DEFAULT_WORK_DIR, progress)
+    from launcher.export.run.emr import EmrRunner
+
+    return EmrRunner(progress=progress)
+
+
+def run_and_verify(plan: ExportPlan, runner: Runner, *, check: bool = True) -> ExportOutcome:
+    """Run the plan, then verify what it wrote with the plan's region and S3 settings."""
+    with runner:
+        result = runner.run(plan)
+    report = None
+    if check:
+        report = verify_export(result.export_uri, Aws(plan.region), plan.s3)
+        if not report.ok:
+            raise DdbS3Error(f"export {result.export_uri} failed verification: {report.problems[0]}")
+    return ExportOutcome(plan, result, report)

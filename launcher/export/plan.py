@@ -1,0 +1,242 @@
+"""The plan: a pure function of the request, the table and the clock. Everything that a runner
+does later is decided here, shown before anything starts, and rendered from here: render and the
+runners read the plan's fields, never the request."""
+from __future__ import annotations
+
+import math
+import os
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from launcher.core import layout
+from launcher.core.errors import BadInput
+from launcher.core.s3args import S3WriteSettings
+from launcher.core.table import TableInfo
+from launcher.export.estimate import Estimate, estimate, vcpus
+from launcher.export.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
+from launcher.export.request import ExportRequest, parse_time
+
+GIB = 1024**3
+
+
+class Engine(StrEnum):
+    SPARK = "spark"
+    HIVE = "hive"
+    NATIVE = "native"
+
+
+class Reader(StrEnum):
+    CONNECTOR = "connector"
+    SEGMENTS = "segments"
+
+
+class RunnerName(StrEnum):
+    LOCAL = "local"
+    EMR = "emr"
+
+
+class ClusterSpec(BaseModel):
+    """The EMR cluster: a transient one to start (cluster_id None) or the user's own."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cluster_id: str | None
+    release_label: str
+    instance_type: str
+    core_nodes: int
+    spot: bool
+    log_uri: str | None
+    service_role: str
+    instance_profile: str
+    subnet_id: str | None
+    idle_timeout: int
+    connector_version: str | None
+    python_packages: list[str]
+
+    @property
+    def transient(self) -> bool:
+        return self.cluster_id is None
+
+
+class ExportPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table: TableInfo
+    table_schema: dict[str, Any]  # what restore needs to recreate the table (into the summary)
+    engine: Engine
+    engine_reason: str
+    reader: Reader
+    runner: RunnerName
+    consistent_read: bool
+    read_percent: float
+    region: str
+    endpoints: dict[str, str | None]  # dynamodb, s3: None means AWS's own
+    export_id: str
+    bucket: str
+    prefix: str  # the destination prefix given by the user ('' for the bucket root)
+    export_root: str  # <prefix>/AWSDynamoDB/<export-id>/
+    artifacts_uri: str  # s3:// prefix of this run's uploaded artifacts (runner emr)
+    started_at: str
+    segments: int
+    segment_groups: list[list[int]]  # one Spark task per group (reader segments)
+    parallelism: int
+    read_units_per_second: float  # the whole job's read budget
+    task_read_units_per_second: float
+    average_item_size: int
+    max_items_per_file: int
+    connector_conf: dict[str, str]
+    hive_columns: list[HiveColumn]  # engine hive: [] is the whole-item form
+    export_from: datetime | None  # engine native: an incremental export's window
+    export_to: datetime | None
+    s3: S3WriteSettings  # ExpectedBucketOwner and SSE of every S3 call
+    cluster: ClusterSpec
+    estimate: dict[str, float]
+    estimate_text: str
+
+    @property
+    def export_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.export_root}"
+
+    @property
+    def transient(self) -> bool:
+        """A cluster this run starts and terminates."""
+        return self.runner == RunnerName.EMR and self.cluster.transient
+
+
+def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str]:
+    if request.engine != "auto":
+        return Engine(request.engine), f"--engine {request.engine} was asked for"
+    if request.consistent_read:
+        return Engine.SPARK, "consistent reads need a scan (the native export cannot do them)"
+    if table.pitr_enabled:
+        return Engine.NATIVE, "point-in-time recovery is on: the native export uses no read capacity"
+    return Engine.SPARK, "point-in-time recovery is off, so the native export is not available"
+
+
+def parallelism_for(request: ExportRequest, local_cores: int) -> int:
+    if request.runner == "local":
+        return max(1, local_cores)
+    return max(1, request.core_nodes * vcpus(request.instance_type))
+
+
+def cluster_spec(request: ExportRequest) -> ClusterSpec:
+    return ClusterSpec(
+        cluster_id=None if request.cluster == "transient" else request.cluster,
+        release_label=request.release_label,
+        instance_type=request.instance_type,
+        core_nodes=request.core_nodes,
+        spot=request.spot,
+        log_uri=request.log_uri,
+        service_role=request.service_role,
+        instance_profile=request.instance_profile,
+        subnet_id=request.subnet_id,
+        idle_timeout=request.idle_timeout,
+        connector_version=request.connector_version,
+        python_packages=[r.strip() for r in (request.python_packages or "").split(",") if r.strip()],
+    )
+
+
+def artifacts_uri(request: ExportRequest, bucket: str, prefix: str, export_id: str) -> str:
+    """--artifacts-uri or <to>/_ddb_s3_artifacts, then the export id."""
+    base = request.artifacts_uri or f"s3://{bucket}/{prefix + '/' if prefix else ''}_ddb_s3_artifacts"
+    return f"{base.rstrip('/')}/{export_id}"
+
+
+def make_plan(
+    request: ExportRequest,
+    table: TableInfo,
+    *,
+    region: str,
+    endpoints: dict[str, str | None],
+    now: datetime,
+    token: str,
+    local_cores: int | None = None,
+) -> ExportPlan:
+    engine, reason = choose_engine(request, table)
+    if engine == Engine.NATIVE and not table.pitr_enabled:
+        raise BadInput(f"--engine native needs point-in-time recovery on table {table.name!r}: enable PITR or use --engine spark")
+    hive_columns = parse_hive_columns(request.hive_columns) if request.hive_columns else []
+    if engine == Engine.HIVE and hive_columns:
+        check_key_columns(hive_columns, table)
+    on_demand = table.billing_mode != "PROVISIONED"
+    capacity = request.on_demand_read_units if on_demand else table.read_capacity
+    budget = max(1.0, math.floor(capacity * request.read_percent))
+    parallelism = parallelism_for(request, local_cores or os.cpu_count() or 2)
+    # Segments: at least one per core so the scan runs in parallel, and one per GiB of table.
+    segments = request.segments or min(1_000_000, max(parallelism, math.ceil(table.size_bytes / GIB)))
+    groups_n = min(segments, parallelism)
+    groups = [list(range(g, segments, groups_n)) for g in range(groups_n)]
+    dest = request.destination
+    prefix = dest.key.strip("/")
+    export_id = layout.new_export_id(now, token)
+    cluster = cluster_spec(request)
+    est: Estimate = estimate(
+        table.size_bytes, budget, request.consistent_read, on_demand, request.runner,
+        cluster.transient, request.instance_type, request.core_nodes,
+    )
+    return ExportPlan(
+        table=table,
+        table_schema=table.schema(),
+        engine=engine,
+        engine_reason=reason,
+        reader=Reader(request.reader),
+        runner=RunnerName(request.runner),
+        consistent_read=request.consistent_read,
+        read_percent=request.read_percent,
+        region=region,
+        endpoints=endpoints,
+        export_id=export_id,
+        bucket=dest.bucket,
+        prefix=prefix,
+        export_root=layout.export_root(dest.key, export_id),
+        artifacts_uri=artifacts_uri(request, dest.bucket, prefix, export_id),
+        started_at=layout.iso(now),
+        segments=segments,
+        segment_groups=groups,
+        parallelism=parallelism,
+        read_units_per_second=budget,
+        task_read_units_per_second=budget / groups_n,
+        average_item_size=table.average_item_size or 1024,
+        max_items_per_file=request.max_items_per_file,
+        connector_conf=connector_conf(request, table, region, endpoints.get("dynamodb"), capacity, segments),
+        hive_columns=hive_columns,
+        export_from=parse_time(request.export_from, "--export-from"),
+        export_to=parse_time(request.export_to, "--export-to"),
+        s3=S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id),
+        cluster=cluster,
+        estimate=est.__dict__,
+        estimate_text=est.describe(),
+    )
+
+
+def connector_conf(
+    request: ExportRequest, table: TableInfo, region: str, endpoint: str | None, capacity: int, segments: int
+) -> dict[str, str]:
+    """The dynamodb.* Hadoop settings of DynamoDBInputFormat (emr-dynamodb-connector 5.x).
+
+    getSplits() makes min(segments, floor(read * percent) / 100) splits, so `dynamodb.throughput.read`
+    is raised to at least 100 units per segment to get one split per segment; with
+    `...read.autoscaling=true` each task still takes its rate from DescribeTable, not from this value.
+    No credentials here: DefaultChainCredentialsProvider (spark/jvm) reads the standard chain."""
+    split_floor = math.ceil(100 * segments / request.read_percent)
+    conf = {
+        "dynamodb.input.tableName": table.name,
+        "dynamodb.region": region,
+        "dynamodb.regionid": region,
+        "dynamodb.customAWSCredentialsProvider": "dev.ddbs3.DefaultChainCredentialsProvider",
+        "dynamodb.throughput.read": str(max(capacity, split_floor)),
+        "dynamodb.throughput.read.percent": str(request.read_percent),
+        "dynamodb.throughput.read.autoscaling": "true",
+        "dynamodb.scan.segments": str(segments),
+        "dynamodb.max.map.tasks": str(segments),
+        "dynamodb.yarn.enabled": "false",  # Spark schedules the tasks; YARN math is for MapReduce
+        "dynamodb.table.size-bytes": str(max(1, table.size_bytes)),
+        "dynamodb.item.count": str(table.item_count),
+        "dynamodb.item.average.size": str(table.average_item_size or 1),
+    }
+    if endpoint:
+        conf["dynamodb.endpoint"] = endpoint
+    return conf

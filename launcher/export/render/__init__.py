@@ -1,0 +1,39 @@
+"""Render: a pure function of the plan. Jinja2 (StrictUndefined) turns the plan into the job
+script, the bootstrap actions, the EMR step list and the RunJobFlow request; `ddb-s3 render`
+writes them out and `--dry-run` prints them.
+
+    base.py         the template environment, the render target, the job zip, step builders
+    spark.py        the Spark engine: export_job.py and its spark-submit step
+    hive.py         the Hive engine: export.hql (DynamoDBStorageHandler) and the convert step
+    emr_cluster.py  bootstrap actions, tags and the RunJobFlow request of a transient cluster
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from launcher.core.versions import EMR_CONNECTOR_JAR
+from launcher.export.plan import Engine, ExportPlan
+from launcher.export.render import emr_cluster
+from launcher.export.render.base import Rendered, Target, template_dirs
+from launcher.export.render.hive import render_hive
+from launcher.export.render.spark import render_spark
+
+__all__ = ["Rendered", "Target", "render_export"]
+
+
+def render_export(plan: ExportPlan, target: Target) -> Rendered:
+    out = Rendered()
+    emr = target.artifacts_root.startswith("s3://")
+    if emr and plan.cluster.connector_version:
+        # the jar bootstrap/install-connector.sh installs
+        jar = emr_cluster.connector_jar(plan.cluster.connector_version)
+        target = replace(target, jars=[jar if j == EMR_CONNECTOR_JAR else j for j in target.jars])
+    if plan.engine == Engine.SPARK:
+        render_spark(plan, target, out)
+    elif plan.engine == Engine.HIVE:
+        render_hive(plan, target, out)
+    if emr:
+        out.files.update(emr_cluster.bootstrap_files(plan, template_dirs()[0]))
+        if plan.transient:
+            out.run_job_flow = emr_cluster.run_job_flow_request(plan, target.artifacts_root, out.steps)
+    return out

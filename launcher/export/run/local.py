@@ -1,0 +1,127 @@
+"""LocalRunner: runs the rendered EMR steps on this machine. A command-runner.jar spark-submit
+step becomes the local pyspark spark-submit with --master local[N]; everything else about the
+step (jars, py-files, script) is used as rendered."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from launcher.core.errors import DdbS3Error
+from launcher.export.run.jars import check_java, connector_classpath
+from launcher.core.result_line import parse_result
+from launcher.export.run.step_logs import probable_cause
+from launcher.export.plan import ExportPlan
+from launcher.core.procs import die_with_parent
+from launcher.export.render.base import Rendered, Target
+from launcher.export.render import render_export
+from launcher.export.run import Progress, Runner, RunResult
+
+_TASK_DONE = re.compile(r"Finished task .* in stage (\d+)\.\d+ .*\((\d+)/(\d+)\)")
+
+
+def spark_submit_path() -> str:
+    candidate = Path(sys.executable).parent / "spark-submit"
+    found = str(candidate) if candidate.exists() else shutil.which("spark-submit")
+    if not found:
+        raise DdbS3Error("spark-submit not found: install the local extra (uv sync --all-extras) or `make venv`")
+    return found
+
+
+class LocalRunner(Runner):
+    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None):
+        super().__init__(progress)
+        self.work_dir = work_dir
+        self.jars = jars
+
+    def target(self, run_dir: Path) -> Target:
+        jars = self.jars if self.jars is not None else [str(p) for p in connector_classpath()]
+        return Target(str(run_dir), jars)
+
+    def run(self, plan: ExportPlan) -> RunResult:
+        check_java()
+        run_dir = (self.work_dir / plan.export_id).resolve()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        rendered = render_export(plan, self.target(run_dir))
+        write_artifacts(rendered, run_dir)
+        start = time.monotonic()
+        result: dict = {}
+        logs = []
+        for n, step in enumerate(rendered.steps, 1):
+            log = run_dir / f"step-{n}.log"
+            logs.append(str(log))
+            self.progress(f"step {n}/{len(rendered.steps)}: {step['Name']} (log: {log})")
+            result.update(self.run_step(step, plan, log))
+        return RunResult(plan.export_uri, result, time.monotonic() - start, logs=logs)
+
+    def command(self, step: dict, plan: ExportPlan) -> list[str]:
+        args = list(step["HadoopJarStep"]["Args"])
+        if step["HadoopJarStep"]["Jar"] != "command-runner.jar" or not args:
+            raise DdbS3Error(f"step {step['Name']!r}: the local runner runs command-runner.jar steps only")
+        if args[0] == "spark-submit":
+            # No Spark UI: it would listen on every interface and costs start-up time.
+            # local[N,F]: plain local[N] never retries a failed task; EMR does (spark.task.maxFailures).
+            return [spark_submit_path(), "--master", f"local[{plan.parallelism},4]", "--driver-memory", "2g",
+                    "--conf", "spark.ui.enabled=false"] + args[1:]
+        if args[0] == "hive-script":
+            from launcher.export.run.hive_local import hive_local_command  # Hive in local mode, embedded Derby
+
+            return hive_local_command(args, plan)
+        raise DdbS3Error(f"step {step['Name']!r}: the local runner cannot run {args[0]!r}")
+
+    def run_step(self, step: dict, plan: ExportPlan, log: Path) -> dict:
+        cmd = self.command(step, plan)
+        env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+        tail: deque[str] = deque(maxlen=30)
+        result: dict = {}
+        with open(log, "w") as logf:
+            # Own session: Ctrl-C reaches us, not Spark, and we stop it in order. Parent-death signal:
+            # if this process is killed outright, Spark dies with it instead of finishing unseen.
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                    start_new_session=True, preexec_fn=die_with_parent)
+            try:
+                last = 0.0
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    logf.write(line)
+                    tail.append(line.rstrip())
+                    if (found := parse_result(line)) is not None:
+                        result = found
+                    elif line.startswith("ddb-s3: "):
+                        self.progress(line.rstrip()[len("ddb-s3: "):])
+                    elif m := _TASK_DONE.search(line):
+                        stage_done = m[2] == m[3]
+                        if stage_done or time.monotonic() - last > 2:  # at most a line every 2 s
+                            self.progress(f"stage {m[1]}: {m[2]}/{m[3]} tasks done")
+                            last = time.monotonic()
+                code = proc.wait()
+            except BaseException:
+                # Ctrl-C or SIGTERM: stop Spark too. The export has no summary, so it stays incomplete.
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                raise
+        if code != 0:
+            cause = probable_cause(list(tail))
+            raise DdbS3Error(f"step {step['Name']!r} failed (exit {code}): {cause} (full log: {log})")
+        return result
+
+
+def write_artifacts(rendered: Rendered, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in rendered.files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    (folder / "steps.json").write_text(json.dumps(rendered.steps, indent=2) + "\n")
+    if rendered.run_job_flow is not None:
+        (folder / "run-job-flow.json").write_text(json.dumps(rendered.run_job_flow, indent=2) + "\n")

@@ -1,0 +1,17 @@
+"""A failed step's logs: where EMR archives them, and the line most likely to say why."""
+from __future__ import annotations
+
+import re
+
+
+def probable_cause(lines: list[str]) -> str:
+    """The most telling line of a failed Spark run: the last Python or Java exception."""
+    for line in reversed(lines):
+        if re.search(r"(Error|Exception)(:|$)", line) and not line.startswith("\tat "):
+            return line.strip()[:400]
+    return lines[-1][:400] if lines else "no output"
+
+
+def step_log_key(log_uri: str, cluster_id: str, step_id: str, name: str = "stderr.gz") -> str:
+    """<LogUri>/<cluster>/steps/<step>/<name>: where EMR archives a step's logs (every ~5 minutes)."""
+    return f"{log_uri.rstrip('/')}/{cluster_id}/steps/{step_id}/{name}"
