@@ -16,7 +16,7 @@ from typing import Any
 
 from launcher.export.flow import plan_export
 from launcher.job.scan import page_limit
-from launcher.export.request import ExportRequest
+from launcher.options import ExportRequest
 
 from . import ceiling, ours
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from launcher.core.codec import json_to_wire
 from launcher.backup.formats import detect, iter_items
-from launcher.backup.restore import RestoreOptions, restore
+from launcher.backup.restore import restore
+from launcher.options import RestoreOptions
 from launcher.backup.storage import open_location
 
 from .data import client, create_table
@@ -66,7 +67,7 @@ def ours(folder: Path, table: str, overwrite: bool, write_percent: float = 0.5, 
          concurrency: int = CONCURRENCY) -> dict[str, Any]:
     # force: the target is another table than the export's (by design here, an empty fresh one)
     opts = RestoreOptions(table=table, overwrite=overwrite, write_percent=write_percent, concurrency=concurrency,
-                          verify_first=verify_first, force=True)
+                          verify=verify_first, force=True)
     t0 = time.monotonic()
     res = restore(str(folder), opts)
     seconds = time.monotonic() - t0

@@ -16,7 +16,7 @@ from launcher.core.table import TableInfo
 from launcher.export.plan import make_plan
 from launcher.export.render.base import EMR_CONNECTOR_JAR, HELPERS_JAR, Target
 from launcher.export.render import render_export
-from launcher.export.request import build_request
+from launcher.options import build_request
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]

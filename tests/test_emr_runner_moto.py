@@ -22,7 +22,7 @@ from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.flow import plan_export
 from launcher.export.render.base import Target
 from launcher.export.render import render_export
-from launcher.export.request import build_request
+from launcher.options import build_request
 from launcher.export.run.emr import EmrRunner
 
 pytestmark = pytest.mark.integration

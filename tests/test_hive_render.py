@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from launcher.core.errors import BadInput
-from launcher.export.hive_columns import parse_hive_columns
+from launcher.core.hive_columns import parse_hive_columns
 from launcher.export.render.hive import CONVERT_SCRIPT, HQL_SCRIPT
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import make_plan
 from launcher.export.render.base import Target
 from launcher.export.render import render_export
-from launcher.export.request import build_request
+from launcher.options import build_request
 
 pytestmark = pytest.mark.unit
 

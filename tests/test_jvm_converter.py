@@ -12,7 +12,7 @@ from launcher.export.run import jars
 from launcher.core.codec import items_equal, wire_to_json
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import connector_conf
-from launcher.export.request import build_request
+from launcher.options import build_request
 
 N_ITEMS = 200
 SEGMENTS = 4

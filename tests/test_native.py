@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import ExportPlan, make_plan
-from launcher.export.request import build_request
+from launcher.options import build_request
 from launcher.export.run.native import export_request, run_native_export
 
 pytestmark = pytest.mark.unit

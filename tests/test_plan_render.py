@@ -11,7 +11,7 @@ from launcher.core.table import table_info_from_description
 from launcher.export.plan import connector_conf, make_plan
 from launcher.export.render.base import JOB_SCRIPT, Target
 from launcher.export.render import render_export
-from launcher.export.request import build_request
+from launcher.options import build_request
 
 pytestmark = pytest.mark.unit
 

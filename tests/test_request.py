@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from launcher.core.errors import BadInput
-from launcher.export.request import ExportRequest, build_request
+from launcher.options import ExportRequest, build_request
 
 pytestmark = pytest.mark.unit
 

@@ -24,7 +24,7 @@ from launcher.core.codec import item_line, wire_to_json
 from launcher.export.plan import make_plan
 from launcher.export.render.base import JOB_SCRIPT, Target
 from launcher.export.render import render_export
-from launcher.export.request import build_request
+from launcher.options import build_request
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 from conftest import unique_name

@@ -15,7 +15,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from launcher.core.errors import BadInput, DdbS3Error
-from launcher.export.request import build_request
+from launcher.options import build_request
 
 
 class DdbS3ExportOperator(BaseOperator):

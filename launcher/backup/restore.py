@@ -41,6 +41,7 @@ from launcher.backup.formats import ExportSource, Record, detect, iter_records
 from launcher.core.retries import retries_of
 from launcher.aws.json_body import json_body, send_json_bodies
 from launcher.backup.storage import open_location
+from launcher.options import RestoreOptions
 
 BATCH = 25
 THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -52,21 +53,6 @@ class SkippedKeys(DdbS3Error):
     """--fail-on-skip: the restore finished, but some keys already existed with other values."""
 
     exit_code = 4
-
-
-@dataclass
-class RestoreOptions:
-    table: str
-    overwrite: bool = False
-    write_percent: float = 0.5
-    create_table: bool = False
-    skipped_keys_file: Path | None = None
-    checkpoint: Path | None = None
-    force: bool = False
-    concurrency: int = 8
-    on_demand_write_units: int = 40000
-    verify_first: bool = True
-    fail_on_skip: bool = False
 
 
 @dataclass
@@ -366,10 +352,6 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
     """Restore the export at `where` (s3:// or a local folder) into opts.table.
     `on_progress` is called in the calling thread after each finished batch with the running totals."""
     say = say or (lambda _m: None)
-    if not 0 < opts.write_percent <= 1.5:
-        raise BadInput(f"--write-percent must be in (0, 1.5], got {opts.write_percent}")
-    if opts.concurrency < 1:
-        raise BadInput("--concurrency must be at least 1")
     aws = aws or Aws()
     loc = open_location(where, aws, settings)
     source = detect(loc)
@@ -389,7 +371,7 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
         if desc.get("TableStatus") not in ("ACTIVE", "UPDATING"):
             raise BadInput(f"table {opts.table!r} is {desc.get('TableStatus')}, not ACTIVE")
         _check_target(source, desc, ddb, opts, ckpt.resumed)
-    if opts.verify_first:
+    if opts.verify:
         from launcher.backup.verify import verify
 
         say(f"verifying {loc.uri} ({source.kind} export, {len(source.files)} data files) before writing anything")

@@ -7,22 +7,22 @@ from typing import Any
 
 import click
 
-from launcher.cli.base import _request, cli, out, request_options, say
+from launcher.cli.base import build, cli, options, out, say
 from launcher.export.plan import Engine, ExportPlan, RunnerName
 from launcher.export.render.base import Rendered
+from launcher.options import ExportRequest
 
 
 @cli.command()
-@request_options
+@options(ExportRequest)
 @click.option("--dry-run", is_flag=True, help="print the plan and every rendered artifact; start nothing")
-@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=Path(".cache/runs"), help="local runner's folder for artifacts and logs")
 def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
     """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/."""
     from launcher.export.flow import make_runner, plan_export, run_and_verify
     from launcher.export.render import Target, render_export
 
-    plan = plan_export(_request(kw))
+    plan = plan_export(build(ExportRequest, kw))
     show_plan(plan)
     if dry_run:
         target = (Target.emr(plan.artifacts_uri) if plan.runner == RunnerName.EMR
@@ -66,7 +66,7 @@ def print_rendered(rendered: Rendered) -> None:
 
 
 @cli.command()
-@request_options
+@options(ExportRequest, json_flag=False)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="folder to write the artifacts to")
 def render(out_dir: Path, **kw: Any) -> None:
     """Write the job script, steps, bootstrap actions and RunJobFlow request for EMR."""
@@ -74,7 +74,7 @@ def render(out_dir: Path, **kw: Any) -> None:
     from launcher.export.render import Target, render_export
     from launcher.export.run.local import write_artifacts
 
-    plan = plan_export(_request(kw))
+    plan = plan_export(build(ExportRequest, kw))
     rendered = render_export(plan, Target.emr(plan.artifacts_uri))
     write_artifacts(rendered, out_dir)
     (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2) + "\n")

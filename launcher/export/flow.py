@@ -17,7 +17,7 @@ from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
 from launcher.core.s3args import S3WriteSettings
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
-from launcher.export.request import ExportRequest
+from launcher.options import ExportRequest
 from launcher.export.run import Progress, Runner, RunResult
 
 DEFAULT_WORK_DIR = Path(".cache/runs")

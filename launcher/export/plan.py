@@ -16,8 +16,8 @@ from launcher.core.errors import BadInput
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
 from launcher.export.estimate import Estimate, estimate, vcpus
-from launcher.export.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
-from launcher.export.request import ExportRequest, parse_time
+from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
+from launcher.options import ExportRequest, parse_time
 
 GIB = 1024**3
 

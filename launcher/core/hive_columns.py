@@ -1,10 +1,9 @@
-"""--hive-columns: the Hive engine's typed-column form, parsed once (the request validates it, the
+"""--hive-columns: the Hive engine's typed-column form, parsed once (the options validate it, the
 plan keeps the parsed columns, render and the runners read them from the plan)."""
 from __future__ import annotations
 
 import re
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 from launcher.core.errors import BadInput
 from launcher.core.table import TableInfo
@@ -24,10 +23,9 @@ HIVE_TYPES = {
 _KEY_TYPES = {"S": {"string"}, "N": {"bigint", "double"}, "B": {"binary"}}
 
 
-class HiveColumn(BaseModel):
+@dataclass(frozen=True)
+class HiveColumn:
     """One typed column: Hive names it c<n> (attribute names need not be Hive names)."""
-
-    model_config = ConfigDict(frozen=True)
 
     attribute: str
     hive_type: str

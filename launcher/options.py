@@ -1,0 +1,317 @@
+"""The option table of every command: one pydantic model per command family, built on shared fields.
+
+Every option is a field, with its default and its help text; the CLI's flags are made from the
+fields (launcher/cli/base.py), and Python callers and the Airflow operator build the same models.
+Layers merge in one order for every family:
+
+    defaults < config file (ddb-s3.toml: [default], then [profiles.NAME]) < DDB_S3_<NAME> < flags
+
+A config key or variable applies to every command that has a field of that name, so
+`expected_bucket_owner` in [default] reaches export, verify, download, restore and convert alike.
+Fields that name what one run acts on (a restore's target table, a command's paths) come from the
+command line only (FLAG_ONLY): a [default] `table` for exports must never pick a restore's target.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from launcher.core.errors import BadInput
+from launcher.core.hive_columns import parse_hive_columns
+from launcher.core.s3uri import S3Uri
+from launcher.core.versions import DEFAULT_RELEASE
+
+_TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+_CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+FLAG_ONLY = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
+
+Engine = Literal["spark", "hive", "native", "auto"]
+Reader = Literal["connector", "segments"]
+RunnerName = Literal["local", "emr"]
+
+O = TypeVar("O", bound="Options")
+
+
+class Options(BaseModel):
+    """Fields every command that touches AWS shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    families: ClassVar[list[type["Options"]]] = []
+
+    region: str | None = Field(None, description="AWS region (default: the standard boto3 chain)")
+    expected_bucket_owner: str | None = Field(None, description="account id that must own the bucket "
+                                              "(ExpectedBucketOwner on every S3 call)")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Options.families.append(cls)
+
+    @field_validator("expected_bucket_owner")
+    @classmethod
+    def _account(cls, v: str | None) -> str | None:
+        if v is not None and not _ACCOUNT.match(v):
+            raise ValueError("must be a 12-digit AWS account id")
+        return v
+
+    @classmethod
+    def layered_fields(cls) -> list[str]:
+        return [n for n, f in cls.model_fields.items() if not (f.json_schema_extra or {}).get("flag_only")]
+
+    @classmethod
+    def build(cls: type[O], flags: dict[str, Any], *, config_path: Path | None = None, profile: str | None = None,
+              environ: dict[str, str] | None = None) -> O:
+        """Merge the layers and validate; a bad value becomes one BadInput line naming the option."""
+        environ = dict(os.environ) if environ is None else environ
+        layered = cls.layered_fields()
+        merged: dict[str, Any] = {}
+        config = load_config_file(config_path, profile, environ)
+        merged.update({k: v for k, v in config.items() if k in layered})
+        merged.update({n: environ["DDB_S3_" + n.upper()] for n in layered if "DDB_S3_" + n.upper() in environ})
+        merged.update({k: v for k, v in flags.items() if v is not None})
+        try:
+            return cls(**merged)
+        except ValidationError as e:
+            raise BadInput(one_line(e)) from None
+
+
+def load_config_file(path: Path | None, profile: str | None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """[default] then [profiles.<profile>] of a TOML file; a missing default file is no error.
+    A key that no command knows is an error (a typo must not pass silently)."""
+    explicit = path is not None
+    path = path or Path((os.environ if environ is None else environ).get("DDB_S3_CONFIG", "ddb-s3.toml"))
+    if not path.exists():
+        if explicit or profile:
+            raise BadInput(f"config file {path} not found")
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"config file {path} is not valid TOML: {e}") from None
+    layer = dict(data.get("default", {}))
+    if profile:
+        profiles = data.get("profiles", {})
+        if profile not in profiles:
+            raise BadInput(f"profile {profile!r} not found in {path} (have: {', '.join(sorted(profiles)) or 'none'})")
+        layer.update(profiles[profile])
+    known = {name for family in Options.families for name in family.layered_fields()}
+    unknown = sorted(set(layer) - known)
+    if unknown:
+        raise BadInput(f"config file {path}: unknown option(s) {', '.join(unknown)}")
+    return layer
+
+
+def one_line(e: ValidationError) -> str:
+    err = e.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "request"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"--{loc.replace('_', '-')} is required"
+    if loc == "request":
+        return msg
+    return f"--{loc.replace('_', '-')}: {msg} (got {err.get('input')!r})"
+
+
+def parse_time(text: str | None, what: str) -> datetime | None:
+    """An ISO-8601 time; one without a zone is UTC."""
+    if text is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{what} {text!r} is not an ISO-8601 time like 2024-05-27T06:00:00Z") from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+def _fraction(v: float) -> float:
+    if not (0 < v <= 1.5):
+        raise ValueError("must be in (0, 1.5]")
+    return v
+
+
+def _at_least_one(v: int) -> int:
+    if v < 1:
+        raise ValueError("must be at least 1")
+    return v
+
+
+Fraction = Annotated[float, AfterValidator(_fraction)]  # of a table's capacity
+Count = Annotated[int, AfterValidator(_at_least_one)]
+
+
+# --------------------------------------------------------------------------- export
+
+
+class ExportRequest(Options):
+    table: str = Field(description="DynamoDB table name")
+    to: str = Field(description="destination, s3://bucket/prefix; the export lands under <prefix>/AWSDynamoDB/<export-id>/")
+    engine: Engine = Field("spark", description="spark | hive | native | auto")
+    reader: Reader = Field("connector", description="spark reader: connector (DynamoDBInputFormat) | segments (boto3 parallel Scan)")
+    read_percent: Fraction = Field(0.5, description="fraction of the table's read capacity to use, in (0, 1.5]")
+    consistent_read: bool = Field(False, description="strongly consistent Scan (reader segments only; costs twice the read units)")
+    segments: int | None = Field(None, description="parallel scan segments (default: from table size and read budget)")
+    on_demand_read_units: Count = Field(40000, description="read units assumed for an on-demand table (the connector's convention)")
+    max_items_per_file: Count = Field(100_000, description="rotate data files after this many items")
+    runner: RunnerName = Field("local", description="local (Spark here) | emr")
+    sse: Literal["AES256", "aws:kms"] | None = Field(None, description="server-side encryption for every object written")
+    sse_kms_key_id: str | None = Field(None, description="KMS key for sse=aws:kms")
+    # EMR settings (used by runner=emr and by `render`).
+    cluster: str = Field("transient", description="transient (start, export, terminate) or an existing cluster id j-...")
+    release_label: str = Field(DEFAULT_RELEASE, description="EMR release label")
+    instance_type: str = Field("m5.xlarge", description="EMR instance type for master and core nodes")
+    core_nodes: Count = Field(2, description="number of EMR core nodes")
+    spot: bool = Field(False, description="run core nodes on Spot")
+    log_uri: str | None = Field(None, description="S3 URI for EMR logs (needed to show a failed step's stderr)")
+    service_role: str = Field("EMR_DefaultRole", description="EMR service role")
+    instance_profile: str = Field("EMR_EC2_DefaultRole", description="EC2 instance profile of the cluster")
+    subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
+    idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
+    artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
+    hive_columns: str | None = Field(None, description="engine hive: typed-column form, comma-separated attribute:hivetype "
+                                     "(string bigint double boolean binary array<string> array<bigint> array<double> array<binary>); "
+                                     "default: the whole item as one map<string,string> column")
+    # engine=native incremental export (ExportTableToPointInTime INCREMENTAL_EXPORT): a time window.
+    export_from: str | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
+    export_to: str | None = Field(None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)")
+    connector_version: str | None = Field(None, description="install this emr-dynamodb-hadoop version from Maven Central at bootstrap instead of the release's own (e.g. 5.0.0)")
+    python_packages: str | None = Field(None, description="pip requirements installed on every EMR node at bootstrap, comma-separated and pinned (e.g. boto3==1.44.5)")
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, v: str) -> str:
+        if not _TABLE_NAME.match(v):
+            raise ValueError("must be 3-255 characters of a-z A-Z 0-9 _ . -")
+        return v
+
+    @field_validator("to", "log_uri", "artifacts_uri")
+    @classmethod
+    def _s3(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                S3Uri.parse(v)
+            except BadInput as e:
+                raise ValueError(str(e)) from None
+        return v
+
+    @field_validator("connector_version")
+    @classmethod
+    def _connector_version(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d+\.\d+\.\d+", v):
+            raise ValueError("must be a release version like 5.0.0")
+        return v
+
+    @field_validator("python_packages")
+    @classmethod
+    def _python_packages(cls, v: str | None) -> str | None:
+        # Pinned requirements only: they reach a shell script's arguments, so nothing else passes.
+        for req in (v or "").split(","):
+            if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,-]+\])?==[A-Za-z0-9.+!-]+", req.strip()):
+                raise ValueError("must be comma-separated pinned requirements like boto3==1.44.5")
+        return v
+
+    @field_validator("idle_timeout")
+    @classmethod
+    def _idle_timeout(cls, v: int) -> int:
+        if not (60 <= v <= 604800):
+            raise ValueError("must be between 60 and 604800 seconds (EMR AutoTerminationPolicy)")
+        return v
+
+    @field_validator("hive_columns")
+    @classmethod
+    def _hive_columns(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_hive_columns(v)
+            except BadInput as e:
+                raise ValueError(str(e).removeprefix("--hive-columns: ")) from None
+        return v
+
+    @field_validator("export_from", "export_to")
+    @classmethod
+    def _time(cls, v: str | None) -> str | None:
+        try:
+            parse_time(v, "time")
+        except BadInput:
+            raise ValueError("is not an ISO-8601 time like 2024-05-27T06:00:00Z") from None
+        return v
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, v: int | None) -> int | None:
+        if v is not None and not (1 <= v <= 1_000_000):
+            raise ValueError("must be between 1 and 1000000")
+        return v
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, v: str) -> str:
+        if v != "transient" and not _CLUSTER_ID.match(v):
+            raise ValueError("must be 'transient' or a cluster id like j-1ABCDEF")
+        return v
+
+    @model_validator(mode="after")
+    def _combinations(self) -> "ExportRequest":
+        if self.consistent_read and self.reader != "segments":
+            raise ValueError("--consistent-read needs --reader segments (the connector cannot do ConsistentRead)")
+        if (self.export_from or self.export_to) and self.engine not in ("native", "auto"):
+            raise ValueError("--export-from/--export-to are for the native engine's incremental export (--engine native)")
+        if self.export_to and not self.export_from:
+            raise ValueError("--export-to needs --export-from (an incremental export is a time window)")
+        start, end = parse_time(self.export_from, "--export-from"), parse_time(self.export_to, "--export-to")
+        if start and end and end <= start:
+            raise ValueError("--export-to must be after --export-from")
+        if self.sse_kms_key_id and self.sse != "aws:kms":
+            raise ValueError("--sse-kms-key-id needs --sse aws:kms")
+        return self
+
+    @property
+    def destination(self) -> S3Uri:
+        return S3Uri.parse(self.to, "destination")
+
+
+def build_request(flags: dict[str, Any], *, config_path: Path | None = None, profile: str | None = None,
+                  environ: dict[str, str] | None = None) -> ExportRequest:
+    """ExportRequest.build: the export's layers (kept as the name Python callers know)."""
+    return ExportRequest.build(flags, config_path=config_path, profile=profile, environ=environ)
+
+
+# --------------------------------------------------------------------------- what happens to an export
+
+
+class VerifyOptions(Options):
+    """`ddb-s3 verify`: nothing besides where the bucket is and who owns it."""
+
+
+class DownloadOptions(Options):
+    concurrency: Count = Field(8, description="parallel transfers (s3transfer threads)")
+
+
+class RestoreOptions(Options):
+    table: str = Field(description="table to write into", json_schema_extra=FLAG_ONLY)
+    overwrite: bool = Field(False, description="overwrite existing items (BatchWriteItem); default: never overwrite")
+    write_percent: Fraction = Field(0.5, description="fraction of the table's write capacity to use (on-demand: of --on-demand-write-units), in (0, 1.5]")
+    on_demand_write_units: Count = Field(40000, description="write units assumed for an on-demand table (the connector's convention)")
+    create_table: bool = Field(False, description="create the table from the export's recorded schema if it does not exist")
+    skipped_keys_file: Path | None = Field(None, description="write the keys not restored because they exist with other values here (JSON lines)",
+                                           json_schema_extra=FLAG_ONLY)
+    checkpoint: Path | None = Field(None, description="progress file: run again with the same path to resume an interrupted restore",
+                                    json_schema_extra=FLAG_ONLY)
+    concurrency: Count = Field(8, description="writer threads")
+    force: bool = Field(False, description="restore into a non-empty table other than the one exported")
+    fail_on_skip: bool = Field(False, description="exit 4 when keys were skipped (default: exit 0 and report the count)")
+    verify: bool = Field(True, description="verify checksums and counts before writing")
+
+
+class ConvertOptions(Options):
+    to: Literal["jsonl", "csv", "parquet"] = Field(description="jsonl | csv | parquet", json_schema_extra=FLAG_ONLY)
+    out: str = Field(description="output file (local path, or s3://bucket/key)", json_schema_extra=FLAG_ONLY)
+    columns: str | None = Field(None, description="comma-separated attribute names (default: the union of all)",
+                                json_schema_extra=FLAG_ONLY)
+    glue_database: str | None = Field(None, description="register the Parquet output in this Glue database (needs an s3:// --out)")
+    glue_table: str | None = Field(None, description="Glue table name for --glue-database", json_schema_extra=FLAG_ONLY)

@@ -1,0 +1,84 @@
+"""One option model per command family on shared fields: the same layers (defaults < ddb-s3.toml <
+DDB_S3_* < flags) for export, verify, download, restore and convert; what a run acts on comes
+from its command line only."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from launcher.cli import cli
+from launcher.core.errors import BadInput
+from launcher.options import (ConvertOptions, DownloadOptions, ExportRequest, Options, RestoreOptions,
+                              VerifyOptions, load_config_file)
+
+pytestmark = pytest.mark.unit
+FAMILIES = [ExportRequest, VerifyOptions, DownloadOptions, RestoreOptions, ConvertOptions]
+
+
+def test_shared_fields_are_declared_once():
+    for family in FAMILIES:
+        assert issubclass(family, Options)
+        for name in ("region", "expected_bucket_owner"):
+            assert repr(family.model_fields[name]) == repr(Options.model_fields[name])
+            assert name not in vars(family).get("__annotations__", {})  # inherited, not declared again
+    assert set(Options.families) >= set(FAMILIES)
+
+
+def test_config_file_layers_apply_to_every_family(tmp_path: Path):
+    cfg = tmp_path / "ddb-s3.toml"
+    cfg.write_text('[default]\nregion = "eu-west-1"\nexpected_bucket_owner = "123456789012"\nconcurrency = 3\n'
+                   'read_percent = 0.2\n[profiles.lab]\nwrite_percent = 0.25\n')
+    restore = RestoreOptions.build({"table": "Target"}, config_path=cfg, profile="lab", environ={})
+    assert (restore.region, restore.expected_bucket_owner, restore.concurrency, restore.write_percent) == \
+        ("eu-west-1", "123456789012", 3, 0.25)
+    download = DownloadOptions.build({}, config_path=cfg, environ={"DDB_S3_CONCURRENCY": "5"})
+    assert (download.expected_bucket_owner, download.concurrency) == ("123456789012", 5)  # env beats the file
+    assert DownloadOptions.build({"concurrency": 9}, config_path=cfg, environ={"DDB_S3_CONCURRENCY": "5"}).concurrency == 9
+    export = ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/x"}, config_path=cfg, environ={})
+    assert (export.read_percent, export.expected_bucket_owner) == (0.2, "123456789012")
+    verify = VerifyOptions.build({}, config_path=cfg, environ={"DDB_S3_REGION": "us-west-2"})
+    assert (verify.region, verify.expected_bucket_owner) == ("us-west-2", "123456789012")
+
+
+def test_what_a_run_acts_on_comes_from_the_command_line_only(tmp_path: Path):
+    # A [default] table is the export's source; it must never pick a restore's target.
+    cfg = tmp_path / "ddb-s3.toml"
+    cfg.write_text('[default]\ntable = "LabResults"\n')
+    assert load_config_file(cfg, None) == {"table": "LabResults"}  # a key of the export family: no error
+    with pytest.raises(BadInput, match="^--table is required$"):
+        RestoreOptions.build({}, config_path=cfg, environ={"DDB_S3_TABLE": "LabResults"})
+    with pytest.raises(BadInput, match="^--out is required$"):
+        ConvertOptions.build({"to": "csv"}, environ={"DDB_S3_OUT": "/tmp/x.csv"})
+
+
+def test_unknown_keys_are_those_no_family_has(tmp_path: Path):
+    cfg = tmp_path / "ddb-s3.toml"
+    cfg.write_text('[default]\nwrite_percent = 0.3\nconcurency = 4\n')
+    with pytest.raises(BadInput, match=r"unknown option\(s\) concurency$"):
+        ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/x"}, config_path=cfg, environ={})
+
+
+@pytest.mark.parametrize("family, flags, message", [
+    (RestoreOptions, {"table": "T", "write_percent": 2}, "--write-percent: must be in (0, 1.5] (got 2)"),
+    (RestoreOptions, {"table": "T", "on_demand_write_units": 0}, "--on-demand-write-units: must be at least 1"),
+    (DownloadOptions, {"concurrency": 0}, "--concurrency: must be at least 1"),
+    (ConvertOptions, {"to": "xml", "out": "x"}, "--to: Input should be 'jsonl', 'csv' or 'parquet'"),
+    (VerifyOptions, {"expected_bucket_owner": "12"}, "--expected-bucket-owner: must be a 12-digit AWS account id"),
+])
+def test_bad_values_are_one_line(family, flags, message):
+    with pytest.raises(BadInput) as e:
+        family.build(flags, environ={})
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_every_command_has_the_shared_flags_and_its_family_s_own():
+    runner = CliRunner()
+    for command, family in (("export", ExportRequest), ("verify", VerifyOptions), ("download", DownloadOptions),
+                            ("restore", RestoreOptions), ("convert", ConvertOptions)):
+        text = runner.invoke(cli, [command, "--help"], terminal_width=200).output
+        for name in ["region", "expected_bucket_owner", *family.model_fields]:
+            assert "--" + name.replace("_", "-") in text, (command, name)
+        assert "--config" in text and "--profile" in text
+    assert "--verify / --no-verify" in runner.invoke(cli, ["restore", "--help"], terminal_width=200).output
