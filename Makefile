@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV_VERSION := 0.13.8
 
-.PHONY: setup venv node jars hive-jars java demo test test-fast bench clean
+.PHONY: setup venv node jars hive-jars java py39 demo test test-fast bench clean
 
-setup: venv node jars hive-jars java
+setup: venv node jars hive-jars java py39
 
 venv: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock
@@ -23,6 +23,16 @@ jars: venv
 # The local Hive engine's classpath (emr-dynamodb-hive 4.5.0, SDK v1, hadoop-aws) and the HiveQL checker.
 hive-jars: venv
 	mvn -q -B -Dstyle.color=never -f hive/jvm/pom.xml clean package -Dhive.jars.dir=$(CURDIR)/.cache/hive-jars
+
+# EMR 7's node Python for the local EMR: CPython 3.9 (pyenv, as on the machine image) and pinned boto3.
+PY39_BASE ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9*/bin/python3.9) $(shell command -v python3.9))
+py39: .cache/py39/.synced
+.cache/py39/.synced: launcher/dev/emr-node-requirements.txt
+	@test -n "$(PY39_BASE)" || { echo "make py39: no CPython 3.9 found (pyenv install 3.9, or set PY39_BASE)" >&2; exit 1; }
+	rm -rf .cache/py39
+	$(PY39_BASE) -m venv .cache/py39
+	.cache/py39/bin/pip install -q --disable-pip-version-check --no-deps -r launcher/dev/emr-node-requirements.txt
+	@touch $@
 
 java:
 	@$(PY) -m launcher.export.run.jars check-java

@@ -141,7 +141,14 @@ def _at_least_one(v: int) -> int:
     return v
 
 
+def _seconds(v: float) -> float:
+    if not (0.1 <= v <= 3600):
+        raise ValueError("must be between 0.1 and 3600 seconds")
+    return v
+
+
 Fraction = Annotated[float, AfterValidator(_fraction)]  # of a table's capacity
+Seconds = Annotated[float, AfterValidator(_seconds)]
 Count = Annotated[int, AfterValidator(_at_least_one)]
 
 
@@ -171,6 +178,7 @@ class ExportRequest(Options):
     service_role: str = Field("EMR_DefaultRole", description="EMR service role")
     instance_profile: str = Field("EMR_EC2_DefaultRole", description="EC2 instance profile of the cluster")
     subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
+    poll_seconds: Seconds = Field(30.0, description="runner emr, engine native: seconds between status polls")
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
     artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
     hive_columns: str | None = Field(None, description="engine hive: typed-column form, comma-separated attribute:hivetype "

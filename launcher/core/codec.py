@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Tuple, Union
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
@@ -62,7 +62,7 @@ MAX_DIGITS = 38
 MIN_ADJUSTED_EXPONENT = -130  # 1E-130
 MAX_ADJUSTED_EXPONENT = 125  # 9.99..9E+125
 
-_Path = tuple[str | int, ...]
+_Path = Tuple[Union[str, int], ...]  # evaluated at import: EMR 7 nodes run Python 3.9
 
 
 class CodecError(ValueError):

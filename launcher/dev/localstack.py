@@ -113,11 +113,11 @@ class _Server:
             pass
 
 
-def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path) -> _Server:
+def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path, env: dict[str, str] | None = None) -> _Server:
     log = tempfile.TemporaryFile(prefix=f"ddb-s3-{name}-")
     try:
         proc = subprocess.Popen(
-            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent,  # a SIGKILLed test run or demo leaves no server behind
         )
     except OSError as e:
@@ -154,6 +154,7 @@ class LocalStack:
 
     dynamodb_endpoint: str
     s3_endpoint: str  # the moto endpoint; also serves EMR, Glue and STS
+    emr_endpoint: str | None = None  # the local EMR (launcher/dev/local_emr.py), when started
     servers: list[_Server] = field(default_factory=list, repr=False)
 
     @property
@@ -172,8 +173,12 @@ class LocalStack:
         node: str | None = None,
         python: str | None = None,
         timeout: float = 30.0,
+        emr: bool = False,
+        emr_work: Path | None = None,
     ) -> LocalStack:
         """Start both servers and wait until each answers a real API call, or raise LocalStackError.
+        With `emr`, also the local EMR, which runs the steps of the clusters created on it (node
+        folders under `emr_work`); without it, moto's EMR API accepts clusters and runs nothing.
 
         On any failure everything already started is stopped before the error is raised.
         """
@@ -204,15 +209,32 @@ class LocalStack:
             s3 = _probe_client("s3", stack.s3_endpoint)
             _wait_healthy(stack.servers[0], lambda: ddb.list_tables(Limit=1), deadline, timeout)
             _wait_healthy(stack.servers[1], lambda: s3.list_buckets(), deadline, timeout)
+            if emr:
+                stack.start_local_emr(root, python, emr_work, deadline, timeout)
         except BaseException:
             stack.stop()
             raise
         return stack
 
+    def start_local_emr(self, root: Path, python: str, work: Path | None, deadline: float, timeout: float) -> None:
+        node_python = local_emr_python(root)
+        work = Path(work or tempfile.mkdtemp(prefix="ddb-s3-local-emr-"))
+        port = free_port()
+        self.emr_endpoint = f"http://{HOST}:{port}"
+        env = dict(os.environ, **self.env(), DDB_S3_EMR_PYTHON=node_python, PYTHONPATH=str(REPO_ROOT))
+        for name in CLEARED_VARS:
+            env.pop(name, None)
+        self.servers.append(_spawn("local EMR", [python, "-m", "launcher.dev.local_emr", "--port", str(port),
+                                                 "--work", str(work)], self.emr_endpoint, root, env))
+        emr = _probe_client("emr", self.emr_endpoint)
+        _wait_healthy(self.servers[-1], lambda: emr.list_clusters(), deadline, timeout)
+
     def env(self) -> dict[str, str]:
         """Variables that point boto3 (and anything the tool starts) at this stack, with fake credentials."""
         env = {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint}
         env.update({f"AWS_ENDPOINT_URL_{svc}": self.s3_endpoint for svc in MOTO_SERVICES})
+        if self.emr_endpoint:
+            env["AWS_ENDPOINT_URL_EMR"] = self.emr_endpoint
         env.update(
             AWS_DEFAULT_REGION=REGION,
             AWS_REGION=REGION,  # read by the Java SDK (connector, Hadoop) where AWS_DEFAULT_REGION is not
@@ -245,6 +267,14 @@ class LocalStack:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def local_emr_python(root: Path) -> str:
+    """The Python 3.9 that plays EMR 7's python3 (`make py39` builds it with the pinned boto3)."""
+    path = Path(os.environ.get("DDB_S3_EMR_PYTHON") or root / ".cache" / "py39" / "bin" / "python")
+    if not path.exists():
+        raise LocalStackError(f"the local EMR's Python 3.9 is missing ({path}): run `make py39`")
+    return str(path)
 
 
 def _wait_healthy(server: _Server, probe: Callable[[], object], deadline: float, timeout: float) -> None:

@@ -71,9 +71,9 @@ def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | N
         from launcher.export.run.local import LocalRunner
 
         return LocalRunner(work_dir or DEFAULT_WORK_DIR, progress)
-    from launcher.export.run.emr import EmrRunner
+    from launcher.export.run.emr import EmrRunner, StepWaiter
 
-    return EmrRunner(progress=progress)
+    return EmrRunner(progress=progress, waiter=StepWaiter(plan.poll_seconds))
 
 
 def run_and_verify(plan: ExportPlan, runner: Runner, *, check: bool = True) -> ExportOutcome:

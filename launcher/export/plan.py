@@ -93,6 +93,7 @@ class ExportPlan(BaseModel):
     export_to: datetime | None
     s3: S3WriteSettings  # ExpectedBucketOwner and SSE of every S3 call
     cluster: ClusterSpec
+    poll_seconds: float  # between status polls of a cluster or a native export
     estimate: dict[str, float]
     estimate_text: str
 
@@ -207,6 +208,7 @@ def make_plan(
         export_to=parse_time(request.export_to, "--export-to"),
         s3=S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id),
         cluster=cluster,
+        poll_seconds=request.poll_seconds,
         estimate=est.__dict__,
         estimate_text=est.describe(),
     )

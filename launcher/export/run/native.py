@@ -40,7 +40,7 @@ class NativeRunner(Runner):
     """No cluster to clean up: a started native export runs to its end inside DynamoDB."""
 
     def run(self, plan: ExportPlan) -> RunResult:
-        return run_native_export(plan, self.progress)
+        return run_native_export(plan, self.progress, poll_seconds=plan.poll_seconds)
 
 
 def run_native_export(plan: ExportPlan, progress: Progress = print, *, aws: Aws | None = None,

@@ -1,0 +1,356 @@
+"""A local Amazon EMR: moto's EMR API plus a step executor that does with each cluster what EMR does
+with the requests our runner sends, so `--runner emr` runs end to end on this machine.
+
+moto accepts RunJobFlow and AddJobFlowSteps but never runs anything, and it has no API to move a
+step. So moto runs in-process here (ThreadedMotoServer, EMR requests only; S3 and the rest stay on
+the stack's own servers) and the executor changes the backend's cluster and step objects directly:
+
+    RunJobFlow      STARTING -> BOOTSTRAPPING (each bootstrap action: the script fetched from S3,
+                    run with bash in the cluster's node folder) -> RUNNING
+    each step       PENDING -> RUNNING -> COMPLETED | FAILED, run as command-runner.jar would:
+                    `spark-submit` with the step's own arguments (s3:// scripts, --py-files and
+                    --jars fetched from S3; EMR's connector path mapped to the local connector jars;
+                    Python 3.9 for the driver and the workers, as on EMR 7), stdout and stderr
+                    archived gzipped at <LogUri>/<cluster>/steps/<step>/ as EMR does, and a failed
+                    step's FailureDetails pointing at its stderr
+    last step done  TERMINATED (ALL_STEPS_COMPLETED) unless KeepJobFlowAliveWhenNoSteps; a step that
+                    fails with ActionOnFailure TERMINATE_CLUSTER cancels the rest and ends the
+                    cluster TERMINATED_WITH_ERRORS (STEP_FAILURE)
+    TerminateJobFlows  kills the running step's process group (the step ends INTERRUPTED)
+
+Bootstrap actions never write into the host: `sudo` is a shim that runs its command unprivileged,
+and our scripts honour DDB_S3_NODE_ROOT (their absolute paths land under the node folder) and
+DDB_S3_PYTHON (pip installs go into the node's Python 3.9 environment).
+
+    python -m launcher.dev.local_emr --port P --work DIR    # the stack starts it like its other servers
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from launcher.core.procs import die_with_parent
+from launcher.core.s3uri import S3Uri
+from launcher.core.versions import EMR_CONNECTOR_JAR
+from launcher.export.run.step_logs import probable_cause, step_log_key
+
+POLL_S = 0.2
+SPARK_MASTER = "local[2,4]"  # two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
+EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python3 (make py39)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def patch_moto() -> None:
+    """Leave the cluster and step lifecycle to the executor: moto moves a new cluster straight to
+    WAITING (or TERMINATED), starts its first step and never reports FailureDetails."""
+    from moto.emr import models
+
+    def start_cluster(self: Any) -> None:
+        self.state = "STARTING"
+        self.start_datetime = _now()
+
+    def add_steps(self: Any, steps: list[dict[str, Any]]) -> list[Any]:
+        added = [models.Step(state="PENDING", **step) for step in steps]
+        self.steps.extend(added)
+        return added
+
+    def terminate(self: Any) -> None:
+        if self.state not in ("TERMINATED", "TERMINATED_WITH_ERRORS"):
+            self.state = "TERMINATED"
+            self.end_datetime = _now()
+            self.last_state_change_reason = getattr(self, "reason_message", None) or "Terminated by user request"
+            self.reason_code = getattr(self, "reason_code", None) or "USER_REQUEST"
+
+    step_status = models.Step.status.fget
+    cluster_status = models.Cluster.status.fget
+    cluster_init = models.Cluster.__init__
+
+    def init_then_ready(self: Any, *args: Any, **kwargs: Any) -> None:
+        cluster_init(self, *args, **kwargs)
+        self.local_emr_ready = True  # the backend lists a cluster before its steps are added
+
+    def step_status_with_failure(self: Any) -> dict[str, Any]:
+        status = step_status(self)
+        if getattr(self, "failure_details", None):
+            status["FailureDetails"] = self.failure_details
+        return status
+
+    def cluster_status_with_code(self: Any) -> dict[str, Any]:
+        status = cluster_status(self)
+        if getattr(self, "reason_code", None):
+            status["StateChangeReason"]["Code"] = self.reason_code
+        return status
+
+    models.Cluster.__init__ = init_then_ready
+    models.Cluster.start_cluster = start_cluster
+    models.Cluster.run_bootstrap_actions = lambda self: None
+    models.Cluster.add_steps = add_steps
+    models.Cluster.terminate = terminate
+    models.Step.start = lambda self: None
+    models.Step.status = property(step_status_with_failure)
+    models.Cluster.status = property(cluster_status_with_code)
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Executor:
+    """Runs every cluster moto holds, one thread a cluster."""
+
+    def __init__(self, work: Path, env: dict[str, str]):
+        self.work = work
+        self.env = env  # what a step's processes see: endpoints, region, credentials chain, Python
+        self.seen: set[str] = set()
+        self.stop = threading.Event()
+        self.s3 = boto3.client("s3", endpoint_url=env.get("AWS_ENDPOINT_URL_S3"), region_name=env.get("AWS_DEFAULT_REGION"),
+                               config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+    def clusters(self) -> Iterator[Any]:
+        from moto.emr.models import emr_backends
+
+        for account in list(emr_backends.keys()):
+            for region in list(emr_backends[account].keys()):
+                yield from list(emr_backends[account][region].clusters.values())
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            for cluster in self.clusters():
+                if cluster.id not in self.seen and getattr(cluster, "local_emr_ready", False):
+                    self.seen.add(cluster.id)
+                    threading.Thread(target=self.run_cluster, args=(cluster,), daemon=True, name=cluster.id).start()
+            time.sleep(POLL_S)
+
+    # --- a cluster -----------------------------------------------------------------------
+
+    def run_cluster(self, cluster: Any) -> None:
+        node = self.work / cluster.id
+        (node / "bin").mkdir(parents=True, exist_ok=True)
+        sudo = node / "bin" / "sudo"
+        sudo.write_text('#!/bin/sh\n# local EMR: no privileges, and the node folder instead of /\nexec "$@"\n')
+        sudo.chmod(0o755)
+        try:
+            cluster.state = "BOOTSTRAPPING"
+            for n, action in enumerate(cluster.bootstrap_actions, 1):
+                self.bootstrap(cluster, node, n, action)
+            cluster.state = "RUNNING"
+            cluster.ready_datetime = _now()
+            while not self.ended(cluster):
+                step = next((s for s in cluster.steps if s.state == "PENDING"), None)
+                if step is None:
+                    if cluster.keep_job_flow_alive_when_no_steps:
+                        cluster.state = "WAITING"
+                        time.sleep(POLL_S)
+                        continue
+                    self.end(cluster, "TERMINATED", "ALL_STEPS_COMPLETED", "Steps completed")
+                    return
+                cluster.state = "RUNNING"
+                ok = self.run_step(cluster, node, step)
+                if not ok and step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
+                    self.cancel_pending(cluster)
+                    self.end(cluster, "TERMINATED_WITH_ERRORS", "STEP_FAILURE", "Shut down as step failed")
+                    return
+                if not ok and step.action_on_failure == "CANCEL_AND_WAIT":
+                    self.cancel_pending(cluster)
+        except StepFailed as e:  # a bootstrap action failed
+            self.end(cluster, "TERMINATED_WITH_ERRORS", "BOOTSTRAP_FAILURE", str(e))
+        except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the cluster
+            self.end(cluster, "TERMINATED_WITH_ERRORS", "INTERNAL_ERROR", f"local EMR: {type(e).__name__}: {e}")
+
+    @staticmethod
+    def ended(cluster: Any) -> bool:
+        return cluster.state in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
+
+    def end(self, cluster: Any, state: str, code: str, message: str) -> None:
+        if not self.ended(cluster):
+            cluster.reason_code, cluster.reason_message = code, message
+            cluster.last_state_change_reason = message
+            cluster.state = state
+            cluster.end_datetime = _now()
+
+    @staticmethod
+    def cancel_pending(cluster: Any) -> None:
+        for s in cluster.steps:
+            if s.state == "PENDING":
+                s.state = "CANCELLED"
+
+    def node_env(self, node: Path) -> dict[str, str]:
+        env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node))
+        env["PATH"] = f"{node / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}"
+        python = env.get(EMR_PYTHON_ENV)
+        if python:
+            env["DDB_S3_PYTHON"] = env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = python
+        env["SPARK_HOME"] = spark_home()  # spark-submit would look for it with the node's Python
+        return env
+
+    def fetch(self, uri: str, folder: Path) -> Path:
+        loc = S3Uri.parse(uri, "artifact")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / loc.key.rsplit("/", 1)[-1]
+        self.s3.download_file(loc.bucket, loc.key, str(path))
+        return path
+
+    def bootstrap(self, cluster: Any, node: Path, n: int, action: Any) -> None:
+        script = self.fetch(action.script_path, node / "bootstrap" / str(n))
+        proc = subprocess.run(["bash", str(script), *action.args], cwd=node, env=self.node_env(node), capture_output=True,
+                              text=True, timeout=600, preexec_fn=die_with_parent)
+        (node / "bootstrap" / str(n) / "output.log").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            cause = probable_cause((proc.stderr or proc.stdout).splitlines())
+            raise StepFailed(f"bootstrap action {n} ({action.name}) failed with exit {proc.returncode}: {cause}")
+
+    # --- a step ------------------------------------------------------------------------------
+
+    def run_step(self, cluster: Any, node: Path, step: Any) -> bool:
+        step.state = "RUNNING"
+        step.start_date_time = _now()
+        folder = node / "steps" / step.id
+        folder.mkdir(parents=True, exist_ok=True)
+        stdout, stderr = folder / "stdout", folder / "stderr"
+        try:
+            cmd = self.command(step, node, folder)
+        except StepFailed as e:
+            stderr.write_text(str(e) + "\n")
+            stdout.write_text("")
+            return self.finish(cluster, step, folder, 1)
+        with open(stdout, "wb") as out, open(stderr, "wb") as err:
+            proc = subprocess.Popen(cmd, cwd=folder, env=self.node_env(node), stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
+            while proc.poll() is None:
+                if self.ended(cluster):  # TerminateJobFlows mid-step: the step dies with the cluster
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    step.state = "INTERRUPTED"
+                    step.end_date_time = _now()
+                    self.archive(cluster, step, folder)
+                    return False
+                time.sleep(POLL_S)
+        return self.finish(cluster, step, folder, proc.returncode)
+
+    def finish(self, cluster: Any, step: Any, folder: Path, code: int) -> bool:
+        stderr_uri = self.archive(cluster, step, folder)
+        step.end_date_time = _now()
+        if code == 0:
+            step.state = "COMPLETED"
+            return True
+        lines = (folder / "stderr").read_text(errors="replace").splitlines()
+        details = {"Reason": "Unknown Error", "Message": probable_cause(lines)}
+        if stderr_uri:
+            details["LogFile"] = stderr_uri
+        step.failure_details = details
+        step.state = "FAILED"
+        return False
+
+    def archive(self, cluster: Any, step: Any, folder: Path) -> str | None:
+        """stdout.gz and stderr.gz under <LogUri>/<cluster>/steps/<step>/, as EMR archives them."""
+        if not cluster.log_uri:
+            return None
+        for name in ("stdout", "stderr"):
+            uri = step_log_key(cluster.log_uri.replace("s3n://", "s3://"), cluster.id, step.id, f"{name}.gz")
+            loc = S3Uri.parse(uri, "log")
+            data = (folder / name).read_bytes() if (folder / name).exists() else b""
+            self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
+        return step_log_key(cluster.log_uri.replace("s3n://", "s3://"), cluster.id, step.id, "stderr.gz")
+
+    def command(self, step: Any, node: Path, folder: Path) -> list[str]:
+        """What command-runner.jar would run, with EMR's paths and s3:// artifacts made local."""
+        args = list(step.args)
+        if step.jar != "command-runner.jar" or not args:
+            raise StepFailed(f"local EMR runs command-runner.jar steps only, not {step.jar!r}")
+        if args[0] == "spark-submit":
+            return self.spark_submit(args[1:], node, folder)
+        raise StepFailed(f"local EMR cannot run {args[0]!r} steps yet")
+
+    def spark_submit(self, args: list[str], node: Path, folder: Path) -> list[str]:
+        from launcher.export.run.jars import connector_classpath
+        from launcher.export.run.local import spark_submit_path
+
+        out: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--deploy-mode":  # YARN's cluster mode has no local meaning: the driver runs here
+                i += 2
+                continue
+            if arg in ("--jars", "--py-files", "--files") and i + 1 < len(args):
+                local: list[str] = []
+                for item in args[i + 1].split(","):
+                    if item == EMR_CONNECTOR_JAR:  # the release's connector: the local connector build
+                        local += [str(p) for p in connector_classpath() if not p.name.startswith("ddb-s3-spark-helpers")]
+                    elif item.startswith("s3://"):
+                        local.append(str(self.fetch(item, folder / "artifacts")))
+                    elif item.startswith("/") and not Path(item).exists() and (node / item.lstrip("/")).exists():
+                        local.append(str(node / item.lstrip("/")))  # installed by a bootstrap action
+                    else:
+                        local.append(item)
+                out += [arg, ",".join(local)]
+                i += 2
+                continue
+            if not arg.startswith("--") and (i == 0 or not args[i - 1].startswith("--") or args[i - 1] in _FLAGS):
+                # the application and its arguments
+                app = str(self.fetch(arg, folder / "artifacts")) if arg.startswith("s3://") else arg
+                out += [app, *args[i + 1:]]
+                break
+            out.append(arg)
+            i += 1
+        return [spark_submit_path(), "--master", SPARK_MASTER, "--driver-memory", "1g",
+                "--conf", "spark.ui.enabled=false", *out]
+
+
+_FLAGS = {"--verbose", "--supervise"}  # spark-submit options that take no value
+
+
+def spark_home() -> str:
+    import pyspark
+
+    return str(Path(pyspark.__file__).resolve().parent)
+
+
+def serve(port: int, work: Path, host: str = "127.0.0.1") -> None:
+    from moto.server import ThreadedMotoServer
+
+    patch_moto()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    executor = Executor(work, dict(os.environ))
+    signal.signal(signal.SIGTERM, lambda *_: executor.stop.set())
+    print(f"local EMR on http://{host}:{port}, nodes in {work}", flush=True)
+    try:
+        executor.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m launcher.dev.local_emr", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--work", type=Path, required=True, help="folder for the clusters' node folders")
+    ns = parser.parse_args(argv)
+    ns.work.mkdir(parents=True, exist_ok=True)
+    serve(ns.port, ns.work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
