@@ -276,6 +276,9 @@ class ExportRequest(Options):
             raise ValueError("--export-to must be after --export-from")
         if self.sse_kms_key_id and self.sse != "aws:kms":
             raise ValueError("--sse-kms-key-id needs --sse aws:kms")
+        if self.cluster != "transient" and (self.connector_version or self.python_packages):
+            raise ValueError("--connector-version and --python-packages are installed by bootstrap actions, which only a "
+                             "cluster ddb-s3 starts runs: use --cluster transient, or install them on your cluster")
         return self
 
     @property

@@ -250,8 +250,9 @@ def test_iam_policies_are_least_privilege(runner, capsys):
     for doc in docs.values():
         for st in doc["Statement"]:
             res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
-            if "*" in res:  # only RunJobFlow (no ARN before the cluster exists), and then tag-conditioned
-                assert st["Action"] == ["elasticmapreduce:RunJobFlow"] and "Condition" in st
+            if "*" in res:  # only EMR actions without a resource ARN: RunJobFlow (tag-conditioned), ListClusters
+                assert (st["Action"] == ["elasticmapreduce:RunJobFlow"] and "Condition" in st
+                        or st["Action"] == ["elasticmapreduce:ListClusters"])
             for r in res:
                 assert r == "*" or "LabResults" in r or "lab-backups" in r or ":role/" in r or ":kms:" in r or ":cluster/" in r
             if st["Action"] == ["s3:ListBucket"]:

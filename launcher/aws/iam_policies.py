@@ -9,14 +9,17 @@
 
 Every statement names its resources: the one table, the one bucket and prefix (objects under
 <prefix>/*, ListBucket limited to the prefix), the roles passed, the KMS key when SSE-KMS is used.
-The only `*` resources are the EMR actions that take no resource-level ARN at creation time
-(RunJobFlow) and ListClusters; they are tag-conditioned where the API allows it.
+The only `*` resources are the EMR actions that take no resource-level ARN (RunJobFlow at creation
+time, ListClusters). RunJobFlow and the tags it sets are allowed only with our managed tag, and
+TerminateJobFlows only on clusters that carry it; steps may be added to and read from any cluster,
+because `--cluster j-...` names the user's own cluster.
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from launcher.core.emr import MANAGED_TAG
 from launcher.core.errors import BadInput
 
 RUNNERS = ("local", "emr", "native", "restore")
@@ -26,7 +29,8 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
-TAG_KEY = "ddb-s3"  # EmrRunner tags what it starts; the launcher may only touch clusters with this tag
+# EmrRunner tags every cluster it starts with it (launcher/core/emr.py); the launcher may start and end only those.
+MANAGED = {"aws:RequestTag/" + MANAGED_TAG: "true"}
 
 
 def partition(region: str | None) -> str:
@@ -159,17 +163,21 @@ def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str
     artifacts = (artifacts_prefix if artifacts_prefix is not None else "/".join(x for x in (prefix, "_ddb_s3_artifacts") if x))
     logs = log_prefix.strip("/") if log_prefix is not None else None
     art = _Arns(table, bucket, artifacts.strip("/"), region, account)
+    clusters = f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"
     launcher = _doc(
         _describe(a),
         {"Sid": "EmrStart", "Effect": "Allow", "Action": ["elasticmapreduce:RunJobFlow"], "Resource": "*",
-         "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}}},
-        {"Sid": "EmrTagOnCreate", "Effect": "Allow", "Action": ["elasticmapreduce:AddTags"],
-         "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*",
-         "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}}},
+         "Condition": {"StringEquals": MANAGED}},
+        {"Sid": "EmrTagOnCreate", "Effect": "Allow", "Action": ["elasticmapreduce:AddTags"], "Resource": clusters,
+         "Condition": {"StringEquals": MANAGED}},
         {"Sid": "EmrRunSteps", "Effect": "Allow",
          "Action": ["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
-                    "elasticmapreduce:ListSteps", "elasticmapreduce:CancelSteps", "elasticmapreduce:TerminateJobFlows"],
-         "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"},
+                    "elasticmapreduce:ListSteps"],
+         "Resource": clusters},
+        {"Sid": "EmrEndOwnClusters", "Effect": "Allow", "Action": ["elasticmapreduce:TerminateJobFlows"], "Resource": clusters,
+         "Condition": {"StringEquals": {"aws:ResourceTag/" + MANAGED_TAG: "true"}}},
+        # `clusters list` and the cleanup after an interrupted RunJobFlow; ListClusters has no resource ARN.
+        {"Sid": "EmrListClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": "*"},
         {"Sid": "PassEmrRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
          "Resource": [a.role(service_role), a.role(instance_role)],
          "Condition": {"StringEquals": {"iam:PassedToService": ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]}}},

@@ -9,10 +9,12 @@ from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
 
 
-def check_bucket(aws: Aws, bucket: str, settings: S3WriteSettings) -> None:
-    """Fail before any cluster or Spark starts when the destination bucket is not usable."""
+def check_bucket(aws: Aws, bucket: str, prefix: str, settings: S3WriteSettings) -> None:
+    """Fail before any cluster or Spark starts when the destination bucket is not usable. A listing
+    of the export's own prefix, not HeadBucket: HeadBucket needs s3:ListBucket on the whole bucket,
+    which the printed policies grant only under the export's prefix."""
     try:
-        aws.client("s3").head_bucket(Bucket=bucket, **settings.read_args())
+        aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1, **settings.read_args())
     except ClientError as e:
         code = error_code(e)
         if code in NOT_FOUND_CODES:

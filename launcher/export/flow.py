@@ -50,7 +50,7 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     """Inspect the table and the bucket, then plan (pure). Nothing is started here."""
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
-    check_bucket(aws, request.destination.bucket, S3WriteSettings(request.expected_bucket_owner))
+    check_bucket(aws, request.destination.bucket, request.destination.prefix, S3WriteSettings(request.expected_bucket_owner))
     return make_plan(
         request,
         table,

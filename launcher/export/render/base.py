@@ -78,7 +78,8 @@ def on_failure(plan: ExportPlan) -> str:
 
 def command_step(plan: ExportPlan, name: str, args: list[str]) -> dict[str, Any]:
     """An EMR StepConfig that command-runner.jar runs (the local runner runs the same args)."""
-    return {"Name": name, "ActionOnFailure": on_failure(plan), "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}
+    # EMR refuses a step name longer than 256 characters.
+    return {"Name": name[:256], "ActionOnFailure": on_failure(plan), "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}
 
 
 def spark_submit(target: Target, app_name: str, script: str, jars: list[str] | None = None,

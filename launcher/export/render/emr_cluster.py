@@ -81,7 +81,7 @@ def run_job_flow_request(plan: ExportPlan, root: str, steps: list[dict[str, Any]
     req: dict[str, Any] = {
         "Name": cluster_name(plan),
         "ReleaseLabel": r.release_label,
-        "Applications": [{"Name": "Spark"}, {"Name": "Hive"}],
+        "Applications": [{"Name": "Spark"}] + ([{"Name": "Hive"}] if plan.engine == "hive" else []),
         "Instances": instances,
         "Steps": steps,
         "BootstrapActions": bootstrap_actions(plan, root),

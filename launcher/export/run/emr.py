@@ -205,7 +205,7 @@ class EmrRunner(Runner):
     def stderr_uri(self, plan: ExportPlan, cluster_id: str, step: dict[str, Any]) -> str | None:
         log_file = (step["Status"].get("FailureDetails") or {}).get("LogFile", "")
         if log_file.startswith("s3://") and "stderr" in log_file.rsplit("/", 1)[-1]:
-            return log_file.replace("s3n://", "s3://")
+            return log_file
         if plan.cluster.log_uri:
             return step_log_key(plan.cluster.log_uri, cluster_id, step["Id"])
         return None

@@ -1,0 +1,89 @@
+"""Defects found by reading the rendered EMR requests and the printed IAM policies against AWS's
+documentation (issue 13), each with a check that failed before its fix."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from launcher.aws.iam_policies import actions, policies
+from launcher.aws.s3 import check_bucket
+from launcher.core.errors import BadInput
+from launcher.core.s3args import S3WriteSettings
+from launcher.core.table import TableInfo
+from launcher.export.plan import make_plan
+from launcher.export.render import Target, render_export
+from launcher.options import build_request
+
+pytestmark = pytest.mark.unit
+
+
+def plan_for(**flags):
+    table = TableInfo(name="LabResults", arn="arn:aws:dynamodb:eu-west-1:123456789012:table/LabResults",
+                      key_schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                      attribute_definitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                      billing_mode="PROVISIONED", read_capacity=100, write_capacity=5, item_count=10, size_bytes=1000)
+    request = build_request({"table": "LabResults", "to": "s3://lab-backups/ddb", "runner": "emr", **flags}, environ={})
+    return make_plan(request, table, region="eu-west-1", endpoints={"dynamodb": None, "s3": None},
+                     now=datetime(2025, 1, 2, tzinfo=timezone.utc), token="abcd1234")
+
+
+def statements(doc, action):
+    return [s for s in doc["Statement"] if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+
+
+def test_run_job_flow_carries_the_tags_the_policy_requires():
+    """Every aws:RequestTag condition on RunJobFlow and AddTags names a tag the request sends, with its value."""
+    launcher = policies("emr", "LabResults", "lab-backups", "ddb")["launcher"]
+    sent = {t["Key"]: t["Value"] for t in render_export(plan_for(), Target.emr("s3://lab-backups/a")).run_job_flow["Tags"]}
+    for action in ("elasticmapreduce:RunJobFlow", "elasticmapreduce:AddTags"):
+        (st,) = statements(launcher, action)
+        required = {k.removeprefix("aws:RequestTag/"): v for k, v in st["Condition"]["StringEquals"].items()}
+        assert required and all(sent.get(k) == v for k, v in required.items()), (action, required, sent)
+
+
+def test_launcher_may_list_clusters_and_end_only_its_own():
+    launcher = policies("emr", "LabResults", "lab-backups", "ddb")["launcher"]
+    assert "elasticmapreduce:ListClusters" in actions(launcher)  # clusters list, cleanup after an interrupted start
+    assert "elasticmapreduce:CancelSteps" not in actions(launcher)  # never called
+    (end,) = statements(launcher, "elasticmapreduce:TerminateJobFlows")
+    assert end["Condition"] == {"StringEquals": {"aws:ResourceTag/ddb-s3:managed": "true"}}
+
+
+def test_bucket_check_lists_the_export_prefix_the_policy_allows():
+    """HeadBucket needs s3:ListBucket without a prefix, which the policies do not grant: the check
+    lists the export's prefix instead, which their s3:prefix condition allows."""
+    (listing,) = statements(policies("local", "LabResults", "lab-backups", "ddb")["local"], "s3:ListBucket")
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["ddb", "ddb/*"]
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    stub.add_response("list_objects_v2", {"KeyCount": 0},
+                      {"Bucket": "lab-backups", "Prefix": "ddb/", "MaxKeys": 1, "ExpectedBucketOwner": "123456789012"})
+    stub.add_client_error("list_objects_v2", "NoSuchBucket", http_status_code=404)
+
+    class FakeAws:
+        def client(self, _service):
+            return client
+
+    with stub:
+        check_bucket(FakeAws(), "lab-backups", "ddb/", S3WriteSettings("123456789012"))  # type: ignore[arg-type]
+        with pytest.raises(BadInput, match="bucket 'lab-backups' does not exist"):
+            check_bucket(FakeAws(), "lab-backups", "ddb/", S3WriteSettings())  # type: ignore[arg-type]
+    stub.assert_no_pending_responses()
+
+
+def test_bootstrap_only_options_are_refused_for_an_existing_cluster():
+    """Steps on an existing cluster pointed --jars at a path only our bootstrap action creates."""
+    for flags in ({"connector_version": "5.0.0"}, {"python_packages": "boto3==1.42.97"}):
+        with pytest.raises(BadInput, match="installed by bootstrap actions"):
+            plan_for(cluster="j-1ABCDEF", **flags)
+    assert plan_for(connector_version="5.0.0").cluster.connector_version == "5.0.0"  # transient: fine
+
+
+def test_step_names_fit_emr_s_limit():
+    long_name = "t" * 255  # a legal DynamoDB table name
+    plan = plan_for().model_copy(update={"table": plan_for().table.__class__(**{**plan_for().table.__dict__, "name": long_name})})
+    for step in render_export(plan, Target.emr("s3://lab-backups/a")).steps:
+        assert len(step["Name"]) <= 256
