@@ -172,11 +172,13 @@ def test_existing_cluster_must_exist_and_accept_steps(table, bucket, emr, user_c
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_killing_the_cli_leaves_no_cluster_running(table, bucket, emr, tmp_path, helper_jar, sig):
     """The real CLI in a subprocess: its default wait loop polls moto forever (moto never finishes
-    a step), so the signal always lands after the cluster exists."""
+    a step), so the signal always lands after the cluster exists. The CLI starts with SIGINT
+    ignored, as a child of a background job or a scheduler does, and must still stop on it."""
     env = dict(os.environ, DDB_S3_JARS_DIR=str(helper_jar.parent))
     before = all_ids(emr)
     proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/ddb", "--runner", "emr",
-                             "--cluster", "transient"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+                             "--cluster", "transient"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     seen = []
     try:
         assert proc.stderr is not None

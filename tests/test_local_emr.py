@@ -155,7 +155,7 @@ def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, 
     proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/sig",
                              "--reader", "segments", "--read-percent", "0.0001"],  # 4 units/s: the step runs for a while
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as in a background job
     seen = ""
     assert proc.stderr is not None
     for line in proc.stderr:

@@ -2,6 +2,7 @@
 Failures print one line and exit non-zero."""
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -14,6 +15,9 @@ __all__ = ["cli", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Started from a background job or by a scheduler, the process may inherit SIGINT ignored; an
+    # interrupt must still unwind and tear down what the run started (SIGTERM is the runner's own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli.main(args=argv, prog_name="ddb-s3", standalone_mode=False)
     except click.exceptions.Abort:
