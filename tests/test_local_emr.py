@@ -177,3 +177,24 @@ def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, 
     assert on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED"
     left = subprocess.run(["pgrep", "-f", cluster_id], capture_output=True, text=True).stdout.split()
     assert not left, f"processes of {cluster_id} still running: {left}"
+
+
+def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
+    """export.hql through `hive-script` on the node, then the convert step under Python 3.9. The
+    local Hive connector (emr-dynamodb-hive 4.5.0) reads provisioned tables only."""
+    ddb = boto3.client("dynamodb")
+    table, bucket = unique_name("lemr-hive"), unique_name("lemr-hive").lower()
+    create_lab_table(ddb, table, billing="PROVISIONED")
+    load_items(ddb, table, lab_items(120))
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    items = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for it in page["Items"]:
+            j = wire_to_json(it)
+            items[item_key(j, KEYS)] = j
+    proc = export("--table", table, "--to", f"s3://{bucket}/hive", "--engine", "hive", "--log-uri", f"s3://{bucket}/logs/")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout)
+    assert "step 1/2 COMPLETED, step 2/2 COMPLETED" in proc.stderr
+    back = read_back(bucket, result["exportUri"])
+    assert back.keys() == items.keys() and all(items_equal(items[k], back[k]) for k in items)

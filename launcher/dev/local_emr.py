@@ -277,7 +277,23 @@ class Executor:
             raise StepFailed(f"local EMR runs command-runner.jar steps only, not {step.jar!r}")
         if args[0] == "spark-submit":
             return self.spark_submit(args[1:], node, folder)
-        raise StepFailed(f"local EMR cannot run {args[0]!r} steps yet")
+        if args[0] == "hive-script":
+            return self.hive_script(args, folder)
+        raise StepFailed(f"local EMR cannot run {args[0]!r} steps")
+
+    def hive_script(self, args: list[str], folder: Path) -> list[str]:
+        """`hive-script --run-hive-script --args -f s3://.../x.hql`: the script fetched, then the local
+        Hive CLI (launcher/export/run/hive_local.py) as the master node's Hive."""
+        from launcher.export.run.hive_local import HiveSession, hive_local_command
+
+        hive_args = list(args)
+        if "-f" in hive_args and hive_args.index("-f") + 1 < len(hive_args):
+            at = hive_args.index("-f") + 1
+            if hive_args[at].startswith("s3://"):
+                hive_args[at] = str(self.fetch(hive_args[at], folder / "artifacts"))
+        session = HiveSession(self.env.get("AWS_DEFAULT_REGION", "us-east-1"),
+                              {"dynamodb": self.env.get("AWS_ENDPOINT_URL_DYNAMODB"), "s3": self.env.get("AWS_ENDPOINT_URL_S3")})
+        return hive_local_command(hive_args, session)
 
     def spark_submit(self, args: list[str], node: Path, folder: Path) -> list[str]:
         from launcher.export.run.jars import connector_classpath

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
+from launcher.core.s3args import S3WriteSettings
 from launcher.export.run.jars import PROJECT_ROOT, JvmSetupError
 from launcher.export.plan import ExportPlan
 
@@ -72,7 +74,33 @@ def hive_classpath(jars_dir: Path | None = None) -> list[Path]:
     return sorted(spark.glob("*.jar")) + jars
 
 
-def local_hiveconf(plan: ExportPlan, work: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class HiveSession:
+    """Where the local Hive session reaches AWS: what EMR's master node has from its configuration."""
+
+    region: str
+    endpoints: dict[str, str | None]  # dynamodb, s3: None means AWS's own
+    s3: S3WriteSettings = S3WriteSettings()
+
+    @classmethod
+    def of(cls, plan: ExportPlan) -> "HiveSession":
+        return cls(plan.region, dict(plan.endpoints), plan.s3)
+
+
+def check_local_hive(plan: ExportPlan) -> None:
+    """What the local Hive (emr-dynamodb-hive 4.5.0) cannot do that EMR's connector can, said up front."""
+    if plan.table.billing_mode != "PROVISIONED":
+        raise DdbS3Error(
+            f"table {plan.table.name!r} is on-demand: the local Hive runner uses emr-dynamodb-hive 4.5.0 (the only "
+            "version on Maven Central), which reads an on-demand table's capacity as 0 and refuses to scan it; "
+            "export it with --engine spark here, or --engine hive --runner emr (EMR 7's connector reads on-demand tables)")
+    if any(c.hive_type == "boolean" for c in plan.hive_columns):
+        raise DdbS3Error("--hive-columns: boolean columns need emr-dynamodb-hive 4.6+ (EMR's connector); the local "
+                         "runner's 4.5.0 says 'The hive type boolean is not supported in DynamoDB'; leave the "
+                         "attribute out, or use the whole-item form, which exports BOOL values")
+
+
+def local_hiveconf(session: HiveSession, work: Path) -> dict[str, str]:
     """The session settings that make a laptop look like the EMR master node for export.hql."""
     conf = {
         "hive.async.log.enabled": "false",
@@ -91,36 +119,27 @@ def local_hiveconf(plan: ExportPlan, work: Path) -> dict[str, str]:
         "mapreduce.reduce.memory.mb": "1024",
         "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "fs.s3a.aws.credentials.provider": "com.amazonaws.auth.DefaultAWSCredentialsProviderChain",
-        "fs.s3a.endpoint.region": plan.region,
+        "fs.s3a.endpoint.region": session.region,
         "dynamodb.customAWSCredentialsProvider": "com.amazonaws.auth.DefaultAWSCredentialsProviderChain",
-        "dynamodb.region": plan.region,
+        "dynamodb.region": session.region,
     }
-    if plan.endpoints.get("s3"):
-        conf["fs.s3a.endpoint"] = plan.endpoints["s3"]
+    if session.endpoints.get("s3"):
+        conf["fs.s3a.endpoint"] = str(session.endpoints["s3"])
         conf["fs.s3a.path.style.access"] = "true"
-    if plan.endpoints.get("dynamodb"):
-        conf["dynamodb.endpoint"] = plan.endpoints["dynamodb"]
-    sse = plan.s3.sse
+    if session.endpoints.get("dynamodb"):
+        conf["dynamodb.endpoint"] = str(session.endpoints["dynamodb"])
+    sse = session.s3.sse
     if sse:
         conf["fs.s3a.server-side-encryption-algorithm"] = "SSE-KMS" if sse == "aws:kms" else "AES256"
-        if plan.s3.sse_kms_key_id:
-            conf["fs.s3a.server-side-encryption.key"] = plan.s3.sse_kms_key_id
+        if session.s3.sse_kms_key_id:
+            conf["fs.s3a.server-side-encryption.key"] = session.s3.sse_kms_key_id
     return conf
 
 
-def hive_local_command(args: list[str], plan: ExportPlan) -> list[str]:
+def hive_local_command(args: list[str], session: HiveSession) -> list[str]:
     """The local command for an EMR step ["hive-script", "--run-hive-script", "--args", *hive_args]."""
     if args[:3] != ["hive-script", "--run-hive-script", "--args"] or len(args) < 5 or "-f" not in args[3:]:
         raise DdbS3Error(f"the local runner runs hive-script steps of the form hive-script --run-hive-script --args -f <script>, got {args[:5]}")
-    if plan.table.billing_mode != "PROVISIONED":
-        raise DdbS3Error(
-            f"table {plan.table.name!r} is on-demand: the local Hive runner uses emr-dynamodb-hive 4.5.0 (the only "
-            "version on Maven Central), which reads an on-demand table's capacity as 0 and refuses to scan it; "
-            "export it with --engine spark here, or --engine hive --runner emr (EMR 7's connector reads on-demand tables)")
-    if any(c.hive_type == "boolean" for c in plan.hive_columns):
-        raise DdbS3Error("--hive-columns: boolean columns need emr-dynamodb-hive 4.6+ (EMR's connector); the local "
-                         "runner's 4.5.0 says 'The hive type boolean is not supported in DynamoDB'; leave the "
-                         "attribute out, or use the whole-item form, which exports BOOL values")
     hive_args = args[3:]
     script = Path(hive_args[hive_args.index("-f") + 1])
     work = script.resolve().parent / "hive-local"
@@ -132,7 +151,7 @@ def hive_local_command(args: list[str], plan: ExportPlan) -> list[str]:
            f"-Dderby.stream.error.file={work / 'derby.log'}", f"-Djava.io.tmpdir={work / 'tmp'}",
            "-cp", os.pathsep.join(str(p) for p in hive_classpath()), CLI_DRIVER]
     (work / "tmp").mkdir(exist_ok=True)
-    for key, value in local_hiveconf(plan, work).items():
+    for key, value in local_hiveconf(session, work).items():
         cmd += ["--hiveconf", f"{key}={value}"]
     return cmd + hive_args
 

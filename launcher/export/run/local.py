@@ -71,9 +71,10 @@ class LocalRunner(Runner):
             return [spark_submit_path(), "--master", f"local[{plan.parallelism},4]", "--driver-memory", "2g",
                     "--conf", "spark.ui.enabled=false"] + args[1:]
         if args[0] == "hive-script":
-            from launcher.export.run.hive_local import hive_local_command  # Hive in local mode, embedded Derby
+            from launcher.export.run.hive_local import HiveSession, check_local_hive, hive_local_command
 
-            return hive_local_command(args, plan)
+            check_local_hive(plan)  # Hive in local mode, embedded Derby
+            return hive_local_command(args, HiveSession.of(plan))
         raise DdbS3Error(f"step {step['Name']!r}: the local runner cannot run {args[0]!r}")
 
     def run_step(self, step: dict, plan: ExportPlan, log: Path) -> dict:
