@@ -3,56 +3,37 @@ parser, hostile names that cannot change the statements, the two EMR steps."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
-from pathlib import Path
+from functools import partial
 
 import pytest
 
 from launcher.core.errors import BadInput
 from launcher.export.hive_columns import parse_hive_columns
 from launcher.export.render.hive import CONVERT_SCRIPT, HQL_SCRIPT
-from launcher.core.table import table_info_from_description
-from launcher.export.plan import make_plan
 from launcher.export.render.base import Target
 from launcher.export.render import render_export
 from launcher.export.request import build_request
 
+from helpers import GOLDEN as TEST_GOLDEN, plan_for, table_description
+
 pytestmark = pytest.mark.unit
 
-GOLDEN = Path(__file__).parent / "golden" / "hive"
-NOW = datetime(2026, 11, 27, 12, 0, 0, 123000, tzinfo=timezone.utc)
+GOLDEN = TEST_GOLDEN / "hive"
 HOSTILE = "pk:string,it's:string,back`tick:bigint,a.b:double,select:boolean,semi;$x{y}:binary,tags:array<string>," \
           "nums:array<double>,blobs:array<binary>,\"dq\" -- ;DROP TABLE t:string"
 
 
-def desc(name="LabResults", keys=(("pk", "HASH", "S"),), billing="PROVISIONED"):
-    d = {
-        "TableName": name,
-        "TableArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/{name}",
-        "KeySchema": [{"AttributeName": n, "KeyType": k} for n, k, _ in keys],
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, _, t in keys],
-        "ProvisionedThroughput": {"ReadCapacityUnits": 400, "WriteCapacityUnits": 100},
-        "ItemCount": 1000, "TableSizeBytes": 10_000_000, "TableStatus": "ACTIVE",
-    }
-    if billing != "PROVISIONED":
-        d["BillingModeSummary"] = {"BillingMode": billing}
-    return d
-
-
-def plan_for(table_desc=None, endpoint=None, **flags):
-    table_desc = table_desc or desc()
-    request = build_request({"table": table_desc["TableName"], "to": "s3://lab-backups/ddb/nightly", "engine": "hive"}
-                            | flags, environ={})
-    return make_plan(request, table_info_from_description(table_desc), region="eu-west-1",
-                     endpoints={"dynamodb": endpoint, "s3": None}, now=NOW, token="abcd1234", local_cores=2)
+# `--engine hive --to s3://lab-backups/ddb/nightly`, planned for 2 local cores
+hive_plan = partial(plan_for, to="s3://lab-backups/ddb/nightly", engine="hive", local_cores=2)
 
 
 CASES = {
-    "whole_item": lambda: plan_for(),
-    "whole_item_endpoint": lambda: plan_for(desc("orders.v2-prod"), endpoint="http://127.0.0.1:8000", read_percent=1.0),
-    "typed_hash_range": lambda: plan_for(desc("Events", (("user", "HASH", "S"), ("ts", "RANGE", "N"))),
-                                         hive_columns="user:string,ts:bigint,payload:string,flags:array<string>"),
-    "typed_hostile": lambda: plan_for(hive_columns=HOSTILE),
+    "whole_item": lambda: hive_plan(),
+    "whole_item_endpoint": lambda: hive_plan(table_description("orders.v2-prod"), endpoint="http://127.0.0.1:8000",
+                                             read_percent=1.0),
+    "typed_hash_range": lambda: hive_plan(table_description("Events", (("user", "HASH", "S"), ("ts", "RANGE", "N"))),
+                                          hive_columns="user:string,ts:bigint,payload:string,flags:array<string>"),
+    "typed_hostile": lambda: hive_plan(hive_columns=HOSTILE),
 }
 
 
@@ -103,9 +84,9 @@ def test_column_spec_errors_are_one_line_bad_input():
 
 def test_typed_columns_must_list_keys_with_matching_types():
     with pytest.raises(BadInput, match="must list the key attribute 'pk'"):
-        plan_for(hive_columns="other:string")
+        hive_plan(hive_columns="other:string")
     with pytest.raises(BadInput, match="key 'pk' is S"):
-        plan_for(hive_columns="pk:bigint")
+        hive_plan(hive_columns="pk:bigint")
 
 
 # ---------------------------------------------------------------- Hive's own parser (JVM)

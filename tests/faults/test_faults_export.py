@@ -17,7 +17,7 @@ import pytest
 from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from conftest import unique_name
+from helpers import unique_name
 from faults import Rule
 from faults.fixtures import faulty  # noqa: F401  (fixture)
 

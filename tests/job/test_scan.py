@@ -1,5 +1,5 @@
 """The segments reader's pieces: raw Scan pages (export JSON without botocore's parse) against
-dynalite, and the read budget's long-run rate (a fake clock: pure arithmetic, no server)."""
+dynalite, and split_items on page texts. (The read budget it spends: tests/core/test_budget.py.)"""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,10 @@ import boto3
 import pytest
 
 from launcher.core.codec import item_line, wire_to_json
-from launcher.core.budget import TokenBucket
 from launcher.job.scan import RAW_ITEMS, keep_raw_items, scan_segments, split_items
 from launcher.dev.sample_data import create_lab_table, lab_item, load_items
 
-from conftest import unique_name
+from helpers import unique_name
 
 
 def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_stack: Any) -> None:
@@ -44,19 +43,6 @@ def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_
         assert len(lines) == 60
     finally:
         ddb.delete_table(TableName=table)
-
-
-@pytest.mark.unit
-def test_read_budget_holds_its_rate_over_time() -> None:
-    now = [0.0]
-    budget = TokenBucket(100.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
-    spent = 0.0
-    for _ in range(200):  # pages of 37 units: more than a third of a second each
-        budget.take()
-        budget.spend(37.0)
-        spent += 37.0
-    # one second of burst at most, then the rate
-    assert spent / now[0] == pytest.approx(100.0, rel=0.02)
 
 
 @pytest.mark.unit

@@ -11,9 +11,11 @@ from launcher.core.errors import IncompleteExport
 from launcher.backup.storage import LocalFolder
 from launcher.backup.verify import verify
 
+from helpers import FIXTURES
+
 pytestmark = pytest.mark.integration
 
-FIX = Path(__file__).parent / "fixtures" / "backups"
+FIX = FIXTURES / "backups"
 EID = "01716790307109-5f9d6aaa"
 
 

@@ -14,7 +14,7 @@ from launcher.aws.json_body import BODY, json_body
 from launcher.backup.restore import writer_client
 from launcher.dev.sample_data import create_lab_table, lab_item
 
-from conftest import unique_name
+from helpers import unique_name
 
 KEYS = ("patient_id", "sample_id")
 

@@ -14,9 +14,11 @@ from launcher.backup.formats import detect, iter_items, iter_records
 from launcher.backup.storage import LocalFolder
 from launcher.backup.verify import verify
 
+from helpers import FIXTURES
+
 pytestmark = pytest.mark.unit
 
-FIX = Path(__file__).parent / "fixtures" / "backups"
+FIX = FIXTURES / "backups"
 NATIVE = FIX / "native-full" / "AWSDynamoDB" / "01716790307109-5f9d6aaa"
 INCR = FIX / "native-incremental" / "AWSDynamoDB" / "01716791487000-6ddcf8cf"
 DP = FIX / "datapipeline"

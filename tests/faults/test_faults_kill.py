@@ -22,7 +22,7 @@ from launcher.backup.download import download
 from launcher.core.errors import IncompleteExport
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from conftest import process_alive as alive, unique_name
+from helpers import process_alive as alive, unique_name
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]

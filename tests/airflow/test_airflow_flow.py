@@ -17,17 +17,17 @@ from pathlib import Path
 import boto3
 import pytest
 
-from conftest import unique_name
+from helpers import FIXTURES, REPO_ROOT, unique_name
 from faults.fixtures import faulty  # noqa: F401  (fixture)
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --all-extras)")
 pytestmark = pytest.mark.integration
-DRIVER = Path(__file__).resolve().parent / "fixtures" / "emr" / "airflow_owner_driver.py"
+DRIVER = FIXTURES / "emr" / "airflow_owner_driver.py"
 MOTO_ACCOUNT = "123456789012"
 
 
 def run_operator(table: str, to: str, owner: str, home: Path) -> dict:
-    env = dict(os.environ, AIRFLOW_HOME=str(home), PYTHONPATH=str(DRIVER.parents[3]))
+    env = dict(os.environ, AIRFLOW_HOME=str(home), PYTHONPATH=str(REPO_ROOT))
     proc = subprocess.run([sys.executable, str(DRIVER), table, to, owner], capture_output=True, text=True,
                           timeout=300, env=env)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("DRIVER-RESULT ")), None)

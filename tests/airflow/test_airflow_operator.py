@@ -15,10 +15,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from helpers import FIXTURES, REPO_ROOT
+
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --all-extras)")
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[1]
-DRIVER = ROOT / "tests" / "fixtures" / "emr" / "airflow_driver.py"
+ROOT = REPO_ROOT
+DRIVER = FIXTURES / "emr" / "airflow_driver.py"
 DAG = ROOT / "examples" / "airflow" / "ddb_s3_export_dag.py"
 MODES = ("success", "fail", "kill")
 # Real-looking fake credentials for the Airflow runs (moto and dynalite accept any): none of them may

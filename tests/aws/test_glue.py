@@ -10,14 +10,14 @@ import pytest
 
 from launcher.backup.convert import convert
 from launcher.aws.glue import register_dynamodb_json
-from tests.test_convert import ITEMS
-from tests.test_restore import write_export
+
+from helpers import CONVERT_ITEMS, write_export
 
 pytestmark = pytest.mark.integration
 
 
 def test_parquet_registered_in_glue(s3: Any, bucket: str, tmp_path: Path) -> None:
-    export = write_export(tmp_path / "exp", ITEMS, files=1)
+    export = write_export(tmp_path / "exp", CONVERT_ITEMS, files=1)
     out = f"s3://{bucket}/lab/parquet/lab.parquet"
     result = convert(str(export), "parquet", out, glue_database="labdb", glue_table="lab_results")
     glue = boto3.client("glue")

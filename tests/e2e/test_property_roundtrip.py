@@ -27,7 +27,7 @@ from launcher.core.codec import (CodecError, _check_number_text, check_number, f
 
 from launcher.aws.json_body import BODY, json_body
 
-from conftest import unique_name
+from helpers import unique_name
 
 BOTOCORE_JSON = create_serializer("json", include_validation=True)
 PUT_ITEM = botocore.session.get_session().get_service_model("dynamodb").operation_model("PutItem")

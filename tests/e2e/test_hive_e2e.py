@@ -18,7 +18,7 @@ import pytest
 
 from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
 
-from conftest import unique_name
+from helpers import unique_name
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")

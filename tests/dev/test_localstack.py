@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from conftest import process_alive
+from helpers import process_alive
 from launcher.dev.localstack import REPO_ROOT, LocalStack, LocalStackError
 
 pytestmark = pytest.mark.integration

@@ -4,38 +4,20 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime, timezone
-from pathlib import Path
 
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
 from launcher.export.render import emr_cluster as emr_request
-from launcher.core.table import TableInfo
-from launcher.export.plan import make_plan
 from launcher.export.render.base import EMR_CONNECTOR_JAR, HELPERS_JAR, Target
 from launcher.export.render import render_export
-from launcher.export.request import build_request
+
+from helpers import REPO_ROOT, emr_plan
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-
-def table() -> TableInfo:
-    return TableInfo(name="LabResults", arn="arn:aws:dynamodb:eu-west-1:123456789012:table/LabResults",
-                     key_schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     attribute_definitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     billing_mode="PROVISIONED", read_capacity=100, write_capacity=5,
-                     item_count=1000, size_bytes=3 * 1024**3)
-
-
-def plan_for(**flags):
-    flags = {"table": "LabResults", "to": "s3://lab-backups/ddb", "runner": "emr", **flags}
-    request = build_request(flags, environ={})
-    return make_plan(request, table(), region="eu-west-1", endpoints={"dynamodb": None, "s3": None},
-                     now=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc), token="abcd1234")
 
 
 def validate(operation: str, params: dict) -> None:
@@ -49,7 +31,7 @@ def rendered(plan):
 
 
 def test_run_job_flow_request_validates_against_botocore_model():
-    plan = plan_for(spot=True, log_uri="s3://lab-logs/emr/", subnet_id="subnet-0abc", core_nodes=3,
+    plan = emr_plan(spot=True, log_uri="s3://lab-logs/emr/", subnet_id="subnet-0abc", core_nodes=3,
                     connector_version="5.0.0", python_packages="boto3==1.44.5, pyarrow==26.0.1")
     out = rendered(plan)
     validate("RunJobFlow", out.run_job_flow)
@@ -71,7 +53,7 @@ def test_run_job_flow_request_validates_against_botocore_model():
 
 
 def test_bootstrap_actions_point_at_uploaded_scripts_and_swap_the_connector_jar():
-    plan = plan_for(connector_version="5.0.0", python_packages="boto3==1.44.5")
+    plan = emr_plan(connector_version="5.0.0", python_packages="boto3==1.44.5")
     out = rendered(plan)
     root = plan.artifacts_uri
     assert root == f"s3://lab-backups/ddb/_ddb_s3_artifacts/{plan.export_id}"
@@ -86,11 +68,11 @@ def test_bootstrap_actions_point_at_uploaded_scripts_and_swap_the_connector_jar(
 
 
 def test_default_uses_release_connector_and_no_bootstrap_and_existing_cluster_has_no_run_job_flow():
-    out = rendered(plan_for())
+    out = rendered(emr_plan())
     assert out.run_job_flow["BootstrapActions"] == []
     assert not any(name.startswith("bootstrap/") for name in out.files)
     assert EMR_CONNECTOR_JAR in json.dumps(out.steps)
-    existing = rendered(plan_for(cluster="j-1ABCDEF"))
+    existing = rendered(emr_plan(cluster="j-1ABCDEF"))
     assert existing.run_job_flow is None and existing.steps[0]["ActionOnFailure"] == "CONTINUE"
 
 
@@ -98,7 +80,7 @@ def test_rendered_emr_artifacts_hold_no_credential(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN")
-    out = rendered(plan_for(log_uri="s3://lab-logs/emr/", python_packages="boto3==1.44.5"))
+    out = rendered(emr_plan(log_uri="s3://lab-logs/emr/", python_packages="boto3==1.44.5"))
     text = json.dumps(out.run_job_flow) + json.dumps(out.steps) + "".join(
         c for c in out.files.values() if isinstance(c, str))
     for secret in ("AKIAIOSFODNN7EXAMPLE", SECRET, "FwoGZXIvYXdzEXAMPLETOKEN"):
@@ -116,7 +98,7 @@ def test_bad_emr_options_are_one_line_bad_input(flags, message):
     from launcher.core.errors import BadInput
 
     with pytest.raises(BadInput, match=message):
-        plan_for(**flags)
+        emr_plan(**flags)
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (apt-get install shellcheck)")

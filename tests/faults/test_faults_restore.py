@@ -15,7 +15,7 @@ from launcher.job import commit, s3io
 from launcher.backup.restore import RestoreOptions, restore
 from launcher.dev.sample_data import lab_items
 
-from conftest import unique_name
+from helpers import unique_name
 from faults import Rule
 from faults.fixtures import faulty  # noqa: F401  (fixture)
 

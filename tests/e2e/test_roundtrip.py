@@ -15,7 +15,8 @@ import pytest
 
 from launcher.core.codec import item_key, items_equal, wire_to_json
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-from tests.conftest import unique_name
+
+from helpers import unique_name
 
 pytestmark = pytest.mark.e2e
 

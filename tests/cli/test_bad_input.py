@@ -4,7 +4,7 @@ every table and its items, and the work folder are the same before and after).
 
 Run in-process through launcher.cli.main with file-descriptor capture (so anything printed by any
 layer, tracebacks included, is counted). The cases that need a Spark run are not here (see
-tests/test_faults_*.py)."""
+tests/faults/test_faults_*.py)."""
 from __future__ import annotations
 
 import gzip
@@ -23,7 +23,7 @@ from launcher.core.codec import item_line, wire_to_json
 from launcher.job import commit, s3io
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from conftest import unique_name
+from helpers import unique_name
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ from launcher.export.render import render_export
 from launcher.export.request import build_request
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from conftest import unique_name
+from helpers import table_description, unique_name
 from faults.fixtures import faulty  # noqa: F401  (fixture)
 
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -135,13 +135,8 @@ def test_sse_s3_and_owner_on_every_call_of_the_job_modules(local_stack, faulty, 
 
 # --------------------------------------------------------------------------- hostile names
 
-DESC = {
-    "TableName": "LabResults", "TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/LabResults",
-    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-    "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 100},
-    "ItemCount": 10, "TableSizeBytes": 1000, "TableStatus": "ACTIVE",
-}
+DESC = table_description(keys=(("pk", "HASH", "S"), ("sk", "RANGE", "S")), region="us-east-1",
+                         read_units=100, write_units=100, item_count=10, size_bytes=1000)
 HOSTILE = [
     "x'); import os; os.system('id') #",
     'x"""\nimport os\n"""',

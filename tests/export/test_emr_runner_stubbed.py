@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from pathlib import Path
 
 import boto3
 import pytest
@@ -20,10 +19,10 @@ from launcher.aws.emr_hook import EmrHook
 from launcher.core.errors import DdbS3Error
 from launcher.export.run.emr import EmrRunner, StepWaiter
 
-from test_emr_request import plan_for
+from helpers import FIXTURES as TEST_FIXTURES, emr_plan
 
 pytestmark = pytest.mark.unit
-FIXTURES = Path(__file__).parent / "fixtures" / "emr"
+FIXTURES = TEST_FIXTURES / "emr"
 REC = json.loads((FIXTURES / "steps.json").read_text())
 CID, SID = REC["cluster_id"], REC["step_id"]
 
@@ -86,7 +85,7 @@ def run_existing(scenario: str, log_uri: str | None = None, with_log: bool = Tru
     lines: list[str] = []
     runner = EmrRunner(lines.append, hook=EmrHook(emr=emr, s3=s3), waiter=StepWaiter(sleep=lambda s: None),
                        log_poll_seconds=0, log_wait_seconds=5, helper_jar=FIXTURES / "steps.json")
-    plan = plan_for(cluster=CID, **({"log_uri": log_uri} if log_uri else {}))
+    plan = emr_plan(cluster=CID, **({"log_uri": log_uri} if log_uri else {}))
     with stub, s3stub:
         try:
             return runner.run(plan), lines
@@ -127,7 +126,7 @@ def test_interrupted_and_cancelled_steps_fail_the_run(scenario, expect):
     with stub:
         hook = EmrHook(emr=emr, s3=s3)
         steps = StepWaiter(sleep=lambda s: None)(hook, CID, [SID], lambda m: None)
-        msg = EmrRunner(lambda m: None, hook=hook).failure(hook, plan_for(), CID, steps)
+        msg = EmrRunner(lambda m: None, hook=hook).failure(hook, emr_plan(), CID, steps)
         stub.assert_no_pending_responses()
     assert expect in msg
 

@@ -2,7 +2,6 @@
 incremental, create-table, and an interrupted restore resumed from its checkpoint."""
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import signal
@@ -14,30 +13,21 @@ from typing import Any
 
 import pytest
 
-from launcher.core import layout
 from launcher.core.budget import TokenBucket
-from launcher.core.codec import item_key, item_line, items_equal, json_to_wire, wire_to_json
+from launcher.core.codec import item_key, items_equal, json_to_wire, wire_to_json
 from launcher.core.errors import BadInput
 from launcher.backup.restore import RestoreOptions, restore
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
+from helpers import FIXTURES, unique_name, write_export
+
 pytestmark = pytest.mark.integration
 
-FIX = Path(__file__).parent / "fixtures" / "backups"
+FIX = FIXTURES / "backups"
 NATIVE = FIX / "native-full" / "AWSDynamoDB" / "01716790307109-5f9d6aaa"
 INCR = FIX / "native-incremental" / "AWSDynamoDB" / "01716791487000-6ddcf8cf"
 DP = FIX / "datapipeline"
 KEYS = ["patient_id", "sample_id"]
-LAB_SCHEMA = {
-    "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-    "AttributeDefinitions": [{"AttributeName": "patient_id", "AttributeType": "S"},
-                             {"AttributeName": "sample_id", "AttributeType": "S"},
-                             {"AttributeName": "test_code", "AttributeType": "S"}],
-    "BillingMode": "PAY_PER_REQUEST",
-    "GlobalSecondaryIndexes": [{"IndexName": "by_test", "KeySchema": [{"AttributeName": "test_code", "KeyType": "HASH"}],
-                                "Projection": {"ProjectionType": "KEYS_ONLY"}}],
-    "LocalSecondaryIndexes": [],
-}
 
 
 def expected(name: str) -> list[dict]:
@@ -62,30 +52,9 @@ def assert_table_equals(ddb: Any, table: str, items: list[dict]) -> None:
 
 
 def lab_table(ddb: Any) -> str:
-    from tests.conftest import unique_name
-
     name = unique_name("lab")
     create_lab_table(ddb, name)
     return name
-
-
-def write_export(root: Path, items: list[dict], table: str = "LabResults", files: int = 4, schema: dict | None = None) -> Path:
-    """An export in our layout (local folder), as the Spark job writes it."""
-    eid = "01700000000000-0badcafe"
-    folder = root / "AWSDynamoDB" / eid
-    (folder / "data").mkdir(parents=True)
-    entries = []
-    for f in range(files):
-        part = items[f::files]
-        data = gzip.compress("".join(item_line(i) + "\n" for i in part).encode(), mtime=0)
-        key = f"AWSDynamoDB/{eid}/data/{layout.data_file_name(f, 0)}"
-        (root / key).write_bytes(data)
-        entries.append(layout.DataFile(len(part), layout.md5_b64(data), "x", key))
-    (folder / layout.MANIFEST_FILES).write_text(layout.manifest_files_text(entries))
-    summary = {"exportId": eid, "tableName": table, "itemCount": len(items), "outputFormat": "DYNAMODB_JSON",
-               "tableSchema": schema or LAB_SCHEMA, "exporter": {"tool": "ddb-s3"}}
-    (folder / layout.MANIFEST_SUMMARY).write_text(json.dumps(summary))
-    return folder
 
 
 @pytest.fixture
@@ -158,8 +127,6 @@ def test_overwrite_replaces_existing(ddb: Any, lab) -> None:
 
 
 def test_create_table_from_recorded_schema(ddb: Any, tmp_path: Path) -> None:
-    from tests.conftest import unique_name
-
     items = [wire_to_json(i) for i in lab_items(60)]
     folder = write_export(tmp_path, items)
     table = unique_name("created")

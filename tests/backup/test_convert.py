@@ -12,16 +12,11 @@ import pytest
 
 from launcher.backup.convert import convert
 from launcher.core.errors import BadInput
-from tests.test_restore import write_export
+
+from helpers import CONVERT_ITEMS as ITEMS, write_export
 
 pytestmark = pytest.mark.unit
 
-ITEMS = [
-    {"pk": {"S": "a"}, "n": {"N": "12345678901234567890.123456789"}, "b": {"B": "AAEC"}, "ss": {"SS": ["z", "y"]},
-     "m": {"M": {"x": {"N": "1.5"}, "l": {"L": [{"BOOL": True}, {"NULL": True}]}}}, "mixed": {"S": "text"},
-     "big": {"N": "1E+125"}, "bs": {"BS": ["AQ==", "AA=="]}, "flag": {"BOOL": False}},
-    {"pk": {"S": "b"}, "n": {"N": "-7"}, "mixed": {"N": "42"}, "extra": {"NULL": True}, "big": {"N": "3"}},
-]
 
 
 @pytest.fixture
