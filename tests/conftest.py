@@ -1,11 +1,11 @@
-"""Shared fixtures. The local stack starts lazily: only tests that ask for it (directly or through
-`ddb`, `s3`, `fresh_table`, `bucket`) start servers, once per session; unit tests never do."""
+"""Shared fixtures (plain helper functions live in helpers.py). The local stack starts lazily: only
+tests that ask for it (directly or through `ddb`, `s3`, `fresh_table`, `bucket`) start servers, once
+per session; unit tests never do."""
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +13,8 @@ import boto3
 import pytest
 
 from launcher.dev.localstack import CLEARED_VARS, LocalStack, LocalStackError
+
+from helpers import unique_name
 
 STACK_FIXTURE = "local_stack"
 
@@ -65,19 +67,6 @@ def ddb(local_stack: LocalStack) -> Any:
 @pytest.fixture
 def s3(local_stack: LocalStack) -> Any:
     return boto3.client("s3")
-
-
-def process_alive(pid: int) -> bool:
-    """True while pid runs (a zombie counts as gone), from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ returned by `LocalStack.env()`.
         os.environ.update(stack.env())
 
 CLI (for `make demo` and scripts):
-    python -m launcher.localstack up      # print `export ...` lines, run until SIGINT/SIGTERM
-    python -m launcher.localstack check   # start, health-check, stop; exit 0/1 with one line
+    python -m launcher.dev.localstack up      # print `export ...` lines, run until SIGINT/SIGTERM
+    python -m launcher.dev.localstack check   # start, health-check, stop; exit 0/1 with one line
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ def _shell_lines(stack: LocalStack) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in ("up", "check"):
-        print("usage: python -m launcher.localstack {up|check}", file=sys.stderr)
+        print("usage: python -m launcher.dev.localstack {up|check}", file=sys.stderr)
         return 2
     # SIGTERM (from `make`, a CI runner, kill) unwinds like Ctrl-C so the servers are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

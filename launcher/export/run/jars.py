@@ -5,7 +5,7 @@
 5.0.0 (a fat jar from Central: AWS SDK v2 2.18.40 and friends are inside) and gson-2.8.9.
 
 Findings from running DynamoDBInputFormat 5.0.0 on local pyspark 3.5.5 against dynalite
-(see spark/jvm/README.md and tests/test_jvm_converter.py):
+(see spark/jvm/README.md and tests/export/test_jvm_converter.py):
 - Pass every jar to Spark with `spark.jars` (comma-joined `connector_classpath()`), never on
   spark.driver.extraClassPath: the fat jar's commons-lang3 3.7 then breaks Spark start-up
   (java.lang.NoSuchFieldError: JAVA_11). Only gson-2.8.9.jar may go there, for jobs that

@@ -1,0 +1,67 @@
+"""download from moto's S3: checked copy, resumable (kept files), corrupted and missing files refused."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from launcher.backup.download import download
+from launcher.core.errors import IncompleteExport
+from launcher.backup.storage import LocalFolder
+from launcher.backup.verify import verify
+
+from helpers import FIXTURES
+
+pytestmark = pytest.mark.integration
+
+FIX = FIXTURES / "backups"
+EID = "01716790307109-5f9d6aaa"
+
+
+def upload_tree(s3: Any, bucket: str, root: Path, prefix: str = "") -> None:
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            s3.put_object(Bucket=bucket, Key=prefix + p.relative_to(root).as_posix(), Body=p.read_bytes())
+
+
+def test_download_checked_and_resumable(s3: Any, bucket: str, tmp_path: Path) -> None:
+    upload_tree(s3, bucket, FIX / "native-full")
+    uri = f"s3://{bucket}/AWSDynamoDB/{EID}/"
+    first = download(uri, tmp_path / "b", concurrency=4)
+    assert (first.fetched, first.skipped, first.items) == (3, 0, 40)
+    assert verify(LocalFolder(tmp_path / "b")).ok
+    again = download(uri, tmp_path / "b")
+    assert (again.fetched, again.skipped) == (0, 3)
+    damaged = tmp_path / "b" / "data" / "kq3v7d2zq4bqhnw6pmkdcjz6ea.json.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-3])  # a torn local file is fetched again
+    third = download(uri, tmp_path / "b")
+    assert (third.fetched, third.skipped) == (1, 2)
+
+
+@pytest.mark.parametrize("damage", ["flip", "missing"])
+def test_download_refuses_bad_files(s3: Any, bucket: str, tmp_path: Path, damage: str) -> None:
+    upload_tree(s3, bucket, FIX / "native-full")
+    key = f"AWSDynamoDB/{EID}/data/bddxj42rqu5ydkvytmo3fljtbu.json.gz"
+    if damage == "flip":
+        data = bytearray(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        data[len(data) // 2] ^= 0x01
+        s3.put_object(Bucket=bucket, Key=key, Body=bytes(data))
+    else:
+        s3.delete_object(Bucket=bucket, Key=key)
+    with pytest.raises(IncompleteExport, match="bddxj42rqu5ydkvytmo3fljtbu"):
+        download(f"s3://{bucket}/AWSDynamoDB/{EID}/", tmp_path / "b")
+    assert not (tmp_path / "b" / "manifest-summary.json").exists()
+    assert not (tmp_path / "b" / "data" / "bddxj42rqu5ydkvytmo3fljtbu.json.gz").exists()
+    assert not list((tmp_path / "b").rglob("*.part"))
+    with pytest.raises(IncompleteExport):
+        verify(LocalFolder(tmp_path / "b"))
+
+
+def test_download_incremental_and_datapipeline(s3: Any, bucket: str, tmp_path: Path) -> None:
+    upload_tree(s3, bucket, FIX / "native-incremental", "ddb/")
+    r = download(f"s3://{bucket}/ddb/AWSDynamoDB/01716791487000-6ddcf8cf/", tmp_path / "inc")
+    assert r.kind == "incremental" and r.items == 9 and verify(LocalFolder(tmp_path / "inc")).ok
+    upload_tree(s3, bucket, FIX / "datapipeline", "old/")
+    r = download(f"s3://{bucket}/old/", tmp_path / "dp")
+    assert r.kind == "datapipeline" and r.items == 30 and verify(LocalFolder(tmp_path / "dp")).ok

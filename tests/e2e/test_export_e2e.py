@@ -1,0 +1,157 @@
+"""The spine end to end: `ddb-s3 export` on local Spark with the real connector jar, dynalite as
+DynamoDB and moto's server as S3; then verify and read back, compared by value and type."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
+
+from helpers import unique_name
+
+pytestmark = pytest.mark.e2e
+KEYS = ["patient_id", "sample_id"]
+DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
+
+
+def edge_items() -> list[dict[str, Any]]:
+    """Values at DynamoDB's limits, beside the lab items' everyday mix of every type."""
+    deep: dict[str, Any] = {"S": "bottom"}
+    for _ in range(30):
+        deep = {"M": {"d": deep}}
+    return [
+        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "numbers"},
+         "big": {"N": "99999999999999999999999999999999999999"}, "tiny": {"N": "1E-130"},
+         "huge": {"N": "9.9999999999999999999999999999999999999E+125"}, "neg": {"N": "-0.000001"},
+         "ns": {"NS": ["1", "1.5", "-3E+10"]}},
+        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "text"}, "empty": {"S": ""},
+         "uni": {"S": "Grüße \u0000 😀 \U0001d11e \u202e"}, "ss": {"SS": ["", "a", "😀"]},
+         "empties": {"M": {"l": {"L": []}, "m": {"M": {}}, "b": {"B": b""}}}},
+        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "binary"},
+         "bin": {"B": bytes(range(256))}, "bs": {"BS": [b"\x00", b"\xff\xfe", b""]},
+         "nested": {"L": [{"B": b"\x01"}, {"M": {"x": {"BS": [b"\x02"]}}}]}},
+        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "deep"}, "deep": deep},
+        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "large"}, "blob": {"B": os.urandom(300_000)},
+         "text": {"S": "x" * 90_000}},
+    ]
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([DDB_S3, *args], capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"ddb-s3 {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def read_back(s3: Any, bucket: str, root: str) -> dict[tuple, dict]:
+    out = {}
+    for entry in s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines():
+        key = json.loads(entry)["dataFileS3Key"]
+        for line in gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().splitlines():
+            item = parse_item_line(line)
+            out[item_key(item, KEYS)] = item
+    return out
+
+
+@pytest.fixture(scope="module")
+def source(local_stack):
+    import boto3
+
+    ddb = boto3.client("dynamodb")
+    name = unique_name("e2e")
+    create_lab_table(ddb, name)
+    load_items(ddb, name, iter(list(lab_items(600)) + edge_items()))
+    items = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=name):
+        for it in page["Items"]:
+            j = wire_to_json(it)
+            items[item_key(j, KEYS)] = j
+    bucket = unique_name("e2e-bucket").lower().replace("_", "-")
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    yield name, bucket, items
+    ddb.delete_table(TableName=name)
+
+
+@pytest.mark.parametrize("reader, extra", [("connector", []), ("segments", ["--consistent-read"])])
+def test_export_verify_read_back(source, s3, reader, extra):
+    table, bucket, items = source
+    proc = run_cli("export", "--table", table, "--to", f"s3://{bucket}/{reader}", "--reader", reader,
+                   "--segments", "4", "--json", *extra)
+    result = json.loads(proc.stdout)
+    assert result["itemCount"] == len(items) == 605
+    root = result["exportUri"].split(bucket + "/", 1)[1]
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=root + "manifest-summary.json")["Body"].read())
+    assert summary["itemCount"] == 605 and summary["tableName"] == table
+    assert summary["exporter"]["reader"] == reader
+    assert summary["exporter"]["consistentRead"] is (reader == "segments")
+    # 4 segments really run in parallel: one split per segment for the connector, one task per
+    # segment group (as many as cores) for the segments reader.
+    assert summary["exporter"]["segments"] == 4
+    assert summary["exporter"]["inputPartitions"] == (4 if reader == "connector" else min(4, os.cpu_count() or 1))
+    assert summary["exporter"]["inputPartitions"] > 1
+    if reader == "connector":
+        log = next(Path(".cache/runs").glob(f"{result['exportId']}/step-1.log")).read_text()
+        assert "DynamoDBInputFormat gave 4 input partitions" in log
+    verify = run_cli("verify", result["exportUri"])
+    assert "605 items" in verify.stderr
+    back = read_back(s3, bucket, root)
+    assert back.keys() == items.keys()
+    diffs = [k for k in items if not items_equal(items[k], back[k])]
+    assert not diffs, f"{len(diffs)} items differ, e.g. {diffs[:3]}"
+    # exact, not just equal after normalisation: the raw JSON is what DynamoDB returned
+    key = (("S", "EDGE"), ("S", "numbers"))
+    assert back[key] == items[key]
+    assert back[key]["big"] == {"N": "99999999999999999999999999999999999999"}
+
+
+def test_killed_export_is_incomplete_and_rerun_is_complete(source, s3):
+    table, bucket, items = source
+    prefix = "killed"
+    proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    started = []
+    while time.monotonic() < deadline and not started:
+        started = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+                   if o["Key"].endswith("/_started")]
+        time.sleep(0.2)
+    assert started, "the export never started"
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI, spark-submit and the Spark JVM: nothing gets to clean up
+    proc.wait()
+    root = started[0][: -len("_started")]
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=root + "manifest-summary.json")
+    verify = run_cli("verify", f"s3://{bucket}/{root}", check=False)
+    assert verify.returncode == 3
+    assert "incomplete" in verify.stderr and len(verify.stderr.strip().splitlines()) == 1
+    rerun = json.loads(run_cli("export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--json").stdout)
+    assert rerun["itemCount"] == len(items)
+    assert run_cli("verify", rerun["exportUri"]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--table", "NoSuchTable", "--to", "s3://{bucket}/x"], "table 'NoSuchTable' not found"),
+        (["--table", "{table}", "--to", "s3:/{bucket}/x"], "is not an s3:// URI"),
+        (["--table", "{table}", "--to", "s3://{bucket}/x", "--read-percent", "1.6"], "--read-percent: must be in (0, 1.5]"),
+        (["--table", "{table}", "--to", "s3://{bucket}/x", "--engine", "pig"], "--engine: Input should be"),
+    ],
+)
+def test_bad_input_one_line_nothing_created(source, s3, args, message):
+    table, bucket, _ = source
+    before = s3.list_objects_v2(Bucket=bucket, Prefix="x/").get("KeyCount", 0)
+    proc = run_cli("export", *[a.format(table=table, bucket=bucket) for a in args], check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="x/").get("KeyCount", 0) == before == 0

@@ -1,0 +1,200 @@
+"""`--runner emr` end to end on the local EMR (launcher/dev/local_emr.py): moto's EMR API with a step
+executor that runs what the runner sent as EMR would: the step's own spark-submit arguments, its
+s3:// artifacts, the connector at EMR's path, Python 3.9 for the driver and the workers, step logs
+archived under the LogUri. No step outcome is injected here."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
+from launcher.dev.localstack import REPO_ROOT
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
+
+from helpers import unique_name
+
+pytestmark = pytest.mark.e2e
+KEYS = ["patient_id", "sample_id"]
+DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
+
+
+@pytest.fixture(scope="module")
+def local_emr(local_stack, tmp_path_factory) -> str:
+    """The local EMR beside the session's stack (started once; moto's own EMR API stays the default)."""
+    if local_stack.emr_endpoint is None:
+        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("emr-nodes"),
+                                    time.monotonic() + 60, 60)
+    assert local_stack.emr_endpoint
+    return local_stack.emr_endpoint
+
+
+@pytest.fixture
+def on_local_emr(local_emr, monkeypatch) -> Any:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EMR", local_emr)
+    monkeypatch.setenv("DDB_S3_POLL_SECONDS", "1")
+    return boto3.client("emr")
+
+
+@pytest.fixture(scope="module")
+def source(local_stack) -> tuple[str, str, dict]:
+    ddb = boto3.client("dynamodb")
+    name = unique_name("lemr")
+    create_lab_table(ddb, name)
+    load_items(ddb, name, lab_items(300))
+    items = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=name):
+        for it in page["Items"]:
+            j = wire_to_json(it)
+            items[item_key(j, KEYS)] = j
+    bucket = unique_name("lemr").lower()
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return name, bucket, items
+
+
+def export(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([DDB_S3, "export", "--runner", "emr", "--json", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def read_back(bucket: str, uri: str) -> dict:
+    s3 = boto3.client("s3")
+    root = uri.split(bucket + "/", 1)[1]
+    out = {}
+    for entry in s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines():
+        body = s3.get_object(Bucket=bucket, Key=json.loads(entry)["dataFileS3Key"])["Body"].read()
+        for line in gzip.decompress(body).decode().splitlines():
+            item = parse_item_line(line)
+            out[item_key(item, KEYS)] = item
+    return out
+
+
+def step_log(bucket: str, cluster_id: str, name: str) -> str:
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"logs/{cluster_id}/steps/")["Contents"]]
+    key = next(k for k in keys if k.endswith("/" + name))
+    return gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode(errors="replace")
+
+
+@pytest.mark.parametrize("reader, extra", [("connector", []), ("segments", ["--consistent-read"])])
+def test_transient_cluster_exports_verifies_and_ends(on_local_emr, source, reader, extra):
+    table, bucket, items = source
+    proc = export("--table", table, "--to", f"s3://{bucket}/{reader}", "--reader", reader,
+                  "--log-uri", f"s3://{bucket}/logs/", *extra)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout)
+    assert result["itemCount"] == len(items) == 300
+    back = read_back(bucket, result["exportUri"])
+    assert back.keys() == items.keys()
+    assert all(items_equal(items[k], back[k]) for k in items)
+    # the runner saw the cluster run its step and end by itself, as EMR reports it
+    assert "step 1/1 RUNNING" in proc.stderr and "step 1/1 COMPLETED" in proc.stderr
+    cluster = on_local_emr.describe_cluster(ClusterId=result["clusterId"])["Cluster"]
+    assert cluster["Status"]["State"] == "TERMINATED"
+    assert cluster["Status"]["StateChangeReason"]["Code"] == "ALL_STEPS_COMPLETED"
+    # the step ran under EMR 7's Python 3.9 (boto3 itself says so when imported on 3.9)
+    assert "python3.9" in step_log(bucket, result["clusterId"], "stderr.gz")
+
+
+def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
+    table, bucket, items = source
+    cluster_id = on_local_emr.run_job_flow(
+        Name="team cluster", ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole", JobFlowRole="EMR_EC2_DefaultRole",
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
+    )["JobFlowId"]
+    try:
+        deadline = time.monotonic() + 30
+        while on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "WAITING":
+            assert time.monotonic() < deadline, "the cluster never reached WAITING"
+            time.sleep(0.2)
+        proc = export("--table", table, "--to", f"s3://{bucket}/existing", "--reader", "segments", "--cluster", cluster_id)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        assert json.loads(proc.stdout)["itemCount"] == len(items)
+        assert "terminated cluster" not in proc.stderr  # not ours to end
+        time.sleep(1)
+        assert on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "WAITING"
+    finally:
+        on_local_emr.terminate_job_flows(JobFlowIds=[cluster_id])
+
+
+def test_failed_step_reports_the_cause_from_its_stderr_on_s3(on_local_emr, source):
+    from launcher.export.flow import plan_export, run_and_verify
+    from launcher.export.run.emr import EmrRunner, StepWaiter
+    from launcher.options import build_request
+    from launcher.core.errors import DdbS3Error
+
+    _, bucket, _ = source
+    ddb = boto3.client("dynamodb")
+    doomed = unique_name("lemr-gone")
+    create_lab_table(ddb, doomed)
+    plan = plan_export(build_request({"table": doomed, "to": f"s3://{bucket}/failed", "runner": "emr", "reader": "segments",
+                                      "log_uri": f"s3://{bucket}/logs/"}))
+    ddb.delete_table(TableName=doomed)  # gone between the plan and the step: the Scan fails on the node
+    lines: list[str] = []
+    runner = EmrRunner(progress=lines.append, waiter=StepWaiter(poll_seconds=1), log_wait_seconds=30, log_poll_seconds=1)
+    with pytest.raises(DdbS3Error) as e:
+        run_and_verify(plan, runner)
+    message = str(e.value)
+    assert "FAILED" in message and "ResourceNotFoundException" in message, message
+    assert f"s3://{bucket}/logs/" in message and message.endswith("stderr.gz)")
+    assert any(line.startswith("stderr | ") for line in lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, source, sig):
+    table, bucket, _ = source
+    proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/sig",
+                             "--reader", "segments", "--read-percent", "0.0001"],  # 4 units/s: the step runs for a while
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as in a background job
+    seen = ""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen += line
+        if "step 1/1 RUNNING" in line:
+            break
+    cluster_id = seen.split("started cluster ", 1)[1].split()[0]
+    proc.send_signal(sig)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode != 0
+    assert f"terminated cluster {cluster_id}" in seen + rest
+    deadline = time.monotonic() + 20
+    while True:
+        steps = on_local_emr.list_steps(ClusterId=cluster_id)["Steps"]
+        if steps[0]["Status"]["State"] == "INTERRUPTED" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert steps[0]["Status"]["State"] == "INTERRUPTED"
+    assert on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED"
+    left = subprocess.run(["pgrep", "-f", cluster_id], capture_output=True, text=True).stdout.split()
+    assert not left, f"processes of {cluster_id} still running: {left}"
+
+
+def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
+    """export.hql through `hive-script` on the node, then the convert step under Python 3.9. The
+    local Hive connector (emr-dynamodb-hive 4.5.0) reads provisioned tables only."""
+    ddb = boto3.client("dynamodb")
+    table, bucket = unique_name("lemr-hive"), unique_name("lemr-hive").lower()
+    create_lab_table(ddb, table, billing="PROVISIONED")
+    load_items(ddb, table, lab_items(120))
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    items = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for it in page["Items"]:
+            j = wire_to_json(it)
+            items[item_key(j, KEYS)] = j
+    proc = export("--table", table, "--to", f"s3://{bucket}/hive", "--engine", "hive", "--log-uri", f"s3://{bucket}/logs/")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout)
+    assert "step 1/2 COMPLETED, step 2/2 COMPLETED" in proc.stderr
+    back = read_back(bucket, result["exportUri"])
+    assert back.keys() == items.keys() and all(items_equal(items[k], back[k]) for k in items)

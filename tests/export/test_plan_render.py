@@ -1,0 +1,112 @@
+"""Planning and rendering are pure: same inputs, same plan and artifacts."""
+import ast
+import dataclasses
+import json
+import re
+from functools import partial
+
+import pytest
+
+from launcher.core.table import table_info_from_description
+from launcher.export.plan import connector_conf
+from launcher.export.render.base import JOB_SCRIPT, Target
+from launcher.export.render import render_export
+from launcher.options import build_request
+
+from helpers import GIB, plan_for, table_description
+
+pytestmark = pytest.mark.unit
+
+# LabResults keyed (patient_id HASH, sample_id RANGE), the KeySchema listed RANGE first as
+# DescribeTable may: 1M items, 5 GiB, 400 RCU.
+DESC = table_description(keys=(("sample_id", "RANGE", "S"), ("patient_id", "HASH", "S")),
+                         definitions=(("patient_id", "S"), ("sample_id", "S")),
+                         item_count=1_000_000, size_bytes=5 * GIB)
+# `--to s3://lab-backups/ddb/nightly`, planned for 4 local cores
+nightly_plan = partial(plan_for, DESC, to="s3://lab-backups/ddb/nightly", local_cores=4)
+
+
+def test_plan_is_pure_and_shaped_like_a_native_export():
+    a, b = nightly_plan(), nightly_plan()
+    assert a == b
+    assert a.export_id == "01795780800123-abcd1234"
+    assert re.fullmatch(r"\d{14}-[0-9a-f]{8}", a.export_id)
+    assert a.export_root == "ddb/nightly/AWSDynamoDB/01795780800123-abcd1234/"
+    assert a.export_uri == "s3://lab-backups/ddb/nightly/AWSDynamoDB/01795780800123-abcd1234/"
+
+
+def test_read_budget_and_segments():
+    p = nightly_plan(read_percent=0.5)
+    assert p.read_units_per_second == 200  # 400 RCU * 0.5
+    assert p.segments == 5  # one per GiB of table beats the 4 local cores
+    assert len(p.segment_groups) == 4 and sorted(sum(p.segment_groups, [])) == list(range(5))
+    assert p.task_read_units_per_second == 50
+    assert nightly_plan(segments=16).segments == 16
+
+
+def test_on_demand_uses_assumed_capacity():
+    desc = DESC | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
+    p = plan_for(desc, to="s3://lab-backups/x", read_percent=0.25, on_demand_read_units=1000, token="00000000",
+                 local_cores=2)
+    assert p.read_units_per_second == 250
+    assert p.estimate["read_cost_usd"] > 0
+
+
+def test_connector_conf_makes_one_split_per_segment():
+    p = nightly_plan(segments=4, read_percent=0.5)
+    conf = p.connector_conf
+    # getSplits: splits = min(segments, floor(read * percent) / 100)
+    assert int(float(conf["dynamodb.throughput.read"]) * 0.5) // 100 >= 4
+    assert conf["dynamodb.scan.segments"] == "4"
+    assert conf["dynamodb.throughput.read.autoscaling"] == "true"
+    assert "dynamodb.endpoint" not in conf  # AWS's own endpoint unless one is configured
+    assert not any("secret" in k.lower() or "accesskey" in k.lower() for k in conf)
+    info = table_info_from_description(DESC)
+    request = build_request({"table": "LabResults", "to": "s3://lab-backups/x"}, environ={})
+    with_endpoint = connector_conf(request, info, "us-east-1", "http://127.0.0.1:9000", 400, 4)
+    assert with_endpoint["dynamodb.endpoint"] == "http://127.0.0.1:9000"
+
+
+def test_engine_auto():
+    assert nightly_plan(engine="auto").engine == "spark"
+    p = plan_for(DESC, to="s3://lab-backups/x", engine="auto", pitr_enabled=True, token="00000000")
+    assert p.engine == "native" and "point-in-time recovery is on" in p.engine_reason
+
+
+def test_rendered_job_is_valid_python_with_the_plan_inside():
+    p = nightly_plan(reader="segments", consistent_read=True)
+    rendered = render_export(p, Target.emr("s3://lab-backups/_art/x"))
+    script = rendered.files[JOB_SCRIPT]
+    tree = ast.parse(script)
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
+    assert p.export_id in script
+    assert render_export(p, Target.emr("s3://lab-backups/_art/x")).files == rendered.files  # deterministic
+    step = rendered.steps[0]
+    args = step["HadoopJarStep"]["Args"]
+    assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
+    assert args[0] == "spark-submit" and args[-1] == "s3://lab-backups/_art/x/export_job.py"
+    assert "/usr/share/aws/emr/ddb/lib/emr-ddb-hadoop.jar" in args[args.index("--jars") + 1]
+
+
+def test_plan_json_survives_hostile_strings():
+    """The plan reaches the script only as one repr()'d JSON string, so no value can break out."""
+    hostile = "x'\"\\\n{{ 7*7 }}\"\"\"; import os"
+    p = nightly_plan(to="s3://lab-backups/" + "p", log_uri="s3://lab-logs/a")
+    p = p.model_copy(update={"table": dataclasses.replace(p.table, name=hostile)})
+    script = render_export(p, Target("/tmp/x", ["a.jar"])).files[JOB_SCRIPT]
+    tree = ast.parse(script)
+    assigns = [n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "PLAN"]
+    literal = assigns[0].value.args[0].value
+    assert json.loads(literal)["table"]["name"] == hostile
+
+
+@pytest.mark.parametrize("line", [
+    'ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
+    'ddb-s3 result: {"exportId": "x", "itemCount": 3}26/11/27 23:08:40 INFO SparkContext: stopped\n',
+    '26/11/27 INFO Executor: done ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
+])
+def test_local_runner_reads_the_result_line_even_when_the_jvm_shares_it(line):
+    from launcher.core.result_line import parse_result
+
+    assert parse_result(line) == {"exportId": "x", "itemCount": 3}
+    assert parse_result("INFO nothing here\n") is None
