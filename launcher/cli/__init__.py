@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from launcher.cli import backup, clusters, export, iam  # noqa: F401  (each adds its commands to the group)
+from launcher.cli import backup, clusters, export, iam, local  # noqa: F401  (each adds its commands to the group)
 from launcher.cli.base import cli, say
 from launcher.core.errors import DdbS3Error
 

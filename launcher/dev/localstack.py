@@ -297,30 +297,46 @@ def _shell_lines(stack: LocalStack) -> list[str]:
     return lines
 
 
+def shell_lines(stack: LocalStack) -> list[str]:
+    return _shell_lines(stack)
+
+
+def serve(emr: bool = True, out: IO[str] | None = None) -> int:
+    """Start the stack, print the `export ...` lines to `out` (stdout), run until SIGINT or SIGTERM
+    or until a server dies. 0 when stopped, 1 when it could not start or a server died."""
+    out = out or sys.stdout
+    # SIGTERM (from `make`, a CI runner, kill, `ddb-s3 local down`) unwinds like Ctrl-C so the servers are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        stack = LocalStack.start(emr=emr)
+    except LocalStackError as e:
+        print(f"local stack failed: {e}", file=sys.stderr)
+        return 1
+    with stack:
+        print("\n".join(_shell_lines(stack)), file=out, flush=True)
+        print("# local stack running; Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
+        try:
+            while (dead := stack.dead()) is None:
+                time.sleep(0.5)
+        except (KeyboardInterrupt, SystemExit):
+            return 0
+        print(f"local stack failed: {dead.failure(f'exited with code {dead.proc.returncode}')}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in ("up", "check"):
         print("usage: python -m launcher.dev.localstack {up|check}", file=sys.stderr)
         return 2
-    # SIGTERM (from `make`, a CI runner, kill) unwinds like Ctrl-C so the servers are stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args[0] == "up":
+        return serve()
     try:
-        stack = LocalStack.start()
-    except LocalStackError as e:
-        print(f"local stack failed: {e}", file=sys.stderr)
-        return 1
-    with stack:
-        if args[0] == "check":
+        with LocalStack.start() as stack:
             print(f"local stack ok: dynamodb {stack.dynamodb_endpoint}, s3/emr/glue/sts {stack.s3_endpoint}")
             return 0
-        print("\n".join(_shell_lines(stack)), flush=True)
-        print("# local stack running; Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
-        try:
-            while (dead := stack.dead()) is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            return 0
-        print(f"local stack failed: {dead.failure(f'exited with code {dead.proc.returncode}')}", file=sys.stderr)
+    except LocalStackError as e:
+        print(f"local stack failed: {e}", file=sys.stderr)
         return 1
 
 

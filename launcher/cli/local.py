@@ -1,0 +1,91 @@
+"""`ddb-s3 local up | down`: the local stack (dynalite, moto's S3, the local EMR) for your own use.
+
+    eval "$(ddb-s3 local up --detach)"     # start it in the background, point this shell at it
+    ddb-s3 export --table T --to s3://b/p --runner emr
+    ddb-s3 local down
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from launcher.cli.base import cli, out, say
+from launcher.core.errors import DdbS3Error
+
+STATE_DIR_ENV = "DDB_S3_LOCAL_DIR"
+
+
+def state_dir() -> Path:
+    """Where the detached stack keeps its pid file and log: $DDB_S3_LOCAL_DIR or the XDG cache."""
+    base = os.environ.get(STATE_DIR_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "ddb-s3", "local")
+    return Path(base)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@cli.group()
+def local() -> None:
+    """The local stack: DynamoDB (dynalite), S3 (moto) and a local EMR that runs steps."""
+
+
+@local.command()
+@click.option("--detach", is_flag=True, help="run in the background: print the export lines, write a pid file, return")
+@click.option("--timeout", type=float, default=90.0, show_default=True, help="seconds to wait for a detached stack")
+def up(detach: bool, timeout: float) -> None:
+    """Start the stack and print `export AWS_ENDPOINT_URL_...=` lines for your shell."""
+    from launcher.dev.localstack import serve
+
+    if not detach:
+        sys.exit(serve())
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    pid_file, env_file, log_file = folder / "pid", folder / "env", folder / "log"
+    if pid_file.exists() and _alive(int(pid_file.read_text())):
+        raise DdbS3Error(f"a local stack is already running (pid {pid_file.read_text().strip()}): "
+                         f"`ddb-s3 local down` stops it; its variables are in {env_file}")
+    env_file.unlink(missing_ok=True)
+    with open(env_file, "w") as env_out, open(log_file, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "launcher.dev.localstack", "up"], stdout=env_out, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    pid_file.write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while "AWS_ENDPOINT_URL_EMR" not in env_file.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill() if proc.poll() is None else None
+            pid_file.unlink(missing_ok=True)
+            tail = log_file.read_text().strip().splitlines()[-1:] or ["no output"]
+            raise DdbS3Error(f"the local stack did not start: {tail[0]} (log: {log_file})")
+        time.sleep(0.2)
+    out.print(env_file.read_text(), markup=False, end="")
+    say(f"# local stack running in the background (pid {proc.pid}); `ddb-s3 local down` stops it")
+
+
+@local.command()
+def down() -> None:
+    """Stop the stack that `local up --detach` started."""
+    pid_file = state_dir() / "pid"
+    if not pid_file.exists():
+        say("no local stack is running")
+        return
+    pid = int(pid_file.read_text())
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    say(f"local stack stopped (pid {pid})")
