@@ -12,6 +12,7 @@ Every statement names its resources: the one table, the one bucket and prefix (o
 The only `*` resources are the EMR actions that take no resource-level ARN at creation time
 (RunJobFlow) and ListClusters; they are tag-conditioned where the API allows it.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,7 @@ def partition(region: str | None) -> str:
     return "aws"
 
 
-def _check(table: str, bucket: str, prefix: str, region: str | None, account: str | None,
-           kms_key_arn: str | None) -> str:
+def _check(table: str, bucket: str, prefix: str, region: str | None, account: str | None, kms_key_arn: str | None) -> str:
     if not _TABLE.match(table or ""):
         raise BadInput(f"--table {table!r}: must be 3-255 characters of a-z A-Z 0-9 _ . -")
     if not _BUCKET.match(bucket or "") or ".." in bucket:
@@ -92,8 +92,7 @@ class _Arns:
 
 def _s3_read(a: _Arns, sid: str, sub: str = "") -> list[dict[str, Any]]:
     return [
-        {"Sid": sid + "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a.bucket_arn,
-         **a.list_condition(sub)},
+        {"Sid": sid + "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a.bucket_arn, **a.list_condition(sub)},
         {"Sid": sid + "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": a.objects(sub)},
     ]
 
@@ -113,19 +112,31 @@ def _kms(kms_key_arn: str | None, write: bool) -> dict[str, Any]:
 
 
 def _describe(a: _Arns) -> dict[str, Any]:
-    return {"Sid": "PlanDescribeTable", "Effect": "Allow",
-            "Action": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups"], "Resource": a.table}
+    return {
+        "Sid": "PlanDescribeTable",
+        "Effect": "Allow",
+        "Action": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups"],
+        "Resource": a.table,
+    }
 
 
 def _scan(a: _Arns) -> dict[str, Any]:
-    return {"Sid": "ScanTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"],
-            "Resource": a.table}
+    return {"Sid": "ScanTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"], "Resource": a.table}
 
 
-def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str | None = None,
-             account: str | None = None, kms_key_arn: str | None = None,
-             service_role: str = "EMR_DefaultRole", instance_role: str = "EMR_EC2_DefaultRole",
-             artifacts_prefix: str | None = None, log_prefix: str | None = None) -> dict[str, dict[str, Any]]:
+def policies(
+    runner: str,
+    table: str,
+    bucket: str,
+    prefix: str = "",
+    region: str | None = None,
+    account: str | None = None,
+    kms_key_arn: str | None = None,
+    service_role: str = "EMR_DefaultRole",
+    instance_role: str = "EMR_EC2_DefaultRole",
+    artifacts_prefix: str | None = None,
+    log_prefix: str | None = None,
+) -> dict[str, dict[str, Any]]:
     """{document name: IAM policy document} for the runner."""
     if runner not in RUNNERS:
         raise BadInput(f"--runner {runner!r}: must be one of {', '.join(RUNNERS)}")
@@ -135,44 +146,83 @@ def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str
             raise BadInput(f"role name {role!r} is not a valid IAM role name")
     a = _Arns(table, bucket, prefix, region, account)
     if runner == "local":
-        return {"local": _doc(_describe(a), _scan(a), *_s3_read(a, "Export"), _s3_write(a, "ExportWrite"),
-                              _kms(kms_key_arn, write=True))}
+        return {"local": _doc(_describe(a), _scan(a), *_s3_read(a, "Export"), _s3_write(a, "ExportWrite"), _kms(kms_key_arn, write=True))}
     if runner == "native":
-        return {"native": _doc(
-            _describe(a),
-            {"Sid": "NativeExport", "Effect": "Allow",
-             "Action": ["dynamodb:ExportTableToPointInTime"], "Resource": a.table},
-            {"Sid": "NativeExportStatus", "Effect": "Allow", "Action": ["dynamodb:DescribeExport"], "Resource": a.exports},
-            # DynamoDB writes the export as the caller: these are checked against the caller's policy.
-            {"Sid": "NativeExportWrite", "Effect": "Allow",
-             "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"], "Resource": a.objects()},
-            *_s3_read(a, "Verify"), _kms(kms_key_arn, write=True))}
+        return {
+            "native": _doc(
+                _describe(a),
+                {"Sid": "NativeExport", "Effect": "Allow", "Action": ["dynamodb:ExportTableToPointInTime"], "Resource": a.table},
+                {"Sid": "NativeExportStatus", "Effect": "Allow", "Action": ["dynamodb:DescribeExport"], "Resource": a.exports},
+                # DynamoDB writes the export as the caller: these are checked against the caller's policy.
+                {
+                    "Sid": "NativeExportWrite",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"],
+                    "Resource": a.objects(),
+                },
+                *_s3_read(a, "Verify"),
+                _kms(kms_key_arn, write=True),
+            )
+        }
     if runner == "restore":
-        return {"restore": _doc(
-            *_s3_read(a, "ReadExport"),
-            {"Sid": "RestoreTable", "Effect": "Allow",
-             "Action": ["dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:BatchWriteItem",
-                        "dynamodb:PutItem", "dynamodb:Scan"],  # Scan: check an existing table is empty before writing
-             "Resource": a.table},
-            _kms(kms_key_arn, write=False))}
+        return {
+            "restore": _doc(
+                *_s3_read(a, "ReadExport"),
+                {
+                    "Sid": "RestoreTable",
+                    "Effect": "Allow",
+                    "Action": [
+                        "dynamodb:DescribeTable",
+                        "dynamodb:CreateTable",
+                        "dynamodb:BatchWriteItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:Scan",
+                    ],  # Scan: check an existing table is empty before writing
+                    "Resource": a.table,
+                },
+                _kms(kms_key_arn, write=False),
+            )
+        }
     # emr: the launcher and the cluster's instance role
-    artifacts = (artifacts_prefix if artifacts_prefix is not None else "/".join(x for x in (prefix, "_ddb_s3_artifacts") if x))
+    artifacts = artifacts_prefix if artifacts_prefix is not None else "/".join(x for x in (prefix, "_ddb_s3_artifacts") if x)
     logs = log_prefix.strip("/") if log_prefix is not None else None
     art = _Arns(table, bucket, artifacts.strip("/"), region, account)
     launcher = _doc(
         _describe(a),
-        {"Sid": "EmrStart", "Effect": "Allow", "Action": ["elasticmapreduce:RunJobFlow"], "Resource": "*",
-         "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}}},
-        {"Sid": "EmrTagOnCreate", "Effect": "Allow", "Action": ["elasticmapreduce:AddTags"],
-         "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*",
-         "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}}},
-        {"Sid": "EmrRunSteps", "Effect": "Allow",
-         "Action": ["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
-                    "elasticmapreduce:ListSteps", "elasticmapreduce:CancelSteps", "elasticmapreduce:TerminateJobFlows"],
-         "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"},
-        {"Sid": "PassEmrRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [a.role(service_role), a.role(instance_role)],
-         "Condition": {"StringEquals": {"iam:PassedToService": ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]}}},
+        {
+            "Sid": "EmrStart",
+            "Effect": "Allow",
+            "Action": ["elasticmapreduce:RunJobFlow"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}},
+        },
+        {
+            "Sid": "EmrTagOnCreate",
+            "Effect": "Allow",
+            "Action": ["elasticmapreduce:AddTags"],
+            "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*",
+            "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_KEY}": "export"}},
+        },
+        {
+            "Sid": "EmrRunSteps",
+            "Effect": "Allow",
+            "Action": [
+                "elasticmapreduce:AddJobFlowSteps",
+                "elasticmapreduce:DescribeCluster",
+                "elasticmapreduce:DescribeStep",
+                "elasticmapreduce:ListSteps",
+                "elasticmapreduce:CancelSteps",
+                "elasticmapreduce:TerminateJobFlows",
+            ],
+            "Resource": f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*",
+        },
+        {
+            "Sid": "PassEmrRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [a.role(service_role), a.role(instance_role)],
+            "Condition": {"StringEquals": {"iam:PassedToService": ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]}},
+        },
         _s3_write(art, "UploadArtifacts", delete=False),
         *_s3_read(a, "Verify"),
         *(_s3_read(_Arns(table, bucket, logs, region, account), "StepLogs") if logs is not None else []),
@@ -183,8 +233,18 @@ def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str
         *_s3_read(a, "Export"),
         _s3_write(a, "ExportWrite"),
         {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": art.objects()},
-        *([{"Sid": "WriteLogs", "Effect": "Allow", "Action": ["s3:PutObject"],
-            "Resource": _Arns(table, bucket, logs, region, account).objects()}] if logs is not None else []),
+        *(
+            [
+                {
+                    "Sid": "WriteLogs",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject"],
+                    "Resource": _Arns(table, bucket, logs, region, account).objects(),
+                }
+            ]
+            if logs is not None
+            else []
+        ),
         _kms(kms_key_arn, write=True),
     )
     return {"launcher": launcher, "instance_role": instance}

@@ -1,6 +1,7 @@
 """boto3 sessions and clients: the standard credential chain, standard retries, and the endpoints
 the user configured (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, the config file's services
 sections), which botocore resolves itself; we only read them back to carry them into Spark."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -14,6 +14,7 @@ The rules (docs/backup.md has the full table):
 Memory stays bounded: items stream; CSV without --columns and Parquet read the export twice (one
 pass to find the columns and their types, one to write), in row groups of ROWS_PER_GROUP.
 """
+
 from __future__ import annotations
 
 import base64
@@ -99,9 +100,14 @@ class ColumnStats:
         t = self.types
         if t == {"N"}:
             return pa.decimal128(38, self.scale) if self.int_digits + self.scale <= 38 else pa.string()
-        return {frozenset({"S"}): pa.string(), frozenset({"BOOL"}): pa.bool_(), frozenset({"B"}): pa.binary(),
-                frozenset({"SS"}): pa.list_(pa.string()), frozenset({"NS"}): pa.list_(pa.string()),
-                frozenset({"BS"}): pa.list_(pa.binary())}.get(frozenset(t), pa.string())
+        return {
+            frozenset({"S"}): pa.string(),
+            frozenset({"BOOL"}): pa.bool_(),
+            frozenset({"B"}): pa.binary(),
+            frozenset({"SS"}): pa.list_(pa.string()),
+            frozenset({"NS"}): pa.list_(pa.string()),
+            frozenset({"BS"}): pa.list_(pa.binary()),
+        }.get(frozenset(t), pa.string())
 
 
 def arrow_value(av: dict[str, Any] | None, typ) -> Any:  # noqa: ANN001
@@ -142,9 +148,17 @@ def _scan(items: Callable[[], Iterator[dict]], columns: list[str] | None) -> dic
     return stats
 
 
-def convert(where: str, fmt: str, out: str, columns: list[str] | None = None, aws: Aws | None = None,
-            settings: S3WriteSettings | None = None, glue_database: str | None = None, glue_table: str | None = None,
-            say: Callable[[str], None] | None = None) -> ConvertResult:
+def convert(
+    where: str,
+    fmt: str,
+    out: str,
+    columns: list[str] | None = None,
+    aws: Aws | None = None,
+    settings: S3WriteSettings | None = None,
+    glue_database: str | None = None,
+    glue_table: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ConvertResult:
     say = say or (lambda _m: None)
     if fmt not in FORMATS:
         raise BadInput(f"--to must be one of {', '.join(FORMATS)}, got {fmt!r}")

@@ -8,6 +8,7 @@
 * Manifests are written last, the summary very last, so a local folder with a summary is always a
   complete, checked copy; a failed download leaves no summary and `verify` calls it incomplete.
 """
+
 from __future__ import annotations
 
 import threading
@@ -54,9 +55,15 @@ def _entry(ref: DataFileRef, key: str) -> dict:
     return {"key": key, "itemCount": ref.expected_items, "md5Checksum": ref.md5}
 
 
-def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSettings | None = None,
-             progress: Progress | None = None, concurrency: int = 8,
-             byte_progress: tuple[Callable[[int], None], Callable[[int], None]] | None = None) -> DownloadResult:
+def download(
+    where: str,
+    dest: Path,
+    aws: Aws | None = None,
+    settings: S3WriteSettings | None = None,
+    progress: Progress | None = None,
+    concurrency: int = 8,
+    byte_progress: tuple[Callable[[int], None], Callable[[int], None]] | None = None,
+) -> DownloadResult:
     """`byte_progress`: (set_total(bytes), advance(bytes)) for a progress bar; `progress` gets lines."""
     say = progress or (lambda _m: None)
     loc = open_location(where, aws, settings)
@@ -118,8 +125,9 @@ def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSe
             path = dest / key
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".part")
-            futures.append((ref, key, tmp, manager.download(loc.base.bucket, loc.key(ref.key), str(tmp),
-                                                            extra_args=extra, subscribers=[Sub()])))
+            futures.append(
+                (ref, key, tmp, manager.download(loc.base.bucket, loc.key(ref.key), str(tmp), extra_args=extra, subscribers=[Sub()]))
+            )
         for ref, key, tmp, future in futures:
             try:
                 future.result()
@@ -137,8 +145,11 @@ def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSe
             result.items += check.items or 0
             result.bytes += (dest / key).stat().st_size
     if result.problems:
-        raise IncompleteExport(f"{loc.uri}: {len(result.problems)} of {len(source.files)} file(s) refused: "
-                               + "; ".join(result.problems[:5]) + " (no manifest written locally)")
+        raise IncompleteExport(
+            f"{loc.uri}: {len(result.problems)} of {len(source.files)} file(s) refused: "
+            + "; ".join(result.problems[:5])
+            + " (no manifest written locally)"
+        )
     # Manifests last (the commit marker very last), so a folder with a summary is a complete copy.
     for name in source.manifest_names:
         data = loc.read_bytes(name)

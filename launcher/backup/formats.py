@@ -13,6 +13,7 @@ Four layouts are read (see docs/backup.md):
 Everything is streamed: a data file is read in 1 MiB chunks and decompressed on the fly, so memory
 stays flat whatever the file size.
 """
+
 from __future__ import annotations
 
 import json
@@ -122,8 +123,11 @@ def _native_like(loc: Location) -> ExportSource:
             continue
         try:
             entry = json.loads(line)
-            files.append(DataFileRef(loc.resolve_data_key(entry["dataFileS3Key"]), int(entry["itemCount"]),
-                                     str(entry["md5Checksum"]), entry["dataFileS3Key"]))
+            files.append(
+                DataFileRef(
+                    loc.resolve_data_key(entry["dataFileS3Key"]), int(entry["itemCount"]), str(entry["md5Checksum"]), entry["dataFileS3Key"]
+                )
+            )
         except (ValueError, KeyError, TypeError):
             raise IncompleteExport(f"{loc.uri}: {MANIFEST_FILES} line {n} is malformed") from None
     names = [n for n in (*CHECKSUM_FILES, MANIFEST_FILES, *SUMMARY_CHECKSUMS) if loc.exists(n)]

@@ -1,5 +1,6 @@
 """Where an export lives: an S3 prefix or a local folder, behind one small interface, so verify,
 download, restore and convert read both the same way."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ def relative_to_export(bucket_key: str) -> str:
     parts = bucket_key.split("/")
     if "AWSDynamoDB" in parts:
         i = parts.index("AWSDynamoDB")
-        rest = parts[i + 1:]
+        rest = parts[i + 1 :]
         if rest and rest[0] == "data":  # incremental: shared AWSDynamoDB/data/
             return "/".join(rest)
         return "/".join(rest[1:])
@@ -77,7 +78,7 @@ class LocalFolder:
 
 def _is_shared_data(bucket_key: str) -> bool:
     parts = bucket_key.split("/")
-    return "AWSDynamoDB" in parts and parts[parts.index("AWSDynamoDB") + 1:][:1] == ["data"]
+    return "AWSDynamoDB" in parts and parts[parts.index("AWSDynamoDB") + 1 :][:1] == ["data"]
 
 
 @dataclass
@@ -122,7 +123,7 @@ class S3Folder:
         )
         try:
             for page in pages:
-                out += [o["Key"][len(self.base.prefix):] for o in page.get("Contents", [])]
+                out += [o["Key"][len(self.base.prefix) :] for o in page.get("Contents", [])]
         except ClientError as e:
             raise _s3_error(e, self.base.bucket, self.key(sub)) from None
         return sorted(out)
@@ -130,7 +131,7 @@ class S3Folder:
     def resolve_data_key(self, bucket_key: str) -> str:
         """Keys stay bucket-relative on S3; return them relative to this folder when inside it."""
         if bucket_key.startswith(self.base.prefix):
-            return bucket_key[len(self.base.prefix):]
+            return bucket_key[len(self.base.prefix) :]
         if _is_shared_data(bucket_key):
             # Incremental exports keep data in the shared <prefix>/AWSDynamoDB/data/, beside the export
             # folder <prefix>/AWSDynamoDB/<export-id>/: read it there, bucket-absolute.

@@ -1,5 +1,6 @@
 """verify: an export is a backup only if its summary manifest exists and every file it lists is
 there with the right MD5 and item count. Files are streamed, so memory stays flat."""
+
 from __future__ import annotations
 
 import base64

@@ -1,5 +1,6 @@
 """The `ddb-s3` group, its consoles and the flags of every command, made from the option models of
 launcher/options.py, so flags, config file keys and DDB_S3_* variables always agree."""
+
 from __future__ import annotations
 
 import typing
@@ -52,8 +53,13 @@ def options(model: type[Options], *, json_flag: bool = True) -> Callable[[F], F]
             fn = opt(fn)
         if json_flag:
             fn = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(fn)
-        fn = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-                          help="config file (default ./ddb-s3.toml or $DDB_S3_CONFIG)")(fn)
+        fn = click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="config file (default ./ddb-s3.toml or $DDB_S3_CONFIG)",
+        )(fn)
         return click.option("--profile", default=None, help="profile section of the config file")(fn)
 
     return decorate

@@ -1,4 +1,5 @@
 """`ddb-s3 iam-policy`: print the least-privilege IAM policy the chosen runner needs (JSON)."""
+
 from __future__ import annotations
 
 import json

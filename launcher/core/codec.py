@@ -179,9 +179,7 @@ class _Walker:
 
     def value(self, av: Any, path: _Path) -> dict:
         if (type(av) is not dict and not isinstance(av, Mapping)) or len(av) != 1:
-            raise CodecError(
-                f"attribute value must be an object with exactly one type key, got {_short(av)}", path
-            )
+            raise CodecError(f"attribute value must be an object with exactly one type key, got {_short(av)}", path)
         ((key, val),) = av.items()
         if key in TYPE_KEYS:
             tk = key

@@ -1,4 +1,5 @@
 """EMR names that the renderer, the hook and the runner share: our tags and the API's states."""
+
 from __future__ import annotations
 
 # Tags on every cluster the tool starts; `clusters list` and `clusters terminate` look for MANAGED_TAG.

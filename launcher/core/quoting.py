@@ -4,6 +4,7 @@ Every table or attribute name that ends up in HiveQL or in a rendered Python scr
 exactly one of these functions. They are tested against hostile names (quotes, backticks, newlines,
 template syntax); nothing else in the code base builds source text from names.
 """
+
 from __future__ import annotations
 
 import json

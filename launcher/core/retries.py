@@ -1,4 +1,5 @@
 """How hard botocore had to work for a response (read by every writer that reports retries)."""
+
 from __future__ import annotations
 
 

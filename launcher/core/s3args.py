@@ -1,5 +1,6 @@
 """The one builder of what every S3 call carries: ExpectedBucketOwner on every call, and SSE on
 every object written. Shipped to Spark: the job builds its arguments from the plan's settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

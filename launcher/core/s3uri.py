@@ -1,4 +1,5 @@
 """S3 URIs, parsed once and validated with a clear message."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ class S3Uri:
     def parse(cls, text: str, what: str = "S3 URI") -> "S3Uri":
         if not isinstance(text, str) or not text.startswith("s3://"):
             raise BadInput(f"{what} {text!r} is not an s3:// URI: use s3://bucket/prefix")
-        rest = text[len("s3://"):]
+        rest = text[len("s3://") :]
         bucket, _, key = rest.partition("/")
         if not _BUCKET.match(bucket) or ".." in bucket:
             raise BadInput(f"{what} {text!r} has an invalid bucket name {bucket!r}")

@@ -94,9 +94,7 @@ class _Server:
         return "\n".join(lines[-n:]) or "(no output)"
 
     def failure(self, why: str) -> LocalStackError:
-        return LocalStackError(
-            f"{self.name} {why}: {shlex.join(self.cmd)}\n--- last lines of {self.name} stderr ---\n{self.tail()}"
-        )
+        return LocalStackError(f"{self.name} {why}: {shlex.join(self.cmd)}\n--- last lines of {self.name} stderr ---\n{self.tail()}")
 
     def terminate(self) -> None:
         # start_new_session=True made the server the leader of its own process group, so this also
@@ -117,7 +115,12 @@ def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path) -> _Server:
     log = tempfile.TemporaryFile(prefix=f"ddb-s3-{name}-")
     try:
         proc = subprocess.Popen(
-            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cmd,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=die_with_parent,  # a SIGKILLed test run or demo leaves no server behind
         )
     except OSError as e:
@@ -192,13 +195,14 @@ class LocalStack:
             # Both start in parallel (moto takes a second or two to import), then each is waited for.
             # dynalite keeps its tables in memory unless --path is given, which we never do.
             stack.servers.append(
-                _spawn("dynalite", [node_bin, "-r", str(DYNALITE_GUARD), str(cli), "--host", HOST, "--port", str(ddb_port)],
-                       stack.dynamodb_endpoint, root)
+                _spawn(
+                    "dynalite",
+                    [node_bin, "-r", str(DYNALITE_GUARD), str(cli), "--host", HOST, "--port", str(ddb_port)],
+                    stack.dynamodb_endpoint,
+                    root,
+                )
             )
-            stack.servers.append(
-                _spawn("moto", [python, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
-                       stack.s3_endpoint, root)
-            )
+            stack.servers.append(_spawn("moto", [python, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)], stack.s3_endpoint, root))
             deadline = time.monotonic() + timeout
             ddb = _probe_client("dynamodb", stack.dynamodb_endpoint)
             s3 = _probe_client("s3", stack.s3_endpoint)

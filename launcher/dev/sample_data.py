@@ -1,13 +1,20 @@
 """A sample table modelled on a diagnostic lab's results, with every DynamoDB type, for the demo,
 the tests and the benchmarks. Items are in the low-level (wire) form boto3's client uses."""
+
 from __future__ import annotations
 
 import random
 import time
 from typing import Any, Iterator
 
-TESTS = [("GLU", "mmol/L", 3.9, 5.6), ("HGB", "g/dL", 12.0, 17.5), ("K", "mmol/L", 3.5, 5.1),
-         ("CRP", "mg/L", 0.0, 5.0), ("TSH", "mIU/L", 0.4, 4.0), ("NA", "mmol/L", 135, 145)]
+TESTS = [
+    ("GLU", "mmol/L", 3.9, 5.6),
+    ("HGB", "g/dL", 12.0, 17.5),
+    ("K", "mmol/L", 3.5, 5.1),
+    ("CRP", "mg/L", 0.0, 5.0),
+    ("TSH", "mIU/L", 0.4, 4.0),
+    ("NA", "mmol/L", 135, 145),
+]
 
 
 def lab_item(i: int, rng: random.Random, pad: int = 0) -> dict[str, Any]:
@@ -27,8 +34,13 @@ def lab_item(i: int, rng: random.Random, pad: int = 0) -> dict[str, Any]:
         "raw_trace": {"B": bytes(rng.getrandbits(8) for _ in range(16))},
         "attachments": {"BS": [b"\x00\x01" + i.to_bytes(4, "big"), b"\xff" * 3]},
         "comment": {"NULL": True} if i % 5 == 0 else {"S": "" if i % 5 == 1 else f"note {i} — µg/ml ✓ 😀"},
-        "history": {"L": [{"M": {"at": {"N": str(1_700_000_000 + i)}, "by": {"S": "tech-" + str(i % 9)},
-                                 "blob": {"B": b"\x00" + bytes([i % 256])}}}, {"L": []}, {"M": {}}]},
+        "history": {
+            "L": [
+                {"M": {"at": {"N": str(1_700_000_000 + i)}, "by": {"S": "tech-" + str(i % 9)}, "blob": {"B": b"\x00" + bytes([i % 256])}}},
+                {"L": []},
+                {"M": {}},
+            ]
+        },
     }
     if pad:
         item["padding"] = {"S": "x" * pad}

@@ -2,6 +2,7 @@
 
 The CLI and the Airflow operator both call `plan_export` and then `run_and_verify`, so an export
 is checked the same way whoever started it (region, ExpectedBucketOwner, SSE from the plan)."""
+
 from __future__ import annotations
 
 import secrets
@@ -40,10 +41,14 @@ class ExportOutcome:
 
     def doc(self) -> dict[str, Any]:
         """The result as JSON (CLI --json, Airflow's XCom)."""
-        return {"exportUri": self.export_uri, "exportId": self.export_id,
-                "itemCount": self.report.item_count if self.report else None,
-                "dataFiles": len(self.report.files) if self.report else None,
-                "seconds": round(self.run.seconds, 1), "clusterId": self.run.cluster_id}
+        return {
+            "exportUri": self.export_uri,
+            "exportId": self.export_id,
+            "itemCount": self.report.item_count if self.report else None,
+            "dataFiles": len(self.report.files) if self.report else None,
+            "seconds": round(self.run.seconds, 1),
+            "clusterId": self.run.cluster_id,
+        }
 
 
 def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | None = None) -> ExportPlan:

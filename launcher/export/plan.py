@@ -1,6 +1,7 @@
 """The plan: a pure function of the request, the table and the clock. Everything that a runner
 does later is decided here, shown before anything starts, and rendered from here: render and the
 runners read the plan's fields, never the request."""
+
 from __future__ import annotations
 
 import math
@@ -174,8 +175,14 @@ def make_plan(
     export_id = layout.new_export_id(now, token)
     cluster = cluster_spec(request)
     est: Estimate = estimate(
-        table.size_bytes, budget, request.consistent_read, on_demand, request.runner,
-        cluster.transient, request.instance_type, request.core_nodes,
+        table.size_bytes,
+        budget,
+        request.consistent_read,
+        on_demand,
+        request.runner,
+        cluster.transient,
+        request.instance_type,
+        request.core_nodes,
     )
     return ExportPlan(
         table=table,

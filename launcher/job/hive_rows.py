@@ -15,6 +15,7 @@ column: attribute name -> the connector's JSON of one SDK-v1 AttributeValue ({"s
 {"nS": [...]}, {"nULLValue": true}). Typed rows hold one field per column, converted by the
 column's DynamoDB type. Stdlib + launcher.codec only: this module runs in Spark executors.
 """
+
 from __future__ import annotations
 
 import json

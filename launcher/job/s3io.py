@@ -1,4 +1,5 @@
 """Streaming gzip JSON-lines files into S3 with a bounded buffer, and small manifest writes."""
+
 from __future__ import annotations
 
 import base64
@@ -46,7 +47,12 @@ class GzipS3Object:
         n = len(self._parts) + 1
         part_md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
         resp = self.s3.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=n, Body=data, ContentMD5=part_md5,
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self._upload_id,
+            PartNumber=n,
+            Body=data,
+            ContentMD5=part_md5,
             **self.read_args,
         )
         self.retries += retries_of(resp)
@@ -59,15 +65,21 @@ class GzipS3Object:
         if self._upload_id is None:
             self._md5.update(tail)
             resp = self.s3.put_object(
-                Bucket=self.bucket, Key=self.key, Body=tail,
-                ContentMD5=base64.b64encode(hashlib.md5(tail).digest()).decode(), **self.write_args,
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=tail,
+                ContentMD5=base64.b64encode(hashlib.md5(tail).digest()).decode(),
+                **self.write_args,
             )
         else:
             if tail:
                 self._flush_part(tail)
             resp = self.s3.complete_multipart_upload(
-                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts}, **self.read_args,
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+                **self.read_args,
             )
         self.retries += retries_of(resp)
         if self.retries:

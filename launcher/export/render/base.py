@@ -1,6 +1,7 @@
 """Render: a pure function of the plan. Jinja2 (StrictUndefined) turns the plan into the job
 script, the bootstrap actions, the EMR step list and the RunJobFlow request; `ddb-s3 render`
 writes them out and `--dry-run` prints them."""
+
 from __future__ import annotations
 
 import io
@@ -81,8 +82,9 @@ def command_step(plan: ExportPlan, name: str, args: list[str]) -> dict[str, Any]
     return {"Name": name, "ActionOnFailure": on_failure(plan), "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}
 
 
-def spark_submit(target: Target, app_name: str, script: str, jars: list[str] | None = None,
-                 confs: tuple[str, ...] = ("spark.speculation=false",)) -> list[str]:
+def spark_submit(
+    target: Target, app_name: str, script: str, jars: list[str] | None = None, confs: tuple[str, ...] = ("spark.speculation=false",)
+) -> list[str]:
     """spark-submit args of a job step: our zip on --py-files, the script last."""
     args = ["spark-submit", "--deploy-mode", target.deploy_mode, "--name", app_name]
     for conf in confs:

@@ -4,6 +4,7 @@ EMR, NativeRunner through DynamoDB's own export. All take the same plan and retu
 A runner is a context manager: what it creates (a cluster) is registered for cleanup the moment it
 exists, and leaving the `with` block (or `cleanup()`, e.g. from Airflow's on_kill) releases it,
 whatever happened in between. This is mrjob's and s3transfer's pattern."""
+
 from __future__ import annotations
 
 import threading

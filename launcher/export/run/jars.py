@@ -65,18 +65,21 @@ def connector_classpath(jars_dir: Path | None = None) -> list[Path]:
     d = Path(jars_dir) if jars_dir is not None else default_jars_dir()
     jars = sorted(d.glob("*.jar")) if d.is_dir() else []
     if not jars:
-        raise JvmSetupError(
-            f"no connector jars in {d}; run `make jars` (Maven builds spark/jvm into it)"
-        )
+        raise JvmSetupError(f"no connector jars in {d}; run `make jars` (Maven builds spark/jvm into it)")
     return jars
 
 
 def mvn_command(project_root: Path, jars_dir: Path) -> list[str]:
     """The Maven command that fills jars_dir; `clean` first, so re-running it is idempotent."""
     return [
-        "mvn", "-q", "-B", "-Dstyle.color=never",
-        "-f", str(Path(project_root) / POM),
-        "clean", "package",
+        "mvn",
+        "-q",
+        "-B",
+        "-Dstyle.color=never",
+        "-f",
+        str(Path(project_root) / POM),
+        "clean",
+        "package",
         f"-Djars.dir={Path(jars_dir).resolve()}",
     ]
 
