@@ -6,8 +6,9 @@ them (its JSONEncoder knows Decimal only), so the comparison table holds neither
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 from botocore.config import Config

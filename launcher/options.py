@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -44,7 +44,7 @@ class Options(BaseModel):
     """Fields every command that touches AWS shares."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    families: ClassVar[list[type["Options"]]] = []
+    families: ClassVar[list[type[Options]]] = []
 
     region: str | None = Field(None, description="AWS region (default: the standard boto3 chain)")
     expected_bucket_owner: str | None = Field(
@@ -134,7 +134,7 @@ def parse_time(text: str | None, what: str) -> datetime | None:
         ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadInput(f"{what} {text!r} is not an ISO-8601 time like 2024-05-27T06:00:00Z") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _fraction(v: float) -> float:
@@ -272,7 +272,7 @@ class ExportRequest(Options):
         return v
 
     @model_validator(mode="after")
-    def _combinations(self) -> "ExportRequest":
+    def _combinations(self) -> ExportRequest:
         if self.consistent_read and self.reader != "segments":
             raise ValueError("--consistent-read needs --reader segments (the connector cannot do ConsistentRead)")
         if (self.export_from or self.export_to) and self.engine not in ("native", "auto"):

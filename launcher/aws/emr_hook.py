@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 from launcher.aws.errors import describe
 from launcher.aws.session import Aws
 from launcher.core.emr import ACTIVE_CLUSTER_STATES, EXPORT_ID_TAG, MANAGED_TAG
-from launcher.core.s3args import S3WriteSettings
 from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
 

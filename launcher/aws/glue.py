@@ -4,7 +4,8 @@ table in the Glue Data Catalog (database created when missing; an existing table
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 

@@ -22,17 +22,18 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
-from launcher.core.errors import BadInput
 from launcher.backup.formats import detect, iter_items
-from launcher.core.s3uri import S3Uri
 from launcher.backup.storage import open_location
+from launcher.core.errors import BadInput
+from launcher.core.s3args import S3WriteSettings
+from launcher.core.s3uri import S3Uri
 
 ROWS_PER_GROUP = 10_000
 FORMATS = ("jsonl", "csv", "parquet")

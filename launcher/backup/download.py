@@ -12,19 +12,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
 
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
-from launcher.core.errors import BadInput, IncompleteExport
 from launcher.backup.formats import DataFileRef, detect
 from launcher.backup.storage import LocalFolder, S3Folder, open_location
 from launcher.backup.verify import FileCheck, check_file
+from launcher.core.errors import BadInput, IncompleteExport
+from launcher.core.s3args import S3WriteSettings
 
 Progress = Callable[[str], None]
 ByteProgress = Callable[[int], None]

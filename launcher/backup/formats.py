@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import posixpath
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
+from launcher.backup.storage import Location
 from launcher.core.codec import CodecError, parse_item_line
 from launcher.core.errors import IncompleteExport
 from launcher.core.layout import MANIFEST_FILES, MANIFEST_SUMMARY
-from launcher.backup.storage import Location
 
 DP_MANIFEST = "manifest"
 CHECKSUM_FILES = ("manifest-files.md5", "manifest-files.checksum")

@@ -23,25 +23,25 @@ import json
 import os
 import random
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from launcher.aws.json_body import json_body, send_json_bodies
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
+from launcher.backup.formats import ExportSource, Record, detect, iter_records
+from launcher.backup.storage import open_location
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_key, items_equal, wire_to_json
 from launcher.core.errors import BadInput, DdbS3Error, IncompleteExport
-from launcher.backup.formats import ExportSource, Record, detect, iter_records
 from launcher.core.retries import retries_of
-from launcher.aws.json_body import json_body, send_json_bodies
-from launcher.backup.storage import open_location
+from launcher.core.s3args import S3WriteSettings
 from launcher.options import RestoreOptions
 
 BATCH = 25

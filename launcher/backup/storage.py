@@ -3,15 +3,16 @@ download, restore and convert read both the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
 from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
 CHUNK = 1024 * 1024

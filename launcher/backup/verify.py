@@ -6,14 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from launcher.core.codec import CodecError
-from launcher.core.errors import IncompleteExport
-from launcher.core.layout import MANIFEST_FILES, MANIFEST_SUMMARY
 from launcher.aws.session import Aws
 from launcher.backup.storage import Location, open_location
+from launcher.core.codec import CodecError
 from launcher.core.s3args import S3WriteSettings
 
 

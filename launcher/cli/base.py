@@ -4,8 +4,9 @@ launcher/options.py, so flags, config file keys and DDB_S3_* variables always ag
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import click
 from pydantic_core import PydanticUndefined

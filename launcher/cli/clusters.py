@@ -7,9 +7,9 @@ import json
 
 import click
 
+from launcher.aws.emr_hook import EmrHook, tag_dict
 from launcher.aws.session import Aws
 from launcher.cli.base import cli, out, say
-from launcher.aws.emr_hook import EmrHook, tag_dict
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES
 from launcher.core.errors import BadInput
 

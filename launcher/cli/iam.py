@@ -6,8 +6,8 @@ import json
 
 import click
 
-from launcher.cli.base import cli, out
 from launcher.aws.iam_policies import RUNNERS, policies
+from launcher.cli.base import cli, out
 
 
 @cli.command("iam-policy")
@@ -29,4 +29,4 @@ def iam_policy(runner: str, **kw) -> None:
     out.print(json.dumps(docs, indent=2), markup=False)
 
 
-__all__ = ["iam_policy", "RUNNERS"]
+__all__ = ["RUNNERS", "iam_policy"]

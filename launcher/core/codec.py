@@ -38,20 +38,20 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 __all__ = [
-    "CodecError",
     "TYPE_KEYS",
-    "wire_to_json",
-    "json_to_wire",
-    "to_python",
+    "CodecError",
+    "check_number",
     "from_python",
-    "normalize_type_keys",
+    "item_key",
     "item_line",
     "item_text",
-    "text_line",
-    "parse_item_line",
-    "item_key",
     "items_equal",
-    "check_number",
+    "json_to_wire",
+    "normalize_type_keys",
+    "parse_item_line",
+    "text_line",
+    "to_python",
+    "wire_to_json",
 ]
 
 TYPE_KEYS: frozenset[str] = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
@@ -160,7 +160,7 @@ class _Walker:
     ``bytes_in`` says whether incoming binary values are bytes (wire) or base64 text.
     """
 
-    __slots__ = ("binary", "lenient", "bytes_in")
+    __slots__ = ("binary", "bytes_in", "lenient")
 
     def __init__(self, binary: Callable[[Any, _Path], Any], *, lenient: bool, bytes_in: bool) -> None:
         self.binary = binary
@@ -421,9 +421,9 @@ def _comparable(av: dict, path: _Path) -> tuple:
     if not isinstance(av, Mapping) or len(av) != 1:
         raise CodecError(f"attribute value must have exactly one type key, got {_short(av)}", path)
     ((tk, val),) = av.items()
-    if tk == "S" and isinstance(val, str) or tk == "BOOL" and isinstance(val, bool) or tk == "NULL" and val is True:
+    if (tk == "S" and isinstance(val, str)) or (tk == "BOOL" and isinstance(val, bool)) or (tk == "NULL" and val is True):
         return (tk, val)
-    if tk in ("S", "BOOL", "NULL") or tk in ("SS", "NS", "BS", "L") and not isinstance(val, (list, tuple)):
+    if tk in ("S", "BOOL", "NULL") or (tk in ("SS", "NS", "BS", "L") and not isinstance(val, (list, tuple))):
         raise CodecError(f"malformed {tk} value {_short(val)}", path)
     if tk == "M" and not isinstance(val, Mapping):
         raise CodecError(f"malformed M value {_short(val)}", path)

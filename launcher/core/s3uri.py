@@ -17,7 +17,7 @@ class S3Uri:
     key: str  # no leading slash; a prefix keeps no trailing slash unless it is the whole key
 
     @classmethod
-    def parse(cls, text: str, what: str = "S3 URI") -> "S3Uri":
+    def parse(cls, text: str, what: str = "S3 URI") -> S3Uri:
         if not isinstance(text, str) or not text.startswith("s3://"):
             raise BadInput(f"{what} {text!r} is not an s3:// URI: use s3://bucket/prefix")
         rest = text[len("s3://") :]
@@ -30,7 +30,7 @@ class S3Uri:
             raise BadInput(f"{what} {text!r} has an empty path segment ('//')")
         return cls(bucket, key)
 
-    def join(self, *parts: str) -> "S3Uri":
+    def join(self, *parts: str) -> S3Uri:
         segs = [self.key.strip("/")] + [p.strip("/") for p in parts]
         return S3Uri(self.bucket, "/".join(s for s in segs if s))
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import boto3
 
-from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
 from launcher.backup.download import download
+from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
 from launcher.dev.localstack import LocalStack
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 TESTS = [
     ("GLU", "mmol/L", 3.9, 5.6),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
 from launcher.core.s3args import S3WriteSettings
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
-from launcher.options import ExportRequest
 from launcher.export.run import Progress, Runner, RunResult
+from launcher.options import ExportRequest
 
 DEFAULT_WORK_DIR = Path(".cache/runs")
 
@@ -61,7 +61,7 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
         table,
         region=aws.region_name,
         endpoints={"dynamodb": aws.endpoint("dynamodb"), "s3": aws.endpoint("s3")},
-        now=now or datetime.now(timezone.utc),
+        now=now or datetime.now(UTC),
         token=secrets.token_hex(4),
     )
 

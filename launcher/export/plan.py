@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict
 
 from launcher.core import layout
 from launcher.core.errors import BadInput
+from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
 from launcher.export.estimate import Estimate, estimate, vcpus
-from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.options import ExportRequest, parse_time
 
 GIB = 1024**3

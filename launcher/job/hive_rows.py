@@ -19,7 +19,7 @@ column's DynamoDB type. Stdlib + launcher.codec only: this module runs in Spark 
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from launcher.core.codec import CodecError, normalize_type_keys
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from launcher.core.layout import DataFile, data_file_name
 from launcher.core.retries import retries_of

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_text, text_line, wire_to_json

@@ -13,9 +13,9 @@ from typing import Any
 
 import jinja2
 
-from launcher.export.plan import ExportPlan
 from launcher.core.quoting import python_json
 from launcher.core.versions import EMR_CONNECTOR_JAR
+from launcher.export.plan import ExportPlan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # the launcher package
 HELPERS_JAR = "ddb-s3-spark-helpers.jar"
@@ -54,7 +54,7 @@ class Target:
     deploy_mode: str = "client"
 
     @classmethod
-    def emr(cls, artifacts_root: str) -> "Target":
+    def emr(cls, artifacts_root: str) -> Target:
         return cls(artifacts_root.rstrip("/"), [EMR_CONNECTOR_JAR, artifacts_root.rstrip("/") + "/" + HELPERS_JAR])
 
     def path(self, name: str) -> str:

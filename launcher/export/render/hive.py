@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-from launcher.export.plan import ExportPlan
 from launcher.core.quoting import hive_identifier, hive_string, python_json
+from launcher.export.plan import ExportPlan
 from launcher.export.render.base import JOB_ZIP, Rendered, Target, command_step, environment, job_zip, plan_json, spark_submit
 
 HQL_SCRIPT = "export.hql"

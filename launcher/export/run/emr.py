@@ -17,16 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from launcher.aws.session import Aws
 from launcher.aws.emr_hook import EmrHook
+from launcher.aws.session import Aws
 from launcher.core.emr import ACCEPTING_STATES, DONE_STEP_STATES, FAILED_STEP_STATES, TERMINAL_CLUSTER_STATES
-from launcher.export.run.step_logs import probable_cause, step_log_key
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.plan import ExportPlan
-from launcher.export.render.base import HELPERS_JAR, Rendered, Target
 from launcher.export.render import render_export
+from launcher.export.render.base import HELPERS_JAR, Rendered, Target
 from launcher.export.run import Progress, Runner, RunResult, outcome
 from launcher.export.run.signals import signals_held, sigterm_raises
+from launcher.export.run.step_logs import probable_cause, step_log_key
 
 STDERR_TAIL_LINES = 20
 

@@ -32,8 +32,8 @@ import subprocess
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
-from launcher.export.run.jars import PROJECT_ROOT, JvmSetupError
 from launcher.export.plan import ExportPlan
+from launcher.export.run.jars import PROJECT_ROOT, JvmSetupError
 
 HIVE_POM = Path("hive") / "jvm" / "pom.xml"
 HIVE_JARS_DIR_ENV = "DDB_S3_HIVE_JARS_DIR"

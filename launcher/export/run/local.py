@@ -16,14 +16,14 @@ from collections import deque
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
-from launcher.export.run.jars import check_java, connector_classpath
-from launcher.core.result_line import parse_result
-from launcher.export.run.step_logs import probable_cause
-from launcher.export.plan import ExportPlan
 from launcher.core.procs import die_with_parent
-from launcher.export.render.base import Rendered, Target
+from launcher.core.result_line import parse_result
+from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
+from launcher.export.render.base import Rendered, Target
 from launcher.export.run import Progress, Runner, RunResult
+from launcher.export.run.jars import check_java, connector_classpath
+from launcher.export.run.step_logs import probable_cause
 
 _TASK_DONE = re.compile(r"Finished task .* in stage (\d+)\.\d+ .*\((\d+)/(\d+)\)")
 
