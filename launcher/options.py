@@ -37,7 +37,7 @@ Engine = Literal["spark", "hive", "native", "auto"]
 Reader = Literal["connector", "segments"]
 RunnerName = Literal["local", "emr"]
 
-O = TypeVar("O", bound="Options")
+OptionsT = TypeVar("OptionsT", bound="Options")
 
 
 class Options(BaseModel):
@@ -68,13 +68,13 @@ class Options(BaseModel):
 
     @classmethod
     def build(
-        cls: type[O],
+        cls: type[OptionsT],
         flags: dict[str, Any],
         *,
         config_path: Path | None = None,
         profile: str | None = None,
         environ: dict[str, str] | None = None,
-    ) -> O:
+    ) -> OptionsT:
         """Merge the layers and validate; a bad value becomes one BadInput line naming the option."""
         environ = dict(os.environ) if environ is None else environ
         layered = cls.layered_fields()

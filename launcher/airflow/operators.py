@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from launcher.core.errors import BadInput, DdbS3Error
-from launcher.options import build_request
+from launcher.options import ExportRequest, build_request
 
 
 class DdbS3ExportOperator(BaseOperator):
@@ -38,7 +38,7 @@ class DdbS3ExportOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("table", "to", "cluster", "options", "profile")
-    template_fields_renderers = {"options": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json"}
     ui_color = "#f0e4ff"
 
     def __init__(
@@ -69,7 +69,7 @@ class DdbS3ExportOperator(BaseOperator):
         self.waiter = waiter
         self._runner: Any = None
 
-    def build_request(self):
+    def build_request(self) -> ExportRequest:
         flags = {**self.options, "table": self.table, "to": self.to, "cluster": self.cluster, "runner": "emr"}
         return build_request(flags, config_path=Path(self.config_path) if self.config_path else None, profile=self.profile)
 

@@ -23,7 +23,7 @@ from launcher.core.s3uri import S3Uri
 
 
 class EmrHook:
-    def __init__(self, aws: Aws | None = None, *, emr: Any = None, s3: Any = None, settings: S3WriteSettings | None = None):
+    def __init__(self, aws: Aws | None = None, *, emr: Any = None, s3: Any = None, settings: S3WriteSettings | None = None) -> None:
         self.aws = aws or Aws()
         self._emr = emr
         self._s3 = s3

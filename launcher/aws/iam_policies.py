@@ -59,7 +59,7 @@ def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Arns:
-    def __init__(self, table: str, bucket: str, prefix: str, region: str | None, account: str | None):
+    def __init__(self, table: str, bucket: str, prefix: str, region: str | None, account: str | None) -> None:
         self.p = partition(region)
         self.region, self.account = region or "*", account or "*"
         self.table_name, self.bucket, self.prefix = table, bucket, prefix

@@ -36,7 +36,7 @@ def json_body(request: dict[str, Any]) -> dict[str, Any]:
     if "TableName" in request:
         kwargs["TableName"] = request["TableName"]
     if "RequestItems" in request:
-        kwargs["RequestItems"] = dict.fromkeys(request["RequestItems"], [])
+        kwargs["RequestItems"] = {key: [] for key in request["RequestItems"]}
     return kwargs
 
 

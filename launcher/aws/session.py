@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -24,7 +25,7 @@ class Aws:
     def session(self) -> boto3.Session:
         return boto3.Session(region_name=self.region)
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
         try:
             return self.session.client(service, config=RETRIES)
         except InvalidRegionError:

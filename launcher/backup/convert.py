@@ -95,7 +95,7 @@ class ColumnStats:
             self.scale = max(self.scale, -int(exp.exponent)) if int(exp.exponent) < 0 else self.scale
             self.int_digits = max(self.int_digits, len(exp.digits) + int(exp.exponent))
 
-    def arrow_type(self):  # noqa: ANN201
+    def arrow_type(self) -> Any:  # a pyarrow DataType
         import pyarrow as pa
 
         t = self.types
@@ -111,7 +111,7 @@ class ColumnStats:
         }.get(frozenset(t), pa.string())
 
 
-def arrow_value(av: dict[str, Any] | None, typ) -> Any:  # noqa: ANN001
+def arrow_value(av: dict[str, Any] | None, typ: Any) -> Any:  # typ: a pyarrow DataType
     import pyarrow as pa
 
     if av is None or "NULL" in av:

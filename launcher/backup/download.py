@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
@@ -46,7 +47,7 @@ def local_key(ref: DataFileRef) -> str:
     """Where a data file goes inside the local folder: the export's own relative path (incremental
     exports' shared data files go to data/ inside the folder; '/'-absolute keys likewise)."""
     key = ref.key
-    if key.startswith("/") or key.startswith("../"):
+    if key.startswith(("/", "../")):
         key = "data/" + key.rsplit("/", 1)[-1]
     return key
 
@@ -106,11 +107,11 @@ def download(
     done_files = [0]
 
     class Sub(BaseSubscriber):  # s3transfer subscriber: bytes as they arrive, files as they finish
-        def on_progress(self, future, bytes_transferred: int, **_kw) -> None:  # noqa: ANN001
+        def on_progress(self, future: Any, bytes_transferred: int, **_kw: Any) -> None:
             if byte_progress:
                 byte_progress[1](bytes_transferred)
 
-        def on_done(self, future, **_kw) -> None:  # noqa: ANN001
+        def on_done(self, future: Any, **_kw: Any) -> None:
             with lock:
                 done_files[0] += 1
                 n = done_files[0]

@@ -134,7 +134,7 @@ def _native_like(loc: Location) -> ExportSource:
     names = [n for n in (*CHECKSUM_FILES, MANIFEST_FILES, *SUMMARY_CHECKSUMS) if loc.exists(n)]
     # manifest-files first, its checksum, then the summary's checksum, then the summary last
     names.sort(key=lambda n: (n != MANIFEST_FILES, n in SUMMARY_CHECKSUMS))
-    return ExportSource(loc, kind, summary, files, names + [MANIFEST_SUMMARY])
+    return ExportSource(loc, kind, summary, files, [*names, MANIFEST_SUMMARY])
 
 
 def _data_pipeline(loc: Location) -> ExportSource:
@@ -199,9 +199,8 @@ def lines_of(chunks: Iterable[bytes], key: str, start: int = 0) -> Iterator[tupl
                 if n >= start:
                     yield n, line
                 n += 1
-    if buf.strip():
-        if n >= start:
-            yield n, buf
+    if buf.strip() and n >= start:
+        yield n, buf
 
 
 @dataclass(frozen=True)

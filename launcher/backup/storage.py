@@ -105,7 +105,7 @@ class S3Folder:
                 return False
             raise _s3_error(e, self.base.bucket, self.key(key)) from None
 
-    def _get(self, key: str):
+    def _get(self, key: str) -> Any:  # botocore's StreamingBody
         try:
             return self.s3.get_object(Bucket=self.base.bucket, Key=self.key(key), **self.settings.read_args())["Body"]
         except ClientError as e:

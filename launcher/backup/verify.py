@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,7 @@ def check_file(loc: Location, entry: dict[str, Any], parse_kind: str | None = No
     md5 = hashlib.md5()
     want_md5 = entry.get("md5Checksum")
 
-    def tapped():  # one read of the file serves both the MD5 and the line count
+    def tapped() -> Iterator[bytes]:  # one read of the file serves both the MD5 and the line count
         for chunk in loc.iter_chunks(key):
             md5.update(chunk)
             yield chunk

@@ -17,7 +17,7 @@ from launcher.options import Options
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
-O = TypeVar("O", bound=Options)
+OptionsT = TypeVar("OptionsT", bound=Options)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -66,7 +66,7 @@ def options(model: type[Options], *, json_flag: bool = True) -> Callable[[F], F]
     return decorate
 
 
-def build(model: type[O], kw: dict[str, Any]) -> O:
+def build(model: type[OptionsT], kw: dict[str, Any]) -> OptionsT:
     """The command's options from its flags (kw, consumed) and the lower layers."""
     config_path = kw.pop("config_path", None)
     profile = kw.pop("profile", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -22,7 +23,7 @@ from launcher.cli.base import cli, out
 @click.option("--instance-role", default="EMR_EC2_DefaultRole", help="role of the EC2 instance profile (runner emr)")
 @click.option("--artifacts-prefix", default=None, help="key prefix of uploaded artifacts (runner emr)")
 @click.option("--log-prefix", default=None, help="key prefix of EMR logs in the same bucket (runner emr)")
-def iam_policy(runner: str, **kw) -> None:
+def iam_policy(runner: str, **kw: Any) -> None:
     """Print the IAM policy document(s) for RUNNER: {"local": {...}} or, for emr,
     {"launcher": {...}, "instance_role": {...}}."""
     docs = policies(runner, **kw)

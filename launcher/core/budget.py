@@ -12,7 +12,9 @@ from typing import Callable
 
 
 class TokenBucket:
-    def __init__(self, units_per_second: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, units_per_second: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.rate = float(units_per_second)
         self.clock, self.sleep = clock, sleep
         self.tokens = self.rate

@@ -174,7 +174,7 @@ class _Walker:
         for name, av in item.items():
             if not isinstance(name, str):
                 raise CodecError(f"attribute name must be a string, got {name!r}", path)
-            out[name] = self.value(av, path + (name,))
+            out[name] = self.value(av, (*path, name))
         return out
 
     def value(self, av: Any, path: _Path) -> dict:
@@ -212,7 +212,7 @@ class _Walker:
         if tk == "L":
             if not isinstance(val, (list, tuple)):
                 raise CodecError(f"L value must be a list, got {type(val).__name__}", path)
-            return {"L": [self.value(v, path + (i,)) for i, v in enumerate(val)]}
+            return {"L": [self.value(v, (*path, i)) for i, v in enumerate(val)]}
         # sets
         if not isinstance(val, (list, tuple)):
             raise CodecError(f"{tk} value must be a list, got {type(val).__name__}", path)
@@ -221,7 +221,7 @@ class _Walker:
         seen: set = set()
         out: list = []
         for i, elem in enumerate(val):
-            epath = path + (i,)
+            epath = (*path, i)
             if tk == "SS":
                 if not isinstance(elem, str):
                     raise CodecError(f"SS element must be a string, got {type(elem).__name__}", epath)
@@ -294,10 +294,8 @@ class _Serializer(TypeSerializer):
             raise CodecError(str(exc), tuple(self.path)) from None
 
     def _serialize_n(self, value: Any) -> str:
-        if isinstance(value, Decimal):
-            text = str(value)
-        else:  # int (bool is caught earlier by the serializer)
-            text = str(int(value))
+        # not a Decimal: an int (bool is caught earlier by the serializer)
+        text = str(value) if isinstance(value, Decimal) else str(int(value))
         check_number(text, tuple(self.path))
         return text
 
@@ -436,13 +434,13 @@ def _comparable(av: dict, path: _Path) -> tuple:
             raise CodecError("SS elements must be strings", path)
         return (tk, frozenset(val))
     if tk == "NS":
-        return (tk, frozenset(check_number(v, path + (i,)) for i, v in enumerate(val)))
+        return (tk, frozenset(check_number(v, (*path, i)) for i, v in enumerate(val)))
     if tk == "BS":
-        return (tk, frozenset(_b64_to_bytes(v, path + (i,)) for i, v in enumerate(val)))
+        return (tk, frozenset(_b64_to_bytes(v, (*path, i)) for i, v in enumerate(val)))
     if tk == "L":
-        return (tk, tuple(_comparable(v, path + (i,)) for i, v in enumerate(val)))
+        return (tk, tuple(_comparable(v, (*path, i)) for i, v in enumerate(val)))
     if tk == "M":
-        return (tk, frozenset((k, _comparable(v, path + (k,))) for k, v in val.items()))
+        return (tk, frozenset((k, _comparable(v, (*path, k))) for k, v in val.items()))
     raise CodecError(f"unknown type key {tk!r}", path)
 
 

@@ -53,7 +53,7 @@ def hive_string(value: str) -> str:
         elif ch == "\t":
             out.append("\\t")
         elif ord(ch) < 0x20 or ch == "\x7f":
-            out.append("\\%03o" % ord(ch))
+            out.append(f"\\{ord(ch):03o}")
         else:
             out.append(ch)
     return "'" + "".join(out) + "'"

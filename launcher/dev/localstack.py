@@ -15,6 +15,7 @@ CLI (for `make demo` and scripts):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
 import os
@@ -99,20 +100,16 @@ class _Server:
     def terminate(self) -> None:
         # start_new_session=True made the server the leader of its own process group, so this also
         # reaches anything it forked.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path) -> _Server:
-    log = tempfile.TemporaryFile(prefix=f"ddb-s3-{name}-")
+    log = tempfile.TemporaryFile(prefix=f"ddb-s3-{name}-")  # noqa: SIM115 - the server's log, open as long as the server runs (_Server closes it)
     try:
         proc = subprocess.Popen(
             cmd,
@@ -121,7 +118,7 @@ def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path) -> _Server:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # a SIGKILLed test run or demo leaves no server behind
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG): a SIGKILLed test run or demo leaves no server behind
         )
     except OSError as e:
         log.close()
@@ -207,7 +204,7 @@ class LocalStack:
             ddb = _probe_client("dynamodb", stack.dynamodb_endpoint)
             s3 = _probe_client("s3", stack.s3_endpoint)
             _wait_healthy(stack.servers[0], lambda: ddb.list_tables(Limit=1), deadline, timeout)
-            _wait_healthy(stack.servers[1], lambda: s3.list_buckets(), deadline, timeout)
+            _wait_healthy(stack.servers[1], s3.list_buckets, deadline, timeout)
         except BaseException:
             stack.stop()
             raise
@@ -259,7 +256,7 @@ def _wait_healthy(server: _Server, probe: Callable[[], object], deadline: float,
         try:
             probe()
             return
-        except Exception:  # not listening yet, or not answering yet: keep polling until the deadline
+        except Exception:  # noqa: BLE001 - not listening yet, or not answering yet: keep polling until the deadline
             if time.monotonic() >= deadline:
                 raise server.failure(f"did not answer within {timeout:g}s") from None
             time.sleep(0.1)

@@ -55,12 +55,15 @@ def lab_items(n: int, seed: int = 7, pad: int = 0) -> Iterator[dict[str, Any]]:
 
 
 def create_lab_table(ddb: Any, name: str, billing: str = "PAY_PER_REQUEST") -> None:
-    args: dict[str, Any] = dict(
-        TableName=name,
-        KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"}, {"AttributeName": "sample_id", "AttributeType": "S"}],
-        BillingMode=billing,
-    )
+    args: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "patient_id", "AttributeType": "S"},
+            {"AttributeName": "sample_id", "AttributeType": "S"},
+        ],
+        "BillingMode": billing,
+    }
     if billing == "PROVISIONED":
         args["ProvisionedThroughput"] = {"ReadCapacityUnits": 1000, "WriteCapacityUnits": 1000}
     ddb.create_table(**args)

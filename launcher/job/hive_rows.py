@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from launcher.core.codec import CodecError, normalize_type_keys
 
@@ -91,7 +92,7 @@ def unescape(data: bytes) -> str:
         raise HiveRowError(f"staged row is not UTF-8: {e}") from None
 
 
-def _v1_to_canonical(value):
+def _v1_to_canonical(value: Any) -> Any:
     if isinstance(value, dict):
         return {_V1_NAMES.get(k, k): _v1_to_canonical(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -21,7 +21,7 @@ class GzipS3Object:
     flat whatever the file size. The MD5 is of the stored (compressed) bytes, like the native
     export's md5Checksum."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings):
+    def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.write_args, self.read_args = settings.write_args(), settings.read_args()
         self._gz = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container

@@ -91,7 +91,7 @@ def spark_submit(
         args += ["--conf", conf]
     if jars:
         args += ["--jars", ",".join(jars)]
-    return args + ["--py-files", target.path(JOB_ZIP), target.path(script)]
+    return [*args, "--py-files", target.path(JOB_ZIP), target.path(script)]
 
 
 def job_zip() -> bytes:

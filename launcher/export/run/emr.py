@@ -12,7 +12,7 @@ inject the step outcome, tests of the real wait loop use recorded EMR responses.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,7 +48,7 @@ class StepWaiter:
         report_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-    ):
+    ) -> None:
         self.poll_seconds = poll_seconds
         self.max_wait_seconds = max_wait_seconds
         self.report_seconds = report_seconds
@@ -88,7 +88,7 @@ class EmrRunner(Runner):
         log_wait_seconds: float = 300.0,
         log_poll_seconds: float = 15.0,
         helper_jar: Path | None = None,
-    ):
+    ) -> None:
         super().__init__(progress)
         self.hook = hook
         self.waiter: Waiter = waiter or StepWaiter()

@@ -175,7 +175,7 @@ def hql_check(script: Path) -> list[dict]:
     import json
 
     cp = os.pathsep.join(str(p) for p in hive_classpath())
-    proc = subprocess.run(["java", "-cp", cp, HQL_CHECK_CLASS, str(script)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(["java", "-cp", cp, HQL_CHECK_CLASS, str(script)], check=False, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("cannot parse")] or proc.stderr.splitlines()[-1:]
         raise DdbS3Error(f"{script}: {lines[0] if lines else 'HqlCheck failed'}")

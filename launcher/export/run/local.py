@@ -37,7 +37,7 @@ def spark_submit_path() -> str:
 
 
 class LocalRunner(Runner):
-    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None):
+    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None) -> None:
         super().__init__(progress)
         self.work_dir = work_dir
         self.jars = jars
@@ -77,7 +77,8 @@ class LocalRunner(Runner):
                 "2g",
                 "--conf",
                 "spark.ui.enabled=false",
-            ] + args[1:]
+                *args[1:],
+            ]
         if args[0] == "hive-script":
             from launcher.export.run.hive_local import hive_local_command  # Hive in local mode, embedded Derby
 
@@ -99,7 +100,7 @@ class LocalRunner(Runner):
                 text=True,
                 env=env,
                 start_new_session=True,
-                preexec_fn=die_with_parent,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG), no locks taken
             )
             try:
                 last = 0.0
