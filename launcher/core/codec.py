@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Union
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
@@ -62,7 +62,8 @@ MAX_DIGITS = 38
 MIN_ADJUSTED_EXPONENT = -130  # 1E-130
 MAX_ADJUSTED_EXPONENT = 125  # 9.99..9E+125
 
-_Path = tuple[str | int, ...]
+# typing.Union: this alias is evaluated at import, and EMR 7's Python (3.9) has no `str | int`.
+_Path = tuple[Union[str, int], ...]
 
 
 class CodecError(ValueError):
