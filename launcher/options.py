@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from launcher.core.errors import BadInput
 from launcher.core.hive_columns import parse_hive_columns
@@ -31,7 +32,7 @@ from launcher.core.versions import DEFAULT_RELEASE
 _TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 _CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
-FLAG_ONLY = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
+FLAG_ONLY: JsonDict = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
 
 Engine = Literal["spark", "hive", "native", "auto"]
 Reader = Literal["connector", "segments"]
@@ -64,7 +65,9 @@ class Options(BaseModel):
 
     @classmethod
     def layered_fields(cls) -> list[str]:
-        return [n for n, f in cls.model_fields.items() if not (f.json_schema_extra or {}).get("flag_only")]
+        return [
+            n for n, f in cls.model_fields.items() if not (isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("flag_only"))
+        ]
 
     @classmethod
     def build(

@@ -23,7 +23,7 @@ from s3transfer.subscribers import BaseSubscriber
 from launcher.aws.session import Aws
 from launcher.backup.formats import DataFileRef, detect
 from launcher.backup.storage import LocalFolder, S3Folder, open_location
-from launcher.backup.verify import FileCheck, check_file
+from launcher.backup.verify import check_file
 from launcher.core.errors import BadInput, IncompleteExport
 from launcher.core.s3args import S3WriteSettings
 
@@ -136,7 +136,7 @@ def download(
                 tmp.unlink(missing_ok=True)
                 result.problems.append(f"{ref.key}: download failed ({type(e).__name__})")
                 continue
-            check: FileCheck = check_file(local, _entry(ref, tmp.relative_to(dest).as_posix()), parse_kind)
+            check = check_file(local, _entry(ref, tmp.relative_to(dest).as_posix()), parse_kind)
             if check.problem:
                 tmp.unlink()
                 result.problems.append(f"{ref.key}: {check.problem}; not kept")

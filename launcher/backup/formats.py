@@ -56,7 +56,8 @@ class ExportSource:
         if "itemCount" in self.summary:
             return int(self.summary["itemCount"])
         counts = [f.expected_items for f in self.files]
-        return None if any(c is None for c in counts) else sum(counts)  # type: ignore[misc]
+        known = [c for c in counts if c is not None]
+        return sum(known) if len(known) == len(counts) else None
 
     @property
     def table_name(self) -> str | None:

@@ -19,7 +19,8 @@ CHUNK = 1024 * 1024
 
 
 class Location(Protocol):
-    uri: str
+    @property
+    def uri(self) -> str: ...
 
     def exists(self, key: str) -> bool: ...
     def read_bytes(self, key: str) -> bytes: ...

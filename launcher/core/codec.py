@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Union
+from typing import Any, Union, cast
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
@@ -146,8 +146,8 @@ def _bytes_to_b64(value: Any, path: _Path) -> str:
 
 
 def _b64_check(value: Any, path: _Path) -> str:
-    _b64_to_bytes(value, path)
-    return value
+    _b64_to_bytes(value, path)  # raises unless value is base64 text
+    return cast(str, value)
 
 
 def _bytes_key(value: Any) -> bytes:
@@ -168,17 +168,17 @@ class _Walker:
         self.lenient = lenient
         self.bytes_in = bytes_in
 
-    def item(self, item: Any, path: _Path = ()) -> dict:
+    def item(self, item: Any, path: _Path = ()) -> dict[str, Any]:
         if type(item) is not dict and not isinstance(item, Mapping):  # type(): the ABC check is slow
             raise CodecError(f"an item must be a JSON object, got {type(item).__name__}", path)
-        out = {}
+        out: dict[str, Any] = {}
         for name, av in item.items():
             if not isinstance(name, str):
                 raise CodecError(f"attribute name must be a string, got {name!r}", path)
             out[name] = self.value(av, (*path, name))
         return out
 
-    def value(self, av: Any, path: _Path) -> dict:
+    def value(self, av: Any, path: _Path) -> dict[str, Any]:
         if (type(av) is not dict and not isinstance(av, Mapping)) or len(av) != 1:
             raise CodecError(f"attribute value must be an object with exactly one type key, got {_short(av)}", path)
         ((key, val),) = av.items()
@@ -219,8 +219,8 @@ class _Walker:
             raise CodecError(f"{tk} value must be a list, got {type(val).__name__}", path)
         if not val:
             raise CodecError(f"{tk} must not be empty (DynamoDB has no empty sets)", path)
-        seen: set = set()
-        out: list = []
+        seen: set[Any] = set()
+        out: list[Any] = []
         for i, elem in enumerate(val):
             epath = (*path, i)
             if tk == "SS":
@@ -252,17 +252,17 @@ _CHECK_JSON = _Walker(_b64_check, lenient=False, bytes_in=False)
 _NORMALIZE = _Walker(_b64_check, lenient=True, bytes_in=False)
 
 
-def wire_to_json(item: dict) -> dict:
+def wire_to_json(item: dict[str, Any]) -> dict[str, Any]:
     """Wire item (boto3 client, binary as bytes) -> export-file DynamoDB JSON (binary as base64)."""
     return _TO_JSON.item(item)
 
 
-def json_to_wire(item: dict) -> dict:
+def json_to_wire(item: dict[str, Any]) -> dict[str, Any]:
     """Export-file DynamoDB JSON (binary as base64) -> wire item for the boto3 client (bytes)."""
     return _TO_WIRE.item(item)
 
 
-def normalize_type_keys(item: dict) -> dict:
+def normalize_type_keys(item: dict[str, Any]) -> dict[str, Any]:
     """Accept canonical or SDK-v1/Data Pipeline type keys (``s``, ``sS``, ``bOOL``...), return canonical JSON."""
     return _NORMALIZE.item(item)
 
@@ -270,7 +270,7 @@ def normalize_type_keys(item: dict) -> dict:
 # --------------------------------------------------------------------------- Python values
 
 
-class _Deserializer(TypeDeserializer):
+class _Deserializer(TypeDeserializer):  # type: ignore[misc]  # boto3 has no type information
     """boto3's deserializer with plain ``bytes`` for B/BS and exact Decimals for N/NS."""
 
     def _deserialize_n(self, value: str) -> Decimal:
@@ -280,15 +280,16 @@ class _Deserializer(TypeDeserializer):
         return _bytes_key(value)
 
 
-class _Serializer(TypeSerializer):
+class _Serializer(TypeSerializer):  # type: ignore[misc]  # boto3 has no type information
     """boto3's serializer that checks DynamoDB's number rules, rejects empty sets and tracks the path."""
 
     def __init__(self) -> None:
         self.path: list[str | int] = []
 
-    def serialize(self, value: Any) -> dict:
+    def serialize(self, value: Any) -> dict[str, Any]:
         try:
-            return super().serialize(value)
+            av: dict[str, Any] = super().serialize(value)
+            return av
         except CodecError:
             raise
         except (TypeError, ValueError, ArithmeticError) as exc:
@@ -300,31 +301,31 @@ class _Serializer(TypeSerializer):
         check_number(text, tuple(self.path))
         return text
 
-    def _serialize_set(self, value: Any, conv: Callable[[Any], Any], tag: str, key: Callable) -> list:
+    def _serialize_set(self, value: Any, conv: Callable[[Any], Any], tag: str, key: Callable[[Any], Any]) -> list[Any]:
         if not value:
             raise CodecError(f"{tag} must not be empty (DynamoDB has no empty sets)", tuple(self.path))
         # Sorted so that the same set always gives the same line (Python set order is arbitrary).
         return sorted((conv(v) for v in value), key=key)
 
-    def _serialize_ss(self, value: Any) -> list:
+    def _serialize_ss(self, value: Any) -> list[Any]:
         return self._serialize_set(value, self._serialize_s, "SS", key=lambda s: s)
 
-    def _serialize_ns(self, value: Any) -> list:
+    def _serialize_ns(self, value: Any) -> list[Any]:
         return self._serialize_set(value, self._serialize_n, "NS", key=lambda n: (Decimal(n), n))
 
-    def _serialize_bs(self, value: Any) -> list:
+    def _serialize_bs(self, value: Any) -> list[Any]:
         return self._serialize_set(value, lambda b: bytes(self._serialize_b(b)), "BS", key=lambda b: b)
 
-    def _serialize_l(self, value: Any) -> list:
-        out = []
+    def _serialize_l(self, value: Any) -> list[Any]:
+        out: list[Any] = []
         for i, v in enumerate(value):
             self.path.append(i)
             out.append(self.serialize(v))
             self.path.pop()
         return out
 
-    def _serialize_m(self, value: Any) -> dict:
-        out = {}
+    def _serialize_m(self, value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise CodecError(f"map key must be a string, got {k!r}", tuple(self.path))
@@ -337,18 +338,18 @@ class _Serializer(TypeSerializer):
 _DESERIALIZER = _Deserializer()
 
 
-def to_python(item_json: dict) -> dict:
+def to_python(item_json: dict[str, Any]) -> dict[str, Any]:
     """Export JSON -> Python values (str, Decimal, bytes, bool, None, dict, list, set)."""
     wire = json_to_wire(item_json)
     return {name: _DESERIALIZER.deserialize(av) for name, av in wire.items()}
 
 
-def from_python(item: dict) -> dict:
+def from_python(item: dict[str, Any]) -> dict[str, Any]:
     """Python values -> export JSON. Floats, empty sets and out-of-range numbers raise CodecError."""
     if not isinstance(item, Mapping):
         raise CodecError(f"an item must be a dict, got {type(item).__name__}")
     ser = _Serializer()
-    wire: dict = {}
+    wire: dict[str, Any] = {}
     for name, value in item.items():
         if not isinstance(name, str):
             raise CodecError(f"attribute name must be a string, got {name!r}")
@@ -360,12 +361,12 @@ def from_python(item: dict) -> dict:
 # --------------------------------------------------------------------------- lines
 
 
-def item_line(item_json: dict) -> str:
+def item_line(item_json: dict[str, Any]) -> str:
     """One export data line ``{"Item":{...}}``: compact, UTF-8 text kept as is, no newline."""
     return text_line(item_text(item_json))
 
 
-def item_text(item_json: dict) -> str:
+def item_text(item_json: dict[str, Any]) -> str:
     """An item's compact JSON text (what DynamoDB itself sends)."""
     return json.dumps(item_json, separators=(",", ":"), ensure_ascii=False)
 
@@ -375,7 +376,7 @@ def text_line(text: str) -> str:
     return '{"Item":' + text + "}"
 
 
-def parse_item_line(line: str) -> dict:
+def parse_item_line(line: str | bytes | bytearray) -> dict[str, Any]:
     """Parse one data line into a canonical attribute map.
 
     Accepts ``{"Item": {...}}`` lines (native export, ours) and bare attribute-map lines
@@ -415,7 +416,7 @@ def parse_item_line(line: str) -> dict:
 # --------------------------------------------------------------------------- keys and equality
 
 
-def _comparable(av: dict, path: _Path) -> tuple:
+def _comparable(av: Any, path: _Path) -> tuple[Any, ...]:
     """A hashable, type-tagged form of a canonical attribute value (numbers by value, sets unordered)."""
     if not isinstance(av, Mapping) or len(av) != 1:
         raise CodecError(f"attribute value must have exactly one type key, got {_short(av)}", path)
@@ -445,12 +446,12 @@ def _comparable(av: dict, path: _Path) -> tuple:
     raise CodecError(f"unknown type key {tk!r}", path)
 
 
-def item_key(item_json: dict, key_names: list[str]) -> tuple:
+def item_key(item_json: dict[str, Any], key_names: list[str]) -> tuple[Any, ...]:
     """Hashable key of an item: one ``(type, value)`` pair per key name, in ``key_names`` order.
 
     Values are ``str`` for S, ``Decimal`` for N (so "1.50" and "1.5" are one key) and ``bytes`` for B.
     """
-    out = []
+    out: list[tuple[Any, ...]] = []
     for name in key_names:
         if name not in item_json:
             raise CodecError("key attribute missing from item", (name,))
@@ -461,7 +462,7 @@ def item_key(item_json: dict, key_names: list[str]) -> tuple:
     return tuple(out)
 
 
-def items_equal(a_json: dict, b_json: dict) -> bool:
+def items_equal(a_json: dict[str, Any], b_json: dict[str, Any]) -> bool:
     """Type-exact equality of two canonical items: sets unordered, numbers by exact value."""
     a = _comparable({"M": a_json}, ())
     b = _comparable({"M": b_json}, ())

@@ -21,10 +21,11 @@ def print_result(export_id: str, summary: dict[str, Any]) -> None:
     )
 
 
-def parse_result(line: str) -> dict | None:
+def parse_result(line: str) -> dict[str, Any] | None:
     """The job's result object, if this line has the marker: exactly one JSON object after it."""
     at = line.find(RESULT_PREFIX)
     if at < 0:
         return None
+    result: dict[str, Any]
     result, _ = json.JSONDecoder().raw_decode(line[at + len(RESULT_PREFIX) :])
     return result

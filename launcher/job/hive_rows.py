@@ -104,7 +104,7 @@ def whole_item(row: bytes) -> dict:
     """One whole-item row (a single map<string,string> column) -> canonical DynamoDB JSON."""
     if row == b"\\N":
         raise HiveRowError("a staged row has no item (NULL map)")
-    item = {}
+    item: dict[str, Any] = {}
     if not row:
         return item
     for entry in split_escaped(row, COLLECTION):

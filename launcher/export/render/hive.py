@@ -51,8 +51,8 @@ def tblproperties(plan: ExportPlan) -> list[tuple[str, str]]:
     props.append(("dynamodb.null.serialization", "false"))  # a missing attribute stays missing
     props.append(("dynamodb.throughput.read.percent", str(plan.read_percent)))
     props.append(("dynamodb.region", plan.region))
-    if plan.endpoints.get("dynamodb"):
-        props.append(("dynamodb.endpoint", plan.endpoints["dynamodb"]))
+    if ddb_endpoint := plan.endpoints.get("dynamodb"):
+        props.append(("dynamodb.endpoint", ddb_endpoint))
     return props
 
 

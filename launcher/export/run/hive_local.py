@@ -110,11 +110,11 @@ def local_hiveconf(plan: ExportPlan, work: Path) -> dict[str, str]:
         "dynamodb.customAWSCredentialsProvider": "com.amazonaws.auth.DefaultAWSCredentialsProviderChain",
         "dynamodb.region": plan.region,
     }
-    if plan.endpoints.get("s3"):
-        conf["fs.s3a.endpoint"] = plan.endpoints["s3"]
+    if s3_endpoint := plan.endpoints.get("s3"):
+        conf["fs.s3a.endpoint"] = s3_endpoint
         conf["fs.s3a.path.style.access"] = "true"
-    if plan.endpoints.get("dynamodb"):
-        conf["dynamodb.endpoint"] = plan.endpoints["dynamodb"]
+    if ddb_endpoint := plan.endpoints.get("dynamodb"):
+        conf["dynamodb.endpoint"] = ddb_endpoint
     sse = plan.s3.sse
     if sse:
         conf["fs.s3a.server-side-encryption-algorithm"] = "SSE-KMS" if sse == "aws:kms" else "AES256"
