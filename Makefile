@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV_VERSION := 0.13.8
 
-.PHONY: setup venv node jars hive-jars java demo test test-fast bench clean
+.PHONY: setup venv node jars hive-jars java demo lint test test-fast bench clean
 
 setup: venv node jars hive-jars java
 
@@ -30,7 +30,15 @@ java:
 demo: setup
 	$(PY) -m launcher.dev.demo
 
-test: setup
+# Lint and types: ruff (launcher/core and launcher/job against Python 3.9, the Python of EMR 7 nodes),
+# ruff format, mypy (strict on launcher/core), and basedpyright for what Python 3.9 cannot run in core/job.
+lint: venv
+	.venv/bin/ruff check launcher bench
+	.venv/bin/ruff format --check launcher
+	.venv/bin/mypy
+	.venv/bin/basedpyright
+
+test: setup lint
 	$(PY) -m pytest
 
 # Unit tests only: no servers, no Spark.
