@@ -180,7 +180,7 @@ def publish(results: dict[str, Any]) -> None:
     (OUT / "results.md").write_text(md)
     print(md)
     plot = subprocess.run([str(tools.VENV / "bin/python"), str(ROOT / "bench/plot.py"), str(OUT / "results.json"),
-                           str(OUT / "bench.png")], capture_output=True, text=True)
+                           str(OUT / "bench.png")], check=False, capture_output=True, text=True)
     print(f"plot: {OUT / 'bench.png'}" if plot.returncode == 0 else f"plot failed: {plot.stderr[-500:]}")
 
 

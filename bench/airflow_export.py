@@ -23,7 +23,7 @@ def main() -> int:
             s3_key_prefix=prefix, file_size=file_size,
         )
         op.execute({})
-    except Exception as e:  # the failure is a result (e.g. sets are not JSON serialisable)
+    except Exception as e:  # noqa: BLE001 - the failure is a result (e.g. sets are not JSON serialisable)
         print(json.dumps({"ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-2000:],
                           "seconds": time.monotonic() - t0}))
         return 0

@@ -6,8 +6,9 @@ them (its JSONEncoder knows Decimal only), so the comparison table holds neither
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -39,12 +40,12 @@ def client(service: str = "dynamodb") -> Any:
 
 def create_table(ddb: Any, name: str, read_units: int | None = None, write_units: int | None = None) -> None:
     """On-demand unless read_units/write_units are given (then PROVISIONED with those)."""
-    args: dict[str, Any] = dict(
-        TableName=name,
-        KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"},
+    args: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": "patient_id", "AttributeType": "S"},
                               {"AttributeName": "sample_id", "AttributeType": "S"}],
-    )
+    }
     if read_units or write_units:
         args["BillingMode"] = "PROVISIONED"
         args["ProvisionedThroughput"] = {"ReadCapacityUnits": read_units or 1000, "WriteCapacityUnits": write_units or 1000}

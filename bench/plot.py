@@ -6,12 +6,13 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def main() -> int:
-    res = json.load(open(sys.argv[1]))
-    sizes = [s for s in res["sizes"]]
+    with open(sys.argv[1]) as f:
+        res = json.load(f)
+    sizes = list(res["sizes"])
     series = {
         "raw Scan (ceiling)": lambda s: s["items"] / s["raw_scan"]["seconds"],
         "ours, connector (job)": lambda s: s["items"] / s["ours"]["connector"]["job_s"],

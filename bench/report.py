@@ -24,22 +24,22 @@ def ceiling_s(size: dict[str, Any]) -> float:
 def render(res: dict[str, Any]) -> str:
     m = res["machine"]
     out = [f"# ddb-s3 benchmark ({res['started']} to {res.get('finished', '?')})", "",
-           f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, "
+           (f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, "
            f"load average at start {m['load_at_start']}. Local stack: dynalite (DynamoDB), moto server (S3), "
-           "local Spark (`local[N]`, N = CPUs). Items of ~1 KB without sets/binary (see the sets table).", ""]
+           "local Spark (`local[N]`, N = CPUs). Items of ~1 KB without sets/binary (see the sets table)."), ""]
     fx = res["fixed"]
     out += ["## Fixed cost of the local runner (10-item table, whole CLI run)", "",
             "| reader | wall s | of which Spark job s | fixed s (wall − job) |", "|---|---|---|---|"]
     for r, v in fx.items():
         out.append(f"| {r} | {_f(v['wall_s'])} | {_f(v['job_s'], 2)} | {_f(v['fixed_s'])} |")
     out += ["", "## Export against the ceiling", "",
-            "Ceiling: a parallel boto3 Scan that discards items (one process per segment, best of the segment counts "
+            ("Ceiling: a parallel boto3 Scan that discards items (one process per segment, best of the segment counts "
             "tried); the same Scan with botocore's parse of the items skipped (the page split into each item's JSON "
             "text, as our segments reader reads); the ceiling is the faster of the two. And a raw S3 upload of as many bytes as "
             "the export's data files. `job` is the Spark job alone (from its log), `wall` the whole CLI run including "
-            "the fixed cost above.", "",
-            "| items | reader | boto3 scan s (segments) | unparsed scan s | S3 upload s | ours job s | ours wall s | "
-            "job: ceiling/ours | job: (scan+upload)/ours | wall: ceiling/ours | marginal µs/item (job − tiny job) | CPU s (tree) |",
+            "the fixed cost above."), "",
+            ("| items | reader | boto3 scan s (segments) | unparsed scan s | S3 upload s | ours job s | ours wall s | "
+            "job: ceiling/ours | job: (scan+upload)/ours | wall: ceiling/ours | marginal µs/item (job − tiny job) | CPU s (tree) |"),
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in res["sizes"]:
         scan, up, top = s["raw_scan"], s["raw_upload"], ceiling_s(s)
@@ -53,8 +53,8 @@ def render(res: dict[str, Any]) -> str:
         f"{s['items']:,}: {s['raw_scan']['tried']}" for s in res["sizes"]), ""]
     out += ["## Against the tools people use (same table, end to end, wall clock)", "",
             "Ratios are speed-ups of our export (the faster reader, whole CLI run with Spark start) over each tool.", "",
-            "| items | ours wall s (reader) | Airflow DynamoDBToS3Operator s (execute s) | dynamodump backup s | "
-            "ours vs Airflow | ours vs dynamodump |", "|---|---|---|---|---|---|"]
+            ("| items | ours wall s (reader) | Airflow DynamoDBToS3Operator s (execute s) | dynamodump backup s | "
+            "ours vs Airflow | ours vs dynamodump |"), "|---|---|---|---|---|---|"]
     for s in res["sizes"]:
         best = min(s["ours"].values(), key=lambda o: o["wall_s"])
         af = s.get("airflow") or {}
@@ -66,9 +66,9 @@ def render(res: dict[str, Any]) -> str:
                    f"{_f(dd_s) if dd_s else 'failed/skipped'} | {_r(af_s / best['wall_s'] if af_s else None)} | "
                    f"{_r(dd_s / best['wall_s'] if dd_s else None)} |")
     st = res["sets"]
-    out += ["", f"On a table of {st['items']:,} items with every DynamoDB type (sets, binary): Airflow's operator: "
+    out += ["", (f"On a table of {st['items']:,} items with every DynamoDB type (sets, binary): Airflow's operator: "
             f"`{st['airflow'].get('error') or 'ok'}`; ours exported {st['ours']['items']:,} items "
-            f"in {_f(st['ours']['wall_s'])} s.", ""]
+            f"in {_f(st['ours']['wall_s'])} s."), ""]
     out += ["## Peak memory (RSS, MiB) as the table grows", "",
             "| items | reader | launcher (ddb-s3 process) | Spark driver JVM | Python workers (sum) | whole tree |",
             "|---|---|---|---|---|---|"]
@@ -80,8 +80,8 @@ def render(res: dict[str, Any]) -> str:
     rs = [s for s in res["sizes"] if s.get("restore")]
     if rs:
         out += ["## Restore against raw write loops (same items, same concurrency, fresh on-demand tables)", "",
-                "| items | threads | raw BatchWriteItem s | overwrite s (without verify s) | overwrite/raw | "
-                "raw conditional PutItem s | no-overwrite s | no-overwrite/raw | dynamodump restore s | ours overwrite vs dynamodump |",
+                ("| items | threads | raw BatchWriteItem s | overwrite s (without verify s) | overwrite/raw | "
+                "raw conditional PutItem s | no-overwrite s | no-overwrite/raw | dynamodump restore s | ours overwrite vs dynamodump |"),
                 "|---|---|---|---|---|---|---|---|---|---|"]
         for s in rs:
             r = s["restore"]
@@ -94,11 +94,11 @@ def render(res: dict[str, Any]) -> str:
                        f"{_r(dd_s / r['overwrite']['seconds'] if dd_s else None)} |")
         out += [""]
     out += ["## Budget accuracy (consumed units/s from ConsumedCapacity, as a ratio to the target)", "",
-            "Reads: each reader on a table of n and of 3n items. Whole run = units / seconds of the n-item run; "
+            ("Reads: each reader on a table of n and of 3n items. Whole run = units / seconds of the n-item run; "
             "sustained = (units of 3n − units of n) / (seconds of 3n − seconds of n), in which a fixed opening "
-            "burst cancels out. Seconds: the longest Spark task (reads), the restore call (writes).", "",
-            "| what | target units/s | consumed units (n / 3n) | seconds (n / 3n) | whole run units/s | whole-run ratio | "
-            "sustained units/s | sustained ratio |", "|---|---|---|---|---|---|---|---|"]
+            "burst cancels out. Seconds: the longest Spark task (reads), the restore call (writes)."), "",
+            ("| what | target units/s | consumed units (n / 3n) | seconds (n / 3n) | whole run units/s | whole-run ratio | "
+            "sustained units/s | sustained ratio |"), "|---|---|---|---|---|---|---|---|"]
     for b in res.get("read_budget", []):
         lg = b.get("long") or {}
         out.append(f"| export read, {b['reader']} reader | {_f(b['target'], 0)} | {_f(b['consumed'], 0)} / {_f(lg.get('consumed'), 0)} | "
@@ -109,11 +109,11 @@ def render(res: dict[str, Any]) -> str:
         out.append(f"| restore write (overwrite) | {_f(wb['target'], 0)} | {_f(wb['consumed'], 0)} | {_f(wb['seconds'])} | "
                    f"{_f(wb['rate'])} | {_r(wb['ratio'])} | — | — |")
     out += ["", "## Projection for EMR: a 100 GB table of 1 KB items (on paper)", "",
-            "From the marginal CPU seconds per item our job used here (all Spark processes, the 10-item run's CPU taken off) and DynamoDB's documented limits "
+            ("From the marginal CPU seconds per item our job used here (all Spark processes, the 10-item run's CPU taken off) and DynamoDB's documented limits "
             "(8 KB per eventually consistent read unit, 3,000 RCU per partition, 40,000 RCU default table quota); "
-            "cluster start and prices from launcher/estimate.py.", "",
-            "| reader | CPU µs/item | read budget units/s | cluster | min segments | read-bound h | CPU-bound h | bound by | "
-            "total h | cluster $ | on-demand reads $ | total $ |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "cluster start and prices from launcher/estimate.py."), "",
+            ("| reader | CPU µs/item | read budget units/s | cluster | min segments | read-bound h | CPU-bound h | bound by | "
+            "total h | cluster $ | on-demand reads $ | total $ |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in res.get("projection", []):
         out.append(f"| {p['reader']} | {_f(p['cpu_s_per_item'] * 1e6)} | {p['budget']:,.0f} | {p['core_nodes']}x {p['instance_type']} "
                    f"({p['cores']} vCPU) | {p['segments_min']} | {_f(p['read_s'] / 3600, 2)} | {_f(p['cpu_bound_s'] / 3600, 2)} | "

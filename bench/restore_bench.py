@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from launcher.core.codec import json_to_wire
 from launcher.backup.formats import detect, iter_items
 from launcher.backup.restore import restore
-from launcher.options import RestoreOptions
 from launcher.backup.storage import open_location
+from launcher.core.codec import json_to_wire
+from launcher.options import RestoreOptions
 
 from .data import client, create_table
 

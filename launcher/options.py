@@ -11,16 +11,18 @@ A config key or variable applies to every command that has a field of that name,
 Fields that name what one run acts on (a restore's target table, a command's paths) come from the
 command line only (FLAG_ONLY): a [default] `table` for exports must never pick a restore's target.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from launcher.core.errors import BadInput
 from launcher.core.hive_columns import parse_hive_columns
@@ -30,24 +32,25 @@ from launcher.core.versions import DEFAULT_RELEASE
 _TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 _CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
-FLAG_ONLY = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
+FLAG_ONLY: JsonDict = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
 
 Engine = Literal["spark", "hive", "native", "auto"]
 Reader = Literal["connector", "segments"]
 RunnerName = Literal["local", "emr"]
 
-O = TypeVar("O", bound="Options")
+OptionsT = TypeVar("OptionsT", bound="Options")
 
 
 class Options(BaseModel):
     """Fields every command that touches AWS shares."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    families: ClassVar[list[type["Options"]]] = []
+    families: ClassVar[list[type[Options]]] = []
 
     region: str | None = Field(None, description="AWS region (default: the standard boto3 chain)")
-    expected_bucket_owner: str | None = Field(None, description="account id that must own the bucket "
-                                              "(ExpectedBucketOwner on every S3 call)")
+    expected_bucket_owner: str | None = Field(
+        None, description="account id that must own the bucket (ExpectedBucketOwner on every S3 call)"
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -62,11 +65,19 @@ class Options(BaseModel):
 
     @classmethod
     def layered_fields(cls) -> list[str]:
-        return [n for n, f in cls.model_fields.items() if not (f.json_schema_extra or {}).get("flag_only")]
+        return [
+            n for n, f in cls.model_fields.items() if not (isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("flag_only"))
+        ]
 
     @classmethod
-    def build(cls: type[O], flags: dict[str, Any], *, config_path: Path | None = None, profile: str | None = None,
-              environ: dict[str, str] | None = None) -> O:
+    def build(
+        cls: type[OptionsT],
+        flags: dict[str, Any],
+        *,
+        config_path: Path | None = None,
+        profile: str | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> OptionsT:
         """Merge the layers and validate; a bad value becomes one BadInput line naming the option."""
         environ = dict(os.environ) if environ is None else environ
         layered = cls.layered_fields()
@@ -126,7 +137,7 @@ def parse_time(text: str | None, what: str) -> datetime | None:
         ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadInput(f"{what} {text!r} is not an ISO-8601 time like 2024-05-27T06:00:00Z") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _fraction(v: float) -> float:
@@ -181,14 +192,22 @@ class ExportRequest(Options):
     poll_seconds: Seconds = Field(30.0, description="runner emr, engine native: seconds between status polls")
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
     artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
-    hive_columns: str | None = Field(None, description="engine hive: typed-column form, comma-separated attribute:hivetype "
-                                     "(string bigint double boolean binary array<string> array<bigint> array<double> array<binary>); "
-                                     "default: the whole item as one map<string,string> column")
+    hive_columns: str | None = Field(
+        None,
+        description="engine hive: typed-column form, comma-separated attribute:hivetype "
+        "(string bigint double boolean binary array<string> array<bigint> array<double> array<binary>); "
+        "default: the whole item as one map<string,string> column",
+    )
     # engine=native incremental export (ExportTableToPointInTime INCREMENTAL_EXPORT): a time window.
     export_from: str | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
     export_to: str | None = Field(None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)")
-    connector_version: str | None = Field(None, description="install this emr-dynamodb-hadoop version from Maven Central at bootstrap instead of the release's own (e.g. 5.0.0)")
-    python_packages: str | None = Field(None, description="pip requirements installed on every EMR node at bootstrap, comma-separated and pinned (e.g. boto3==1.44.5)")
+    connector_version: str | None = Field(
+        None,
+        description="install this emr-dynamodb-hadoop version from Maven Central at bootstrap instead of the release's own (e.g. 5.0.0)",
+    )
+    python_packages: str | None = Field(
+        None, description="pip requirements installed on every EMR node at bootstrap, comma-separated and pinned (e.g. boto3==1.44.5)"
+    )
 
     @field_validator("table")
     @classmethod
@@ -264,7 +283,7 @@ class ExportRequest(Options):
         return v
 
     @model_validator(mode="after")
-    def _combinations(self) -> "ExportRequest":
+    def _combinations(self) -> ExportRequest:
         if self.consistent_read and self.reader != "segments":
             raise ValueError("--consistent-read needs --reader segments (the connector cannot do ConsistentRead)")
         if (self.export_from or self.export_to) and self.engine not in ("native", "auto"):
@@ -277,8 +296,10 @@ class ExportRequest(Options):
         if self.sse_kms_key_id and self.sse != "aws:kms":
             raise ValueError("--sse-kms-key-id needs --sse aws:kms")
         if self.cluster != "transient" and (self.connector_version or self.python_packages):
-            raise ValueError("--connector-version and --python-packages are installed by bootstrap actions, which only a "
-                             "cluster ddb-s3 starts runs: use --cluster transient, or install them on your cluster")
+            raise ValueError(
+                "--connector-version and --python-packages are installed by bootstrap actions, which only a "
+                "cluster ddb-s3 starts runs: use --cluster transient, or install them on your cluster"
+            )
         return self
 
     @property
@@ -286,8 +307,9 @@ class ExportRequest(Options):
         return S3Uri.parse(self.to, "destination")
 
 
-def build_request(flags: dict[str, Any], *, config_path: Path | None = None, profile: str | None = None,
-                  environ: dict[str, str] | None = None) -> ExportRequest:
+def build_request(
+    flags: dict[str, Any], *, config_path: Path | None = None, profile: str | None = None, environ: dict[str, str] | None = None
+) -> ExportRequest:
     """ExportRequest.build: the export's layers (kept as the name Python callers know)."""
     return ExportRequest.build(flags, config_path=config_path, profile=profile, environ=environ)
 
@@ -306,13 +328,17 @@ class DownloadOptions(Options):
 class RestoreOptions(Options):
     table: str = Field(description="table to write into", json_schema_extra=FLAG_ONLY)
     overwrite: bool = Field(False, description="overwrite existing items (BatchWriteItem); default: never overwrite")
-    write_percent: Fraction = Field(0.5, description="fraction of the table's write capacity to use (on-demand: of --on-demand-write-units), in (0, 1.5]")
+    write_percent: Fraction = Field(
+        0.5, description="fraction of the table's write capacity to use (on-demand: of --on-demand-write-units), in (0, 1.5]"
+    )
     on_demand_write_units: Count = Field(40000, description="write units assumed for an on-demand table (the connector's convention)")
     create_table: bool = Field(False, description="create the table from the export's recorded schema if it does not exist")
-    skipped_keys_file: Path | None = Field(None, description="write the keys not restored because they exist with other values here (JSON lines)",
-                                           json_schema_extra=FLAG_ONLY)
-    checkpoint: Path | None = Field(None, description="progress file: run again with the same path to resume an interrupted restore",
-                                    json_schema_extra=FLAG_ONLY)
+    skipped_keys_file: Path | None = Field(
+        None, description="write the keys not restored because they exist with other values here (JSON lines)", json_schema_extra=FLAG_ONLY
+    )
+    checkpoint: Path | None = Field(
+        None, description="progress file: run again with the same path to resume an interrupted restore", json_schema_extra=FLAG_ONLY
+    )
     concurrency: Count = Field(8, description="writer threads")
     force: bool = Field(False, description="restore into a non-empty table other than the one exported")
     fail_on_skip: bool = Field(False, description="exit 4 when keys were skipped (default: exit 0 and report the count)")
@@ -322,7 +348,8 @@ class RestoreOptions(Options):
 class ConvertOptions(Options):
     to: Literal["jsonl", "csv", "parquet"] = Field(description="jsonl | csv | parquet", json_schema_extra=FLAG_ONLY)
     out: str = Field(description="output file (local path, or s3://bucket/key)", json_schema_extra=FLAG_ONLY)
-    columns: str | None = Field(None, description="comma-separated attribute names (default: the union of all)",
-                                json_schema_extra=FLAG_ONLY)
+    columns: str | None = Field(
+        None, description="comma-separated attribute names (default: the union of all)", json_schema_extra=FLAG_ONLY
+    )
     glue_database: str | None = Field(None, description="register the Parquet output in this Glue database (needs an s3:// --out)")
     glue_table: str | None = Field(None, description="Glue table name for --glue-database", json_schema_extra=FLAG_ONLY)

@@ -5,17 +5,18 @@ DDB_S3_* variables), and runs the CLI's own export flow (launcher.export.flow: p
 plan's region and ExpectedBucketOwner). A failed step fails the task
 with the step's failure reason and probable cause; a cluster the task started is terminated when
 the task succeeds, fails, or is killed (on_kill), and a cluster it did not start never is."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from launcher.core.errors import BadInput, DdbS3Error
-from launcher.options import build_request
+from launcher.options import ExportRequest, build_request
 
 
 class DdbS3ExportOperator(BaseOperator):
@@ -37,13 +38,24 @@ class DdbS3ExportOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("table", "to", "cluster", "options", "profile")
-    template_fields_renderers = {"options": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json"}
     ui_color = "#f0e4ff"
 
-    def __init__(self, *, table: str, to: str, cluster: str = "transient", options: dict[str, Any] | None = None,
-                 config_path: str | None = None, profile: str | None = None, verify: bool = True,
-                 poll_seconds: float = 30.0, max_wait_seconds: float | None = None, waiter: Any = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        table: str,
+        to: str,
+        cluster: str = "transient",
+        options: dict[str, Any] | None = None,
+        config_path: str | None = None,
+        profile: str | None = None,
+        verify: bool = True,
+        poll_seconds: float = 30.0,
+        max_wait_seconds: float | None = None,
+        waiter: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.table = table
         self.to = to
@@ -57,7 +69,7 @@ class DdbS3ExportOperator(BaseOperator):
         self.waiter = waiter
         self._runner: Any = None
 
-    def build_request(self):
+    def build_request(self) -> ExportRequest:
         flags = {**self.options, "table": self.table, "to": self.to, "cluster": self.cluster, "runner": "emr"}
         return build_request(flags, config_path=Path(self.config_path) if self.config_path else None, profile=self.profile)
 
@@ -68,13 +80,24 @@ class DdbS3ExportOperator(BaseOperator):
 
         try:
             plan = plan_export(self.build_request())
-            self.log.info("plan: export %s with engine %s (%s); estimate %s; destination %s",
-                          self.table, plan.engine, plan.engine_reason, plan.estimate_text, plan.export_uri)
+            self.log.info(
+                "plan: export %s with engine %s (%s); estimate %s; destination %s",
+                self.table,
+                plan.engine,
+                plan.engine_reason,
+                plan.estimate_text,
+                plan.export_uri,
+            )
             if plan.engine == Engine.NATIVE:
-                raise BadInput("engine native needs no cluster: use `ddb-s3 export --engine native` or the Amazon provider's DynamoDBToS3Operator")
+                raise BadInput(
+                    "engine native needs no cluster: use `ddb-s3 export --engine native` or the Amazon provider's DynamoDBToS3Operator"
+                )
             # Airflow owns SIGTERM in the task process; it calls on_kill, which terminates our cluster.
-            self._runner = EmrRunner(progress=self.log.info, install_signal_handlers=False,
-                                     waiter=self.waiter or StepWaiter(self.poll_seconds, self.max_wait_seconds))
+            self._runner = EmrRunner(
+                progress=self.log.info,
+                install_signal_handlers=False,
+                waiter=self.waiter or StepWaiter(self.poll_seconds, self.max_wait_seconds),
+            )
             done = run_and_verify(plan, self._runner, check=self.verify)
             doc = done.doc()
             return {k: doc[k] for k in ("exportUri", "exportId", "clusterId", "itemCount")}

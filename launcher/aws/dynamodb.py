@@ -1,4 +1,5 @@
 """DynamoDB calls made outside Spark: DescribeTable (+ DescribeContinuousBackups) as a TableInfo."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError

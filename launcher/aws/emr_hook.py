@@ -4,6 +4,7 @@ TerminateJobFlows, list the clusters the tool started, and fetch a step's stderr
 
 The workflow (what to call when, waiting, teardown) lives in export/run/emr.py; the requests are
 built by the pure functions of export/render/emr_cluster.py."""
+
 from __future__ import annotations
 
 import gzip
@@ -16,14 +17,13 @@ from botocore.exceptions import ClientError
 from launcher.aws.errors import describe
 from launcher.aws.session import Aws
 from launcher.core.emr import ACTIVE_CLUSTER_STATES, EXPORT_ID_TAG, MANAGED_TAG
-from launcher.core.s3args import S3WriteSettings
 from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
 
 class EmrHook:
-    def __init__(self, aws: Aws | None = None, *, emr: Any = None, s3: Any = None,
-                 settings: S3WriteSettings | None = None):
+    def __init__(self, aws: Aws | None = None, *, emr: Any = None, s3: Any = None, settings: S3WriteSettings | None = None) -> None:
         self.aws = aws or Aws()
         self._emr = emr
         self._s3 = s3
@@ -93,8 +93,9 @@ class EmrHook:
     def terminate(self, cluster_id: str) -> None:
         self.emr.terminate_job_flows(JobFlowIds=[cluster_id])
 
-    def managed_clusters(self, states: tuple[str, ...] | None = ACTIVE_CLUSTER_STATES,
-                         export_id: str | None = None) -> list[dict[str, Any]]:
+    def managed_clusters(
+        self, states: tuple[str, ...] | None = ACTIVE_CLUSTER_STATES, export_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """Clusters carrying our managed tag (optionally for one export id), as DescribeCluster dicts.
         ListClusters has no tag filter, so each listed cluster is described for its tags."""
         kwargs: dict[str, Any] = {"ClusterStates": list(states)} if states else {}

@@ -1,4 +1,5 @@
 """botocore's ClientError, read in one place: its code, and a short text for our one-line errors."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError

@@ -1,9 +1,11 @@
 """Athena-ready output: register converted Parquet, or an export's DynamoDB JSON data folder, as a
 table in the Glue Data Catalog (database created when missing; an existing table is updated)."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -27,9 +29,9 @@ def glue_type(arrow_type: str) -> str:
     """pyarrow type text (as convert reports it) to a Hive/Glue type."""
     t = arrow_type
     if t.startswith("decimal128("):
-        return "decimal(" + t[len("decimal128("):]
+        return "decimal(" + t[len("decimal128(") :]
     if t.startswith("list<"):
-        inner = t[t.index(":") + 1:-1].strip() if ":" in t else t[5:-1]
+        inner = t[t.index(":") + 1 : -1].strip() if ":" in t else t[5:-1]
         return f"array<{glue_type(inner)}>"
     return {"string": "string", "bool": "boolean", "binary": "binary", "null": "string"}.get(t, "string")
 
@@ -57,16 +59,20 @@ def _put_table(glue: Any, database: str, table_input: dict[str, Any]) -> None:
         glue.update_table(DatabaseName=database, TableInput=table_input)
 
 
-def register_parquet(glue: Any, database: str, table: str, location: str, column_types: dict[str, str],
-                     say: Callable[[str], None] | None = None) -> dict[str, Any]:
+def register_parquet(
+    glue: Any, database: str, table: str, location: str, column_types: dict[str, str], say: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """`location` is the S3 folder holding the Parquet file(s), ending with '/'."""
     check_name("--glue-database", database)
     check_name("--glue-table", table)
     _ensure_database(glue, database)
     columns = [{"Name": name, "Type": glue_type(t)} for name, t in column_types.items()]
-    table_input = {"Name": table, "TableType": "EXTERNAL_TABLE",
-                   "Parameters": {"classification": "parquet", "created_by": "ddb-s3"},
-                   "StorageDescriptor": dict(PARQUET_SERDE, Columns=columns, Location=location)}
+    table_input = {
+        "Name": table,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "created_by": "ddb-s3"},
+        "StorageDescriptor": dict(PARQUET_SERDE, Columns=columns, Location=location),
+    }
     _put_table(glue, database, table_input)
     if say:
         say(f"registered {database}.{table} in Glue: {len(columns)} columns over {location}")
@@ -77,8 +83,18 @@ def dynamodb_json_columns(attribute_types: dict[str, set[str]]) -> list[dict[str
     """One column `Item` of struct<attr: struct<S:string, N:string, ...>> for an export's data files:
     the layout Athena's own docs use for native exports. Maps and lists become string subfields
     (the JSON SerDe hands nested JSON over as its text)."""
-    sub = {"S": "string", "N": "string", "B": "string", "BOOL": "boolean", "NULL": "boolean",
-           "SS": "array<string>", "NS": "array<string>", "BS": "array<string>", "M": "string", "L": "string"}
+    sub = {
+        "S": "string",
+        "N": "string",
+        "B": "string",
+        "BOOL": "boolean",
+        "NULL": "boolean",
+        "SS": "array<string>",
+        "NS": "array<string>",
+        "BS": "array<string>",
+        "M": "string",
+        "L": "string",
+    }
     fields = []
     for name in sorted(attribute_types):
         inner = ",".join(f"{t}:{sub[t]}" for t in sorted(attribute_types[name]))
@@ -86,14 +102,18 @@ def dynamodb_json_columns(attribute_types: dict[str, set[str]]) -> list[dict[str
     return [{"Name": "item", "Type": "struct<" + ",".join(fields) + ">"}]
 
 
-def register_dynamodb_json(glue: Any, database: str, table: str, data_location: str,
-                           attribute_types: dict[str, set[str]], say: Callable[[str], None] | None = None) -> dict[str, Any]:
+def register_dynamodb_json(
+    glue: Any, database: str, table: str, data_location: str, attribute_types: dict[str, set[str]], say: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     check_name("--glue-database", database)
     check_name("--glue-table", table)
     _ensure_database(glue, database)
-    table_input = {"Name": table, "TableType": "EXTERNAL_TABLE",
-                   "Parameters": {"classification": "json", "compressionType": "gzip", "created_by": "ddb-s3"},
-                   "StorageDescriptor": dict(JSON_SERDE, Columns=dynamodb_json_columns(attribute_types), Location=data_location)}
+    table_input = {
+        "Name": table,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "json", "compressionType": "gzip", "created_by": "ddb-s3"},
+        "StorageDescriptor": dict(JSON_SERDE, Columns=dynamodb_json_columns(attribute_types), Location=data_location),
+    }
     _put_table(glue, database, table_input)
     if say:
         say(f"registered {database}.{table} in Glue over the DynamoDB JSON in {data_location}")

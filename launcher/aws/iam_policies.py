@@ -14,6 +14,7 @@ time, ListClusters). RunJobFlow and the tags it sets are allowed only with our m
 TerminateJobFlows only on clusters that carry it; steps may be added to and read from any cluster,
 because `--cluster j-...` names the user's own cluster.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,7 @@ def partition(region: str | None) -> str:
     return "aws"
 
 
-def _check(table: str, bucket: str, prefix: str, region: str | None, account: str | None,
-           kms_key_arn: str | None) -> str:
+def _check(table: str, bucket: str, prefix: str, region: str | None, account: str | None, kms_key_arn: str | None) -> str:
     if not _TABLE.match(table or ""):
         raise BadInput(f"--table {table!r}: must be 3-255 characters of a-z A-Z 0-9 _ . -")
     if not _BUCKET.match(bucket or "") or ".." in bucket:
@@ -63,7 +63,7 @@ def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Arns:
-    def __init__(self, table: str, bucket: str, prefix: str, region: str | None, account: str | None):
+    def __init__(self, table: str, bucket: str, prefix: str, region: str | None, account: str | None) -> None:
         self.p = partition(region)
         self.region, self.account = region or "*", account or "*"
         self.table_name, self.bucket, self.prefix = table, bucket, prefix
@@ -96,8 +96,7 @@ class _Arns:
 
 def _s3_read(a: _Arns, sid: str, sub: str = "") -> list[dict[str, Any]]:
     return [
-        {"Sid": sid + "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a.bucket_arn,
-         **a.list_condition(sub)},
+        {"Sid": sid + "List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a.bucket_arn, **a.list_condition(sub)},
         {"Sid": sid + "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": a.objects(sub)},
     ]
 
@@ -117,19 +116,31 @@ def _kms(kms_key_arn: str | None, write: bool) -> dict[str, Any]:
 
 
 def _describe(a: _Arns) -> dict[str, Any]:
-    return {"Sid": "PlanDescribeTable", "Effect": "Allow",
-            "Action": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups"], "Resource": a.table}
+    return {
+        "Sid": "PlanDescribeTable",
+        "Effect": "Allow",
+        "Action": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups"],
+        "Resource": a.table,
+    }
 
 
 def _scan(a: _Arns) -> dict[str, Any]:
-    return {"Sid": "ScanTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"],
-            "Resource": a.table}
+    return {"Sid": "ScanTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"], "Resource": a.table}
 
 
-def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str | None = None,
-             account: str | None = None, kms_key_arn: str | None = None,
-             service_role: str = "EMR_DefaultRole", instance_role: str = "EMR_EC2_DefaultRole",
-             artifacts_prefix: str | None = None, log_prefix: str | None = None) -> dict[str, dict[str, Any]]:
+def policies(
+    runner: str,
+    table: str,
+    bucket: str,
+    prefix: str = "",
+    region: str | None = None,
+    account: str | None = None,
+    kms_key_arn: str | None = None,
+    service_role: str = "EMR_DefaultRole",
+    instance_role: str = "EMR_EC2_DefaultRole",
+    artifacts_prefix: str | None = None,
+    log_prefix: str | None = None,
+) -> dict[str, dict[str, Any]]:
     """{document name: IAM policy document} for the runner."""
     if runner not in RUNNERS:
         raise BadInput(f"--runner {runner!r}: must be one of {', '.join(RUNNERS)}")
@@ -139,48 +150,91 @@ def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str
             raise BadInput(f"role name {role!r} is not a valid IAM role name")
     a = _Arns(table, bucket, prefix, region, account)
     if runner == "local":
-        return {"local": _doc(_describe(a), _scan(a), *_s3_read(a, "Export"), _s3_write(a, "ExportWrite"),
-                              _kms(kms_key_arn, write=True))}
+        return {"local": _doc(_describe(a), _scan(a), *_s3_read(a, "Export"), _s3_write(a, "ExportWrite"), _kms(kms_key_arn, write=True))}
     if runner == "native":
-        return {"native": _doc(
-            _describe(a),
-            {"Sid": "NativeExport", "Effect": "Allow",
-             "Action": ["dynamodb:ExportTableToPointInTime"], "Resource": a.table},
-            {"Sid": "NativeExportStatus", "Effect": "Allow", "Action": ["dynamodb:DescribeExport"], "Resource": a.exports},
-            # DynamoDB writes the export as the caller: these are checked against the caller's policy.
-            {"Sid": "NativeExportWrite", "Effect": "Allow",
-             "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"], "Resource": a.objects()},
-            *_s3_read(a, "Verify"), _kms(kms_key_arn, write=True))}
+        return {
+            "native": _doc(
+                _describe(a),
+                {"Sid": "NativeExport", "Effect": "Allow", "Action": ["dynamodb:ExportTableToPointInTime"], "Resource": a.table},
+                {"Sid": "NativeExportStatus", "Effect": "Allow", "Action": ["dynamodb:DescribeExport"], "Resource": a.exports},
+                # DynamoDB writes the export as the caller: these are checked against the caller's policy.
+                {
+                    "Sid": "NativeExportWrite",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"],
+                    "Resource": a.objects(),
+                },
+                *_s3_read(a, "Verify"),
+                _kms(kms_key_arn, write=True),
+            )
+        }
     if runner == "restore":
-        return {"restore": _doc(
-            *_s3_read(a, "ReadExport"),
-            {"Sid": "RestoreTable", "Effect": "Allow",
-             "Action": ["dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:BatchWriteItem",
-                        "dynamodb:PutItem", "dynamodb:Scan"],  # Scan: check an existing table is empty before writing
-             "Resource": a.table},
-            _kms(kms_key_arn, write=False))}
+        return {
+            "restore": _doc(
+                *_s3_read(a, "ReadExport"),
+                {
+                    "Sid": "RestoreTable",
+                    "Effect": "Allow",
+                    "Action": [
+                        "dynamodb:DescribeTable",
+                        "dynamodb:CreateTable",
+                        "dynamodb:BatchWriteItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:Scan",
+                    ],  # Scan: check an existing table is empty before writing
+                    "Resource": a.table,
+                },
+                _kms(kms_key_arn, write=False),
+            )
+        }
     # emr: the launcher and the cluster's instance role
-    artifacts = (artifacts_prefix if artifacts_prefix is not None else "/".join(x for x in (prefix, "_ddb_s3_artifacts") if x))
+    artifacts = artifacts_prefix if artifacts_prefix is not None else "/".join(x for x in (prefix, "_ddb_s3_artifacts") if x)
     logs = log_prefix.strip("/") if log_prefix is not None else None
     art = _Arns(table, bucket, artifacts.strip("/"), region, account)
     clusters = f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"
     launcher = _doc(
         _describe(a),
-        {"Sid": "EmrStart", "Effect": "Allow", "Action": ["elasticmapreduce:RunJobFlow"], "Resource": "*",
-         "Condition": {"StringEquals": MANAGED}},
-        {"Sid": "EmrTagOnCreate", "Effect": "Allow", "Action": ["elasticmapreduce:AddTags"], "Resource": clusters,
-         "Condition": {"StringEquals": MANAGED}},
-        {"Sid": "EmrRunSteps", "Effect": "Allow",
-         "Action": ["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeCluster", "elasticmapreduce:DescribeStep",
-                    "elasticmapreduce:ListSteps"],
-         "Resource": clusters},
-        {"Sid": "EmrEndOwnClusters", "Effect": "Allow", "Action": ["elasticmapreduce:TerminateJobFlows"], "Resource": clusters,
-         "Condition": {"StringEquals": {"aws:ResourceTag/" + MANAGED_TAG: "true"}}},
+        {
+            "Sid": "EmrStart",
+            "Effect": "Allow",
+            "Action": ["elasticmapreduce:RunJobFlow"],
+            "Resource": "*",
+            "Condition": {"StringEquals": MANAGED},
+        },
+        {
+            "Sid": "EmrTagOnCreate",
+            "Effect": "Allow",
+            "Action": ["elasticmapreduce:AddTags"],
+            "Resource": clusters,
+            "Condition": {"StringEquals": MANAGED},
+        },
+        {
+            "Sid": "EmrRunSteps",
+            "Effect": "Allow",
+            "Action": [
+                "elasticmapreduce:AddJobFlowSteps",
+                "elasticmapreduce:DescribeCluster",
+                "elasticmapreduce:DescribeStep",
+                "elasticmapreduce:ListSteps",
+            ],
+            "Resource": clusters,
+        },
+        {
+            "Sid": "EmrEndOwnClusters",
+            "Effect": "Allow",
+            "Action": ["elasticmapreduce:TerminateJobFlows"],
+            "Resource": clusters,
+            "Condition": {"StringEquals": {"aws:ResourceTag/" + MANAGED_TAG: "true"}},
+        },
         # `clusters list` and the cleanup after an interrupted RunJobFlow; ListClusters has no resource ARN.
         {"Sid": "EmrListClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": "*"},
-        {"Sid": "PassEmrRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [a.role(service_role), a.role(instance_role)],
-         "Condition": {"StringEquals": {"iam:PassedToService": ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]}}},
+        {
+            "Sid": "PassEmrRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [a.role(service_role), a.role(instance_role)],
+            "Condition": {"StringEquals": {"iam:PassedToService": ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]}},
+        },
         _s3_write(art, "UploadArtifacts", delete=False),
         *_s3_read(a, "Verify"),
         *(_s3_read(_Arns(table, bucket, logs, region, account), "StepLogs") if logs is not None else []),
@@ -191,8 +245,18 @@ def policies(runner: str, table: str, bucket: str, prefix: str = "", region: str
         *_s3_read(a, "Export"),
         _s3_write(a, "ExportWrite"),
         {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": art.objects()},
-        *([{"Sid": "WriteLogs", "Effect": "Allow", "Action": ["s3:PutObject"],
-            "Resource": _Arns(table, bucket, logs, region, account).objects()}] if logs is not None else []),
+        *(
+            [
+                {
+                    "Sid": "WriteLogs",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject"],
+                    "Resource": _Arns(table, bucket, logs, region, account).objects(),
+                }
+            ]
+            if logs is not None
+            else []
+        ),
         _kms(kms_key_arn, write=True),
     )
     return {"launcher": launcher, "instance_role": instance}

@@ -13,6 +13,7 @@ passes the body as the keyword `BODY` (with only the table names as parameters);
 sees it, and ``before-call`` puts it in place of the body botocore serialized, before the request is
 signed. The client must be created with ``parameter_validation=False``: the operation's own
 parameters are mostly absent from such a call."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,7 @@ BODY = "DdbS3JsonBody"
 def send_json_bodies(client: Any, *operations: str) -> None:
     """Let `operations` (e.g. "BatchWriteItem") of this DynamoDB client take ``BODY=<bytes>``."""
     for op in operations:
-        client.meta.events.register(f"before-parameter-build.dynamodb.{op}", _stash_body,
-                                    unique_id=f"ddb-s3-stash-body-{op}")
+        client.meta.events.register(f"before-parameter-build.dynamodb.{op}", _stash_body, unique_id=f"ddb-s3-stash-body-{op}")
         client.meta.events.register(f"before-call.dynamodb.{op}", _use_body, unique_id=f"ddb-s3-use-body-{op}")
 
 
@@ -36,7 +36,7 @@ def json_body(request: dict[str, Any]) -> dict[str, Any]:
     if "TableName" in request:
         kwargs["TableName"] = request["TableName"]
     if "RequestItems" in request:
-        kwargs["RequestItems"] = dict.fromkeys(request["RequestItems"], [])
+        kwargs["RequestItems"] = {key: [] for key in request["RequestItems"]}
     return kwargs
 
 

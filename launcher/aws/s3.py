@@ -1,4 +1,5 @@
 """S3 calls the launcher makes before anything starts."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError

@@ -1,10 +1,12 @@
 """boto3 sessions and clients: the standard credential chain, standard retries, and the endpoints
 the user configured (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, the config file's services
 sections), which botocore resolves itself; we only read them back to carry them into Spark."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -23,7 +25,7 @@ class Aws:
     def session(self) -> boto3.Session:
         return boto3.Session(region_name=self.region)
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
         try:
             return self.session.client(service, config=RETRIES)
         except InvalidRegionError:

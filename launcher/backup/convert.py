@@ -14,6 +14,7 @@ The rules (docs/backup.md has the full table):
 Memory stays bounded: items stream; CSV without --columns and Parquet read the export twice (one
 pass to find the columns and their types, one to write), in row groups of ROWS_PER_GROUP.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,17 +22,18 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
-from launcher.core.errors import BadInput
 from launcher.backup.formats import detect, iter_items
-from launcher.core.s3uri import S3Uri
 from launcher.backup.storage import open_location
+from launcher.core.errors import BadInput
+from launcher.core.s3args import S3WriteSettings
+from launcher.core.s3uri import S3Uri
 
 ROWS_PER_GROUP = 10_000
 FORMATS = ("jsonl", "csv", "parquet")
@@ -93,18 +95,23 @@ class ColumnStats:
             self.scale = max(self.scale, -int(exp.exponent)) if int(exp.exponent) < 0 else self.scale
             self.int_digits = max(self.int_digits, len(exp.digits) + int(exp.exponent))
 
-    def arrow_type(self):  # noqa: ANN201
+    def arrow_type(self) -> Any:  # a pyarrow DataType
         import pyarrow as pa
 
         t = self.types
         if t == {"N"}:
             return pa.decimal128(38, self.scale) if self.int_digits + self.scale <= 38 else pa.string()
-        return {frozenset({"S"}): pa.string(), frozenset({"BOOL"}): pa.bool_(), frozenset({"B"}): pa.binary(),
-                frozenset({"SS"}): pa.list_(pa.string()), frozenset({"NS"}): pa.list_(pa.string()),
-                frozenset({"BS"}): pa.list_(pa.binary())}.get(frozenset(t), pa.string())
+        return {
+            frozenset({"S"}): pa.string(),
+            frozenset({"BOOL"}): pa.bool_(),
+            frozenset({"B"}): pa.binary(),
+            frozenset({"SS"}): pa.list_(pa.string()),
+            frozenset({"NS"}): pa.list_(pa.string()),
+            frozenset({"BS"}): pa.list_(pa.binary()),
+        }.get(frozenset(t), pa.string())
 
 
-def arrow_value(av: dict[str, Any] | None, typ) -> Any:  # noqa: ANN001
+def arrow_value(av: dict[str, Any] | None, typ: Any) -> Any:  # typ: a pyarrow DataType
     import pyarrow as pa
 
     if av is None or "NULL" in av:
@@ -142,9 +149,17 @@ def _scan(items: Callable[[], Iterator[dict]], columns: list[str] | None) -> dic
     return stats
 
 
-def convert(where: str, fmt: str, out: str, columns: list[str] | None = None, aws: Aws | None = None,
-            settings: S3WriteSettings | None = None, glue_database: str | None = None, glue_table: str | None = None,
-            say: Callable[[str], None] | None = None) -> ConvertResult:
+def convert(
+    where: str,
+    fmt: str,
+    out: str,
+    columns: list[str] | None = None,
+    aws: Aws | None = None,
+    settings: S3WriteSettings | None = None,
+    glue_database: str | None = None,
+    glue_table: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ConvertResult:
     say = say or (lambda _m: None)
     if fmt not in FORMATS:
         raise BadInput(f"--to must be one of {', '.join(FORMATS)}, got {fmt!r}")

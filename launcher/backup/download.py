@@ -8,22 +8,24 @@
 * Manifests are written last, the summary very last, so a local folder with a summary is always a
   complete, checked copy; a failed download leaves no summary and `verify` calls it incomplete.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
 
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
-from launcher.core.errors import BadInput, IncompleteExport
 from launcher.backup.formats import DataFileRef, detect
 from launcher.backup.storage import LocalFolder, S3Folder, open_location
-from launcher.backup.verify import FileCheck, check_file
+from launcher.backup.verify import check_file
+from launcher.core.errors import BadInput, IncompleteExport
+from launcher.core.s3args import S3WriteSettings
 
 Progress = Callable[[str], None]
 ByteProgress = Callable[[int], None]
@@ -45,7 +47,7 @@ def local_key(ref: DataFileRef) -> str:
     """Where a data file goes inside the local folder: the export's own relative path (incremental
     exports' shared data files go to data/ inside the folder; '/'-absolute keys likewise)."""
     key = ref.key
-    if key.startswith("/") or key.startswith("../"):
+    if key.startswith(("/", "../")):
         key = "data/" + key.rsplit("/", 1)[-1]
     return key
 
@@ -54,9 +56,15 @@ def _entry(ref: DataFileRef, key: str) -> dict:
     return {"key": key, "itemCount": ref.expected_items, "md5Checksum": ref.md5}
 
 
-def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSettings | None = None,
-             progress: Progress | None = None, concurrency: int = 8,
-             byte_progress: tuple[Callable[[int], None], Callable[[int], None]] | None = None) -> DownloadResult:
+def download(
+    where: str,
+    dest: Path,
+    aws: Aws | None = None,
+    settings: S3WriteSettings | None = None,
+    progress: Progress | None = None,
+    concurrency: int = 8,
+    byte_progress: tuple[Callable[[int], None], Callable[[int], None]] | None = None,
+) -> DownloadResult:
     """`byte_progress`: (set_total(bytes), advance(bytes)) for a progress bar; `progress` gets lines."""
     say = progress or (lambda _m: None)
     loc = open_location(where, aws, settings)
@@ -99,11 +107,11 @@ def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSe
     done_files = [0]
 
     class Sub(BaseSubscriber):  # s3transfer subscriber: bytes as they arrive, files as they finish
-        def on_progress(self, future, bytes_transferred: int, **_kw) -> None:  # noqa: ANN001
+        def on_progress(self, future: Any, bytes_transferred: int, **_kw: Any) -> None:
             if byte_progress:
                 byte_progress[1](bytes_transferred)
 
-        def on_done(self, future, **_kw) -> None:  # noqa: ANN001
+        def on_done(self, future: Any, **_kw: Any) -> None:
             with lock:
                 done_files[0] += 1
                 n = done_files[0]
@@ -118,8 +126,9 @@ def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSe
             path = dest / key
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".part")
-            futures.append((ref, key, tmp, manager.download(loc.base.bucket, loc.key(ref.key), str(tmp),
-                                                            extra_args=extra, subscribers=[Sub()])))
+            futures.append(
+                (ref, key, tmp, manager.download(loc.base.bucket, loc.key(ref.key), str(tmp), extra_args=extra, subscribers=[Sub()]))
+            )
         for ref, key, tmp, future in futures:
             try:
                 future.result()
@@ -127,7 +136,7 @@ def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSe
                 tmp.unlink(missing_ok=True)
                 result.problems.append(f"{ref.key}: download failed ({type(e).__name__})")
                 continue
-            check: FileCheck = check_file(local, _entry(ref, tmp.relative_to(dest).as_posix()), parse_kind)
+            check = check_file(local, _entry(ref, tmp.relative_to(dest).as_posix()), parse_kind)
             if check.problem:
                 tmp.unlink()
                 result.problems.append(f"{ref.key}: {check.problem}; not kept")
@@ -137,8 +146,11 @@ def download(where: str, dest: Path, aws: Aws | None = None, settings: S3WriteSe
             result.items += check.items or 0
             result.bytes += (dest / key).stat().st_size
     if result.problems:
-        raise IncompleteExport(f"{loc.uri}: {len(result.problems)} of {len(source.files)} file(s) refused: "
-                               + "; ".join(result.problems[:5]) + " (no manifest written locally)")
+        raise IncompleteExport(
+            f"{loc.uri}: {len(result.problems)} of {len(source.files)} file(s) refused: "
+            + "; ".join(result.problems[:5])
+            + " (no manifest written locally)"
+        )
     # Manifests last (the commit marker very last), so a folder with a summary is a complete copy.
     for name in source.manifest_names:
         data = loc.read_bytes(name)

@@ -13,18 +13,20 @@ Four layouts are read (see docs/backup.md):
 Everything is streamed: a data file is read in 1 MiB chunks and decompressed on the fly, so memory
 stays flat whatever the file size.
 """
+
 from __future__ import annotations
 
 import json
 import posixpath
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
+from launcher.backup.storage import Location
 from launcher.core.codec import CodecError, parse_item_line
 from launcher.core.errors import IncompleteExport
 from launcher.core.layout import MANIFEST_FILES, MANIFEST_SUMMARY
-from launcher.backup.storage import Location
 
 DP_MANIFEST = "manifest"
 CHECKSUM_FILES = ("manifest-files.md5", "manifest-files.checksum")
@@ -54,7 +56,8 @@ class ExportSource:
         if "itemCount" in self.summary:
             return int(self.summary["itemCount"])
         counts = [f.expected_items for f in self.files]
-        return None if any(c is None for c in counts) else sum(counts)  # type: ignore[misc]
+        known = [c for c in counts if c is not None]
+        return sum(known) if len(known) == len(counts) else None
 
     @property
     def table_name(self) -> str | None:
@@ -122,14 +125,17 @@ def _native_like(loc: Location) -> ExportSource:
             continue
         try:
             entry = json.loads(line)
-            files.append(DataFileRef(loc.resolve_data_key(entry["dataFileS3Key"]), int(entry["itemCount"]),
-                                     str(entry["md5Checksum"]), entry["dataFileS3Key"]))
+            files.append(
+                DataFileRef(
+                    loc.resolve_data_key(entry["dataFileS3Key"]), int(entry["itemCount"]), str(entry["md5Checksum"]), entry["dataFileS3Key"]
+                )
+            )
         except (ValueError, KeyError, TypeError):
             raise IncompleteExport(f"{loc.uri}: {MANIFEST_FILES} line {n} is malformed") from None
     names = [n for n in (*CHECKSUM_FILES, MANIFEST_FILES, *SUMMARY_CHECKSUMS) if loc.exists(n)]
     # manifest-files first, its checksum, then the summary's checksum, then the summary last
     names.sort(key=lambda n: (n != MANIFEST_FILES, n in SUMMARY_CHECKSUMS))
-    return ExportSource(loc, kind, summary, files, names + [MANIFEST_SUMMARY])
+    return ExportSource(loc, kind, summary, files, [*names, MANIFEST_SUMMARY])
 
 
 def _data_pipeline(loc: Location) -> ExportSource:
@@ -194,9 +200,8 @@ def lines_of(chunks: Iterable[bytes], key: str, start: int = 0) -> Iterator[tupl
                 if n >= start:
                     yield n, line
                 n += 1
-    if buf.strip():
-        if n >= start:
-            yield n, buf
+    if buf.strip() and n >= start:
+        yield n, buf
 
 
 @dataclass(frozen=True)

@@ -16,36 +16,44 @@ throttling retried with full-jitter backoff; worker threads; a checkpoint file (
 first line not yet done plus done ranges beyond it, written atomically) so an interrupted restore
 started again resumes where it stopped and ends with the same table.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import random
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from launcher.aws.json_body import json_body, send_json_bodies
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
+from launcher.backup.formats import ExportSource, Record, detect, iter_records
+from launcher.backup.storage import open_location
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_key, items_equal, wire_to_json
 from launcher.core.errors import BadInput, DdbS3Error, IncompleteExport
-from launcher.backup.formats import ExportSource, Record, detect, iter_records
 from launcher.core.retries import retries_of
-from launcher.aws.json_body import json_body, send_json_bodies
-from launcher.backup.storage import open_location
+from launcher.core.s3args import S3WriteSettings
 from launcher.options import RestoreOptions
 
 BATCH = 25
-THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-              "InternalServerError", "ServiceUnavailable", "LimitExceededException", "TransactionConflictException"}
+THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+    "TransactionConflictException",
+}
 MAX_ATTEMPTS = 12
 
 
@@ -85,8 +93,10 @@ class RestoreResult:
         c = self.counts
         parts = [f"restored {c.written:,} items into {self.table}"]
         if self.mode == "put-if-absent":
-            parts.append(f"skipped {c.skipped:,} existing keys with other values"
-                         + (f" (listed in {self.skipped_keys_file})" if c.skipped and self.skipped_keys_file else ""))
+            parts.append(
+                f"skipped {c.skipped:,} existing keys with other values"
+                + (f" (listed in {self.skipped_keys_file})" if c.skipped and self.skipped_keys_file else "")
+            )
             if c.identical:
                 parts.append(f"{c.identical:,} already present and identical")
         if c.deleted:
@@ -117,8 +127,10 @@ class Checkpoint:
                 raise BadInput(f"checkpoint {path} is not valid JSON: delete it to start over") from None
             mismatch = [k for k, v in identity.items() if data.get(k) != v]
             if mismatch:
-                raise BadInput(f"checkpoint {path} belongs to another restore ({', '.join(mismatch)} differ): "
-                               "use another --checkpoint path or delete it")
+                raise BadInput(
+                    f"checkpoint {path} belongs to another restore ({', '.join(mismatch)} differ): "
+                    "use another --checkpoint path or delete it"
+                )
             self.files = data.get("files", {})
             self.counts = Counts(**data.get("counts", {}))
             self.resumed = True
@@ -177,7 +189,7 @@ def item_size_units(rec: Record) -> float:
 
 def backoff(attempt: int, base: float = 0.05, cap: float = 5.0) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-    return random.uniform(0, min(cap, base * 2 ** attempt))
+    return random.uniform(0, min(cap, base * 2**attempt))
 
 
 # --------------------------------------------------------------------------- table
@@ -195,10 +207,16 @@ def _describe(ddb: Any, table: str) -> dict[str, Any] | None:
 def create_table_from_schema(ddb: Any, table: str, schema: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
     billing = schema.get("BillingMode") or "PAY_PER_REQUEST"
     throughput = schema.get("ProvisionedThroughput") or {}
-    pt = {"ReadCapacityUnits": max(1, int(throughput.get("ReadCapacityUnits") or 5)),
-          "WriteCapacityUnits": max(1, int(throughput.get("WriteCapacityUnits") or 5))}
-    args: dict[str, Any] = {"TableName": table, "KeySchema": schema["KeySchema"],
-                            "AttributeDefinitions": schema["AttributeDefinitions"], "BillingMode": billing}
+    pt = {
+        "ReadCapacityUnits": max(1, int(throughput.get("ReadCapacityUnits") or 5)),
+        "WriteCapacityUnits": max(1, int(throughput.get("WriteCapacityUnits") or 5)),
+    }
+    args: dict[str, Any] = {
+        "TableName": table,
+        "KeySchema": schema["KeySchema"],
+        "AttributeDefinitions": schema["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
     if billing == "PROVISIONED":
         args["ProvisionedThroughput"] = pt
     gsis = [{k: ix[k] for k in ("IndexName", "KeySchema", "Projection") if k in ix} for ix in schema.get("GlobalSecondaryIndexes") or []]
@@ -209,8 +227,12 @@ def create_table_from_schema(ddb: Any, table: str, schema: dict[str, Any], say: 
     lsis = [{k: ix[k] for k in ("IndexName", "KeySchema", "Projection") if k in ix} for ix in schema.get("LocalSecondaryIndexes") or []]
     if lsis:
         args["LocalSecondaryIndexes"] = lsis
-    say(f"creating table {table} ({billing}, keys {', '.join(k['AttributeName'] for k in schema['KeySchema'])}"
-        + (f", {len(gsis)} GSI" if gsis else "") + (f", {len(lsis)} LSI" if lsis else "") + ") from the export's recorded schema")
+    say(
+        f"creating table {table} ({billing}, keys {', '.join(k['AttributeName'] for k in schema['KeySchema'])}"
+        + (f", {len(gsis)} GSI" if gsis else "")
+        + (f", {len(lsis)} LSI" if lsis else "")
+        + ") from the export's recorded schema"
+    )
     try:
         ddb.create_table(**args)
     except ClientError as e:
@@ -241,8 +263,10 @@ def _check_target(source: ExportSource, desc: dict[str, Any], ddb: Any, opts: Re
     if src and src != opts.table and not opts.force and not resuming:  # a resumed restore filled it itself
         nonempty = bool(ddb.scan(TableName=opts.table, Limit=1, Select="COUNT").get("Count"))
         if nonempty:
-            raise BadInput(f"the export is of table {src!r}, and {opts.table!r} is another table that already "
-                           "holds items: pass --force to restore into it anyway")
+            raise BadInput(
+                f"the export is of table {src!r}, and {opts.table!r} is another table that already "
+                "holds items: pass --force to restore into it anyway"
+            )
 
 
 # --------------------------------------------------------------------------- writing
@@ -253,8 +277,10 @@ def writer_client(session: Any, concurrency: int) -> Any:
     (launcher/json_body.py): every item was checked by the codec as it was read, and botocore's walk
     over each attribute (with its parameter validation, which such calls must skip) cost more CPU
     than the rest of the restore."""
-    ddb = session.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3},
-                                                   max_pool_connections=concurrency + 4, parameter_validation=False))
+    ddb = session.client(
+        "dynamodb",
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=concurrency + 4, parameter_validation=False),
+    )
     send_json_bodies(ddb, "BatchWriteItem", "PutItem", "GetItem")
     return ddb
 
@@ -284,17 +310,30 @@ class _Writer:
             est = item_size_units(rec)
             self.budget.take(est)
             try:
-                resp = self._call(counts, self.ddb.put_item, **json_body({
-                    "TableName": self.table, "Item": rec.item, "ConditionExpression": "attribute_not_exists(#h)",
-                    "ExpressionAttributeNames": {"#h": self.hash_key}, "ReturnConsumedCapacity": "TOTAL"}))
+                resp = self._call(
+                    counts,
+                    self.ddb.put_item,
+                    **json_body(
+                        {
+                            "TableName": self.table,
+                            "Item": rec.item,
+                            "ConditionExpression": "attribute_not_exists(#h)",
+                            "ExpressionAttributeNames": {"#h": self.hash_key},
+                            "ReturnConsumedCapacity": "TOTAL",
+                        }
+                    ),
+                )
                 consumed = float((resp.get("ConsumedCapacity") or {}).get("CapacityUnits", est))
                 counts.written += 1
             except ClientError as e:
                 if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 consumed = est  # a failed condition still costs write units
-                got = self._call(counts, self.ddb.get_item, **json_body({
-                    "TableName": self.table, "Key": {k: rec.item[k] for k in self.key_names}, "ConsistentRead": True}))
+                got = self._call(
+                    counts,
+                    self.ddb.get_item,
+                    **json_body({"TableName": self.table, "Key": {k: rec.item[k] for k in self.key_names}, "ConsistentRead": True}),
+                )
                 if "Item" in got and items_equal(wire_to_json(got["Item"]), rec.item):
                     counts.identical += 1
                 else:
@@ -336,8 +375,10 @@ class _Writer:
                 attempt += 1
                 counts.retries += 1
                 if attempt > 40:
-                    raise DdbS3Error(f"BatchWriteItem on {self.table!r}: {left} items still unprocessed after 40 tries: "
-                                     "the table is throttled; lower --write-percent and run again with the same --checkpoint")
+                    raise DdbS3Error(
+                        f"BatchWriteItem on {self.table!r}: {left} items still unprocessed after 40 tries: "
+                        "the table is throttled; lower --write-percent and run again with the same --checkpoint"
+                    )
         for rec in recs:
             if rec.op == "put":
                 counts.written += 1
@@ -346,9 +387,14 @@ class _Writer:
         return counts, []
 
 
-def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: S3WriteSettings | None = None,
-            say: Callable[[str], None] | None = None,
-            on_progress: Callable[[Counts], None] | None = None) -> RestoreResult:
+def restore(
+    where: str,
+    opts: RestoreOptions,
+    aws: Aws | None = None,
+    settings: S3WriteSettings | None = None,
+    say: Callable[[str], None] | None = None,
+    on_progress: Callable[[Counts], None] | None = None,
+) -> RestoreResult:
     """Restore the export at `where` (s3:// or a local folder) into opts.table.
     `on_progress` is called in the calling thread after each finished batch with the running totals."""
     say = say or (lambda _m: None)
@@ -359,14 +405,15 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
         raise BadInput("an incremental export is a change log (puts and deletes): apply it with --overwrite")
     ddb = writer_client(aws.session, opts.concurrency)
     mode = "overwrite" if opts.overwrite else "put-if-absent"
-    ckpt = Checkpoint(opts.checkpoint, {"version": 1, "source": source.identity, "table": opts.table,
-                                        "mode": mode})
+    ckpt = Checkpoint(opts.checkpoint, {"version": 1, "source": source.identity, "table": opts.table, "mode": mode})
     desc = _describe(ddb, opts.table)
     if desc is None:
         if not opts.create_table:
             raise BadInput(f"table {opts.table!r} does not exist: create it, or pass --create-table to create it from the export's schema")
         if not (source.table_schema or {}).get("KeySchema"):
-            raise BadInput(f"the export ({source.kind}) records no table schema, so --create-table cannot create {opts.table!r}: create it first")
+            raise BadInput(
+                f"the export ({source.kind}) records no table schema, so --create-table cannot create {opts.table!r}: create it first"
+            )
     else:
         if desc.get("TableStatus") not in ("ACTIVE", "UPDATING"):
             raise BadInput(f"table {opts.table!r} is {desc.get('TableStatus')}, not ACTIVE")
@@ -386,9 +433,11 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
     rate = max(1.0, capacity * opts.write_percent)
     if ckpt.resumed:
         say(f"resuming from checkpoint {opts.checkpoint}: {ckpt.counts.done:,} items already done")
-    say(f"restoring into {opts.table} ({mode}), budget {rate:,.0f} write units/s "
+    say(
+        f"restoring into {opts.table} ({mode}), budget {rate:,.0f} write units/s "
         f"({opts.write_percent:g} of {capacity:,} {'assumed on-demand' if billing == 'PAY_PER_REQUEST' else 'provisioned'} units), "
-        f"{opts.concurrency} threads")
+        f"{opts.concurrency} threads"
+    )
     writer = _Writer(ddb, opts.table, hash_key, key_names, TokenBucket(max(1.0, rate)))
     work = writer.batch_overwrite if opts.overwrite else writer.put_if_absent
     skipped_out = None
@@ -404,8 +453,10 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
         counts, skipped = fut.result()
         if skipped_out and skipped:
             for rec in skipped:
-                skipped_out.write(json.dumps({"key": {k: rec.item[k] for k in key_names}, "file": key,
-                                              "line": rec.line + 1}, separators=(",", ":")) + "\n")
+                skipped_out.write(
+                    json.dumps({"key": {k: rec.item[k] for k in key_names}, "file": key, "line": rec.line + 1}, separators=(",", ":"))
+                    + "\n"
+                )
             skipped_out.flush()
         c = ckpt.counts
         c.written += counts.written
@@ -457,8 +508,10 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
         ok = True
     except ClientError as e:
         err = e.response["Error"]
-        raise DdbS3Error(f"writing to {opts.table!r} failed: {err['Code']}: {err.get('Message', '')} "
-                         + ("(run again with the same --checkpoint to resume)" if opts.checkpoint else "")) from None
+        raise DdbS3Error(
+            f"writing to {opts.table!r} failed: {err['Code']}: {err.get('Message', '')} "
+            + ("(run again with the same --checkpoint to resume)" if opts.checkpoint else "")
+        ) from None
     finally:
         if not ok:  # record what finished before stopping, so a resumed run does not redo it
             for fut in list(inflight):
@@ -471,6 +524,15 @@ def restore(where: str, opts: RestoreOptions, aws: Aws | None = None, settings: 
         ckpt.save(force=True)
         if skipped_out:
             skipped_out.close()
-    result = RestoreResult(opts.table, source.kind, mode, ckpt.counts, source.expected_items, time.monotonic() - t0,
-                           ckpt.resumed, str(opts.skipped_keys_file) if opts.skipped_keys_file else None, rate)
+    result = RestoreResult(
+        opts.table,
+        source.kind,
+        mode,
+        ckpt.counts,
+        source.expected_items,
+        time.monotonic() - t0,
+        ckpt.resumed,
+        str(opts.skipped_keys_file) if opts.skipped_keys_file else None,
+        rate,
+    )
     return result

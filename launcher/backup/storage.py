@@ -1,23 +1,26 @@
 """Where an export lives: an S3 prefix or a local folder, behind one small interface, so verify,
 download, restore and convert read both the same way."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from launcher.aws.session import Aws
-from launcher.core.s3args import S3WriteSettings
 from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
 CHUNK = 1024 * 1024
 
 
 class Location(Protocol):
-    uri: str
+    @property
+    def uri(self) -> str: ...
 
     def exists(self, key: str) -> bool: ...
     def read_bytes(self, key: str) -> bytes: ...
@@ -33,7 +36,7 @@ def relative_to_export(bucket_key: str) -> str:
     parts = bucket_key.split("/")
     if "AWSDynamoDB" in parts:
         i = parts.index("AWSDynamoDB")
-        rest = parts[i + 1:]
+        rest = parts[i + 1 :]
         if rest and rest[0] == "data":  # incremental: shared AWSDynamoDB/data/
             return "/".join(rest)
         return "/".join(rest[1:])
@@ -77,7 +80,7 @@ class LocalFolder:
 
 def _is_shared_data(bucket_key: str) -> bool:
     parts = bucket_key.split("/")
-    return "AWSDynamoDB" in parts and parts[parts.index("AWSDynamoDB") + 1:][:1] == ["data"]
+    return "AWSDynamoDB" in parts and parts[parts.index("AWSDynamoDB") + 1 :][:1] == ["data"]
 
 
 @dataclass
@@ -103,7 +106,7 @@ class S3Folder:
                 return False
             raise _s3_error(e, self.base.bucket, self.key(key)) from None
 
-    def _get(self, key: str):
+    def _get(self, key: str) -> Any:  # botocore's StreamingBody
         try:
             return self.s3.get_object(Bucket=self.base.bucket, Key=self.key(key), **self.settings.read_args())["Body"]
         except ClientError as e:
@@ -122,7 +125,7 @@ class S3Folder:
         )
         try:
             for page in pages:
-                out += [o["Key"][len(self.base.prefix):] for o in page.get("Contents", [])]
+                out += [o["Key"][len(self.base.prefix) :] for o in page.get("Contents", [])]
         except ClientError as e:
             raise _s3_error(e, self.base.bucket, self.key(sub)) from None
         return sorted(out)
@@ -130,7 +133,7 @@ class S3Folder:
     def resolve_data_key(self, bucket_key: str) -> str:
         """Keys stay bucket-relative on S3; return them relative to this folder when inside it."""
         if bucket_key.startswith(self.base.prefix):
-            return bucket_key[len(self.base.prefix):]
+            return bucket_key[len(self.base.prefix) :]
         if _is_shared_data(bucket_key):
             # Incremental exports keep data in the shared <prefix>/AWSDynamoDB/data/, beside the export
             # folder <prefix>/AWSDynamoDB/<export-id>/: read it there, bucket-absolute.

@@ -1,18 +1,18 @@
 """verify: an export is a backup only if its summary manifest exists and every file it lists is
 there with the right MD5 and item count. Files are streamed, so memory stays flat."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from launcher.core.codec import CodecError
-from launcher.core.errors import IncompleteExport
-from launcher.core.layout import MANIFEST_FILES, MANIFEST_SUMMARY
 from launcher.aws.session import Aws
 from launcher.backup.storage import Location, open_location
+from launcher.core.codec import CodecError
 from launcher.core.s3args import S3WriteSettings
 
 
@@ -63,7 +63,7 @@ def check_file(loc: Location, entry: dict[str, Any], parse_kind: str | None = No
     md5 = hashlib.md5()
     want_md5 = entry.get("md5Checksum")
 
-    def tapped():  # one read of the file serves both the MD5 and the line count
+    def tapped() -> Iterator[bytes]:  # one read of the file serves both the MD5 and the line count
         for chunk in loc.iter_chunks(key):
             md5.update(chunk)
             yield chunk

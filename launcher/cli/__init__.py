@@ -1,5 +1,6 @@
 """The `ddb-s3` command: the group and shared options in base.py, one module per command family.
 Failures print one line and exit non-zero."""
+
 from __future__ import annotations
 
 import signal

@@ -1,12 +1,13 @@
 """`ddb-s3 verify | download | restore | convert`: what happens to an export after it is written."""
+
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -27,16 +28,17 @@ def _bar(label: str, unit_bytes: bool) -> Iterator[tuple[Callable[..., None], ..
     if not err.is_terminal:
         yield None
         return
-    from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn, TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     cols = [TextColumn(label), BarColumn()]
     cols += [DownloadColumn(), TransferSpeedColumn()] if unit_bytes else [MofNCompleteColumn()]
     with Progress(*cols, TimeRemainingColumn(), console=err, transient=False) as progress:
         task = progress.add_task(label, total=None)
-        yield (lambda total: progress.update(task, total=total),
-               lambda n: progress.advance(task, n),
-               lambda done: progress.update(task, completed=done))
+        yield (
+            lambda total: progress.update(task, total=total),
+            lambda n: progress.advance(task, n),
+            lambda done: progress.update(task, completed=done),
+        )
 
 
 @cli.command()
@@ -48,8 +50,18 @@ def verify(where: str, as_json: bool, **kw: Any) -> None:
 
     report = verify_export(where, *_aws(build(VerifyOptions, kw)))
     if as_json:
-        out.print(json.dumps({"location": report.location, "ok": report.ok, "itemCount": report.item_count,
-                              "files": len(report.files), "problems": report.problems}), markup=False)
+        out.print(
+            json.dumps(
+                {
+                    "location": report.location,
+                    "ok": report.ok,
+                    "itemCount": report.item_count,
+                    "files": len(report.files),
+                    "problems": report.problems,
+                }
+            ),
+            markup=False,
+        )
     if not report.ok:
         raise DdbS3Error(f"{report.location}: {len(report.problems)} problem(s): " + "; ".join(report.problems[:5]))
     if not as_json:
@@ -68,12 +80,24 @@ def download(source: str, dest: Path, as_json: bool, **kw: Any) -> None:
     opts = build(DownloadOptions, kw)
     aws, settings = _aws(opts)
     with _bar("download", unit_bytes=True) as bar:
-        result = run(source, dest, aws, settings, progress=say, concurrency=opts.concurrency,
-                     byte_progress=(bar[0], bar[1]) if bar else None)
+        result = run(
+            source, dest, aws, settings, progress=say, concurrency=opts.concurrency, byte_progress=(bar[0], bar[1]) if bar else None
+        )
     if as_json:
-        out.print(json.dumps({"folder": str(result.folder), "kind": result.kind, "files": result.files,
-                              "fetched": result.fetched, "kept": result.skipped, "items": result.items,
-                              "bytes": result.bytes}), markup=False)
+        out.print(
+            json.dumps(
+                {
+                    "folder": str(result.folder),
+                    "kind": result.kind,
+                    "files": result.files,
+                    "fetched": result.fetched,
+                    "kept": result.skipped,
+                    "items": result.items,
+                    "bytes": result.bytes,
+                }
+            ),
+            markup=False,
+        )
 
 
 @cli.command()
@@ -90,6 +114,7 @@ def restore(source: str, as_json: bool, **kw: Any) -> None:
     last = [0.0]
 
     with _bar("restore", unit_bytes=False) as bar:
+
         def on_progress(c: Counts) -> None:
             if bar:
                 bar[2](c.done)
@@ -100,15 +125,32 @@ def restore(source: str, as_json: bool, **kw: Any) -> None:
         result = run(source, opts, aws, settings, say=say, on_progress=on_progress)
     c = result.counts
     if as_json:
-        out.print(json.dumps({"table": result.table, "kind": result.kind, "mode": result.mode, "written": c.written,
-                              "skipped": c.skipped, "identical": c.identical, "deleted": c.deleted,
-                              "consumedWriteUnits": round(c.consumed_wcu, 1), "retries": c.retries, "expectedItems": result.expected_items,
-                              "skippedKeysFile": result.skipped_keys_file, "seconds": round(result.seconds, 1)}), markup=False)
+        out.print(
+            json.dumps(
+                {
+                    "table": result.table,
+                    "kind": result.kind,
+                    "mode": result.mode,
+                    "written": c.written,
+                    "skipped": c.skipped,
+                    "identical": c.identical,
+                    "deleted": c.deleted,
+                    "consumedWriteUnits": round(c.consumed_wcu, 1),
+                    "retries": c.retries,
+                    "expectedItems": result.expected_items,
+                    "skippedKeysFile": result.skipped_keys_file,
+                    "seconds": round(result.seconds, 1),
+                }
+            ),
+            markup=False,
+        )
     else:
         say(result.line())
     if c.skipped and opts.fail_on_skip:
-        raise SkippedKeys(f"{c.skipped} key(s) existed with other values and were not restored"
-                          + (f" (listed in {result.skipped_keys_file})" if result.skipped_keys_file else ""))
+        raise SkippedKeys(
+            f"{c.skipped} key(s) existed with other values and were not restored"
+            + (f" (listed in {result.skipped_keys_file})" if result.skipped_keys_file else "")
+        )
 
 
 @cli.command()
@@ -120,11 +162,33 @@ def convert(source: str, as_json: bool, **kw: Any) -> None:
 
     opts = build(ConvertOptions, kw)
     aws, settings = _aws(opts)
-    result = run(source, opts.to, opts.out, opts.columns.split(",") if opts.columns is not None else None, aws, settings,
-                 opts.glue_database, opts.glue_table, say)
+    result = run(
+        source,
+        opts.to,
+        opts.out,
+        opts.columns.split(",") if opts.columns is not None else None,
+        aws,
+        settings,
+        opts.glue_database,
+        opts.glue_table,
+        say,
+    )
     if as_json:
-        out.print(json.dumps({"out": result.out, "format": result.fmt, "items": result.items, "columns": result.columns,
-                              "columnTypes": result.column_types, "glueTable": result.glue_table}), markup=False)
+        out.print(
+            json.dumps(
+                {
+                    "out": result.out,
+                    "format": result.fmt,
+                    "items": result.items,
+                    "columns": result.columns,
+                    "columnTypes": result.column_types,
+                    "glueTable": result.glue_table,
+                }
+            ),
+            markup=False,
+        )
     else:
-        say(f"wrote {result.items:,} items ({len(result.columns)} columns) to {result.out}"
-            + (f"; Glue table {result.glue_table}" if result.glue_table else ""))
+        say(
+            f"wrote {result.items:,} items ({len(result.columns)} columns) to {result.out}"
+            + (f"; Glue table {result.glue_table}" if result.glue_table else "")
+        )

@@ -1,10 +1,12 @@
 """The `ddb-s3` group, its consoles and the flags of every command, made from the option models of
 launcher/options.py, so flags, config file keys and DDB_S3_* variables always agree."""
+
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import click
 from pydantic_core import PydanticUndefined
@@ -15,7 +17,7 @@ from launcher.options import Options
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
-O = TypeVar("O", bound=Options)
+OptionsT = TypeVar("OptionsT", bound=Options)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -52,14 +54,19 @@ def options(model: type[Options], *, json_flag: bool = True) -> Callable[[F], F]
             fn = opt(fn)
         if json_flag:
             fn = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(fn)
-        fn = click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-                          help="config file (default ./ddb-s3.toml or $DDB_S3_CONFIG)")(fn)
+        fn = click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="config file (default ./ddb-s3.toml or $DDB_S3_CONFIG)",
+        )(fn)
         return click.option("--profile", default=None, help="profile section of the config file")(fn)
 
     return decorate
 
 
-def build(model: type[O], kw: dict[str, Any]) -> O:
+def build(model: type[OptionsT], kw: dict[str, Any]) -> OptionsT:
     """The command's options from its flags (kw, consumed) and the lower layers."""
     config_path = kw.pop("config_path", None)
     profile = kw.pop("profile", None)

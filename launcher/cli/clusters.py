@@ -1,14 +1,15 @@
 """`ddb-s3 clusters list` and `ddb-s3 clusters terminate`: see and clean up the EMR clusters the
 tool started (those tagged ddb-s3:managed=true)."""
+
 from __future__ import annotations
 
 import json
 
 import click
 
+from launcher.aws.emr_hook import EmrHook, tag_dict
 from launcher.aws.session import Aws
 from launcher.cli.base import cli, out, say
-from launcher.aws.emr_hook import EmrHook, tag_dict
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES
 from launcher.core.errors import BadInput
 
@@ -28,8 +29,13 @@ def list_clusters(region: str | None, all_states: bool, as_json: bool) -> None:
     found = hook.managed_clusters(states=None) if all_states else hook.managed_clusters()
     for c in found:
         tags = tag_dict(c)
-        row = {"id": c["Id"], "state": c["Status"]["State"], "table": tags.get(TABLE_TAG),
-               "exportId": tags.get(EXPORT_ID_TAG), "name": c.get("Name")}
+        row = {
+            "id": c["Id"],
+            "state": c["Status"]["State"],
+            "table": tags.get(TABLE_TAG),
+            "exportId": tags.get(EXPORT_ID_TAG),
+            "name": c.get("Name"),
+        }
         if as_json:
             out.print(json.dumps(row), markup=False)
         else:
@@ -49,8 +55,10 @@ def terminate(cluster_ids: tuple[str, ...], region: str | None, force: bool) -> 
     for cid in cluster_ids:
         cluster = hook.describe_cluster(cid)  # BadInput when it does not exist
         if tag_dict(cluster).get(MANAGED_TAG) != "true" and not force:
-            raise BadInput(f"cluster {cid} ({cluster.get('Name', '')}) was not started by ddb-s3 "
-                           f"(no {MANAGED_TAG} tag): not terminating it; pass --force to terminate it anyway")
+            raise BadInput(
+                f"cluster {cid} ({cluster.get('Name', '')}) was not started by ddb-s3 "
+                f"(no {MANAGED_TAG} tag): not terminating it; pass --force to terminate it anyway"
+            )
         checked.append(cluster)
     for cluster in checked:
         if cluster["Status"]["State"] in TERMINAL_CLUSTER_STATES:

@@ -1,4 +1,5 @@
 """`ddb-s3 export` and `ddb-s3 render`: the export flow from the command line."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,9 @@ from launcher.options import ExportRequest
 @cli.command()
 @options(ExportRequest)
 @click.option("--dry-run", is_flag=True, help="print the plan and every rendered artifact; start nothing")
-@click.option("--work-dir", type=click.Path(path_type=Path), default=Path(".cache/runs"), help="local runner's folder for artifacts and logs")
+@click.option(
+    "--work-dir", type=click.Path(path_type=Path), default=Path(".cache/runs"), help="local runner's folder for artifacts and logs"
+)
 def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
     """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/."""
     from launcher.export.flow import make_runner, plan_export, run_and_verify
@@ -25,8 +28,11 @@ def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
     plan = plan_export(build(ExportRequest, kw))
     show_plan(plan)
     if dry_run:
-        target = (Target.emr(plan.artifacts_uri) if plan.runner == RunnerName.EMR
-                  else Target(str(work_dir / plan.export_id), ["<local connector jars>"]))
+        target = (
+            Target.emr(plan.artifacts_uri)
+            if plan.runner == RunnerName.EMR
+            else Target(str(work_dir / plan.export_id), ["<local connector jars>"])
+        )
         print_rendered(render_export(plan, target))
         return
     done = run_and_verify(plan, make_runner(plan, say, work_dir))
@@ -40,13 +46,17 @@ def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
 
 def show_plan(plan: ExportPlan) -> None:
     t = plan.table
-    size = (f"{t.item_count:,} items, {t.size_bytes:,} bytes" if t.item_count
-            else "size not yet counted: DescribeTable updates it about every 6 hours")
+    size = (
+        f"{t.item_count:,} items, {t.size_bytes:,} bytes"
+        if t.item_count
+        else "size not yet counted: DescribeTable updates it about every 6 hours"
+    )
     say(f"plan: export {t.name} ({size}, {t.billing_mode}) with engine {plan.engine} ({plan.engine_reason})")
     if plan.engine == Engine.SPARK:
-        say(f"plan: reader {plan.reader}, {plan.segments} segments in {len(plan.segment_groups)} tasks, "
-            f"read budget {plan.read_units_per_second:g} units/s"
-            + (", consistent reads" if plan.consistent_read else ""))
+        say(
+            f"plan: reader {plan.reader}, {plan.segments} segments in {len(plan.segment_groups)} tasks, "
+            f"read budget {plan.read_units_per_second:g} units/s" + (", consistent reads" if plan.consistent_read else "")
+        )
     say(f"plan: runner {plan.runner}, estimate {plan.estimate_text}")
     say(f"plan: destination {plan.export_uri}")
 
@@ -78,5 +88,4 @@ def render(out_dir: Path, **kw: Any) -> None:
     rendered = render_export(plan, Target.emr(plan.artifacts_uri))
     write_artifacts(rendered, out_dir)
     (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2) + "\n")
-    say(f"rendered {len(rendered.files)} files and {len(rendered.steps)} steps into {out_dir}; "
-        f"upload the files to {plan.artifacts_uri}/")
+    say(f"rendered {len(rendered.files)} files and {len(rendered.steps)} steps into {out_dir}; upload the files to {plan.artifacts_uri}/")

@@ -1,12 +1,14 @@
 """`ddb-s3 iam-policy`: print the least-privilege IAM policy the chosen runner needs (JSON)."""
+
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from launcher.cli.base import cli, out
 from launcher.aws.iam_policies import RUNNERS, policies
+from launcher.cli.base import cli, out
 
 
 @cli.command("iam-policy")
@@ -21,11 +23,11 @@ from launcher.aws.iam_policies import RUNNERS, policies
 @click.option("--instance-role", default="EMR_EC2_DefaultRole", help="role of the EC2 instance profile (runner emr)")
 @click.option("--artifacts-prefix", default=None, help="key prefix of uploaded artifacts (runner emr)")
 @click.option("--log-prefix", default=None, help="key prefix of EMR logs in the same bucket (runner emr)")
-def iam_policy(runner: str, **kw) -> None:
+def iam_policy(runner: str, **kw: Any) -> None:
     """Print the IAM policy document(s) for RUNNER: {"local": {...}} or, for emr,
     {"launcher": {...}, "instance_role": {...}}."""
     docs = policies(runner, **kw)
     out.print(json.dumps(docs, indent=2), markup=False)
 
 
-__all__ = ["iam_policy", "RUNNERS"]
+__all__ = ["RUNNERS", "iam_policy"]

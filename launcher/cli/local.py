@@ -1,9 +1,10 @@
 """`ddb-s3 local up | down`: the local stack (dynalite, moto's S3, the local EMR) for your own use.
 
-    eval "$(ddb-s3 local up --detach)"     # start it in the background, point this shell at it
-    ddb-s3 export --table T --to s3://b/p --runner emr
-    ddb-s3 local down
+eval "$(ddb-s3 local up --detach)"     # start it in the background, point this shell at it
+ddb-s3 export --table T --to s3://b/p --runner emr
+ddb-s3 local down
 """
+
 from __future__ import annotations
 
 import os
@@ -53,12 +54,19 @@ def up(detach: bool, timeout: float) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     pid_file, env_file, log_file = folder / "pid", folder / "env", folder / "log"
     if pid_file.exists() and _alive(int(pid_file.read_text())):
-        raise DdbS3Error(f"a local stack is already running (pid {pid_file.read_text().strip()}): "
-                         f"`ddb-s3 local down` stops it; its variables are in {env_file}")
+        raise DdbS3Error(
+            f"a local stack is already running (pid {pid_file.read_text().strip()}): "
+            f"`ddb-s3 local down` stops it; its variables are in {env_file}"
+        )
     env_file.unlink(missing_ok=True)
     with open(env_file, "w") as env_out, open(log_file, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "launcher.dev.localstack", "up"], stdout=env_out, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "launcher.dev.localstack", "up"],
+            stdout=env_out,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     pid_file.write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while "AWS_ENDPOINT_URL_EMR" not in env_file.read_text():

@@ -3,6 +3,7 @@
 Calls are paid for after the fact with the ConsumedCapacity DynamoDB reports (restore reserves an
 estimate first and settles it), so the long-run rate matches the budget; the burst is capped at
 one second of budget. Thread-safe: restore's writer threads share one bucket."""
+
 from __future__ import annotations
 
 import threading
@@ -11,8 +12,9 @@ from typing import Callable
 
 
 class TokenBucket:
-    def __init__(self, units_per_second: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, units_per_second: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.rate = float(units_per_second)
         self.clock, self.sleep = clock, sleep
         self.tokens = self.rate

@@ -33,25 +33,25 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Tuple, Union
+from typing import Any, Union, cast
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 __all__ = [
-    "CodecError",
     "TYPE_KEYS",
-    "wire_to_json",
-    "json_to_wire",
-    "to_python",
+    "CodecError",
+    "check_number",
     "from_python",
-    "normalize_type_keys",
+    "item_key",
     "item_line",
     "item_text",
-    "text_line",
-    "parse_item_line",
-    "item_key",
     "items_equal",
-    "check_number",
+    "json_to_wire",
+    "normalize_type_keys",
+    "parse_item_line",
+    "text_line",
+    "to_python",
+    "wire_to_json",
 ]
 
 TYPE_KEYS: frozenset[str] = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
@@ -62,7 +62,7 @@ MAX_DIGITS = 38
 MIN_ADJUSTED_EXPONENT = -130  # 1E-130
 MAX_ADJUSTED_EXPONENT = 125  # 9.99..9E+125
 
-_Path = Tuple[Union[str, int], ...]  # evaluated at import: EMR 7 nodes run Python 3.9
+_Path = tuple[Union[str, int], ...]  # evaluated at import, and EMR 7 nodes run Python 3.9 (no `X | Y` there)
 
 
 class CodecError(ValueError):
@@ -145,8 +145,8 @@ def _bytes_to_b64(value: Any, path: _Path) -> str:
 
 
 def _b64_check(value: Any, path: _Path) -> str:
-    _b64_to_bytes(value, path)
-    return value
+    _b64_to_bytes(value, path)  # raises unless value is base64 text
+    return cast(str, value)
 
 
 def _bytes_key(value: Any) -> bytes:
@@ -160,28 +160,26 @@ class _Walker:
     ``bytes_in`` says whether incoming binary values are bytes (wire) or base64 text.
     """
 
-    __slots__ = ("binary", "lenient", "bytes_in")
+    __slots__ = ("binary", "bytes_in", "lenient")
 
     def __init__(self, binary: Callable[[Any, _Path], Any], *, lenient: bool, bytes_in: bool) -> None:
         self.binary = binary
         self.lenient = lenient
         self.bytes_in = bytes_in
 
-    def item(self, item: Any, path: _Path = ()) -> dict:
+    def item(self, item: Any, path: _Path = ()) -> dict[str, Any]:
         if type(item) is not dict and not isinstance(item, Mapping):  # type(): the ABC check is slow
             raise CodecError(f"an item must be a JSON object, got {type(item).__name__}", path)
-        out = {}
+        out: dict[str, Any] = {}
         for name, av in item.items():
             if not isinstance(name, str):
                 raise CodecError(f"attribute name must be a string, got {name!r}", path)
-            out[name] = self.value(av, path + (name,))
+            out[name] = self.value(av, (*path, name))
         return out
 
-    def value(self, av: Any, path: _Path) -> dict:
+    def value(self, av: Any, path: _Path) -> dict[str, Any]:
         if (type(av) is not dict and not isinstance(av, Mapping)) or len(av) != 1:
-            raise CodecError(
-                f"attribute value must be an object with exactly one type key, got {_short(av)}", path
-            )
+            raise CodecError(f"attribute value must be an object with exactly one type key, got {_short(av)}", path)
         ((key, val),) = av.items()
         if key in TYPE_KEYS:
             tk = key
@@ -214,16 +212,16 @@ class _Walker:
         if tk == "L":
             if not isinstance(val, (list, tuple)):
                 raise CodecError(f"L value must be a list, got {type(val).__name__}", path)
-            return {"L": [self.value(v, path + (i,)) for i, v in enumerate(val)]}
+            return {"L": [self.value(v, (*path, i)) for i, v in enumerate(val)]}
         # sets
         if not isinstance(val, (list, tuple)):
             raise CodecError(f"{tk} value must be a list, got {type(val).__name__}", path)
         if not val:
             raise CodecError(f"{tk} must not be empty (DynamoDB has no empty sets)", path)
-        seen: set = set()
-        out: list = []
+        seen: set[Any] = set()
+        out: list[Any] = []
         for i, elem in enumerate(val):
-            epath = path + (i,)
+            epath = (*path, i)
             if tk == "SS":
                 if not isinstance(elem, str):
                     raise CodecError(f"SS element must be a string, got {type(elem).__name__}", epath)
@@ -253,17 +251,17 @@ _CHECK_JSON = _Walker(_b64_check, lenient=False, bytes_in=False)
 _NORMALIZE = _Walker(_b64_check, lenient=True, bytes_in=False)
 
 
-def wire_to_json(item: dict) -> dict:
+def wire_to_json(item: dict[str, Any]) -> dict[str, Any]:
     """Wire item (boto3 client, binary as bytes) -> export-file DynamoDB JSON (binary as base64)."""
     return _TO_JSON.item(item)
 
 
-def json_to_wire(item: dict) -> dict:
+def json_to_wire(item: dict[str, Any]) -> dict[str, Any]:
     """Export-file DynamoDB JSON (binary as base64) -> wire item for the boto3 client (bytes)."""
     return _TO_WIRE.item(item)
 
 
-def normalize_type_keys(item: dict) -> dict:
+def normalize_type_keys(item: dict[str, Any]) -> dict[str, Any]:
     """Accept canonical or SDK-v1/Data Pipeline type keys (``s``, ``sS``, ``bOOL``...), return canonical JSON."""
     return _NORMALIZE.item(item)
 
@@ -271,7 +269,7 @@ def normalize_type_keys(item: dict) -> dict:
 # --------------------------------------------------------------------------- Python values
 
 
-class _Deserializer(TypeDeserializer):
+class _Deserializer(TypeDeserializer):  # type: ignore[misc]  # boto3 has no type information
     """boto3's deserializer with plain ``bytes`` for B/BS and exact Decimals for N/NS."""
 
     def _deserialize_n(self, value: str) -> Decimal:
@@ -281,53 +279,52 @@ class _Deserializer(TypeDeserializer):
         return _bytes_key(value)
 
 
-class _Serializer(TypeSerializer):
+class _Serializer(TypeSerializer):  # type: ignore[misc]  # boto3 has no type information
     """boto3's serializer that checks DynamoDB's number rules, rejects empty sets and tracks the path."""
 
     def __init__(self) -> None:
         self.path: list[str | int] = []
 
-    def serialize(self, value: Any) -> dict:
+    def serialize(self, value: Any) -> dict[str, Any]:
         try:
-            return super().serialize(value)
+            av: dict[str, Any] = super().serialize(value)
+            return av
         except CodecError:
             raise
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise CodecError(str(exc), tuple(self.path)) from None
 
     def _serialize_n(self, value: Any) -> str:
-        if isinstance(value, Decimal):
-            text = str(value)
-        else:  # int (bool is caught earlier by the serializer)
-            text = str(int(value))
+        # not a Decimal: an int (bool is caught earlier by the serializer)
+        text = str(value) if isinstance(value, Decimal) else str(int(value))
         check_number(text, tuple(self.path))
         return text
 
-    def _serialize_set(self, value: Any, conv: Callable[[Any], Any], tag: str, key: Callable) -> list:
+    def _serialize_set(self, value: Any, conv: Callable[[Any], Any], tag: str, key: Callable[[Any], Any]) -> list[Any]:
         if not value:
             raise CodecError(f"{tag} must not be empty (DynamoDB has no empty sets)", tuple(self.path))
         # Sorted so that the same set always gives the same line (Python set order is arbitrary).
         return sorted((conv(v) for v in value), key=key)
 
-    def _serialize_ss(self, value: Any) -> list:
+    def _serialize_ss(self, value: Any) -> list[Any]:
         return self._serialize_set(value, self._serialize_s, "SS", key=lambda s: s)
 
-    def _serialize_ns(self, value: Any) -> list:
+    def _serialize_ns(self, value: Any) -> list[Any]:
         return self._serialize_set(value, self._serialize_n, "NS", key=lambda n: (Decimal(n), n))
 
-    def _serialize_bs(self, value: Any) -> list:
+    def _serialize_bs(self, value: Any) -> list[Any]:
         return self._serialize_set(value, lambda b: bytes(self._serialize_b(b)), "BS", key=lambda b: b)
 
-    def _serialize_l(self, value: Any) -> list:
-        out = []
+    def _serialize_l(self, value: Any) -> list[Any]:
+        out: list[Any] = []
         for i, v in enumerate(value):
             self.path.append(i)
             out.append(self.serialize(v))
             self.path.pop()
         return out
 
-    def _serialize_m(self, value: Any) -> dict:
-        out = {}
+    def _serialize_m(self, value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise CodecError(f"map key must be a string, got {k!r}", tuple(self.path))
@@ -340,18 +337,18 @@ class _Serializer(TypeSerializer):
 _DESERIALIZER = _Deserializer()
 
 
-def to_python(item_json: dict) -> dict:
+def to_python(item_json: dict[str, Any]) -> dict[str, Any]:
     """Export JSON -> Python values (str, Decimal, bytes, bool, None, dict, list, set)."""
     wire = json_to_wire(item_json)
     return {name: _DESERIALIZER.deserialize(av) for name, av in wire.items()}
 
 
-def from_python(item: dict) -> dict:
+def from_python(item: dict[str, Any]) -> dict[str, Any]:
     """Python values -> export JSON. Floats, empty sets and out-of-range numbers raise CodecError."""
     if not isinstance(item, Mapping):
         raise CodecError(f"an item must be a dict, got {type(item).__name__}")
     ser = _Serializer()
-    wire: dict = {}
+    wire: dict[str, Any] = {}
     for name, value in item.items():
         if not isinstance(name, str):
             raise CodecError(f"attribute name must be a string, got {name!r}")
@@ -363,12 +360,12 @@ def from_python(item: dict) -> dict:
 # --------------------------------------------------------------------------- lines
 
 
-def item_line(item_json: dict) -> str:
+def item_line(item_json: dict[str, Any]) -> str:
     """One export data line ``{"Item":{...}}``: compact, UTF-8 text kept as is, no newline."""
     return text_line(item_text(item_json))
 
 
-def item_text(item_json: dict) -> str:
+def item_text(item_json: dict[str, Any]) -> str:
     """An item's compact JSON text (what DynamoDB itself sends)."""
     return json.dumps(item_json, separators=(",", ":"), ensure_ascii=False)
 
@@ -378,7 +375,7 @@ def text_line(text: str) -> str:
     return '{"Item":' + text + "}"
 
 
-def parse_item_line(line: str) -> dict:
+def parse_item_line(line: str | bytes | bytearray) -> dict[str, Any]:
     """Parse one data line into a canonical attribute map.
 
     Accepts ``{"Item": {...}}`` lines (native export, ours) and bare attribute-map lines
@@ -418,14 +415,14 @@ def parse_item_line(line: str) -> dict:
 # --------------------------------------------------------------------------- keys and equality
 
 
-def _comparable(av: dict, path: _Path) -> tuple:
+def _comparable(av: Any, path: _Path) -> tuple[Any, ...]:
     """A hashable, type-tagged form of a canonical attribute value (numbers by value, sets unordered)."""
     if not isinstance(av, Mapping) or len(av) != 1:
         raise CodecError(f"attribute value must have exactly one type key, got {_short(av)}", path)
     ((tk, val),) = av.items()
-    if tk == "S" and isinstance(val, str) or tk == "BOOL" and isinstance(val, bool) or tk == "NULL" and val is True:
+    if (tk == "S" and isinstance(val, str)) or (tk == "BOOL" and isinstance(val, bool)) or (tk == "NULL" and val is True):
         return (tk, val)
-    if tk in ("S", "BOOL", "NULL") or tk in ("SS", "NS", "BS", "L") and not isinstance(val, (list, tuple)):
+    if tk in ("S", "BOOL", "NULL") or (tk in ("SS", "NS", "BS", "L") and not isinstance(val, (list, tuple))):
         raise CodecError(f"malformed {tk} value {_short(val)}", path)
     if tk == "M" and not isinstance(val, Mapping):
         raise CodecError(f"malformed M value {_short(val)}", path)
@@ -438,22 +435,22 @@ def _comparable(av: dict, path: _Path) -> tuple:
             raise CodecError("SS elements must be strings", path)
         return (tk, frozenset(val))
     if tk == "NS":
-        return (tk, frozenset(check_number(v, path + (i,)) for i, v in enumerate(val)))
+        return (tk, frozenset(check_number(v, (*path, i)) for i, v in enumerate(val)))
     if tk == "BS":
-        return (tk, frozenset(_b64_to_bytes(v, path + (i,)) for i, v in enumerate(val)))
+        return (tk, frozenset(_b64_to_bytes(v, (*path, i)) for i, v in enumerate(val)))
     if tk == "L":
-        return (tk, tuple(_comparable(v, path + (i,)) for i, v in enumerate(val)))
+        return (tk, tuple(_comparable(v, (*path, i)) for i, v in enumerate(val)))
     if tk == "M":
-        return (tk, frozenset((k, _comparable(v, path + (k,))) for k, v in val.items()))
+        return (tk, frozenset((k, _comparable(v, (*path, k))) for k, v in val.items()))
     raise CodecError(f"unknown type key {tk!r}", path)
 
 
-def item_key(item_json: dict, key_names: list[str]) -> tuple:
+def item_key(item_json: dict[str, Any], key_names: list[str]) -> tuple[Any, ...]:
     """Hashable key of an item: one ``(type, value)`` pair per key name, in ``key_names`` order.
 
     Values are ``str`` for S, ``Decimal`` for N (so "1.50" and "1.5" are one key) and ``bytes`` for B.
     """
-    out = []
+    out: list[tuple[Any, ...]] = []
     for name in key_names:
         if name not in item_json:
             raise CodecError("key attribute missing from item", (name,))
@@ -464,7 +461,7 @@ def item_key(item_json: dict, key_names: list[str]) -> tuple:
     return tuple(out)
 
 
-def items_equal(a_json: dict, b_json: dict) -> bool:
+def items_equal(a_json: dict[str, Any], b_json: dict[str, Any]) -> bool:
     """Type-exact equality of two canonical items: sets unordered, numbers by exact value."""
     a = _comparable({"M": a_json}, ())
     b = _comparable({"M": b_json}, ())

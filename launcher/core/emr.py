@@ -1,4 +1,5 @@
 """EMR names that the renderer, the hook and the runner share: our tags and the API's states."""
+
 from __future__ import annotations
 
 # Tags on every cluster the tool starts; `clusters list` and `clusters terminate` look for MANAGED_TAG.
@@ -12,4 +13,4 @@ TERMINAL_CLUSTER_STATES = ("TERMINATED", "TERMINATED_WITH_ERRORS")
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING")
 # Step states: boto3's step_complete waiter ignores INTERRUPTED; we treat all three as failures.
 FAILED_STEP_STATES = ("FAILED", "CANCELLED", "INTERRUPTED")
-DONE_STEP_STATES = ("COMPLETED",) + FAILED_STEP_STATES
+DONE_STEP_STATES = ("COMPLETED", *FAILED_STEP_STATES)

@@ -1,4 +1,5 @@
 """Errors the CLI turns into one clear line and a non-zero exit."""
+
 from __future__ import annotations
 
 

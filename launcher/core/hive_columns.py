@@ -1,5 +1,6 @@
 """--hive-columns: the Hive engine's typed-column form, parsed once (the options validate it, the
 plan keeps the parsed columns, render and the runners read them from the plan)."""
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,10 @@ def parse_hive_columns(spec: str) -> list[HiveColumn]:
         if not attribute:
             raise BadInput(f"--hive-columns: empty attribute name in {part!r}")
         if ":" in attribute:
-            raise BadInput(f"--hive-columns: attribute {attribute!r} holds ':' which dynamodb.column.mapping cannot "
-                           "express; use the whole-item form (no --hive-columns)")
+            raise BadInput(
+                f"--hive-columns: attribute {attribute!r} holds ':' which dynamodb.column.mapping cannot "
+                "express; use the whole-item form (no --hive-columns)"
+            )
         if hive_type not in HIVE_TYPES:
             raise BadInput(f"--hive-columns: type {hive_type!r} of {attribute!r} is not one of {', '.join(HIVE_TYPES)}")
         if attribute in seen:
@@ -68,5 +71,7 @@ def check_key_columns(columns: list[HiveColumn], table: TableInfo) -> None:
         if col is None:
             raise BadInput(f"--hive-columns must list the key attribute {key!r}")
         if col.hive_type not in _KEY_TYPES[key_types[key]]:
-            raise BadInput(f"--hive-columns: key {key!r} is {key_types[key]} in DynamoDB; "
-                           f"use {' or '.join(sorted(_KEY_TYPES[key_types[key]]))}, not {col.hive_type}")
+            raise BadInput(
+                f"--hive-columns: key {key!r} is {key_types[key]} in DynamoDB; "
+                f"use {' or '.join(sorted(_KEY_TYPES[key_types[key]]))}, not {col.hive_type}"
+            )

@@ -8,6 +8,7 @@
 
 Stdlib only: this module ships to Spark executors.
 """
+
 from __future__ import annotations
 
 import base64

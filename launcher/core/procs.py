@@ -1,4 +1,5 @@
 """Child processes that must not outlive us (Spark, the local servers)."""
+
 from __future__ import annotations
 
 import ctypes

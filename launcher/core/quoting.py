@@ -4,6 +4,7 @@ Every table or attribute name that ends up in HiveQL or in a rendered Python scr
 exactly one of these functions. They are tested against hostile names (quotes, backticks, newlines,
 template syntax); nothing else in the code base builds source text from names.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,7 @@ def hive_string(value: str) -> str:
         elif ch == "\t":
             out.append("\\t")
         elif ord(ch) < 0x20 or ch == "\x7f":
-            out.append("\\%03o" % ord(ch))
+            out.append(f"\\{ord(ch):03o}")
         else:
             out.append(ch)
     return "'" + "".join(out) + "'"

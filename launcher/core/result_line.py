@@ -1,5 +1,6 @@
 """The job's last word to its runner: one line with a marker and a JSON object. The JVM writes to
 the same pipe, so the line is flushed on its own and read back tolerant of text around it."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,19 @@ RESULT_PREFIX = "ddb-s3 result: "
 def print_result(export_id: str, summary: dict[str, Any]) -> None:
     """In one write on a line of its own (the JVM shares stdout)."""
     sys.stdout.flush()
-    print("\n" + RESULT_PREFIX + json.dumps({"exportId": export_id, "itemCount": summary["itemCount"],
-                                             "dataFileCount": summary["dataFileCount"]}), flush=True)
+    print(
+        "\n"
+        + RESULT_PREFIX
+        + json.dumps({"exportId": export_id, "itemCount": summary["itemCount"], "dataFileCount": summary["dataFileCount"]}),
+        flush=True,
+    )
 
 
-def parse_result(line: str) -> dict | None:
+def parse_result(line: str) -> dict[str, Any] | None:
     """The job's result object, if this line has the marker: exactly one JSON object after it."""
     at = line.find(RESULT_PREFIX)
     if at < 0:
         return None
-    result, _ = json.JSONDecoder().raw_decode(line[at + len(RESULT_PREFIX):])
+    result: dict[str, Any]
+    result, _ = json.JSONDecoder().raw_decode(line[at + len(RESULT_PREFIX) :])
     return result

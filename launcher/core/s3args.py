@@ -1,5 +1,6 @@
 """The one builder of what every S3 call carries: ExpectedBucketOwner on every call, and SSE on
 every object written. Shipped to Spark: the job builds its arguments from the plan's settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,11 +15,11 @@ class S3WriteSettings:
     sse: str | None = None
     sse_kms_key_id: str | None = None
 
-    def read_args(self) -> dict:
+    def read_args(self) -> dict[str, str]:
         """For calls that read, list, delete or finish an upload."""
         return {"ExpectedBucketOwner": self.expected_bucket_owner} if self.expected_bucket_owner else {}
 
-    def write_args(self) -> dict:
+    def write_args(self) -> dict[str, str]:
         """For calls that create an object (PutObject, CreateMultipartUpload)."""
         args = self.read_args()
         if self.sse:
@@ -27,9 +28,9 @@ class S3WriteSettings:
             args["SSEKMSKeyId"] = self.sse_kms_key_id
         return args
 
-    def export_args(self) -> dict:
+    def export_args(self) -> dict[str, str]:
         """The same settings in DynamoDB ExportTableToPointInTime's names."""
-        args = {}
+        args: dict[str, str] = {}
         if self.expected_bucket_owner:
             args["S3BucketOwner"] = self.expected_bucket_owner
         if self.sse:

@@ -1,4 +1,5 @@
 """S3 URIs, parsed once and validated with a clear message."""
+
 from __future__ import annotations
 
 import re
@@ -16,10 +17,10 @@ class S3Uri:
     key: str  # no leading slash; a prefix keeps no trailing slash unless it is the whole key
 
     @classmethod
-    def parse(cls, text: str, what: str = "S3 URI") -> "S3Uri":
+    def parse(cls, text: str, what: str = "S3 URI") -> S3Uri:
         if not isinstance(text, str) or not text.startswith("s3://"):
             raise BadInput(f"{what} {text!r} is not an s3:// URI: use s3://bucket/prefix")
-        rest = text[len("s3://"):]
+        rest = text[len("s3://") :]
         bucket, _, key = rest.partition("/")
         if not _BUCKET.match(bucket) or ".." in bucket:
             raise BadInput(f"{what} {text!r} has an invalid bucket name {bucket!r}")
@@ -29,7 +30,7 @@ class S3Uri:
             raise BadInput(f"{what} {text!r} has an empty path segment ('//')")
         return cls(bucket, key)
 
-    def join(self, *parts: str) -> "S3Uri":
+    def join(self, *parts: str) -> S3Uri:
         segs = [self.key.strip("/")] + [p.strip("/") for p in parts]
         return S3Uri(self.bucket, "/".join(s for s in segs if s))
 

@@ -1,4 +1,5 @@
 """What the planner and restore know of a table: DescribeTable (+ PITR) as a typed, plain object."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class TableInfo:
 
     def schema(self) -> dict[str, Any]:
         """What restore needs to recreate the table (recorded in manifest-summary.json)."""
+
         def index(ix: dict[str, Any]) -> dict[str, Any]:
             return {k: ix[k] for k in ("IndexName", "KeySchema", "Projection") if k in ix}
 

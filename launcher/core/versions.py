@@ -4,6 +4,7 @@ The local stack runs the Spark (and Hive) of DEFAULT_RELEASE, so that what passe
 on EMR. The local connector is the newest emr-dynamodb-hadoop that Maven Central serves to this
 project (5.0.0, SDK v2); on EMR the cluster's own emr-ddb jar is used (/usr/share/aws/emr/ddb/lib).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -2,6 +2,7 @@
 creates a LabResults table of a few thousand mixed-type items, runs `ddb-s3 export` with the local
 runner and then on a transient cluster of the local EMR (created, its step run, terminated), and
 for each export downloads it into ./backups/, verifies it and compares it with the table item for item."""
+
 from __future__ import annotations
 
 import gzip
@@ -60,8 +61,10 @@ def main() -> int:
         create_lab_table(ddb, TABLE)
         load_items(ddb, TABLE, lab_items(ITEMS))
         s3.create_bucket(Bucket=BUCKET)
-        print(f"local stack: dynalite {stack.dynamodb_endpoint}, S3 {stack.s3_endpoint}, "
-              f"local EMR {stack.emr_endpoint}; table {TABLE} has {ITEMS} items")
+        print(
+            f"local stack: dynalite {stack.dynamodb_endpoint}, S3 {stack.s3_endpoint}, "
+            f"local EMR {stack.emr_endpoint}; table {TABLE} has {ITEMS} items"
+        )
         source = {}
         for page in ddb.get_paginator("scan").paginate(TableName=TABLE):
             for item in page["Items"]:
@@ -71,12 +74,12 @@ def main() -> int:
         local, local_s = export("--engine", "spark", "--runner", "local")
         local_ok, local_dest, local_result = backup_equals(source, local)
         # The same export as an EMR step: a transient cluster on the local EMR, polled every second.
-        emr, emr_s = export("--engine", "spark", "--runner", "emr", "--cluster", "transient",
-                            "--log-uri", f"s3://{BUCKET}/emr-logs/", "--poll-seconds", "1")
+        emr, emr_s = export(
+            "--engine", "spark", "--runner", "emr", "--cluster", "transient", "--log-uri", f"s3://{BUCKET}/emr-logs/", "--poll-seconds", "1"
+        )
         emr_ok, emr_dest, _ = backup_equals(source, emr)
 
-        print(f"\nexported {local['itemCount']} items in {local['dataFiles']} files "
-              f"({local_result.bytes:,} bytes gzip) in {local_s:.1f}s")
+        print(f"\nexported {local['itemCount']} items in {local['dataFiles']} files ({local_result.bytes:,} bytes gzip) in {local_s:.1f}s")
         print(f"export:  {local['exportUri']}")
         print(f"backup:  {local_dest.resolve()}")
         print(f"check:   {'backup equals the table, item for item' if local_ok else 'MISMATCH between backup and table'}")

@@ -24,20 +24,20 @@ DDB_S3_PYTHON (pip installs go into the node's Python 3.9 environment).
 
     python -m launcher.dev.local_emr --port P --work DIR    # the stack starts it like its other servers
 """
+
 from __future__ import annotations
 
 import argparse
 import gzip
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +55,15 @@ EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def patch_moto() -> None:
     """Leave the cluster and step lifecycle to the executor: moto moves a new cluster straight to
     WAITING (or TERMINATED), starts its first step and never reports FailureDetails."""
-    from moto.emr import models
+    from moto.emr import models as moto_models
+
+    models: Any = moto_models  # patched at run time: its classes are not ours to type
 
     def start_cluster(self: Any) -> None:
         self.state = "STARTING"
@@ -116,13 +118,17 @@ class StepFailed(Exception):
 class Executor:
     """Runs every cluster moto holds, one thread a cluster."""
 
-    def __init__(self, work: Path, env: dict[str, str]):
+    def __init__(self, work: Path, env: dict[str, str]) -> None:
         self.work = work
         self.env = env  # what a step's processes see: endpoints, region, credentials chain, Python
         self.seen: set[str] = set()
         self.stop = threading.Event()
-        self.s3 = boto3.client("s3", endpoint_url=env.get("AWS_ENDPOINT_URL_S3"), region_name=env.get("AWS_DEFAULT_REGION"),
-                               config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        self.s3 = boto3.client(
+            "s3",
+            endpoint_url=env.get("AWS_ENDPOINT_URL_S3"),
+            region_name=env.get("AWS_DEFAULT_REGION"),
+            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
 
     def clusters(self) -> Iterator[Any]:
         from moto.emr.models import emr_backends
@@ -210,8 +216,16 @@ class Executor:
 
     def bootstrap(self, cluster: Any, node: Path, n: int, action: Any) -> None:
         script = self.fetch(action.script_path, node / "bootstrap" / str(n))
-        proc = subprocess.run(["bash", str(script), *action.args], cwd=node, env=self.node_env(node), capture_output=True,
-                              text=True, timeout=600, preexec_fn=die_with_parent)
+        proc = subprocess.run(
+            ["bash", str(script), *action.args],
+            check=False,
+            cwd=node,
+            env=self.node_env(node),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            preexec_fn=die_with_parent,
+        )
         (node / "bootstrap" / str(n) / "output.log").write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
             cause = probable_cause((proc.stderr or proc.stdout).splitlines())
@@ -232,8 +246,16 @@ class Executor:
             stdout.write_text("")
             return self.finish(cluster, step, folder, 1)
         with open(stdout, "wb") as out, open(stderr, "wb") as err:
-            proc = subprocess.Popen(cmd, cwd=folder, env=self.node_env(node), stdout=out, stderr=err,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=folder,
+                env=self.node_env(node),
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG): the step dies with us
+            )
             while proc.poll() is None:
                 if self.ended(cluster):  # TerminateJobFlows mid-step: the step dies with the cluster
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -291,8 +313,10 @@ class Executor:
             at = hive_args.index("-f") + 1
             if hive_args[at].startswith("s3://"):
                 hive_args[at] = str(self.fetch(hive_args[at], folder / "artifacts"))
-        session = HiveSession(self.env.get("AWS_DEFAULT_REGION", "us-east-1"),
-                              {"dynamodb": self.env.get("AWS_ENDPOINT_URL_DYNAMODB"), "s3": self.env.get("AWS_ENDPOINT_URL_S3")})
+        session = HiveSession(
+            self.env.get("AWS_DEFAULT_REGION", "us-east-1"),
+            {"dynamodb": self.env.get("AWS_ENDPOINT_URL_DYNAMODB"), "s3": self.env.get("AWS_ENDPOINT_URL_S3")},
+        )
         return hive_local_command(hive_args, session)
 
     def spark_submit(self, args: list[str], node: Path, folder: Path) -> list[str]:
@@ -323,12 +347,11 @@ class Executor:
             if not arg.startswith("--") and (i == 0 or not args[i - 1].startswith("--") or args[i - 1] in _FLAGS):
                 # the application and its arguments
                 app = str(self.fetch(arg, folder / "artifacts")) if arg.startswith("s3://") else arg
-                out += [app, *args[i + 1:]]
+                out += [app, *args[i + 1 :]]
                 break
             out.append(arg)
             i += 1
-        return [spark_submit_path(), "--master", SPARK_MASTER, "--driver-memory", "1g",
-                "--conf", "spark.ui.enabled=false", *out]
+        return [spark_submit_path(), "--master", SPARK_MASTER, "--driver-memory", "1g", "--conf", "spark.ui.enabled=false", *out]
 
 
 _FLAGS = {"--verbose", "--supervise"}  # spark-submit options that take no value

@@ -15,6 +15,7 @@ CLI (for `make demo` and scripts):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
 import os
@@ -94,31 +95,31 @@ class _Server:
         return "\n".join(lines[-n:]) or "(no output)"
 
     def failure(self, why: str) -> LocalStackError:
-        return LocalStackError(
-            f"{self.name} {why}: {shlex.join(self.cmd)}\n--- last lines of {self.name} stderr ---\n{self.tail()}"
-        )
+        return LocalStackError(f"{self.name} {why}: {shlex.join(self.cmd)}\n--- last lines of {self.name} stderr ---\n{self.tail()}")
 
     def terminate(self) -> None:
         # start_new_session=True made the server the leader of its own process group, so this also
         # reaches anything it forked.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path, env: dict[str, str] | None = None) -> _Server:
-    log = tempfile.TemporaryFile(prefix=f"ddb-s3-{name}-")
+    log = tempfile.TemporaryFile(prefix=f"ddb-s3-{name}-")  # noqa: SIM115 - the server's log, open as long as the server runs (_Server closes it)
     try:
         proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=die_with_parent,  # a SIGKILLed test run or demo leaves no server behind
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG): a SIGKILLed test run or demo leaves no server behind
         )
     except OSError as e:
         log.close()
@@ -197,18 +198,19 @@ class LocalStack:
             # Both start in parallel (moto takes a second or two to import), then each is waited for.
             # dynalite keeps its tables in memory unless --path is given, which we never do.
             stack.servers.append(
-                _spawn("dynalite", [node_bin, "-r", str(DYNALITE_GUARD), str(cli), "--host", HOST, "--port", str(ddb_port)],
-                       stack.dynamodb_endpoint, root)
+                _spawn(
+                    "dynalite",
+                    [node_bin, "-r", str(DYNALITE_GUARD), str(cli), "--host", HOST, "--port", str(ddb_port)],
+                    stack.dynamodb_endpoint,
+                    root,
+                )
             )
-            stack.servers.append(
-                _spawn("moto", [python, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)],
-                       stack.s3_endpoint, root)
-            )
+            stack.servers.append(_spawn("moto", [python, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)], stack.s3_endpoint, root))
             deadline = time.monotonic() + timeout
             ddb = _probe_client("dynamodb", stack.dynamodb_endpoint)
             s3 = _probe_client("s3", stack.s3_endpoint)
             _wait_healthy(stack.servers[0], lambda: ddb.list_tables(Limit=1), deadline, timeout)
-            _wait_healthy(stack.servers[1], lambda: s3.list_buckets(), deadline, timeout)
+            _wait_healthy(stack.servers[1], s3.list_buckets, deadline, timeout)
             if emr:
                 stack.start_local_emr(root, python, emr_work, deadline, timeout)
         except BaseException:
@@ -224,10 +226,17 @@ class LocalStack:
         env = dict(os.environ, **self.env(), DDB_S3_EMR_PYTHON=node_python, PYTHONPATH=str(REPO_ROOT))
         for name in CLEARED_VARS:
             env.pop(name, None)
-        self.servers.append(_spawn("local EMR", [python, "-m", "launcher.dev.local_emr", "--port", str(port),
-                                                 "--work", str(work)], self.emr_endpoint, root, env))
+        self.servers.append(
+            _spawn(
+                "local EMR",
+                [python, "-m", "launcher.dev.local_emr", "--port", str(port), "--work", str(work)],
+                self.emr_endpoint,
+                root,
+                env,
+            )
+        )
         emr = _probe_client("emr", self.emr_endpoint)
-        _wait_healthy(self.servers[-1], lambda: emr.list_clusters(), deadline, timeout)
+        _wait_healthy(self.servers[-1], emr.list_clusters, deadline, timeout)
 
     def env(self) -> dict[str, str]:
         """Variables that point boto3 (and anything the tool starts) at this stack, with fake credentials."""
@@ -285,7 +294,7 @@ def _wait_healthy(server: _Server, probe: Callable[[], object], deadline: float,
         try:
             probe()
             return
-        except Exception:  # not listening yet, or not answering yet: keep polling until the deadline
+        except Exception:  # noqa: BLE001 - not listening yet, or not answering yet: keep polling until the deadline
             if time.monotonic() >= deadline:
                 raise server.failure(f"did not answer within {timeout:g}s") from None
             time.sleep(0.1)

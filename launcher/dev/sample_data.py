@@ -1,13 +1,21 @@
 """A sample table modelled on a diagnostic lab's results, with every DynamoDB type, for the demo,
 the tests and the benchmarks. Items are in the low-level (wire) form boto3's client uses."""
+
 from __future__ import annotations
 
 import random
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-TESTS = [("GLU", "mmol/L", 3.9, 5.6), ("HGB", "g/dL", 12.0, 17.5), ("K", "mmol/L", 3.5, 5.1),
-         ("CRP", "mg/L", 0.0, 5.0), ("TSH", "mIU/L", 0.4, 4.0), ("NA", "mmol/L", 135, 145)]
+TESTS = [
+    ("GLU", "mmol/L", 3.9, 5.6),
+    ("HGB", "g/dL", 12.0, 17.5),
+    ("K", "mmol/L", 3.5, 5.1),
+    ("CRP", "mg/L", 0.0, 5.0),
+    ("TSH", "mIU/L", 0.4, 4.0),
+    ("NA", "mmol/L", 135, 145),
+]
 
 
 def lab_item(i: int, rng: random.Random, pad: int = 0) -> dict[str, Any]:
@@ -27,8 +35,13 @@ def lab_item(i: int, rng: random.Random, pad: int = 0) -> dict[str, Any]:
         "raw_trace": {"B": bytes(rng.getrandbits(8) for _ in range(16))},
         "attachments": {"BS": [b"\x00\x01" + i.to_bytes(4, "big"), b"\xff" * 3]},
         "comment": {"NULL": True} if i % 5 == 0 else {"S": "" if i % 5 == 1 else f"note {i} — µg/ml ✓ 😀"},
-        "history": {"L": [{"M": {"at": {"N": str(1_700_000_000 + i)}, "by": {"S": "tech-" + str(i % 9)},
-                                 "blob": {"B": b"\x00" + bytes([i % 256])}}}, {"L": []}, {"M": {}}]},
+        "history": {
+            "L": [
+                {"M": {"at": {"N": str(1_700_000_000 + i)}, "by": {"S": "tech-" + str(i % 9)}, "blob": {"B": b"\x00" + bytes([i % 256])}}},
+                {"L": []},
+                {"M": {}},
+            ]
+        },
     }
     if pad:
         item["padding"] = {"S": "x" * pad}
@@ -42,12 +55,15 @@ def lab_items(n: int, seed: int = 7, pad: int = 0) -> Iterator[dict[str, Any]]:
 
 
 def create_lab_table(ddb: Any, name: str, billing: str = "PAY_PER_REQUEST") -> None:
-    args: dict[str, Any] = dict(
-        TableName=name,
-        KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"}, {"AttributeName": "sample_id", "AttributeType": "S"}],
-        BillingMode=billing,
-    )
+    args: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "patient_id", "AttributeType": "S"},
+            {"AttributeName": "sample_id", "AttributeType": "S"},
+        ],
+        "BillingMode": billing,
+    }
     if billing == "PROVISIONED":
         args["ProvisionedThroughput"] = {"ReadCapacityUnits": 1000, "WriteCapacityUnits": 1000}
     ddb.create_table(**args)

@@ -1,6 +1,7 @@
 """Time and cost before launch: pure arithmetic from the table's size, the read budget and the
 cluster. Prices are us-east-1 on-demand list prices (USD/hour, EC2 + EMR uplift) and DynamoDB's
 on-demand read price; they are approximations for a decision, not a bill."""
+
 from __future__ import annotations
 
 import math
@@ -69,7 +70,7 @@ def estimate(
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:

@@ -2,11 +2,12 @@
 
 The CLI and the Airflow operator both call `plan_export` and then `run_and_verify`, so an export
 is checked the same way whoever started it (region, ExpectedBucketOwner, SSE from the plan)."""
+
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,8 @@ from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
 from launcher.core.s3args import S3WriteSettings
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
-from launcher.options import ExportRequest
 from launcher.export.run import Progress, Runner, RunResult
+from launcher.options import ExportRequest
 
 DEFAULT_WORK_DIR = Path(".cache/runs")
 
@@ -40,10 +41,14 @@ class ExportOutcome:
 
     def doc(self) -> dict[str, Any]:
         """The result as JSON (CLI --json, Airflow's XCom)."""
-        return {"exportUri": self.export_uri, "exportId": self.export_id,
-                "itemCount": self.report.item_count if self.report else None,
-                "dataFiles": len(self.report.files) if self.report else None,
-                "seconds": round(self.run.seconds, 1), "clusterId": self.run.cluster_id}
+        return {
+            "exportUri": self.export_uri,
+            "exportId": self.export_id,
+            "itemCount": self.report.item_count if self.report else None,
+            "dataFiles": len(self.report.files) if self.report else None,
+            "seconds": round(self.run.seconds, 1),
+            "clusterId": self.run.cluster_id,
+        }
 
 
 def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | None = None) -> ExportPlan:
@@ -56,7 +61,7 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
         table,
         region=aws.region_name,
         endpoints={"dynamodb": aws.endpoint("dynamodb"), "s3": aws.endpoint("s3")},
-        now=now or datetime.now(timezone.utc),
+        now=now or datetime.now(UTC),
         token=secrets.token_hex(4),
     )
 

@@ -1,6 +1,7 @@
 """The plan: a pure function of the request, the table and the clock. Everything that a runner
 does later is decided here, shown before anything starts, and rendered from here: render and the
 runners read the plan's fields, never the request."""
+
 from __future__ import annotations
 
 import math
@@ -13,10 +14,10 @@ from pydantic import BaseModel, ConfigDict
 
 from launcher.core import layout
 from launcher.core.errors import BadInput
+from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
 from launcher.export.estimate import Estimate, estimate, vcpus
-from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.options import ExportRequest, parse_time
 
 GIB = 1024**3
@@ -175,8 +176,14 @@ def make_plan(
     export_id = layout.new_export_id(now, token)
     cluster = cluster_spec(request)
     est: Estimate = estimate(
-        table.size_bytes, budget, request.consistent_read, on_demand, request.runner,
-        cluster.transient, request.instance_type, request.core_nodes,
+        table.size_bytes,
+        budget,
+        request.consistent_read,
+        on_demand,
+        request.runner,
+        cluster.transient,
+        request.instance_type,
+        request.core_nodes,
     )
     return ExportPlan(
         table=table,

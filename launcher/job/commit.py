@@ -1,6 +1,7 @@
 """Driver-side steps of an export: mark it started, then commit it. Data files first, manifests
 last; manifest-summary.json is written only after every listed file is known to be in S3, so an
 export without it is incomplete by definition."""
+
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from launcher.core import layout
 from launcher.core.retries import retries_of
 from launcher.core.s3args import S3WriteSettings
 from launcher.job.scan import report
+
 
 def write_started(s3: Any, bucket: str, root: str, settings: S3WriteSettings) -> None:
     """An empty _started object: proves the bucket is writable before any read capacity is spent."""
@@ -44,13 +46,16 @@ def commit(
         head = s3.head_object(Bucket=bucket, Key=f.dataFileS3Key, **read_args)
         retried += retries_of(head)
         if head.get("ETag", "").strip('"') != f.etag:
-            raise RuntimeError(f"s3://{bucket}/{f.dataFileS3Key} changed after it was written "
-                               f"(ETag {head.get('ETag')} != {f.etag}): not committing this export")
+            raise RuntimeError(
+                f"s3://{bucket}/{f.dataFileS3Key} changed after it was written "
+                f"(ETag {head.get('ETag')} != {f.etag}): not committing this export"
+            )
     remove_orphans(s3, bucket, root, {f.dataFileS3Key for f in files}, read_args)
     text = layout.manifest_files_text(files).encode()
     retried += retries_of(s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES, Body=text, **write_args))
-    retried += retries_of(s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES_MD5,
-                                        Body=layout.md5_b64(text).encode(), **write_args))
+    retried += retries_of(
+        s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES_MD5, Body=layout.md5_b64(text).encode(), **write_args)
+    )
     summary = dict(summary)
     summary.update(
         version=layout.SUMMARY_VERSION,

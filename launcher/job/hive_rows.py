@@ -15,10 +15,12 @@ column: attribute name -> the connector's JSON of one SDK-v1 AttributeValue ({"s
 {"nS": [...]}, {"nULLValue": true}). Typed rows hold one field per column, converted by the
 column's DynamoDB type. Stdlib + launcher.codec only: this module runs in Spark executors.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from launcher.core.codec import CodecError, normalize_type_keys
 
@@ -90,7 +92,7 @@ def unescape(data: bytes) -> str:
         raise HiveRowError(f"staged row is not UTF-8: {e}") from None
 
 
-def _v1_to_canonical(value):
+def _v1_to_canonical(value: Any) -> Any:
     if isinstance(value, dict):
         return {_V1_NAMES.get(k, k): _v1_to_canonical(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -102,7 +104,7 @@ def whole_item(row: bytes) -> dict:
     """One whole-item row (a single map<string,string> column) -> canonical DynamoDB JSON."""
     if row == b"\\N":
         raise HiveRowError("a staged row has no item (NULL map)")
-    item = {}
+    item: dict[str, Any] = {}
     if not row:
         return item
     for entry in split_escaped(row, COLLECTION):

@@ -1,6 +1,7 @@
 """What both jobs (the Spark export and the Hive engine's convert step) need from their plan: AWS
 clients on the plan's region and endpoints, the S3 settings, and the summary fields every engine
 writes. The plan arrives as the JSON dict the template embedded."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,10 +1,12 @@
 """Streaming gzip JSON-lines files into S3 with a bounded buffer, and small manifest writes."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import zlib
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from launcher.core.layout import DataFile, data_file_name
 from launcher.core.retries import retries_of
@@ -19,7 +21,7 @@ class GzipS3Object:
     flat whatever the file size. The MD5 is of the stored (compressed) bytes, like the native
     export's md5Checksum."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings):
+    def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.write_args, self.read_args = settings.write_args(), settings.read_args()
         self._gz = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
@@ -46,7 +48,12 @@ class GzipS3Object:
         n = len(self._parts) + 1
         part_md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
         resp = self.s3.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=n, Body=data, ContentMD5=part_md5,
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self._upload_id,
+            PartNumber=n,
+            Body=data,
+            ContentMD5=part_md5,
             **self.read_args,
         )
         self.retries += retries_of(resp)
@@ -59,15 +66,21 @@ class GzipS3Object:
         if self._upload_id is None:
             self._md5.update(tail)
             resp = self.s3.put_object(
-                Bucket=self.bucket, Key=self.key, Body=tail,
-                ContentMD5=base64.b64encode(hashlib.md5(tail).digest()).decode(), **self.write_args,
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=tail,
+                ContentMD5=base64.b64encode(hashlib.md5(tail).digest()).decode(),
+                **self.write_args,
             )
         else:
             if tail:
                 self._flush_part(tail)
             resp = self.s3.complete_multipart_upload(
-                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts}, **self.read_args,
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+                **self.read_args,
             )
         self.retries += retries_of(resp)
         if self.retries:

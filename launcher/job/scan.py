@@ -1,10 +1,12 @@
 """The `segments` reader: parallel Scan with boto3 inside Spark tasks, with ConsistentRead when
 asked and a read-capacity budget enforced from the ConsumedCapacity DynamoDB returns."""
+
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_text, text_line, wire_to_json
@@ -41,8 +43,12 @@ def scan_segments(
     for segment in segments:
         retried_before = stats["retries"]
         kwargs: dict[str, Any] = {
-            "TableName": table, "Segment": segment, "TotalSegments": total_segments,
-            "ConsistentRead": consistent, "ReturnConsumedCapacity": "TOTAL", "Limit": limit,
+            "TableName": table,
+            "Segment": segment,
+            "TotalSegments": total_segments,
+            "ConsistentRead": consistent,
+            "ReturnConsumedCapacity": "TOTAL",
+            "Limit": limit,
         }
         while True:
             budget.take()
@@ -59,8 +65,10 @@ def scan_segments(
                 yield text_line(text)
             if "LastEvaluatedKey" not in page:
                 if stats["retries"] > retried_before:
-                    report(f"segment {segment}/{total_segments}: {stats['retries'] - retried_before} Scan "
-                           "requests retried (throttled or failed), all pages read")
+                    report(
+                        f"segment {segment}/{total_segments}: {stats['retries'] - retried_before} Scan "
+                        "requests retried (throttled or failed), all pages read"
+                    )
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
@@ -98,7 +106,7 @@ def split_items(body: str) -> tuple[list[str], dict]:
     items: list[str] = []
     rest: dict = {}
     pos = _SKIP_WS(body, 0).end()
-    if body[pos:pos + 1] != "{":
+    if body[pos : pos + 1] != "{":
         raise ValueError("a Scan response must be a JSON object")
     pos += 1
     while True:

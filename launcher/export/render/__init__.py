@@ -7,6 +7,7 @@ writes them out and `--dry-run` prints them.
     hive.py         the Hive engine: export.hql (DynamoDBStorageHandler) and the convert step
     emr_cluster.py  bootstrap actions, tags and the RunJobFlow request of a transient cluster
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,6 +1,7 @@
 """Render: a pure function of the plan. Jinja2 (StrictUndefined) turns the plan into the job
 script, the bootstrap actions, the EMR step list and the RunJobFlow request; `ddb-s3 render`
 writes them out and `--dry-run` prints them."""
+
 from __future__ import annotations
 
 import io
@@ -12,9 +13,9 @@ from typing import Any
 
 import jinja2
 
-from launcher.export.plan import ExportPlan
 from launcher.core.quoting import python_json
 from launcher.core.versions import EMR_CONNECTOR_JAR
+from launcher.export.plan import ExportPlan
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # the launcher package
 HELPERS_JAR = "ddb-s3-spark-helpers.jar"
@@ -53,7 +54,7 @@ class Target:
     deploy_mode: str = "client"
 
     @classmethod
-    def emr(cls, artifacts_root: str) -> "Target":
+    def emr(cls, artifacts_root: str) -> Target:
         return cls(artifacts_root.rstrip("/"), [EMR_CONNECTOR_JAR, artifacts_root.rstrip("/") + "/" + HELPERS_JAR])
 
     def path(self, name: str) -> str:
@@ -82,15 +83,16 @@ def command_step(plan: ExportPlan, name: str, args: list[str]) -> dict[str, Any]
     return {"Name": name[:256], "ActionOnFailure": on_failure(plan), "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}
 
 
-def spark_submit(target: Target, app_name: str, script: str, jars: list[str] | None = None,
-                 confs: tuple[str, ...] = ("spark.speculation=false",)) -> list[str]:
+def spark_submit(
+    target: Target, app_name: str, script: str, jars: list[str] | None = None, confs: tuple[str, ...] = ("spark.speculation=false",)
+) -> list[str]:
     """spark-submit args of a job step: our zip on --py-files, the script last."""
     args = ["spark-submit", "--deploy-mode", target.deploy_mode, "--name", app_name]
     for conf in confs:
         args += ["--conf", conf]
     if jars:
         args += ["--jars", ",".join(jars)]
-    return args + ["--py-files", target.path(JOB_ZIP), target.path(script)]
+    return [*args, "--py-files", target.path(JOB_ZIP), target.path(script)]
 
 
 def job_zip() -> bytes:

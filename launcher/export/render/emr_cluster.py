@@ -2,6 +2,7 @@
 tags. No AWS calls here (those live in aws/emr_hook.py), so every
 request can be rendered, shown in a dry run, and validated against botocore's EMR model offline.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +13,7 @@ from launcher.export.plan import ExportPlan
 BOOTSTRAP_CONNECTOR = "bootstrap/install-connector.sh"
 BOOTSTRAP_PYTHON = "bootstrap/install-python-deps.sh"
 CONNECTOR_DIR = "/usr/lib/ddb-s3"  # where install-connector.sh puts the pinned jar
+
 
 def connector_jar(version: str) -> str:
     return f"{CONNECTOR_DIR}/emr-dynamodb-hadoop-{version}.jar"
@@ -44,15 +46,19 @@ def bootstrap_actions(plan: ExportPlan, root: str) -> list[dict[str, Any]]:
     actions = []
     spec = plan.cluster
     if spec.connector_version:
-        actions.append({
-            "Name": f"ddb-s3: install emr-dynamodb-hadoop {spec.connector_version}",
-            "ScriptBootstrapAction": {"Path": f"{root}/{BOOTSTRAP_CONNECTOR}", "Args": [spec.connector_version]},
-        })
+        actions.append(
+            {
+                "Name": f"ddb-s3: install emr-dynamodb-hadoop {spec.connector_version}",
+                "ScriptBootstrapAction": {"Path": f"{root}/{BOOTSTRAP_CONNECTOR}", "Args": [spec.connector_version]},
+            }
+        )
     if spec.python_packages:
-        actions.append({
-            "Name": "ddb-s3: install Python dependencies",
-            "ScriptBootstrapAction": {"Path": f"{root}/{BOOTSTRAP_PYTHON}", "Args": list(spec.python_packages)},
-        })
+        actions.append(
+            {
+                "Name": "ddb-s3: install Python dependencies",
+                "ScriptBootstrapAction": {"Path": f"{root}/{BOOTSTRAP_PYTHON}", "Args": list(spec.python_packages)},
+            }
+        )
     return actions
 
 
@@ -60,8 +66,13 @@ def instance_groups(plan: ExportPlan) -> list[dict[str, Any]]:
     r = plan.cluster
     return [
         {"Name": "master", "InstanceRole": "MASTER", "Market": "ON_DEMAND", "InstanceType": r.instance_type, "InstanceCount": 1},
-        {"Name": "core", "InstanceRole": "CORE", "Market": "SPOT" if r.spot else "ON_DEMAND",
-         "InstanceType": r.instance_type, "InstanceCount": r.core_nodes},
+        {
+            "Name": "core",
+            "InstanceRole": "CORE",
+            "Market": "SPOT" if r.spot else "ON_DEMAND",
+            "InstanceType": r.instance_type,
+            "InstanceCount": r.core_nodes,
+        },
     ]
 
 

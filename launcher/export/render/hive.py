@@ -13,12 +13,13 @@ string literals (hive_string), Hive names as quoted identifiers (hive_identifier
 are named c0, c1, ... (attribute names go into dynamodb.column.mapping and the column comment),
 because Hive column names cannot hold every attribute name (dots, colons, case).
 """
+
 from __future__ import annotations
 
 import re
 
-from launcher.export.plan import ExportPlan
 from launcher.core.quoting import hive_identifier, hive_string, python_json
+from launcher.export.plan import ExportPlan
 from launcher.export.render.base import JOB_ZIP, Rendered, Target, command_step, environment, job_zip, plan_json, spark_submit
 
 HQL_SCRIPT = "export.hql"
@@ -27,6 +28,7 @@ STAGING_DIR = "_hive_staging/"
 STORAGE_HANDLER = "org.apache.hadoop.hive.dynamodb.DynamoDBStorageHandler"
 # The SQL templates, one per statement group, in the order export.hql runs them.
 HQL_TEMPLATES = ["hive/settings.hql.j2", "hive/create_source_table.hql.j2", "hive/export_to_staging.hql.j2"]
+
 
 def hive_table_name(plan: ExportPlan) -> str:
     """The Hive table over the DynamoDB table: [a-z0-9_] only (the metastore's rule), unique per run."""
@@ -49,8 +51,8 @@ def tblproperties(plan: ExportPlan) -> list[tuple[str, str]]:
     props.append(("dynamodb.null.serialization", "false"))  # a missing attribute stays missing
     props.append(("dynamodb.throughput.read.percent", str(plan.read_percent)))
     props.append(("dynamodb.region", plan.region))
-    if plan.endpoints.get("dynamodb"):
-        props.append(("dynamodb.endpoint", plan.endpoints["dynamodb"]))
+    if ddb_endpoint := plan.endpoints.get("dynamodb"):
+        props.append(("dynamodb.endpoint", ddb_endpoint))
     return props
 
 
@@ -74,11 +76,27 @@ def render_hive(plan: ExportPlan, target: Target, out: Rendered) -> None:
     out.files[HQL_SCRIPT] = render_hql(plan)
     doc = plan_json(plan)
     doc["hive"] = {"staging_prefix": plan.export_root + STAGING_DIR}
-    out.files[CONVERT_SCRIPT] = environment().get_template("hive/convert_job.py.j2").render(
-        export_id=plan.export_id, export_uri=plan.export_uri, plan_json=python_json(doc),
+    out.files[CONVERT_SCRIPT] = (
+        environment()
+        .get_template("hive/convert_job.py.j2")
+        .render(
+            export_id=plan.export_id,
+            export_uri=plan.export_uri,
+            plan_json=python_json(doc),
+        )
     )
     out.files[JOB_ZIP] = job_zip()
-    out.steps.append(command_step(plan, f"ddb-s3 export {plan.table.name} with Hive ({plan.export_id})",
-                                  ["hive-script", "--run-hive-script", "--args", "-f", target.path(HQL_SCRIPT)]))
-    out.steps.append(command_step(plan, f"ddb-s3 convert Hive output to the export layout ({plan.export_id})",
-                                  spark_submit(target, f"ddb-s3-hive-convert-{plan.export_id}", CONVERT_SCRIPT)))
+    out.steps.append(
+        command_step(
+            plan,
+            f"ddb-s3 export {plan.table.name} with Hive ({plan.export_id})",
+            ["hive-script", "--run-hive-script", "--args", "-f", target.path(HQL_SCRIPT)],
+        )
+    )
+    out.steps.append(
+        command_step(
+            plan,
+            f"ddb-s3 convert Hive output to the export layout ({plan.export_id})",
+            spark_submit(target, f"ddb-s3-hive-convert-{plan.export_id}", CONVERT_SCRIPT),
+        )
+    )

@@ -4,12 +4,14 @@ EMR, NativeRunner through DynamoDB's own export. All take the same plan and retu
 A runner is a context manager: what it creates (a cluster) is registered for cleanup the moment it
 exists, and leaving the `with` block (or `cleanup()`, e.g. from Airflow's on_kill) releases it,
 whatever happened in between. This is mrjob's and s3transfer's pattern."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from launcher.export.plan import ExportPlan
 from launcher.export.run.signals import Terminated
@@ -49,7 +51,7 @@ class Runner:
             self._why = why
         stack.close()
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:

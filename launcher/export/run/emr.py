@@ -8,24 +8,25 @@
 All AWS calls go through EmrHook; the requests come from render_export (pure).
 The wait is a strategy (`waiter`), because moto's EMR never finishes a step: tests against moto
 inject the step outcome, tests of the real wait loop use recorded EMR responses."""
+
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from launcher.aws.session import Aws
 from launcher.aws.emr_hook import EmrHook
+from launcher.aws.session import Aws
 from launcher.core.emr import ACCEPTING_STATES, DONE_STEP_STATES, FAILED_STEP_STATES, TERMINAL_CLUSTER_STATES
-from launcher.export.run.step_logs import probable_cause, step_log_key
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.plan import ExportPlan
-from launcher.export.render.base import HELPERS_JAR, Rendered, Target
 from launcher.export.render import render_export
+from launcher.export.render.base import HELPERS_JAR, Rendered, Target
 from launcher.export.run import Progress, Runner, RunResult, outcome
 from launcher.export.run.signals import signals_held, sigterm_raises
+from launcher.export.run.step_logs import probable_cause, step_log_key
 
 STDERR_TAIL_LINES = 20
 
@@ -40,9 +41,14 @@ class StepWaiter:
     or INTERRUPTED (boto3's step_complete waiter ignores INTERRUPTED), or the cluster has ended.
     Prints a line when a state changes, and at least every `report_seconds`."""
 
-    def __init__(self, poll_seconds: float = 30.0, max_wait_seconds: float | None = None,
-                 report_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        poll_seconds: float = 30.0,
+        max_wait_seconds: float | None = None,
+        report_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.poll_seconds = poll_seconds
         self.max_wait_seconds = max_wait_seconds
         self.report_seconds = report_seconds
@@ -58,8 +64,7 @@ class StepWaiter:
             steps = [hook.describe_step(cluster_id, s) for s in step_ids]
             states = [s["Status"]["State"] for s in steps]
             now = self.clock()
-            line = f"cluster {cluster_id} {cluster_state}; " + ", ".join(
-                f"step {n}/{len(steps)} {st}" for n, st in enumerate(states, 1))
+            line = f"cluster {cluster_id} {cluster_state}; " + ", ".join(f"step {n}/{len(steps)} {st}" for n, st in enumerate(states, 1))
             if line != last_line or now - last_report >= self.report_seconds:
                 progress(f"{line}; {_duration(now - start)} elapsed")
                 last_line, last_report = line, now
@@ -68,15 +73,22 @@ class StepWaiter:
             if cluster_state in TERMINAL_CLUSTER_STATES:
                 return steps
             if self.max_wait_seconds is not None and now - start >= self.max_wait_seconds:
-                raise DdbS3Error(f"steps on {cluster_id} not done after {_duration(now - start)} "
-                                 f"(--max-wait): {', '.join(states)}")
+                raise DdbS3Error(f"steps on {cluster_id} not done after {_duration(now - start)} (--max-wait): {', '.join(states)}")
             self.sleep(self.poll_seconds)
 
 
 class EmrRunner(Runner):
-    def __init__(self, progress: Progress = print, *, hook: EmrHook | None = None, waiter: Waiter | None = None,
-                 install_signal_handlers: bool = True, log_wait_seconds: float = 300.0, log_poll_seconds: float = 15.0,
-                 helper_jar: Path | None = None):
+    def __init__(
+        self,
+        progress: Progress = print,
+        *,
+        hook: EmrHook | None = None,
+        waiter: Waiter | None = None,
+        install_signal_handlers: bool = True,
+        log_wait_seconds: float = 300.0,
+        log_poll_seconds: float = 15.0,
+        helper_jar: Path | None = None,
+    ) -> None:
         super().__init__(progress)
         self.hook = hook
         self.waiter: Waiter = waiter or StepWaiter()
@@ -105,9 +117,11 @@ class EmrRunner(Runner):
             if spec.cluster_id is None:
                 cluster_id = self.start_cluster(hook, plan.export_id, rendered.run_job_flow or {})
                 step_ids = hook.step_ids(cluster_id)
-                self.progress(f"started cluster {cluster_id} ({spec.release_label}, 1 x {spec.instance_type} master, "
-                              f"{spec.core_nodes} x {spec.instance_type} core{' spot' if spec.spot else ''}) "
-                              f"with {len(step_ids)} step(s)")
+                self.progress(
+                    f"started cluster {cluster_id} ({spec.release_label}, 1 x {spec.instance_type} master, "
+                    f"{spec.core_nodes} x {spec.instance_type} core{' spot' if spec.spot else ''}) "
+                    f"with {len(step_ids)} step(s)"
+                )
             else:
                 cluster_id = spec.cluster_id
                 step_ids = hook.add_steps(cluster_id, rendered.steps)
@@ -145,8 +159,7 @@ class EmrRunner(Runner):
         try:
             hook.terminate(cluster_id)
         except Exception as e:  # noqa: BLE001 - report, and keep the original error
-            self.progress(f"could not terminate cluster {cluster_id}: {e}; terminate it with "
-                          f"`ddb-s3 clusters terminate {cluster_id}`")
+            self.progress(f"could not terminate cluster {cluster_id}: {e}; terminate it with `ddb-s3 clusters terminate {cluster_id}`")
             return
         self.progress(f"terminated cluster {cluster_id} ({why})")
 
@@ -172,8 +185,10 @@ class EmrRunner(Runner):
             if unfinished is None:
                 return None
             reason = hook.describe_cluster(cluster_id)["Status"].get("StateChangeReason", {})
-            return (f"cluster {cluster_id} ended before step {unfinished['Name']!r} finished "
-                    f"({unfinished['Status']['State']}): {reason.get('Code', '?')}: {reason.get('Message', '')}").rstrip(": ")
+            return (
+                f"cluster {cluster_id} ended before step {unfinished['Name']!r} finished "
+                f"({unfinished['Status']['State']}): {reason.get('Code', '?')}: {reason.get('Message', '')}"
+            ).rstrip(": ")
         status = bad["Status"]
         details = status.get("FailureDetails") or {}
         parts = [f"step {bad['Name']!r} ({bad['Id']}) on {cluster_id} {status['State']}"]
@@ -219,12 +234,12 @@ class EmrRunner(Runner):
             self.progress(f"waiting for the step's stderr at {uri}")
             time.sleep(self.log_poll_seconds)
 
+
 def check_accepting(hook: EmrHook, cluster_id: str) -> dict[str, Any]:
     cluster = hook.describe_cluster(cluster_id)
     state = cluster["Status"]["State"]
     if state not in ACCEPTING_STATES:
-        raise BadInput(f"cluster {cluster_id} is {state}: steps can be added only to a cluster that is "
-                       f"{', '.join(ACCEPTING_STATES)}")
+        raise BadInput(f"cluster {cluster_id} is {state}: steps can be added only to a cluster that is {', '.join(ACCEPTING_STATES)}")
     return cluster
 
 
@@ -239,5 +254,6 @@ def helper_jar_path() -> Path:
 
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s" if seconds >= 3600 else \
-        f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )

@@ -24,17 +24,18 @@ Findings from running it here (Java 17, see docs/hive.md):
 - s3:// is served by S3A (fs.s3.impl), pointed at AWS_ENDPOINT_URL_S3 with path-style access, so
   the rendered script's s3:// staging URI works unchanged.
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
 from launcher.core.s3args import S3WriteSettings
-from launcher.export.run.jars import PROJECT_ROOT, JvmSetupError
 from launcher.export.plan import ExportPlan
+from launcher.export.run.jars import PROJECT_ROOT, JvmSetupError
 
 HIVE_POM = Path("hive") / "jvm" / "pom.xml"
 HIVE_JARS_DIR_ENV = "DDB_S3_HIVE_JARS_DIR"
@@ -42,10 +43,24 @@ CLI_DRIVER = "org.apache.hadoop.hive.cli.CliDriver"
 JAVA_OPENS = [
     f"--add-opens=java.base/{p}=ALL-UNNAMED"
     for p in (
-        "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
-        "java.util.concurrent", "java.util.concurrent.atomic", "java.util.regex", "java.text", "sun.nio.ch",
-        "sun.nio.cs", "sun.security.action", "sun.util.calendar", "jdk.internal.access.foreign",
-        "jdk.internal.misc", "jdk.internal.ref",
+        "java.lang",
+        "java.lang.invoke",
+        "java.lang.reflect",
+        "java.io",
+        "java.net",
+        "java.nio",
+        "java.util",
+        "java.util.concurrent",
+        "java.util.concurrent.atomic",
+        "java.util.regex",
+        "java.text",
+        "sun.nio.ch",
+        "sun.nio.cs",
+        "sun.security.action",
+        "sun.util.calendar",
+        "jdk.internal.access.foreign",
+        "jdk.internal.misc",
+        "jdk.internal.ref",
     )
 ] + ["--add-exports=java.base/jdk.internal.access.foreign=ALL-UNNAMED"]
 
@@ -80,10 +95,10 @@ class HiveSession:
 
     region: str
     endpoints: dict[str, str | None]  # dynamodb, s3: None means AWS's own
-    s3: S3WriteSettings = S3WriteSettings()
+    s3: S3WriteSettings = field(default_factory=S3WriteSettings)
 
     @classmethod
-    def of(cls, plan: ExportPlan) -> "HiveSession":
+    def of(cls, plan: ExportPlan) -> HiveSession:
         return cls(plan.region, dict(plan.endpoints), plan.s3)
 
 
@@ -93,11 +108,14 @@ def check_local_hive(plan: ExportPlan) -> None:
         raise DdbS3Error(
             f"table {plan.table.name!r} is on-demand: the local Hive runner uses emr-dynamodb-hive 4.5.0 (the only "
             "version on Maven Central), which reads an on-demand table's capacity as 0 and refuses to scan it; "
-            "export it with --engine spark here, or --engine hive --runner emr (EMR 7's connector reads on-demand tables)")
+            "export it with --engine spark here, or --engine hive --runner emr (EMR 7's connector reads on-demand tables)"
+        )
     if any(c.hive_type == "boolean" for c in plan.hive_columns):
-        raise DdbS3Error("--hive-columns: boolean columns need emr-dynamodb-hive 4.6+ (EMR's connector); the local "
-                         "runner's 4.5.0 says 'The hive type boolean is not supported in DynamoDB'; leave the "
-                         "attribute out, or use the whole-item form, which exports BOOL values")
+        raise DdbS3Error(
+            "--hive-columns: boolean columns need emr-dynamodb-hive 4.6+ (EMR's connector); the local "
+            "runner's 4.5.0 says 'The hive type boolean is not supported in DynamoDB'; leave the "
+            "attribute out, or use the whole-item form, which exports BOOL values"
+        )
 
 
 def local_hiveconf(session: HiveSession, work: Path) -> dict[str, str]:
@@ -139,7 +157,9 @@ def local_hiveconf(session: HiveSession, work: Path) -> dict[str, str]:
 def hive_local_command(args: list[str], session: HiveSession) -> list[str]:
     """The local command for an EMR step ["hive-script", "--run-hive-script", "--args", *hive_args]."""
     if args[:3] != ["hive-script", "--run-hive-script", "--args"] or len(args) < 5 or "-f" not in args[3:]:
-        raise DdbS3Error(f"the local runner runs hive-script steps of the form hive-script --run-hive-script --args -f <script>, got {args[:5]}")
+        raise DdbS3Error(
+            f"the local runner runs hive-script steps of the form hive-script --run-hive-script --args -f <script>, got {args[:5]}"
+        )
     hive_args = args[3:]
     script = Path(hive_args[hive_args.index("-f") + 1])
     work = script.resolve().parent / "hive-local"
@@ -147,9 +167,17 @@ def hive_local_command(args: list[str], session: HiveSession) -> list[str]:
     java = "java"
     if os.environ.get("JAVA_HOME") and (Path(os.environ["JAVA_HOME"]) / "bin" / "java").exists():
         java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
-    cmd = [java, "-Xmx2g", *JAVA_OPENS, f"-Dhive.log.dir={work / 'logs'}",
-           f"-Dderby.stream.error.file={work / 'derby.log'}", f"-Djava.io.tmpdir={work / 'tmp'}",
-           "-cp", os.pathsep.join(str(p) for p in hive_classpath()), CLI_DRIVER]
+    cmd = [
+        java,
+        "-Xmx2g",
+        *JAVA_OPENS,
+        f"-Dhive.log.dir={work / 'logs'}",
+        f"-Dderby.stream.error.file={work / 'derby.log'}",
+        f"-Djava.io.tmpdir={work / 'tmp'}",
+        "-cp",
+        os.pathsep.join(str(p) for p in hive_classpath()),
+        CLI_DRIVER,
+    ]
     (work / "tmp").mkdir(exist_ok=True)
     for key, value in local_hiveconf(session, work).items():
         cmd += ["--hiveconf", f"{key}={value}"]
@@ -166,8 +194,7 @@ def hql_check(script: Path) -> list[dict]:
     import json
 
     cp = os.pathsep.join(str(p) for p in hive_classpath())
-    proc = subprocess.run(["java", "-cp", cp, HQL_CHECK_CLASS, str(script)], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(["java", "-cp", cp, HQL_CHECK_CLASS, str(script)], check=False, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("cannot parse")] or proc.stderr.splitlines()[-1:]
         raise DdbS3Error(f"{script}: {lines[0] if lines else 'HqlCheck failed'}")

@@ -65,18 +65,21 @@ def connector_classpath(jars_dir: Path | None = None) -> list[Path]:
     d = Path(jars_dir) if jars_dir is not None else default_jars_dir()
     jars = sorted(d.glob("*.jar")) if d.is_dir() else []
     if not jars:
-        raise JvmSetupError(
-            f"no connector jars in {d}; run `make jars` (Maven builds spark/jvm into it)"
-        )
+        raise JvmSetupError(f"no connector jars in {d}; run `make jars` (Maven builds spark/jvm into it)")
     return jars
 
 
 def mvn_command(project_root: Path, jars_dir: Path) -> list[str]:
     """The Maven command that fills jars_dir; `clean` first, so re-running it is idempotent."""
     return [
-        "mvn", "-q", "-B", "-Dstyle.color=never",
-        "-f", str(Path(project_root) / POM),
-        "clean", "package",
+        "mvn",
+        "-q",
+        "-B",
+        "-Dstyle.color=never",
+        "-f",
+        str(Path(project_root) / POM),
+        "clean",
+        "package",
         f"-Djars.dir={Path(jars_dir).resolve()}",
     ]
 
@@ -89,7 +92,7 @@ def build_jars(project_root: Path = PROJECT_ROOT, jars_dir: Path | None = None) 
     check_java()
     d.mkdir(parents=True, exist_ok=True)
     cmd = mvn_command(project_root, d)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
         raise JvmSetupError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}")
@@ -119,7 +122,7 @@ def check_java(java: str = "java") -> int:
     if java == "java" and java_home and (Path(java_home) / "bin" / "java").exists():
         exe = str(Path(java_home) / "bin" / "java")
     try:
-        proc = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([exe, "-version"], check=False, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise JvmSetupError(f"{need}; found none ({e.__class__.__name__}: {e}); {hint}") from e
     out = proc.stderr + proc.stdout

@@ -1,6 +1,7 @@
 """LocalRunner: runs the rendered EMR steps on this machine. A command-runner.jar spark-submit
 step becomes the local pyspark spark-submit with --master local[N]; everything else about the
 step (jars, py-files, script) is used as rendered."""
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,14 @@ from collections import deque
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
-from launcher.export.run.jars import check_java, connector_classpath
-from launcher.core.result_line import parse_result
-from launcher.export.run.step_logs import probable_cause
-from launcher.export.plan import ExportPlan
 from launcher.core.procs import die_with_parent
-from launcher.export.render.base import Rendered, Target
+from launcher.core.result_line import parse_result
+from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
+from launcher.export.render.base import Rendered, Target
 from launcher.export.run import Progress, Runner, RunResult
+from launcher.export.run.jars import check_java, connector_classpath
+from launcher.export.run.step_logs import probable_cause
 
 _TASK_DONE = re.compile(r"Finished task .* in stage (\d+)\.\d+ .*\((\d+)/(\d+)\)")
 
@@ -36,7 +37,7 @@ def spark_submit_path() -> str:
 
 
 class LocalRunner(Runner):
-    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None):
+    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None) -> None:
         super().__init__(progress)
         self.work_dir = work_dir
         self.jars = jars
@@ -68,8 +69,16 @@ class LocalRunner(Runner):
         if args[0] == "spark-submit":
             # No Spark UI: it would listen on every interface and costs start-up time.
             # local[N,F]: plain local[N] never retries a failed task; EMR does (spark.task.maxFailures).
-            return [spark_submit_path(), "--master", f"local[{plan.parallelism},4]", "--driver-memory", "2g",
-                    "--conf", "spark.ui.enabled=false"] + args[1:]
+            return [
+                spark_submit_path(),
+                "--master",
+                f"local[{plan.parallelism},4]",
+                "--driver-memory",
+                "2g",
+                "--conf",
+                "spark.ui.enabled=false",
+                *args[1:],
+            ]
         if args[0] == "hive-script":
             from launcher.export.run.hive_local import HiveSession, check_local_hive, hive_local_command
 
@@ -85,8 +94,15 @@ class LocalRunner(Runner):
         with open(log, "w") as logf:
             # Own session: Ctrl-C reaches us, not Spark, and we stop it in order. Parent-death signal:
             # if this process is killed outright, Spark dies with it instead of finishing unseen.
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                                    start_new_session=True, preexec_fn=die_with_parent)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG), no locks taken
+            )
             try:
                 last = 0.0
                 assert proc.stdout is not None
@@ -96,7 +112,7 @@ class LocalRunner(Runner):
                     if (found := parse_result(line)) is not None:
                         result = found
                     elif line.startswith("ddb-s3: "):
-                        self.progress(line.rstrip()[len("ddb-s3: "):])
+                        self.progress(line.rstrip()[len("ddb-s3: ") :])
                     elif m := _TASK_DONE.search(line):
                         stage_done = m[2] == m[3]
                         if stage_done or time.monotonic() - last > 2:  # at most a line every 2 s

@@ -2,6 +2,7 @@
 Full exports, or incremental ones (a time window). DynamoDB writes the native layout
 (<prefix>/AWSDynamoDB/<export-id>/manifest-summary.json ...), which verify, download, restore and
 convert all read."""
+
 from __future__ import annotations
 
 import time
@@ -13,6 +14,7 @@ from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.plan import ExportPlan
 from launcher.export.run import Progress, Runner, RunResult
+
 
 def export_request(plan: ExportPlan) -> dict[str, Any]:
     """The ExportTableToPointInTime request of a plan (pure)."""
@@ -43,8 +45,9 @@ class NativeRunner(Runner):
         return run_native_export(plan, self.progress, poll_seconds=plan.poll_seconds)
 
 
-def run_native_export(plan: ExportPlan, progress: Progress = print, *, aws: Aws | None = None,
-                      poll_seconds: float = 15.0, timeout_seconds: float = 24 * 3600) -> RunResult:
+def run_native_export(
+    plan: ExportPlan, progress: Progress = print, *, aws: Aws | None = None, poll_seconds: float = 15.0, timeout_seconds: float = 24 * 3600
+) -> RunResult:
     aws = aws or Aws(plan.region)
     ddb = aws.client("dynamodb")
     args = export_request(plan)
@@ -63,8 +66,10 @@ def run_native_export(plan: ExportPlan, progress: Progress = print, *, aws: Aws 
     status = desc.get("ExportStatus", "IN_PROGRESS")
     while status == "IN_PROGRESS":
         if time.monotonic() - t0 > timeout_seconds:
-            raise DdbS3Error(f"native export {arn} still IN_PROGRESS after {timeout_seconds:.0f}s; it keeps running: "
-                             "check it with aws dynamodb describe-export")
+            raise DdbS3Error(
+                f"native export {arn} still IN_PROGRESS after {timeout_seconds:.0f}s; it keeps running: "
+                "check it with aws dynamodb describe-export"
+            )
         time.sleep(poll_seconds)
         desc = ddb.describe_export(ExportArn=arn)["ExportDescription"]
         status = desc.get("ExportStatus", "IN_PROGRESS")
@@ -78,6 +83,14 @@ def run_native_export(plan: ExportPlan, progress: Progress = print, *, aws: Aws 
     export_id = root.rstrip("/").rsplit("/", 1)[-1]
     uri = f"s3://{desc.get('S3Bucket', plan.bucket)}/{root}"
     progress(f"native export completed: {desc.get('ItemCount', '?')} items at {uri}")
-    return RunResult(uri, {"exportArn": arn, "exportId": export_id, "itemCount": desc.get("ItemCount"),
-                           "billedSizeBytes": desc.get("BilledSizeBytes"), "exportType": args["ExportType"]},
-                     seconds=time.monotonic() - t0)
+    return RunResult(
+        uri,
+        {
+            "exportArn": arn,
+            "exportId": export_id,
+            "itemCount": desc.get("ItemCount"),
+            "billedSizeBytes": desc.get("BilledSizeBytes"),
+            "exportType": args["ExportType"],
+        },
+        seconds=time.monotonic() - t0,
+    )

@@ -1,4 +1,5 @@
 """SIGTERM unwinds like Ctrl-C while a runner holds resources, and neither can interrupt teardown."""
+
 from __future__ import annotations
 
 import signal

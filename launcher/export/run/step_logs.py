@@ -1,4 +1,5 @@
 """A failed step's logs: where EMR archives them, and the line most likely to say why."""
+
 from __future__ import annotations
 
 import re
