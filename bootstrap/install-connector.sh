@@ -16,7 +16,8 @@ case "$version" in
   *[!0-9.]* | "") echo "install-connector.sh: bad version '$version'" >&2; exit 2 ;;
 esac
 
-dest=/usr/lib/ddb-s3
+# DDB_S3_NODE_ROOT: the local EMR runs bootstrap actions in a node folder (empty on EMR).
+dest="${DDB_S3_NODE_ROOT:-}/usr/lib/ddb-s3"
 jar="emr-dynamodb-hadoop-${version}.jar"
 url="${base}/com/amazon/emr/emr-dynamodb-hadoop/${version}/${jar}"
 tmp="$(mktemp -d)"
