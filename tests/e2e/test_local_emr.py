@@ -198,3 +198,25 @@ def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
     assert "step 1/2 COMPLETED, step 2/2 COMPLETED" in proc.stderr
     back = read_back(bucket, result["exportUri"])
     assert back.keys() == items.keys() and all(items_equal(items[k], back[k]) for k in items)
+
+
+def test_the_wheel_alone_runs_an_emr_export(on_local_emr, source, tmp_path):
+    """`pip install ddb-s3` is enough: the wheel, installed into a fresh venv outside the checkout,
+    carries the templates and the JVM helper jar the connector reader needs (no .cache/jars, no Maven)."""
+    import shutil
+
+    table, bucket, items = source
+    uv = shutil.which("uv")
+    assert uv, "uv is not on PATH (make venv installs it)"
+    subprocess.run([uv, "build", "--wheel", "-q", "-o", str(tmp_path / "dist")], cwd=REPO_ROOT, check=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("ddb_s3-*.whl")
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(tmp_path / "venv")], check=True, timeout=120)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(tmp_path / "venv" / "bin" / "python"), str(wheel)],
+                   check=True, timeout=600)
+    env = {k: v for k, v in os.environ.items() if k not in ("DDB_S3_JARS_DIR", "PYTHONPATH", "VIRTUAL_ENV")}
+    proc = subprocess.run([str(tmp_path / "venv" / "bin" / "ddb-s3"), "export", "--runner", "emr", "--json", "--table", table,
+                           "--to", f"s3://{bucket}/from-wheel", "--reader", "connector"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert json.loads(proc.stdout)["itemCount"] == len(items)
+    assert "ddb-s3-spark-helpers.jar" in proc.stderr or "uploaded 3 artifacts" in proc.stderr

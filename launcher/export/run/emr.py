@@ -244,11 +244,15 @@ def check_accepting(hook: EmrHook, cluster_id: str) -> dict[str, Any]:
 
 
 def helper_jar_path() -> Path:
+    """The helper jar: inside the installed wheel (launcher/_jars), or built by `make jars` in a checkout."""
     from launcher.export.run.jars import connector_classpath
 
+    packaged = Path(__file__).resolve().parents[2] / "_jars" / HELPERS_JAR
+    if packaged.is_file():
+        return packaged
     jars = [p for p in connector_classpath() if p.name.startswith("ddb-s3-spark-helpers")]
     if not jars:
-        raise DdbS3Error("the helper jar ddb-s3-spark-helpers*.jar is missing: run `make jars`")
+        raise DdbS3Error("the helper jar ddb-s3-spark-helpers*.jar is missing: run `make jars` (in a checkout) or install the ddb-s3 wheel")
     return jars[-1]
 
 
