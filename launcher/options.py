@@ -189,6 +189,11 @@ class ExportRequest(Options):
     service_role: str = Field("EMR_DefaultRole", description="EMR service role")
     instance_profile: str = Field("EMR_EC2_DefaultRole", description="EC2 instance profile of the cluster")
     subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
+    max_hours: float | None = Field(
+        None,
+        description="runner emr, transient cluster: the cluster shuts itself down after this many hours whatever runs "
+        "(default: 3 times the estimate, at least 1)",
+    )
     poll_seconds: Seconds = Field(30.0, description="runner emr, engine native: seconds between status polls")
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
     artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
@@ -266,6 +271,13 @@ class ExportRequest(Options):
             parse_time(v, "time")
         except BadInput:
             raise ValueError("is not an ISO-8601 time like 2024-05-27T06:00:00Z") from None
+        return v
+
+    @field_validator("max_hours")
+    @classmethod
+    def _max_hours(cls, v: float | None) -> float | None:
+        if v is not None and not (0 < v <= 168):
+            raise ValueError("must be in (0, 168] hours")
         return v
 
     @field_validator("segments")

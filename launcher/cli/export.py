@@ -11,6 +11,7 @@ import click
 from launcher.cli.base import build, cli, options, out, say
 from launcher.export.plan import Engine, ExportPlan, RunnerName
 from launcher.export.render.base import Rendered
+from launcher.export.render.emr_cluster import duration
 from launcher.options import ExportRequest
 
 
@@ -58,6 +59,8 @@ def show_plan(plan: ExportPlan) -> None:
             f"read budget {plan.read_units_per_second:g} units/s" + (", consistent reads" if plan.consistent_read else "")
         )
     say(f"plan: runner {plan.runner}, estimate {plan.estimate_text}")
+    if plan.transient:
+        say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     say(f"plan: destination {plan.export_uri}")
 
 

@@ -28,6 +28,7 @@ DDB_S3_PYTHON (pip installs go into the node's Python 3.9 environment).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import logging
 import os
@@ -50,6 +51,7 @@ from launcher.core.versions import EMR_CONNECTOR_JAR
 from launcher.export.run.step_logs import probable_cause, step_log_key
 
 POLL_S = 0.2
+SHUTDOWN = "SHUTDOWN"  # a node folder's marker: `shutdown` ran on it
 SPARK_MASTER = "local[2,4]"  # two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
 EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python3 (make py39)
 
@@ -122,6 +124,7 @@ class Executor:
         self.work = work
         self.env = env  # what a step's processes see: endpoints, region, credentials chain, Python
         self.seen: set[str] = set()
+        self.node_groups: dict[str, list[int]] = {}  # cluster id -> process groups of its bootstrap actions
         self.stop = threading.Event()
         self.s3 = boto3.client(
             "s3",
@@ -152,7 +155,12 @@ class Executor:
         (node / "bin").mkdir(parents=True, exist_ok=True)
         sudo = node / "bin" / "sudo"
         sudo.write_text('#!/bin/sh\n# local EMR: no privileges, and the node folder instead of /\nexec "$@"\n')
-        sudo.chmod(0o755)
+        # The primary node shutting down ends the cluster (bootstrap/max-runtime.sh relies on it).
+        shutdown = node / "bin" / "shutdown"
+        shutdown.write_text(f'#!/bin/sh\n# local EMR: this node shuts down\ntouch "{node / SHUTDOWN}"\n')
+        for script in (sudo, shutdown):
+            script.chmod(0o755)
+        self.watch_shutdown(cluster, node)
         try:
             cluster.state = "BOOTSTRAPPING"
             for n, action in enumerate(cluster.bootstrap_actions, 1):
@@ -180,6 +188,22 @@ class Executor:
             self.end(cluster, "TERMINATED_WITH_ERRORS", "BOOTSTRAP_FAILURE", str(e))
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the cluster
             self.end(cluster, "TERMINATED_WITH_ERRORS", "INTERNAL_ERROR", f"local EMR: {type(e).__name__}: {e}")
+
+    def watch_shutdown(self, cluster: Any, node: Path) -> None:
+        """A thread that ends the cluster when its primary node shuts down, as EMR does, and then
+        stops what the node left running in the background (the bootstrap actions' processes)."""
+
+        def watch() -> None:
+            while not self.ended(cluster):
+                if (node / SHUTDOWN).exists():
+                    self.end(cluster, "TERMINATED_WITH_ERRORS", "INSTANCE_FAILURE", "The master node was shut down")
+                    break
+                time.sleep(POLL_S)
+            for pgid in self.node_groups.pop(cluster.id, []):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGKILL)
+
+        threading.Thread(target=watch, daemon=True, name=f"{cluster.id}-shutdown").start()
 
     @staticmethod
     def ended(cluster: Any) -> bool:
@@ -215,20 +239,25 @@ class Executor:
         return path
 
     def bootstrap(self, cluster: Any, node: Path, n: int, action: Any) -> None:
-        script = self.fetch(action.script_path, node / "bootstrap" / str(n))
-        proc = subprocess.run(
-            ["bash", str(script), *action.args],
-            check=False,
-            cwd=node,
-            env=self.node_env(node),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            preexec_fn=die_with_parent,
-        )
-        (node / "bootstrap" / str(n) / "output.log").write_text(proc.stdout + proc.stderr)
+        folder = node / "bootstrap" / str(n)
+        script = self.fetch(action.script_path, folder)
+        log = folder / "output.log"
+        with open(log, "wb") as out:
+            # Its own process group, ended with the cluster: a bootstrap action may leave processes behind.
+            proc = subprocess.Popen(
+                ["bash", str(script), *action.args],
+                cwd=node,
+                env=self.node_env(node),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG)
+            )
+            self.node_groups.setdefault(cluster.id, []).append(proc.pid)
+            proc.wait(timeout=600)
         if proc.returncode != 0:
-            cause = probable_cause((proc.stderr or proc.stdout).splitlines())
+            cause = probable_cause(log.read_text(errors="replace").splitlines())
             raise StepFailed(f"bootstrap action {n} ({action.name}) failed with exit {proc.returncode}: {cause}")
 
     # --- a step ------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ class ClusterSpec(BaseModel):
     idle_timeout: int
     connector_version: str | None
     python_packages: list[str]
+    max_runtime_seconds: int  # a transient cluster shuts itself down after this (bootstrap/max-runtime.sh)
 
     @property
     def transient(self) -> bool:
@@ -124,7 +125,7 @@ def parallelism_for(request: ExportRequest, local_cores: int) -> int:
     return max(1, request.core_nodes * vcpus(request.instance_type))
 
 
-def cluster_spec(request: ExportRequest) -> ClusterSpec:
+def cluster_spec(request: ExportRequest, estimated_seconds: float) -> ClusterSpec:
     return ClusterSpec(
         cluster_id=None if request.cluster == "transient" else request.cluster,
         release_label=request.release_label,
@@ -138,7 +139,15 @@ def cluster_spec(request: ExportRequest) -> ClusterSpec:
         idle_timeout=request.idle_timeout,
         connector_version=request.connector_version,
         python_packages=[r.strip() for r in (request.python_packages or "").split(",") if r.strip()],
+        max_runtime_seconds=max_runtime(request.max_hours, estimated_seconds),
     )
+
+
+def max_runtime(max_hours: float | None, estimated_seconds: float) -> int:
+    """--max-hours, or 3 times the estimate in whole quarter hours, at least an hour."""
+    if max_hours is not None:
+        return max(1, round(max_hours * 3600))
+    return max(3600, math.ceil(3 * estimated_seconds / 900) * 900)
 
 
 def artifacts_uri(request: ExportRequest, bucket: str, prefix: str, export_id: str) -> str:
@@ -174,17 +183,17 @@ def make_plan(
     dest = request.destination
     prefix = dest.key.strip("/")
     export_id = layout.new_export_id(now, token)
-    cluster = cluster_spec(request)
     est: Estimate = estimate(
         table.size_bytes,
         budget,
         request.consistent_read,
         on_demand,
         request.runner,
-        cluster.transient,
+        request.cluster == "transient",
         request.instance_type,
         request.core_nodes,
     )
+    cluster = cluster_spec(request, est.total_seconds)
     return ExportPlan(
         table=table,
         table_schema=table.schema(),

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -218,5 +219,28 @@ def test_the_wheel_alone_runs_an_emr_export(on_local_emr, source, tmp_path):
                            "--to", f"s3://{bucket}/from-wheel", "--reader", "connector"],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert json.loads(proc.stdout)["itemCount"] == len(items)
-    assert "ddb-s3-spark-helpers.jar" in proc.stderr or "uploaded 3 artifacts" in proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["itemCount"] == len(items)
+    # the helper jar the step ran with is the one inside the wheel
+    uploaded = boto3.client("s3").get_object(
+        Bucket=bucket, Key=f"from-wheel/_ddb_s3_artifacts/{result['exportId']}/ddb-s3-spark-helpers.jar")["Body"].read()
+    with zipfile.ZipFile(wheel) as whl:
+        assert uploaded == whl.read("launcher/_jars/ddb-s3-spark-helpers.jar")
+
+
+def test_max_hours_guard_ends_a_cluster_whose_step_hangs(on_local_emr, source):
+    """The launcher gone (here: it waits on and on), a hanging step still ends with the cluster: the
+    max-runtime bootstrap action shuts the primary node down after --max-hours."""
+    table, bucket, _ = source
+    proc = export("--table", table, "--to", f"s3://{bucket}/guard", "--reader", "segments", "--read-percent", "0.00001",
+                  "--max-hours", "0.004")  # ~14 s; the step at 1 read unit/s needs far longer
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "the cluster shuts itself down after 0m14s" in proc.stderr
+    assert "INTERRUPTED: cluster: INSTANCE_FAILURE The master node was shut down" in proc.stderr
+    cluster_id = proc.stderr.split("started cluster ", 1)[1].split()[0]
+    steps = on_local_emr.list_steps(ClusterId=cluster_id)["Steps"]
+    assert steps[0]["Status"]["State"] == "INTERRUPTED"
+    assert on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-f", cluster_id], capture_output=True, text=True).stdout.split()
+    assert not left, f"processes of {cluster_id} still running: {left}"

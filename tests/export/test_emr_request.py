@@ -60,9 +60,9 @@ def test_bootstrap_actions_point_at_uploaded_scripts_and_swap_the_connector_jar(
     assert root == f"s3://lab-backups/ddb/_ddb_s3_artifacts/{plan.export_id}"
     actions = out.run_job_flow["BootstrapActions"]
     assert [a["ScriptBootstrapAction"]["Path"] for a in actions] == [
-        f"{root}/bootstrap/install-connector.sh", f"{root}/bootstrap/install-python-deps.sh"]
-    assert actions[0]["ScriptBootstrapAction"]["Args"] == ["5.0.0"]
-    assert actions[1]["ScriptBootstrapAction"]["Args"] == ["boto3==1.44.5"]
+        f"{root}/bootstrap/max-runtime.sh", f"{root}/bootstrap/install-connector.sh", f"{root}/bootstrap/install-python-deps.sh"]
+    assert actions[1]["ScriptBootstrapAction"]["Args"] == ["5.0.0"]
+    assert actions[2]["ScriptBootstrapAction"]["Args"] == ["boto3==1.44.5"]
     assert out.files["bootstrap/install-connector.sh"] == (ROOT / "bootstrap/install-connector.sh").read_text()
     jars = out.steps[0]["HadoopJarStep"]["Args"][out.steps[0]["HadoopJarStep"]["Args"].index("--jars") + 1]
     assert jars.split(",") == ["/usr/lib/ddb-s3/emr-dynamodb-hadoop-5.0.0.jar", f"{root}/{HELPERS_JAR}"]
@@ -70,11 +70,16 @@ def test_bootstrap_actions_point_at_uploaded_scripts_and_swap_the_connector_jar(
 
 def test_default_uses_release_connector_and_no_bootstrap_and_existing_cluster_has_no_run_job_flow():
     out = rendered(emr_plan())
-    assert out.run_job_flow["BootstrapActions"] == []
-    assert not any(name.startswith("bootstrap/") for name in out.files)
+    # only the guard that ends the cluster after --max-hours (default: 3x the estimate, at least an hour)
+    (guard,) = out.run_job_flow["BootstrapActions"]
+    assert guard["ScriptBootstrapAction"]["Path"].endswith("/bootstrap/max-runtime.sh")
+    assert guard["ScriptBootstrapAction"]["Args"] == [str(emr_plan().cluster.max_runtime_seconds)]
+    assert emr_plan().cluster.max_runtime_seconds >= 3600 and emr_plan(max_hours=2).cluster.max_runtime_seconds == 7200
+    assert [n for n in out.files if n.startswith("bootstrap/")] == ["bootstrap/max-runtime.sh"]
     assert EMR_CONNECTOR_JAR in json.dumps(out.steps)
     existing = rendered(emr_plan(cluster="j-1ABCDEF"))
     assert existing.run_job_flow is None and existing.steps[0]["ActionOnFailure"] == "CONTINUE"
+    assert not any(name.startswith("bootstrap/") for name in existing.files)  # not ours to shut down
 
 
 def test_rendered_emr_artifacts_hold_no_credential(monkeypatch):

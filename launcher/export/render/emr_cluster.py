@@ -12,6 +12,7 @@ from launcher.export.plan import ExportPlan
 
 BOOTSTRAP_CONNECTOR = "bootstrap/install-connector.sh"
 BOOTSTRAP_PYTHON = "bootstrap/install-python-deps.sh"
+BOOTSTRAP_GUARD = "bootstrap/max-runtime.sh"
 CONNECTOR_DIR = "/usr/lib/ddb-s3"  # where install-connector.sh puts the pinned jar
 
 
@@ -32,8 +33,8 @@ def tags(plan: ExportPlan) -> list[dict[str, str]]:
 
 
 def bootstrap_files(plan: ExportPlan, package_root: Any) -> dict[str, str]:
-    """Artifact name -> script text for the bootstrap actions this plan needs (none by default)."""
-    names = []
+    """Artifact name -> script text for the bootstrap actions this plan needs."""
+    names = [BOOTSTRAP_GUARD] if plan.transient else []
     if plan.cluster.connector_version:
         names.append(BOOTSTRAP_CONNECTOR)
     if plan.cluster.python_packages:
@@ -43,8 +44,15 @@ def bootstrap_files(plan: ExportPlan, package_root: Any) -> dict[str, str]:
 
 def bootstrap_actions(plan: ExportPlan, root: str) -> list[dict[str, Any]]:
     """ScriptBootstrapAction entries for the uploaded scripts under `root` (s3://...)."""
-    actions = []
     spec = plan.cluster
+    actions = []
+    if plan.transient:
+        actions.append(
+            {
+                "Name": f"ddb-s3: the cluster shuts itself down after {duration(spec.max_runtime_seconds)} (--max-hours)",
+                "ScriptBootstrapAction": {"Path": f"{root}/{BOOTSTRAP_GUARD}", "Args": [str(spec.max_runtime_seconds)]},
+            }
+        )
     if spec.connector_version:
         actions.append(
             {
@@ -60,6 +68,10 @@ def bootstrap_actions(plan: ExportPlan, root: str) -> list[dict[str, Any]]:
             }
         )
     return actions
+
+
+def duration(seconds: int) -> str:
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def instance_groups(plan: ExportPlan) -> list[dict[str, Any]]:
