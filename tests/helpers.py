@@ -110,6 +110,34 @@ def emr_plan(**flags: Any) -> ExportPlan:
     return plan_for(EMR_TABLE, **flags)
 
 
+LAB_KEYS = ["patient_id", "sample_id"]  # sample_data's LabResults key
+
+
+def table_items(ddb: Any, table: str, keys: list[str] = LAB_KEYS) -> dict[tuple, dict]:
+    """Every item of a table as export JSON, by its key (what an export must hold, item for item)."""
+    from launcher.core.codec import item_key, wire_to_json
+
+    items = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for raw in page["Items"]:
+            item = wire_to_json(raw)
+            items[item_key(item, keys)] = item
+    return items
+
+
+# --------------------------------------------------------------------------- backup fixtures
+
+BACKUPS = FIXTURES / "backups"
+NATIVE = BACKUPS / "native-full" / "AWSDynamoDB" / "01716790307109-5f9d6aaa"
+INCR = BACKUPS / "native-incremental" / "AWSDynamoDB" / "01716791487000-6ddcf8cf"
+DP = BACKUPS / "datapipeline"
+
+
+def expected(name: str) -> list[dict]:
+    """The items a backup fixture holds (tests/fixtures/backups/expected-<name>.jsonl)."""
+    return [json.loads(line) for line in (BACKUPS / f"expected-{name}.jsonl").read_text().splitlines()]
+
+
 # --------------------------------------------------------------------------- exports on disk
 
 # The schema write_export records: LabResults with a GSI (as sample_data.create_lab_table makes it).

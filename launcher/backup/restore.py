@@ -438,7 +438,7 @@ def restore(
         f"({opts.write_percent:g} of {capacity:,} {'assumed on-demand' if billing == 'PAY_PER_REQUEST' else 'provisioned'} units), "
         f"{opts.concurrency} threads"
     )
-    writer = _Writer(ddb, opts.table, hash_key, key_names, TokenBucket(max(1.0, rate)))
+    writer = _Writer(ddb, opts.table, hash_key, key_names, TokenBucket(rate))
     work = writer.batch_overwrite if opts.overwrite else writer.put_if_absent
     skipped_out = None
     if opts.skipped_keys_file:

@@ -9,9 +9,9 @@ from typing import Any
 import click
 
 from launcher.cli.base import build, cli, options, out, say
+from launcher.export.estimate import duration
 from launcher.export.plan import Engine, ExportPlan, RunnerName
 from launcher.export.render.base import Rendered
-from launcher.export.render.emr_cluster import duration
 from launcher.options import ExportRequest
 
 

@@ -71,7 +71,8 @@ def up(detach: bool, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while "AWS_ENDPOINT_URL_EMR" not in env_file.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill() if proc.poll() is None else None
+            if proc.poll() is None:
+                proc.kill()
             pid_file.unlink(missing_ok=True)
             tail = log_file.read_text().strip().splitlines()[-1:] or ["no output"]
             raise DdbS3Error(f"the local stack did not start: {tail[0]} (log: {log_file})")

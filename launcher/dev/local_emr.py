@@ -315,11 +315,10 @@ class Executor:
         if not cluster.log_uri:
             return None
         for name in ("stdout", "stderr"):
-            uri = step_log_key(cluster.log_uri.replace("s3n://", "s3://"), cluster.id, step.id, f"{name}.gz")
-            loc = S3Uri.parse(uri, "log")
+            loc = S3Uri.parse(step_log_key(cluster.log_uri, cluster.id, step.id, f"{name}.gz"), "log")
             data = (folder / name).read_bytes() if (folder / name).exists() else b""
             self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
-        return step_log_key(cluster.log_uri.replace("s3n://", "s3://"), cluster.id, step.id, "stderr.gz")
+        return step_log_key(cluster.log_uri, cluster.id, step.id, "stderr.gz")
 
     def command(self, step: Any, node: Path, folder: Path) -> list[str]:
         """What command-runner.jar would run, with EMR's paths and s3:// artifacts made local."""

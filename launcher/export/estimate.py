@@ -33,7 +33,7 @@ class Estimate:
 
     def describe(self) -> str:
         return (
-            f"~{_duration(self.total_seconds)} ({_duration(self.read_seconds)} reading), "
+            f"~{duration(self.total_seconds)} ({duration(self.read_seconds)} reading), "
             f"~{self.read_units:,.0f} read units, est. ${self.read_cost_usd + self.cluster_cost_usd:,.2f} "
             f"(reads ${self.read_cost_usd:,.2f}, cluster ${self.cluster_cost_usd:,.2f} for {self.instance_hours:.2f} instance-hours)"
         )
@@ -69,7 +69,7 @@ def estimate(
     return Estimate(read_seconds, total, read_units, read_cost, cluster_cost, hours)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"

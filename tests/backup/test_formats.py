@@ -14,19 +14,12 @@ from launcher.backup.formats import detect, iter_items, iter_records
 from launcher.backup.storage import LocalFolder
 from launcher.backup.verify import verify
 
-from helpers import FIXTURES
+from helpers import DP, INCR, NATIVE, expected
 
 pytestmark = pytest.mark.unit
 
-FIX = FIXTURES / "backups"
-NATIVE = FIX / "native-full" / "AWSDynamoDB" / "01716790307109-5f9d6aaa"
-INCR = FIX / "native-incremental" / "AWSDynamoDB" / "01716791487000-6ddcf8cf"
-DP = FIX / "datapipeline"
 KEYS = ["patient_id", "sample_id"]
 
-
-def expected(name: str) -> list[dict]:
-    return [json.loads(line) for line in (FIX / f"expected-{name}.jsonl").read_text().splitlines()]
 
 
 def same_items(got: list[dict], want: list[dict]) -> bool:

@@ -19,19 +19,12 @@ from launcher.core.errors import BadInput
 from launcher.backup.restore import RestoreOptions, restore
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from helpers import FIXTURES, unique_name, write_export
+from helpers import DP, INCR, NATIVE, expected, unique_name, write_export
 
 pytestmark = pytest.mark.integration
 
-FIX = FIXTURES / "backups"
-NATIVE = FIX / "native-full" / "AWSDynamoDB" / "01716790307109-5f9d6aaa"
-INCR = FIX / "native-incremental" / "AWSDynamoDB" / "01716791487000-6ddcf8cf"
-DP = FIX / "datapipeline"
 KEYS = ["patient_id", "sample_id"]
 
-
-def expected(name: str) -> list[dict]:
-    return [json.loads(line) for line in (FIX / f"expected-{name}.jsonl").read_text().splitlines()]
 
 
 def table_items(ddb: Any, table: str) -> dict[tuple, dict]:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
+from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from helpers import unique_name
+from helpers import table_items, unique_name
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]
@@ -71,11 +71,7 @@ def source(local_stack):
     name = unique_name("e2e")
     create_lab_table(ddb, name)
     load_items(ddb, name, iter(list(lab_items(600)) + edge_items()))
-    items = {}
-    for page in ddb.get_paginator("scan").paginate(TableName=name):
-        for it in page["Items"]:
-            j = wire_to_json(it)
-            items[item_key(j, KEYS)] = j
+    items = table_items(ddb, name)
     bucket = unique_name("e2e-bucket").lower().replace("_", "-")
     boto3.client("s3").create_bucket(Bucket=bucket)
     yield name, bucket, items

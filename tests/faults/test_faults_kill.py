@@ -17,12 +17,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
+from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.backup.download import download
 from launcher.core.errors import IncompleteExport
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from helpers import process_alive as alive, unique_name
+from helpers import process_alive as alive, table_items, unique_name
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]
@@ -73,11 +73,7 @@ def source(local_stack):
     name = unique_name("kill")
     create_lab_table(ddb, name)
     load_items(ddb, name, lab_items(400, seed=5))
-    items = {}
-    for page in ddb.get_paginator("scan").paginate(TableName=name):
-        for it in page["Items"]:
-            j = wire_to_json(it)
-            items[item_key(j, KEYS)] = j
+    items = table_items(ddb, name)
     bucket = unique_name("kill").lower()
     boto3.client("s3").create_bucket(Bucket=bucket)
     yield name, bucket, items

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG
+from launcher.export.estimate import duration
 from launcher.export.plan import ExportPlan
 
 BOOTSTRAP_CONNECTOR = "bootstrap/install-connector.sh"
@@ -68,10 +69,6 @@ def bootstrap_actions(plan: ExportPlan, root: str) -> list[dict[str, Any]]:
             }
         )
     return actions
-
-
-def duration(seconds: int) -> str:
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def instance_groups(plan: ExportPlan) -> list[dict[str, Any]]:

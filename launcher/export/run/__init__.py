@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from launcher.export.plan import ExportPlan
-from launcher.export.run.signals import Terminated
+from launcher.export.run.signals import Terminated, signals_held
 
 Progress = Callable[[str], None]
 
@@ -30,6 +30,10 @@ class RunResult:
 
 class Runner:
     """The interface: `with runner: runner.run(plan)`. Subclasses register cleanups with on_exit()."""
+
+    # True where the runner owns the process's signals (the CLI): then a second Ctrl-C cannot
+    # interrupt the teardown. Airflow owns them in its task process.
+    hold_signals = False
 
     def __init__(self, progress: Progress = print) -> None:
         self.progress = progress
@@ -55,7 +59,8 @@ class Runner:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        self.cleanup(outcome(exc))
+        with signals_held(self.hold_signals):
+            self.cleanup(outcome(exc))
 
 
 def outcome(exc: BaseException | None) -> str:

@@ -12,8 +12,7 @@ inject the step outcome, tests of the real wait loop use recorded EMR responses.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,8 +23,8 @@ from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
 from launcher.export.render.base import HELPERS_JAR, Rendered, Target
-from launcher.export.run import Progress, Runner, RunResult, outcome
-from launcher.export.run.signals import signals_held, sigterm_raises
+from launcher.export.run import Progress, Runner, RunResult
+from launcher.export.run.signals import sigterm_raises
 from launcher.export.run.step_logs import probable_cause, step_log_key
 
 STDERR_TAIL_LINES = 20
@@ -92,7 +91,7 @@ class EmrRunner(Runner):
         super().__init__(progress)
         self.hook = hook
         self.waiter: Waiter = waiter or StepWaiter()
-        self.install_signal_handlers = install_signal_handlers
+        self.install_signal_handlers = self.hold_signals = install_signal_handlers
         self.log_wait_seconds = log_wait_seconds
         self.log_poll_seconds = log_poll_seconds
         self.helper_jar = helper_jar
@@ -113,7 +112,7 @@ class EmrRunner(Runner):
         self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
         start = time.monotonic()
         # Teardown runs in every exit path: what was registered below is released on the way out.
-        with sigterm_raises(self.install_signal_handlers), self._teardown():
+        with sigterm_raises(self.install_signal_handlers), self:
             if spec.cluster_id is None:
                 cluster_id = self.start_cluster(hook, plan.export_id, rendered.run_job_flow or {})
                 step_ids = hook.step_ids(cluster_id)
@@ -143,17 +142,6 @@ class EmrRunner(Runner):
         launching[0] = False
         self.on_exit(lambda why: self._terminate(hook, cluster_id, why))
         return cluster_id
-
-    @contextmanager
-    def _teardown(self) -> Iterator[None]:
-        try:
-            yield
-        except BaseException as e:
-            with signals_held(self.install_signal_handlers):
-                self.cleanup(outcome(e))
-            raise
-        with signals_held(self.install_signal_handlers):
-            self.cleanup(outcome(None))
 
     def _terminate(self, hook: EmrHook, cluster_id: str, why: str) -> None:
         try:
