@@ -10,7 +10,7 @@ import click
 
 from launcher.cli.base import build, cli, options, out, say
 from launcher.export.estimate import duration
-from launcher.export.plan import Engine, ExportPlan, RunnerName
+from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
 from launcher.export.render.base import Rendered
 from launcher.options import ExportRequest
 
@@ -56,7 +56,9 @@ def show_plan(plan: ExportPlan) -> None:
     if plan.engine == Engine.SPARK:
         say(
             f"plan: reader {plan.reader}, {plan.segments} segments in {len(plan.segment_groups)} tasks, "
-            f"read budget {plan.read_units_per_second:g} units/s" + (", consistent reads" if plan.consistent_read else "")
+            f"read budget {plan.read_units_per_second:g} units/s"
+            + (f" (the connector's tasks read at {plan.effective_read_units_per_second:g})" if plan.reader == Reader.CONNECTOR else "")
+            + (", consistent reads" if plan.consistent_read else "")
         )
     say(f"plan: runner {plan.runner}, estimate {plan.estimate_text}")
     if plan.transient:

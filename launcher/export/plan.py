@@ -86,6 +86,7 @@ class ExportPlan(BaseModel):
     segment_groups: list[list[int]]  # one Spark task per group (reader segments)
     parallelism: int
     read_units_per_second: float  # the whole job's read budget
+    effective_read_units_per_second: float  # what the reader really reads at (the connector rounds per task)
     task_read_units_per_second: float
     average_item_size: int
     max_items_per_file: int
@@ -178,14 +179,20 @@ def make_plan(
     parallelism = parallelism_for(request, local_cores or os.cpu_count() or 2)
     # Segments: at least one per core so the scan runs in parallel, and one per GiB of table.
     segments = request.segments or min(1_000_000, max(parallelism, math.ceil(table.size_bytes / GIB)))
-    groups_n = min(segments, parallelism)
+    reader = Reader(request.reader)
+    if engine == Engine.SPARK and reader == Reader.CONNECTOR:
+        groups_n = connector_tasks(int(budget), segments, parallelism)
+        read_rate = float(connector_rate(int(budget), segments, groups_n))
+    else:  # our own token bucket holds each task to an exact share
+        groups_n, read_rate = min(segments, parallelism), budget
+    # Task g reads segments g, g + n, ...: the round robin the connector's split generator uses too.
     groups = [list(range(g, segments, groups_n)) for g in range(groups_n)]
     dest = request.destination
     prefix = dest.key.strip("/")
     export_id = layout.new_export_id(now, token)
     est: Estimate = estimate(
         table.size_bytes,
-        budget,
+        read_rate,
         request.consistent_read,
         on_demand,
         request.runner,
@@ -199,7 +206,7 @@ def make_plan(
         table_schema=table.schema(),
         engine=engine,
         engine_reason=reason,
-        reader=Reader(request.reader),
+        reader=reader,
         runner=RunnerName(request.runner),
         consistent_read=request.consistent_read,
         read_percent=request.read_percent,
@@ -215,10 +222,11 @@ def make_plan(
         segment_groups=groups,
         parallelism=parallelism,
         read_units_per_second=budget,
+        effective_read_units_per_second=read_rate,
         task_read_units_per_second=budget / groups_n,
         average_item_size=table.average_item_size or 1024,
         max_items_per_file=request.max_items_per_file,
-        connector_conf=connector_conf(request, table, region, endpoints.get("dynamodb"), capacity, segments),
+        connector_conf=connector_conf(table, region, endpoints.get("dynamodb"), int(budget), segments, groups_n),
         hive_columns=hive_columns,
         export_from=parse_time(request.export_from, "--export-from"),
         export_to=parse_time(request.export_to, "--export-to"),
@@ -230,30 +238,56 @@ def make_plan(
     )
 
 
-def connector_conf(
-    request: ExportRequest, table: TableInfo, region: str, endpoint: str | None, capacity: int, segments: int
-) -> dict[str, str]:
-    """The dynamodb.* Hadoop settings of DynamoDBInputFormat (emr-dynamodb-connector 5.x).
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit
+CONNECTOR_RATE_TOLERANCE = 0.95  # of the budget: the parallelism we give up for exactness stops here
 
-    getSplits() makes min(segments, floor(read * percent) / 100) splits, so `dynamodb.throughput.read`
-    is raised to at least 100 units per segment to get one split per segment; with
-    `...read.autoscaling=true` each task still takes its rate from DescribeTable, not from this value.
+
+def connector_rate(budget: int, segments: int, tasks: int) -> int:
+    """The units/s DynamoDBInputFormat really reads at with `tasks` splits: each task takes
+    max(1, floor(budget / segments * its segments)) (ReadIopsCalculator, connector 5.0.0), and
+    segment s goes to task s % tasks."""
+    return sum(max(1, int(budget / segments * len(range(t, segments, tasks)))) for t in range(tasks))
+
+
+def connector_tasks(budget: int, segments: int, parallelism: int) -> int:
+    """How many splits the connector reader uses: the most tasks (up to the cores and the segments)
+    that read within 5% under the budget, else the count that comes closest without passing it.
+    A 5-unit budget on 8 cores is 5 tasks at 1/s, where 8 tasks would each round up to 1/s (8/s)."""
+    best, best_rate = 1, 0
+    for n in range(min(segments, parallelism), 0, -1):  # most tasks first
+        rate = connector_rate(budget, segments, n)
+        if rate <= budget and rate >= CONNECTOR_RATE_TOLERANCE * budget:
+            return n
+        if best_rate < rate <= budget:
+            best, best_rate = n, rate
+    return best
+
+
+def connector_conf(table: TableInfo, region: str, endpoint: str | None, budget: int, segments: int, tasks: int) -> dict[str, str]:
+    """The dynamodb.* Hadoop settings of the connector reader (emr-dynamodb-connector 5.x through
+    dev.ddbs3.BudgetedDynamoDBInputFormat, which takes the split count from dynamodb.max.map.tasks).
+
+    `dynamodb.throughput.read` is the plan's budget itself at percent 1.0, and autoscaling stays off:
+    with it on, each task would take the table's own capacity from DescribeTable (40000 for an
+    on-demand table) and --on-demand-read-units would never reach the reader.
     No credentials here: DefaultChainCredentialsProvider (spark/jvm) reads the standard chain."""
-    split_floor = math.ceil(100 * segments / request.read_percent)
     conf = {
         "dynamodb.input.tableName": table.name,
         "dynamodb.region": region,
         "dynamodb.regionid": region,
         "dynamodb.customAWSCredentialsProvider": "dev.ddbs3.DefaultChainCredentialsProvider",
-        "dynamodb.throughput.read": str(max(capacity, split_floor)),
-        "dynamodb.throughput.read.percent": str(request.read_percent),
-        "dynamodb.throughput.read.autoscaling": "true",
+        "dynamodb.throughput.read": str(budget),
+        "dynamodb.throughput.read.percent": "1.0",
         "dynamodb.scan.segments": str(segments),
-        "dynamodb.max.map.tasks": str(segments),
+        "dynamodb.max.map.tasks": str(tasks),
         "dynamodb.yarn.enabled": "false",  # Spark schedules the tasks; YARN math is for MapReduce
         "dynamodb.table.size-bytes": str(max(1, table.size_bytes)),
         "dynamodb.item.count": str(table.item_count),
-        "dynamodb.item.average.size": str(table.average_item_size or 1),
+        # Sizes the first Scan pages. DescribeTable counts a table only every ~6 hours (a new table
+        # says 0 bytes); then start from the largest item DynamoDB allows and let the connector
+        # learn the real size from ConsumedCapacity, instead of a 1-byte guess whose first pages
+        # take many times the budget.
+        "dynamodb.item.average.size": str(table.average_item_size or MAX_ITEM_BYTES),
     }
     if endpoint:
         conf["dynamodb.endpoint"] = endpoint

@@ -12,7 +12,6 @@ from launcher.export.run import jars
 from launcher.core.codec import items_equal, wire_to_json
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import connector_conf
-from launcher.options import build_request
 
 N_ITEMS = 200
 SEGMENTS = 4
@@ -67,8 +66,7 @@ def test_connector_reads_every_item_through_converter(spark_context, ddb) -> Non
             for it in page["Items"]:
                 expected[it["pk"]["S"]] = wire_to_json(it)
         info = table_info_from_description(ddb.describe_table(TableName=table)["Table"])
-        request = build_request({"table": table, "to": "s3://unused-bucket/x", "read_percent": 1.0}, environ={})
-        conf = connector_conf(request, info, "us-east-1", ddb.meta.endpoint_url, 40000, SEGMENTS)
+        conf = connector_conf(info, "us-east-1", ddb.meta.endpoint_url, 40000, SEGMENTS, SEGMENTS)
         rdd = spark_context.hadoopRDD(jars.INPUT_FORMAT_CLASS, jars.KEY_CLASS, jars.VALUE_CLASS,
                                       valueConverter=jars.CONVERTER_CLASS, conf=conf)
         partitions = rdd.getNumPartitions()

@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from launcher.core.table import table_info_from_description
-from launcher.export.plan import connector_conf
+from launcher.export.plan import connector_conf, connector_rate, connector_tasks
 from launcher.export.render.base import JOB_SCRIPT, Target
 from launcher.export.render import render_export
 from launcher.options import build_request
@@ -52,19 +52,47 @@ def test_on_demand_uses_assumed_capacity():
     assert p.estimate["read_cost_usd"] > 0
 
 
-def test_connector_conf_makes_one_split_per_segment():
+def test_connector_conf_carries_the_budget_and_the_split_count():
     p = nightly_plan(segments=4, read_percent=0.5)
     conf = p.connector_conf
-    # getSplits: splits = min(segments, floor(read * percent) / 100)
-    assert int(float(conf["dynamodb.throughput.read"]) * 0.5) // 100 >= 4
-    assert conf["dynamodb.scan.segments"] == "4"
-    assert conf["dynamodb.throughput.read.autoscaling"] == "true"
+    # ReadIopsCalculator: per task floor(read * percent) / segments * local segments
+    assert conf["dynamodb.throughput.read"] == "200" and conf["dynamodb.throughput.read.percent"] == "1.0"
+    assert "dynamodb.throughput.read.autoscaling" not in conf  # on, it would re-read the table's own capacity
+    assert conf["dynamodb.scan.segments"] == "4" and conf["dynamodb.max.map.tasks"] == "4"
+    assert p.effective_read_units_per_second == 200
     assert "dynamodb.endpoint" not in conf  # AWS's own endpoint unless one is configured
     assert not any("secret" in k.lower() or "accesskey" in k.lower() for k in conf)
     info = table_info_from_description(DESC)
-    request = build_request({"table": "LabResults", "to": "s3://lab-backups/x"}, environ={})
-    with_endpoint = connector_conf(request, info, "us-east-1", "http://127.0.0.1:9000", 400, 4)
+    with_endpoint = connector_conf(info, "us-east-1", "http://127.0.0.1:9000", 400, 4, 4)
     assert with_endpoint["dynamodb.endpoint"] == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(("budget", "segments", "cores", "tasks", "rate"), [
+    (5, 2, 2, 1, 5),  # two tasks would read 2 + 2
+    (5, 8, 8, 5, 5),  # eight tasks would each round up to 1/s: 8/s
+    (200, 5, 4, 4, 200),
+    (1000, 3, 3, 3, 999),  # 0.1% under the budget is worth three tasks
+    (20000, 16, 16, 16, 20000),
+    (1, 4, 4, 1, 1),
+])
+def test_connector_tasks_keep_the_real_rate_at_or_under_the_budget(budget, segments, cores, tasks, rate):
+    assert connector_tasks(budget, segments, cores) == tasks
+    assert connector_rate(budget, segments, tasks) == rate
+    # what the connector would read at with one task per core, the old plan
+    if (budget, cores) == (5, 8):
+        assert connector_rate(budget, segments, cores) == 8
+
+
+def test_small_budget_plans_fewer_connector_tasks_and_on_demand_units_reach_the_connector():
+    small = table_description(read_units=10)
+    p = plan_for(small, to="s3://lab-backups/x", read_percent=0.5, local_cores=8)
+    assert p.read_units_per_second == 5 and p.effective_read_units_per_second == 5
+    assert len(p.segment_groups) == int(p.connector_conf["dynamodb.max.map.tasks"]) <= 5
+    on_demand = DESC | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
+    p = plan_for(on_demand, to="s3://lab-backups/x", read_percent=0.5, on_demand_read_units=300, local_cores=4)
+    assert p.connector_conf["dynamodb.throughput.read"] == "150"
+    segments_reader = plan_for(small, to="s3://lab-backups/x", read_percent=0.5, local_cores=8, reader="segments")
+    assert len(segments_reader.segment_groups) == 8 and segments_reader.task_read_units_per_second == 5 / 8
 
 
 def test_engine_auto():

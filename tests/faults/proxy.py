@@ -131,6 +131,8 @@ class Seen:
     headers: dict[str, str]
     fault: str | None
     status: int | None = None
+    at: float = field(default_factory=time.monotonic)  # when the proxy received it
+    consumed: float | None = None  # a DynamoDB answer's ConsumedCapacity.CapacityUnits, if any
 
 
 @dataclass
@@ -247,6 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(rule.delay)
         status, resp_headers, resp_body = proxy.forward(self.command, self.path, list(self.headers.items()), body)
         seen.status = status
+        if proxy.service == "dynamodb" and status == 200 and b'"ConsumedCapacity"' in resp_body:
+            cc = json.loads(resp_body)["ConsumedCapacity"]  # a list for batch calls
+            seen.consumed = sum(c.get("CapacityUnits", 0.0) for c in (cc if isinstance(cc, list) else [cc]))
         if kind == "drop_after":
             return self._drop()
         self._reply(status, resp_headers, resp_body)

@@ -42,7 +42,7 @@ MIN_JAVA = 17
 
 CONVERTER_CLASS = "dev.ddbs3.ItemToDynamoDbJson"
 CREDENTIALS_PROVIDER_CLASS = "dev.ddbs3.DefaultChainCredentialsProvider"
-INPUT_FORMAT_CLASS = "org.apache.hadoop.dynamodb.read.DynamoDBInputFormat"
+INPUT_FORMAT_CLASS = "dev.ddbs3.BudgetedDynamoDBInputFormat"  # spark/jvm; the job template names it too
 KEY_CLASS = "org.apache.hadoop.io.Text"
 VALUE_CLASS = "org.apache.hadoop.dynamodb.DynamoDBItemWritable"
 

@@ -1,0 +1,68 @@
+"""The connector reader reads at the plan's budget (issue 13, defects 4 and 5): the units DynamoDB
+(dynalite) reports in each Scan's ConsumedCapacity, seen on the wire by the recording proxy, agree
+with the plan's read budget within 10% on a 10-RCU table and on a larger one.
+
+The connector's token bucket starts full with 5 seconds of its rate (RateController), so the first
+seconds of a run burst by design (about 10 s of budget in the first 5 s); the rate compared here is
+the one after that window, and the whole-run figure is printed beside it. Seen failing before the
+last fix: with the 1-byte item size the plan passed for a table DescribeTable had not counted yet,
+the 10-RCU table was read in bursts of ~80 units and at 5.5/s after the opening window."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+import subprocess
+
+import boto3
+import pytest
+
+from launcher.dev.sample_data import lab_items, load_items
+
+from helpers import unique_name
+from faults.fixtures import faulty  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.e2e
+DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
+BURST_SECONDS = 5.0  # the connector's bucket capacity, in seconds of its rate
+PAD = 3800  # bytes of padding: items of ~4 KB, half a read unit each (eventually consistent)
+
+
+def provisioned_table(ddb, rcu: int, items: int) -> str:
+    name = unique_name("budget")
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"},
+                              {"AttributeName": "sample_id", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": rcu, "WriteCapacityUnits": 1000},
+    )
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+    load_items(ddb, name, lab_items(items, seed=5, pad=PAD))
+    return name
+
+
+@pytest.mark.parametrize(("rcu", "items"), [(10, 360), (200, 5000)], ids=["10-rcu", "200-rcu"])
+def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items):
+    ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
+    table = provisioned_table(ddb, rcu, items)
+    bucket = unique_name("budget").lower()
+    boto3.client("s3", endpoint_url=local_stack.s3_endpoint).create_bucket(Bucket=bucket)
+    try:
+        proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--reader", "connector",
+                               "--read-percent", "0.5", "--json"], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert json.loads(proc.stdout)["itemCount"] == items
+    finally:
+        ddb.delete_table(TableName=table)
+    budget = rcu * 0.5
+    assert f"read budget {budget:g} units/s (the connector's tasks read at {budget:g})" in proc.stderr
+
+    scans = sorted((r for r in faulty.plan.requests("dynamodb", "Scan") if r.consumed is not None), key=lambda r: r.at)
+    start, end = scans[0].at, scans[-1].at
+    whole = sum(r.consumed for r in scans) / (end - start)
+    steady = [r for r in scans if r.at >= start + BURST_SECONDS]
+    rate = sum(r.consumed for r in steady[:-1]) / (steady[-1].at - steady[0].at)
+    report = f"budget {budget:g}/s: {rate:.1f}/s after the first {BURST_SECONDS:g} s, {whole:.1f}/s whole run, {len(scans)} Scans"
+    print(report)
+    assert abs(rate / budget - 1) <= 0.10, report
