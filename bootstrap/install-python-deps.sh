@@ -14,6 +14,7 @@ if [ "$#" -eq 0 ]; then
 fi
 for req in "$@"; do
   case "$req" in
+    -*) echo "install-python-deps.sh: '$req' is an option, not a requirement" >&2; exit 2 ;;
     *==*) ;;
     *) echo "install-python-deps.sh: '$req' is not pinned (use name==version)" >&2; exit 2 ;;
   esac

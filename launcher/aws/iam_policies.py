@@ -101,10 +101,11 @@ def _s3_read(a: _Arns, sid: str, sub: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def _s3_write(a: _Arns, sid: str, sub: str = "", delete: bool = True) -> dict[str, Any]:
-    actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
-    if delete:  # the commit removes failed task attempts' files (orphans) from the export's data/
-        actions.append("s3:DeleteObject")
+def _s3_write(a: _Arns, sid: str, sub: str = "") -> dict[str, Any]:
+    """The export job's writes: PutObject (single and multipart uploads), AbortMultipartUpload (a data
+    file whose upload failed), DeleteObject (the commit removes failed task attempts' files, orphans,
+    from the export's data/). No ListMultipartUploadParts: the job keeps its own part list."""
+    actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"]
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": a.objects(sub)}
 
 
@@ -169,9 +170,10 @@ def policies(
             )
         }
     if runner == "restore":
+        # Reads the export's manifests and data files by key: GetObject only, no listing.
         return {
             "restore": _doc(
-                *_s3_read(a, "ReadExport"),
+                {"Sid": "ReadExport", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": a.objects()},
                 {
                     "Sid": "RestoreTable",
                     "Effect": "Allow",
@@ -180,8 +182,10 @@ def policies(
                         "dynamodb:CreateTable",
                         "dynamodb:BatchWriteItem",
                         "dynamodb:PutItem",
+                        "dynamodb:GetItem",
                         "dynamodb:Scan",
-                    ],  # Scan: check an existing table is empty before writing
+                    ],  # GetItem: a put refused because the key exists is compared with the existing item;
+                    # Scan: check an existing table is empty before writing
                     "Resource": a.table,
                 },
                 _kms(kms_key_arn, write=False),
@@ -228,14 +232,23 @@ def policies(
         },
         # `clusters list` and the cleanup after an interrupted RunJobFlow; ListClusters has no resource ARN.
         {"Sid": "EmrListClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": "*"},
+        # RunJobFlow passes the service role to EMR and the instance profile's role to EC2, each only there.
         {
-            "Sid": "PassEmrRoles",
+            "Sid": "PassEmrServiceRole",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
-            "Resource": [a.role(service_role), a.role(instance_role)],
-            "Condition": {"StringEquals": {"iam:PassedToService": ["elasticmapreduce.amazonaws.com", "ec2.amazonaws.com"]}},
+            "Resource": a.role(service_role),
+            "Condition": {"StringEquals": {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}},
         },
-        _s3_write(art, "UploadArtifacts", delete=False),
+        {
+            "Sid": "PassInstanceRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": a.role(instance_role),
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        },
+        # Each artifact is one PutObject (EmrHook.upload_artifacts): no multipart upload to abort.
+        {"Sid": "UploadArtifacts", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": art.objects()},
         *_s3_read(a, "Verify"),
         *(_s3_read(_Arns(table, bucket, logs, region, account), "StepLogs") if logs is not None else []),
         _kms(kms_key_arn, write=True),

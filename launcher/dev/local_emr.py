@@ -54,6 +54,16 @@ POLL_S = 0.2
 SHUTDOWN = "SHUTDOWN"  # a node folder's marker: `shutdown` ran on it
 SPARK_MASTER = "local[2,4]"  # two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
 EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python3 (make py39)
+# What the EC2 instance profile gives the nodes: credentials of their own (fake, like the stack's), never
+# the launcher's, so every call a node makes (bootstrap actions, artifacts, the steps, log archiving)
+# signs as the instance role and a recording proxy can tell it from the launcher's (tests/iam).
+INSTANCE_PROFILE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALEMRINSTANCE", "AWS_SECRET_ACCESS_KEY": "local-emr-instance-profile"}
+
+
+def cancel_pending(cluster: Any) -> None:
+    for step in cluster.steps:
+        if step.state == "PENDING":
+            step.state = "CANCELLED"
 
 
 def _now() -> datetime:
@@ -78,6 +88,7 @@ def patch_moto() -> None:
 
     def terminate(self: Any) -> None:
         if self.state not in ("TERMINATED", "TERMINATED_WITH_ERRORS"):
+            cancel_pending(self)  # as EMR: steps that never started are CANCELLED with the cluster
             self.state = "TERMINATED"
             self.end_datetime = _now()
             self.last_state_change_reason = getattr(self, "reason_message", None) or "Terminated by user request"
@@ -130,6 +141,8 @@ class Executor:
             "s3",
             endpoint_url=env.get("AWS_ENDPOINT_URL_S3"),
             region_name=env.get("AWS_DEFAULT_REGION"),
+            aws_access_key_id=INSTANCE_PROFILE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=INSTANCE_PROFILE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             config=Config(retries={"mode": "standard", "max_attempts": 5}),
         )
 
@@ -179,11 +192,10 @@ class Executor:
                 cluster.state = "RUNNING"
                 ok = self.run_step(cluster, node, step)
                 if not ok and step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
-                    self.cancel_pending(cluster)
                     self.end(cluster, "TERMINATED_WITH_ERRORS", "STEP_FAILURE", "Shut down as step failed")
                     return
                 if not ok and step.action_on_failure == "CANCEL_AND_WAIT":
-                    self.cancel_pending(cluster)
+                    cancel_pending(cluster)
         except StepFailed as e:  # a bootstrap action failed
             self.end(cluster, "TERMINATED_WITH_ERRORS", "BOOTSTRAP_FAILURE", str(e))
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the cluster
@@ -211,19 +223,14 @@ class Executor:
 
     def end(self, cluster: Any, state: str, code: str, message: str) -> None:
         if not self.ended(cluster):
+            cancel_pending(cluster)
             cluster.reason_code, cluster.reason_message = code, message
             cluster.last_state_change_reason = message
             cluster.state = state
             cluster.end_datetime = _now()
 
-    @staticmethod
-    def cancel_pending(cluster: Any) -> None:
-        for s in cluster.steps:
-            if s.state == "PENDING":
-                s.state = "CANCELLED"
-
     def node_env(self, node: Path) -> dict[str, str]:
-        env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node))
+        env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node), **INSTANCE_PROFILE_CREDENTIALS)
         env["PATH"] = f"{node / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}"
         python = env.get(EMR_PYTHON_ENV)
         if python:

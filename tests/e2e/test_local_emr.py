@@ -176,6 +176,57 @@ def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, 
     assert not left, f"processes of {cluster_id} still running: {left}"
 
 
+@pytest.fixture
+def stalled_package_index(local_emr):
+    """A package index that accepts connections and never answers, set as the node Python's site
+    pip.conf, so a `--python-packages` bootstrap action hangs in pip as on a node whose index is
+    unreachable. Removed afterwards."""
+    import socket
+
+    from launcher.dev.localstack import local_emr_python
+
+    conf = Path(local_emr_python(REPO_ROOT)).parent.parent / "pip.conf"
+    assert not conf.exists(), f"{conf} exists already; this test owns it"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        conf.write_text(f"[global]\nindex-url = http://127.0.0.1:{listener.getsockname()[1]}/simple\ntimeout = 120\n")
+        try:
+            yield
+        finally:
+            conf.unlink()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_bootstrap_ends_the_cluster_and_its_bootstrap(on_local_emr, source, stalled_package_index, sig):
+    table, bucket, _ = source
+    proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/sig-boot",
+                             "--python-packages", "ddb-s3-never-published==0.0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen += line
+        if "BOOTSTRAPPING" in line:
+            break
+    cluster_id = seen.split("started cluster ", 1)[1].split()[0]
+    time.sleep(1)  # pip is connecting to the index by now
+    assert subprocess.run(["pgrep", "-f", "pip install.*ddb-s3-never-published"], capture_output=True).returncode == 0, (
+        "the bootstrap action is not running pip")
+    proc.send_signal(sig)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode != 0
+    assert f"terminated cluster {cluster_id}" in seen + rest
+    deadline = time.monotonic() + 20
+    while on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "TERMINATED":
+        assert time.monotonic() < deadline, "the cluster did not end"
+        time.sleep(0.2)
+    assert on_local_emr.list_steps(ClusterId=cluster_id)["Steps"][0]["Status"]["State"] == "CANCELLED"  # never started
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-f", f"{cluster_id}|ddb-s3-never-published"], capture_output=True, text=True).stdout.split()
+    assert not left, f"processes of {cluster_id} still running: {left}"
+
+
 def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
     """export.hql through `hive-script` on the node, then the convert step under Python 3.9. The
     local Hive connector (emr-dynamodb-hive 4.5.0) reads provisioned tables only."""

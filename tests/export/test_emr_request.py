@@ -117,5 +117,9 @@ def test_bootstrap_scripts_are_shellcheck_clean(script):
 def test_bootstrap_scripts_refuse_unpinned_input():
     proc = subprocess.run(["bash", str(ROOT / "bootstrap/install-python-deps.sh"), "boto3"], capture_output=True, text=True)
     assert proc.returncode == 2 and "not pinned" in proc.stderr
+    # an option with '==' in it would pass a pinned-looking check and redirect pip
+    proc = subprocess.run(["bash", str(ROOT / "bootstrap/install-python-deps.sh"), "--index-url=http://x/==1"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "is an option" in proc.stderr
     proc = subprocess.run(["bash", str(ROOT / "bootstrap/install-connector.sh"), "5.0;x"], capture_output=True, text=True)
     assert proc.returncode == 2 and "bad version" in proc.stderr

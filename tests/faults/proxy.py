@@ -13,9 +13,12 @@ thread-safe) decides per request whether to inject a fault instead:
                drop_after forward, then close without answering (the server did the work)
                slow      wait `delay` seconds, then forward
 
-It records every request it saw (service, operation, path, headers) and counts what it injected, so
-tests can prove that faults really happened and check headers on the wire (SSE,
-ExpectedBucketOwner, credentials). Stdlib only; nothing listens beyond 127.0.0.1.
+It records every request it saw (service, operation, path, headers, and the bodies of API calls: not
+S3 object data) and counts what it injected, so tests can prove that faults really happened and check
+headers on the wire (SSE, ExpectedBucketOwner, credentials). `emr` proxies the EMR API (an
+X-Amz-Target JSON API like DynamoDB) for tests/iam, which records calls with no faults; there an
+`answer` callable may reply in place of the upstream (e.g. DynamoDB's export API, which dynalite
+lacks). Stdlib only; nothing listens beyond 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 HOST = "127.0.0.1"
@@ -53,7 +56,7 @@ KINDS = set(DDB_ERRORS) | set(S3_ERRORS) | {"drop", "drop_after", "slow"}
 
 
 def dynamodb_operation(headers: dict[str, str]) -> str:
-    """`X-Amz-Target: DynamoDB_20120810.Scan` -> 'Scan'."""
+    """`X-Amz-Target: DynamoDB_20120810.Scan` -> 'Scan' (EMR's `ElasticMapReduce.RunJobFlow` alike)."""
     return headers.get("x-amz-target", "").rpartition(".")[2] or "?"
 
 
@@ -131,6 +134,8 @@ class Seen:
     headers: dict[str, str]
     fault: str | None
     status: int | None = None
+    body: bytes = b""  # the request body, except S3 object data (PUT)
+    response: bytes = b""  # the upstream's response body (JSON APIs only, not S3)
     at: float = field(default_factory=time.monotonic)  # when the proxy received it
     consumed: float | None = None  # a DynamoDB answer's ConsumedCapacity.CapacityUnits, if any
 
@@ -158,7 +163,8 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
 
-    def decide(self, service: str, op: str, method: str, path: str, headers: dict[str, str]) -> tuple[Rule | None, Seen]:
+    def decide(self, service: str, op: str, method: str, path: str, headers: dict[str, str],
+               body: bytes = b"") -> tuple[Rule | None, Seen]:
         with self._lock:
             chosen = None
             for rule in self.rules:
@@ -174,7 +180,8 @@ class FaultPlan:
                 self.injected[(service, op, rule.kind)] += 1
                 chosen = rule
                 break
-            seen = Seen(service, op, method, path, headers, chosen.kind if chosen else None)
+            seen = Seen(service, op, method, path, headers, chosen.kind if chosen else None,
+                        body=b"" if service == "s3" and method == "PUT" else body)
             self.seen.append(seen)
             return chosen, seen
 
@@ -218,11 +225,11 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self._body()
         headers = {k.lower(): v for k, v in self.headers.items()}
-        if proxy.service == "dynamodb":
+        if proxy.service in ("dynamodb", "emr"):
             op = dynamodb_operation(headers)
         else:
             op = s3_operation(self.command, self.path)
-        rule, seen = proxy.plan.decide(proxy.service, op, self.command, self.path, headers)
+        rule, seen = proxy.plan.decide(proxy.service, op, self.command, self.path, headers, body)
         kind = rule.kind if rule else None
         if kind == "drop":
             return self._drop()
@@ -247,8 +254,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(403, [("Content-Type", "application/xml")], xml)
         if kind == "slow":
             time.sleep(rule.delay)
-        status, resp_headers, resp_body = proxy.forward(self.command, self.path, list(self.headers.items()), body)
+        answered = proxy.answer(seen) if proxy.answer and kind is None else None
+        if answered is not None:
+            status, resp_headers, resp_body = answered
+        else:
+            status, resp_headers, resp_body = proxy.forward(self.command, self.path, list(self.headers.items()), body)
         seen.status = status
+        if proxy.service != "s3":
+            seen.response = resp_body
         if proxy.service == "dynamodb" and status == 200 and b'"ConsumedCapacity"' in resp_body:
             cc = json.loads(resp_body)["ConsumedCapacity"]  # a list for batch calls
             seen.consumed = sum(c.get("CapacityUnits", 0.0) for c in (cc if isinstance(cc, list) else [cc]))
@@ -295,10 +308,12 @@ class _Server(ThreadingHTTPServer):
 class FaultProxy:
     """A proxy for one service in front of one upstream URL; `with FaultProxy(...) as p: p.url`."""
 
-    def __init__(self, service: str, upstream: str, plan: FaultPlan):
-        if service not in ("dynamodb", "s3"):
+    def __init__(self, service: str, upstream: str, plan: FaultPlan,
+                 answer: Callable[[Seen], tuple[int, list[tuple[str, str]], bytes] | None] | None = None):
+        if service not in ("dynamodb", "s3", "emr"):
             raise ValueError(f"unknown service {service!r}")
-        self.service, self.plan = service, plan
+        # answer(seen) -> (status, headers, body) replies instead of the upstream; None forwards.
+        self.service, self.plan, self.answer = service, plan, answer
         up = urlsplit(upstream)
         if up.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"upstream {upstream} is not a loopback address")
