@@ -170,10 +170,9 @@ def policies(
             )
         }
     if runner == "restore":
-        # Reads the export's manifests and data files by key: GetObject only, no listing.
         return {
             "restore": _doc(
-                {"Sid": "ReadExport", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": a.objects()},
+                *_s3_read(a, "ReadExport"),  # ListBucket: which manifests and checksum files the export has
                 {
                     "Sid": "RestoreTable",
                     "Effect": "Allow",

@@ -3,8 +3,9 @@ download, restore and convert read both the same way."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -88,6 +89,8 @@ class S3Folder:
     base: S3Uri
     s3: Any
     settings: S3WriteSettings
+    _levels: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @property
     def uri(self) -> str:
@@ -98,13 +101,25 @@ class S3Folder:
         return key[1:] if key.startswith("/") else self.base.prefix + key
 
     def exists(self, key: str) -> bool:
+        """From one listing of the key's folder, not a HeadObject per key: S3 answers a HEAD of a
+        missing key with 404 only to a caller allowed s3:ListBucket without a prefix condition, and
+        403 to anyone else, so probing for optional files would fail under a prefix-limited policy
+        (tests/iam). The listing is cached: an export folder does not change while it is read."""
+        full = self.key(key)
+        folder = full.rpartition("/")[0] + "/" if "/" in full else ""
+        with self._lock:
+            if folder not in self._levels:
+                self._levels[folder] = self._list_level(folder)
+            return full in self._levels[folder]
+
+    def _list_level(self, folder: str) -> set[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.base.bucket, Prefix=folder, Delimiter="/", **self.settings.read_args()
+        )
         try:
-            self.s3.head_object(Bucket=self.base.bucket, Key=self.key(key), **self.settings.read_args())
-            return True
+            return {o["Key"] for page in pages for o in page.get("Contents", [])}
         except ClientError as e:
-            if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise _s3_error(e, self.base.bucket, self.key(key)) from None
+            raise _s3_error(e, self.base.bucket, folder) from None
 
     def _get(self, key: str) -> Any:  # botocore's StreamingBody
         try:

@@ -12,13 +12,12 @@ each call to IAM requests (action, resource, context keys).
 
 Each scenario fails on
   - a call its principal's policy does not allow (denied or unmappable), listed with principal,
-    action, resource and context, unless KNOWN_DENIED names it (a defect only a code change fixes);
+    action, resource and context;
   - an action a statement grants that no recorded call used, unless EXEMPT says why the scenario
     cannot use it."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -75,21 +74,6 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("StepLogsRead", "s3:GetObject"): "the launcher reads a step's stderr from --log-uri only when the step failed",
 }
 
-# Calls the printed policies deny that only a change of the tool's code can fix, by name: (action,
-# regex on the recorded call, why). A test names the entries it expects; it fails once one no longer
-# happens, so an entry leaves with its fix.
-KNOWN_DENIED: dict[str, tuple[str, str, str]] = {
-    "checksum-probes": (
-        "s3:ListBucket",
-        r"HeadObject HEAD \S+/manifest-(files|summary)\.(md5|checksum) -> 404$",
-        ("launcher/backup/formats.py probes optional checksum files with HeadObject. S3 answers a missing "
-         "key with 404 only to a caller allowed s3:ListBucket on the bucket (evaluated without s3:prefix, "
-         "assumed), anyone else gets 403 AccessDenied, which S3Folder.exists raises as 'access denied': under "
-         "the printed policies verify (and with it export, download, restore) fails on an export that lacks "
-         "one of them, i.e. every export. Fix in launcher/backup (one listing of the export folder, which "
-         "the s3:prefix condition allows, instead of probing), not by granting ListBucket on the whole bucket."),
-    ),
-}
 
 
 # --------------------------------------------------------------------------- recording
@@ -168,12 +152,11 @@ def recorded_emr(recorder, tmp_path_factory) -> Recorder:
 # --------------------------------------------------------------------------- the check
 
 
-def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dict]]], keys: dict[str, str],
-          known: tuple[str, ...] = ()) -> tuple[list[IamRequest], list[Decision]]:
+def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dict]]],
+          keys: dict[str, str]) -> tuple[list[IamRequest], list[Decision]]:
     """Evaluate every recorded call under its principal's documents ({principal: (role ARN, {name:
     document})}, principals told by access key id in `keys`); fail on a denied or unmappable call
-    (but the `known` KNOWN_DENIED entries, which must occur), and on a granted action no call used
-    that EXEMPT does not excuse."""
+    and on a granted action no call used that EXEMPT does not excuse."""
     requests, problems = iam_requests(plan.requests(), Scope(ACCOUNT, REGION, keys))
     assert requests, "nothing was recorded: are the AWS_ENDPOINT_URL_* variables pointing at the proxies?"
     decisions = evaluate(requests, docs_by_principal, ACCOUNT)
@@ -181,15 +164,8 @@ def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dic
     print("recorded IAM requests (shown when the test fails):")
     for (principal, action, decision, by), n in sorted(tally.items()):
         print(f"  {n:5d} x {principal} {action} {decision} {by}")
-    denied, seen_known = set(), set()
-    for r, d in zip(requests, decisions, strict=True):
-        if d.decision == "Allowed":
-            continue
-        name = next((k for k in known if KNOWN_DENIED[k][0] == r.action and re.search(KNOWN_DENIED[k][1], r.call)), None)
-        if name is not None:
-            seen_known.add(name)
-        else:
-            denied.add(f"{d.decision}: {r.describe()}" + (f" [{d.error}]" if d.error else ""))
+    denied = {f"{d.decision}: {r.describe()}" + (f" [{d.error}]" if d.error else "")
+              for r, d in zip(requests, decisions, strict=True) if d.decision != "Allowed"}
     # a context key the evaluator drops as not applicable to the action is a mapping error in calls.py
     ignored = sorted({f"{r.action}: {k}" for r, d in zip(requests, decisions, strict=True) for k in d.ignored_context_keys})
     docs = {name: doc for _, by_name in docs_by_principal.values() for name, doc in by_name.items()}
@@ -204,9 +180,6 @@ def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dic
         message += [f"{len(denied)} distinct calls the printed policy does not allow:", *sorted(denied)]
     if unused:
         message += ["granted but used by no recorded call (remove them, or add them to EXEMPT with a reason):", *unused]
-    gone = sorted(set(known) - seen_known)
-    if gone:
-        message += [f"KNOWN_DENIED {gone} no longer denied here: remove the entry (and its name from this test)"]
     assert not message, "\n".join(message)
     return requests, decisions
 
@@ -261,7 +234,7 @@ def test_local_export_verify_and_download(recording, tmp_path):
     for args in (["verify", uri], ["download", uri, str(tmp_path / "copy")]):
         proc = run(*args)
         assert proc.returncode == 0, proc.stderr[-3000:]
-    check(plan, launcher_only("local", table, bucket, "iam-local"), {FAKE_KEY_ID: "launcher"}, known=("checksum-probes",))
+    check(plan, launcher_only("local", table, bucket, "iam-local"), {FAKE_KEY_ID: "launcher"})
 
 
 @pytest.mark.parametrize("reader", ["connector", "segments"])
@@ -274,7 +247,7 @@ def test_emr_transient_cluster_launcher_and_instance_role(recording, recorded_em
     docs = printed("emr", table, bucket, "iam-emr", "--log-prefix", "iam-logs")
     requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
                                "instance_role": (ROLE_ARN + "EMR_EC2_DefaultRole", {"instance_role": docs["instance_role"]})},
-                        {FAKE_KEY_ID: "launcher", INSTANCE_KEY: "instance_role"}, known=("checksum-probes",))
+                        {FAKE_KEY_ID: "launcher", INSTANCE_KEY: "instance_role"})
     by = {r.principal for r in requests}
     assert by == {"launcher", "instance_role"}, by
     # the steps' DynamoDB reads came from the nodes: the JVM connector's (SDK v2) or boto3's in the executors
@@ -325,7 +298,7 @@ def test_native_export_and_verify(recording):
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert json.loads(proc.stdout)["itemCount"] == 40
     assert plan.requests("dynamodb", "DescribeExport"), "the runner never polled the export"
-    check(plan, launcher_only("native", table, bucket, "iam-native"), {FAKE_KEY_ID: "launcher"}, known=("checksum-probes",))
+    check(plan, launcher_only("native", table, bucket, "iam-native"), {FAKE_KEY_ID: "launcher"})
 
 
 def make_export(stack: LocalStack, bucket: str, prefix: str, items: list[dict], table: str) -> str:
@@ -363,8 +336,7 @@ def test_restore_into_a_new_table_and_into_an_existing_one(recording, tmp_path):
             proc = run("restore", uri, "--table", target, "--force", "--json", *extra)
             assert proc.returncode == 0, proc.stderr[-3000:]
         assert plan.requests("dynamodb", "GetItem"), "put-if-absent never compared an existing item"
-        check(plan, launcher_only("restore", target, bucket, "iam-restore"), {FAKE_KEY_ID: "launcher"},
-              known=("checksum-probes",))
+        check(plan, launcher_only("restore", target, bucket, "iam-restore"), {FAKE_KEY_ID: "launcher"})
     finally:
         direct(rec.stack, "dynamodb").delete_table(TableName=target)
 
@@ -415,8 +387,7 @@ def test_the_evaluator_decides_on_actions_resources_and_conditions():
 
 def test_check_fails_with_the_denied_calls_and_the_unused_grants():
     """check() on a synthetic recording and a restore policy that lacks GetItem (the defect this test
-    found): it names the denied call and the grants no call used, and a KNOWN_DENIED entry that did
-    not occur."""
+    found): it names the denied call and the grants no call used."""
     def call(op: str, body: dict) -> Seen:
         headers = {"authorization": f"AWS4-HMAC-SHA256 Credential={FAKE_KEY_ID}/20261127/{REGION}/dynamodb/aws4_request, "
                                     "SignedHeaders=host, Signature=00", "x-amz-target": f"DynamoDB_20120810.{op}"}
@@ -428,8 +399,7 @@ def test_check_fails_with_the_denied_calls_and_the_unused_grants():
     for st in docs["restore"]["Statement"]:
         st["Action"] = [a for a in st["Action"] if a != "dynamodb:GetItem"]
     with pytest.raises(AssertionError) as e:
-        check(plan, {"launcher": (ROLE_ARN + "x", docs)}, {FAKE_KEY_ID: "launcher"}, known=("checksum-probes",))
+        check(plan, {"launcher": (ROLE_ARN + "x", docs)}, {FAKE_KEY_ID: "launcher"})
     message = str(e.value)
     assert f"ImplicitlyDenied: launcher: dynamodb:GetItem on arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Tab1" in message
-    assert "restore: RestoreTable grants dynamodb:PutItem" in message and "restore: ReadExport grants s3:GetObject" in message
-    assert "KNOWN_DENIED ['checksum-probes'] no longer denied here" in message
+    assert "restore: RestoreTable grants dynamodb:PutItem" in message and "restore: ReadExportRead grants s3:GetObject" in message
