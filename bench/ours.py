@@ -46,3 +46,12 @@ def _data_bytes(uri: str) -> int:
     for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key + "data/"):
         total += sum(o["Size"] for o in page.get("Contents", []))
     return total
+
+
+def verify(uri: str, deep: bool) -> dict[str, Any]:
+    """`ddb-s3 verify` of an export on S3: by default the checksums S3 stores (no data read),
+    with --deep every file read and parsed."""
+    run = run_measured([ddb_s3(), "verify", uri, "--json", *(["--deep"] if deep else [])], env=dict(os.environ))
+    if run.code != 0:
+        raise RuntimeError(f"ddb-s3 verify failed ({run.code}): {(run.stderr or run.stdout).strip()[-1500:]}")
+    return {"deep": deep, "seconds": run.seconds, "items": json.loads(run.stdout.strip().splitlines()[-1])["itemCount"]}

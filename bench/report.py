@@ -69,6 +69,15 @@ def render(res: dict[str, Any]) -> str:
     out += ["", (f"On a table of {st['items']:,} items with every DynamoDB type (sets, binary): Airflow's operator: "
             f"`{st['airflow'].get('error') or 'ok'}`; ours exported {st['ours']['items']:,} items "
             f"in {_f(st['ours']['wall_s'])} s."), ""]
+    out += ["## verify of an S3 export: stored checksums against reading every line", "",
+            ("Default `ddb-s3 verify s3://...` compares each file's size and the SHA-256 S3 stores with it "
+             "(HeadObject, no data read); `--deep` downloads and parses every line. Whole CLI runs."), "",
+            "| items | stored checksums s | --deep s | stored/deep |", "|---|---|---|---|"]
+    for s in res["sizes"]:
+        if v := s.get("verify"):
+            out.append(f"| {s['items']:,} | {_f(v['stored']['seconds'])} | {_f(v['deep']['seconds'])} | "
+                       f"{_r(v['stored']['seconds'] / v['deep']['seconds'])} |")
+    out += [""]
     out += ["## Peak memory (RSS, MiB) as the table grows", "",
             "| items | reader | launcher (ddb-s3 process) | Spark driver JVM | Python workers (sum) | whole tree |",
             "|---|---|---|---|---|---|"]

@@ -330,7 +330,9 @@ def build_request(
 
 
 class VerifyOptions(Options):
-    """`ddb-s3 verify`: nothing besides where the bucket is and who owns it."""
+    """`ddb-s3 verify`: where the bucket is, who owns it, and how deep to look."""
+
+    deep: bool = Field(False, description="read and parse every line (default on S3: compare the checksums S3 stores, read no data)")
 
 
 class DownloadOptions(Options):

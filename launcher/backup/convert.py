@@ -186,12 +186,14 @@ def convert(
     types: dict[str, str] = {}
     try:
         if fmt == "jsonl":
+            names: set[str] = set()  # the attribute names met: the columns of a one-pass JSONL
             with open(part, "w", encoding="utf-8") as f:
                 for item in items():
                     row = plain_item(item) if columns is None else {c: plain(item[c]) for c in columns if c in item}
+                    names.update(row)
                     f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
                     count += 1
-            cols = columns or []
+            cols = columns or sorted(names)
         elif fmt == "csv":
             cols = columns or sorted(_scan(items, None))
             with open(part, "w", encoding="utf-8", newline="") as f:

@@ -8,7 +8,9 @@ Four layouts are read (see docs/backup.md):
   ``{"Metadata", "Keys", "NewImage"?, "OldImage"?}``, data files in the shared AWSDynamoDB/data/.
 * ``datapipeline`` -- AWS Data Pipeline / emr-dynamodb-tools DynamoDBExport: a ``manifest`` file
   (``{"name":"DynamoDB-export","version":3,"entries":[{"url":...}]}``), one bare item a line with
-  SDK-v1 lower-case type keys, no checksums and no counts.
+  SDK-v1 lower-case type keys, no checksums and no counts. Also the older layout without a
+  ``manifest`` (see :func:`_data_pipeline_folder`), and in either the older line form of the
+  Hive-based export (see :func:`parse_delimited_item`).
 
 Everything is streamed: a data file is read in 1 MiB chunks and decompressed on the fly, so memory
 stays flat whatever the file size.
@@ -19,16 +21,17 @@ from __future__ import annotations
 import json
 import posixpath
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from launcher.backup.storage import Location
-from launcher.core.codec import CodecError, parse_item_line
+from launcher.core.codec import CodecError, normalize_type_keys, parse_item_line
 from launcher.core.errors import IncompleteExport
-from launcher.core.layout import MANIFEST_FILES, MANIFEST_SUMMARY
+from launcher.core.layout import EXTRAS, MANIFEST_FILES, MANIFEST_SUMMARY, md5_b64
 
 DP_MANIFEST = "manifest"
+DP_NO_MANIFEST = "datapipeline-no-manifest"  # the layout (not a kind) of a Data Pipeline folder without one
 CHECKSUM_FILES = ("manifest-files.md5", "manifest-files.checksum")
 SUMMARY_CHECKSUMS = ("manifest-summary.md5", "manifest-summary.checksum")
 
@@ -41,6 +44,58 @@ class DataFileRef:
     expected_items: int | None  # None: the format records no count (Data Pipeline)
     md5: str | None  # base64 MD5 of the object, None when the format has none
     manifest_key: str  # the key as the manifest wrote it (dataFileS3Key or url)
+    size: int | None = None  # ours: the object's size in bytes
+    sha256: str | None = None  # ours: the SHA-256 checksum S3 stores with the object (layout.DataFile)
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What `verify` can establish about one layout of export, and what it cannot (item 5 of issue
+    14: a format without checksums must not be reported as checksums that match)."""
+
+    label: str
+    checksums: bool  # every data file has an MD5 and an item count to check against
+    checked: str
+    unchecked: str = ""
+
+
+CHECKS: dict[str, Checks] = {
+    "ours": Checks(
+        "ddb-s3 export",
+        True,
+        "every file's MD5 and item count against manifest-files.json (itself checked against manifest-files.md5)",
+    ),
+    "native": Checks(
+        "native full export",
+        True,
+        "every file's MD5 and item count against manifest-files.json (and that against its .md5/.checksum when present)",
+    ),
+    "incremental": Checks(
+        "native incremental export",
+        True,
+        "every file's MD5 and change count against manifest-files.json (and that against its .md5/.checksum when present)",
+    ),
+    "datapipeline": Checks(
+        "Data Pipeline export",
+        False,
+        "every file its manifest lists is present, every line parsed as an item and counted",
+        "Data Pipeline writes no checksums or item counts, so a file cut short at a line boundary cannot be detected",
+    ),
+    DP_NO_MANIFEST: Checks(
+        "Data Pipeline export without a manifest",
+        False,
+        "every line of every data file in the folder parsed as an item and counted",
+        "with no manifest there is no list of files and no checksums or item counts, "
+        "so neither a missing file nor a file cut short at a line boundary can be detected",
+    ),
+}
+
+
+def checks_for(kind: str, summary: dict[str, Any]) -> Checks:
+    """The Checks of an export, from its kind and summary (a VerifyReport carries both)."""
+    if kind == "datapipeline" and summary.get("manifest") is False:
+        return CHECKS[DP_NO_MANIFEST]
+    return CHECKS.get(kind, CHECKS["native"])
 
 
 @dataclass
@@ -60,20 +115,36 @@ class ExportSource:
         return sum(known) if len(known) == len(counts) else None
 
     @property
+    def ours(self) -> dict[str, Any]:
+        return ddb_s3_fields(self.summary)
+
+    @property
     def table_name(self) -> str | None:
-        name = self.summary.get("tableName")
+        name = self.ours.get("tableName")
         if not name and self.summary.get("tableArn"):
             name = str(self.summary["tableArn"]).split(":table/", 1)[-1].split("/", 1)[0]
         return name or None
 
     @property
     def table_schema(self) -> dict[str, Any] | None:
-        return self.summary.get("tableSchema")
+        return self.ours.get("tableSchema")
+
+    @property
+    def checks(self) -> Checks:
+        return checks_for(self.kind, self.summary)
 
     @property
     def identity(self) -> str:
         """What a checkpoint is tied to: the export's id, arn or location."""
-        return str(self.summary.get("exportArn") or self.summary.get("exportId") or self.loc.uri)
+        return str(self.summary.get("exportArn") or self.ours.get("exportId") or self.loc.uri)
+
+
+def ddb_s3_fields(summary: dict[str, Any]) -> dict[str, Any]:
+    """Our own summary fields: under "ddbS3" since the summary carries every key of a real export;
+    at the top level (tool under "exporter") in exports written before that."""
+    if isinstance(summary.get(EXTRAS), dict):
+        return dict(summary[EXTRAS])
+    return {**summary, "tool": (summary.get("exporter") or {}).get("tool")}
 
 
 def detect(loc: Location) -> ExportSource:
@@ -82,9 +153,13 @@ def detect(loc: Location) -> ExportSource:
         return _native_like(loc)
     if loc.exists(DP_MANIFEST):
         return _data_pipeline(loc)
+    found = _data_pipeline_folder(loc)
+    if isinstance(found, ExportSource):
+        return found
     raise IncompleteExport(
         f"{loc.uri}: no {MANIFEST_SUMMARY} (nor a Data Pipeline 'manifest'), so this export is "
         "incomplete and not a backup (or the path is not an export folder: it should end in AWSDynamoDB/<export-id>/)"
+        + (f"; nor is it a Data Pipeline export without a manifest: {found}" if found else "")
     )
 
 
@@ -95,8 +170,24 @@ def _json(loc: Location, key: str) -> Any:
         raise IncompleteExport(f"{loc.uri}: {key} is not valid JSON") from None
 
 
+def _check_md5(loc: Location, raw: bytes, of: str, names: tuple[str, ...]) -> None:
+    """The first of `names` present must hold the base64 MD5 of `raw` (native exports write .md5,
+    as real samples show, or .checksum, as the docs say)."""
+    for name in names:
+        if loc.exists(name):
+            want = loc.read_bytes(name).decode().strip()
+            if want and md5_b64(raw) != want:
+                raise IncompleteExport(f"{loc.uri}: {of} does not match {name}: the export is damaged")
+            return
+
+
 def _native_like(loc: Location) -> ExportSource:
-    summary = _json(loc, MANIFEST_SUMMARY)
+    raw_summary = loc.read_bytes(MANIFEST_SUMMARY)
+    _check_md5(loc, raw_summary, MANIFEST_SUMMARY, SUMMARY_CHECKSUMS)
+    try:
+        summary = json.loads(raw_summary)
+    except ValueError:
+        raise IncompleteExport(f"{loc.uri}: {MANIFEST_SUMMARY} is not valid JSON") from None
     if not isinstance(summary, dict):
         raise IncompleteExport(f"{loc.uri}: {MANIFEST_SUMMARY} is not a JSON object")
     fmt = summary.get("outputFormat", "DYNAMODB_JSON")
@@ -104,21 +195,14 @@ def _native_like(loc: Location) -> ExportSource:
         raise IncompleteExport(f"{loc.uri}: export format {fmt} is not supported (only DYNAMODB_JSON); export again with DYNAMODB_JSON")
     if summary.get("exportType") == "INCREMENTAL_EXPORT":
         kind = "incremental"
-    elif (summary.get("exporter") or {}).get("tool") == "ddb-s3":
+    elif ddb_s3_fields(summary).get("tool") == "ddb-s3":
         kind = "ours"
     else:
         kind = "native"
     if not loc.exists(MANIFEST_FILES):
         raise IncompleteExport(f"{loc.uri}: {MANIFEST_FILES} is missing")
     raw = loc.read_bytes(MANIFEST_FILES)
-    for name in CHECKSUM_FILES:  # native exports write .md5 (real samples) or .checksum (the docs)
-        if loc.exists(name):
-            from launcher.core.layout import md5_b64
-
-            want = loc.read_bytes(name).decode().strip()
-            if want and md5_b64(raw) != want:
-                raise IncompleteExport(f"{loc.uri}: {MANIFEST_FILES} does not match {name}")
-            break
+    _check_md5(loc, raw, MANIFEST_FILES, CHECKSUM_FILES)
     files = []
     for n, line in enumerate(raw.decode().splitlines(), 1):
         if not line.strip():
@@ -127,7 +211,12 @@ def _native_like(loc: Location) -> ExportSource:
             entry = json.loads(line)
             files.append(
                 DataFileRef(
-                    loc.resolve_data_key(entry["dataFileS3Key"]), int(entry["itemCount"]), str(entry["md5Checksum"]), entry["dataFileS3Key"]
+                    loc.resolve_data_key(entry["dataFileS3Key"]),
+                    int(entry["itemCount"]),
+                    str(entry["md5Checksum"]),
+                    entry["dataFileS3Key"],
+                    int(entry["size"]) if entry.get("size") is not None else None,
+                    entry.get("sha256Checksum"),
                 )
             )
         except (ValueError, KeyError, TypeError):
@@ -153,8 +242,59 @@ def _data_pipeline(loc: Location) -> ExportSource:
         # Every data file sits directly in the export folder: read it beside the manifest, so a
         # copied or downloaded folder works as well as the original S3 path.
         files.append(DataFileRef(posixpath.basename(url.rstrip("/")), None, None, url))
-    summary = {"name": manifest.get("name"), "version": manifest.get("version"), "format": "datapipeline"}
+    summary = {"name": manifest.get("name"), "version": manifest.get("version"), "format": "datapipeline", "manifest": True}
     return ExportSource(loc, "datapipeline", summary, files, [DP_MANIFEST])
+
+
+def _hidden(name: str) -> bool:
+    """Hadoop's FileInputFormat skips names starting with '_' or '.' (_SUCCESS, .crc files); EMR's S3
+    file systems leave '<folder>_$folder$' marker objects."""
+    return name.startswith(("_", ".")) or name.endswith("_$folder$")
+
+
+def _data_pipeline_folder(loc: Location) -> ExportSource | str | None:
+    """The oldest Data Pipeline layout: a folder of data files and no manifest at all.
+
+    emr-dynamodb-tools' ImportInputFormat.getSplits falls back to FileInputFormat when
+    `<folder>/manifest` is missing: every file of the folder is read, one split a file, hidden names
+    skipped (ImportRecordReaderFactory: "FileSplit indicates the old data pipeline format which
+    doesn't include a manifest file"); ImportRecordReader picks a codec by file extension, so the
+    files were plain text with no extension (or .gz). Nothing marks such an export complete, so it
+    is recognised only when nothing else fits: no subfolders, every visible file named with no
+    extension or '.gz' (a native export's data/*.json.gz or manifest-files.json never qualifies),
+    and the first line found parses as a Data Pipeline item (folders of empty files are refused).
+
+    Returns the source; None when the folder holds no data files at all; else why it is not one."""
+    keys = [k for k in loc.list("") if k and k != "/"]  # "": the console's folder placeholder object
+    visible = [k for k in keys if not _hidden(k.split("/", 1)[0])]  # a hidden folder (_temporary/) too
+    if not visible:
+        return None
+    nested = [k for k in visible if "/" in k]
+    if nested:
+        return f"it has subfolders ({nested[0].split('/', 1)[0]}/)"
+    odd = [k for k in visible if "." in (k[:-3] if k.endswith(".gz") else k)]
+    if odd:
+        return "it holds files that are not Data Pipeline data files (" + ", ".join(odd[:3]) + ("..." if len(odd) > 3 else "") + ")"
+    for key in visible:  # the first non-empty line decides; empty files (empty segments) are skipped
+        lines = iter_lines(loc, key)
+        try:
+            first = next(lines, None)
+        except zlib.error as e:
+            return f"{key} is not a valid gzip file ({e})"
+        finally:
+            lines.close()
+        if first is None:
+            continue
+        try:
+            parse_data_pipeline_line(first[1])
+        except CodecError as e:
+            return f"line 1 of {key} is not a Data Pipeline item ({e})"
+        break
+    else:
+        return "its files hold no lines at all, so nothing shows they are one"
+    files = [DataFileRef(k, None, None, k) for k in visible]
+    summary = {"name": None, "version": None, "format": "datapipeline", "manifest": False}
+    return ExportSource(loc, "datapipeline", summary, files, [])
 
 
 # --------------------------------------------------------------------------- reading data files
@@ -182,13 +322,13 @@ def _plain_chunks(chunks: Iterable[bytes], key: str) -> Iterator[bytes]:
             raise zlib.error(f"{key}: truncated gzip stream")
 
 
-def iter_lines(loc: Location, key: str, start: int = 0) -> Iterator[tuple[int, bytes]]:
+def iter_lines(loc: Location, key: str, start: int = 0) -> Generator[tuple[int, bytes], None, None]:
     """(line number from 0, line bytes without the newline) of a data file, gzip or plain, streamed.
     Lines before `start` are skipped; empty lines are skipped (they are no items)."""
     return lines_of(loc.iter_chunks(key), key, start)
 
 
-def lines_of(chunks: Iterable[bytes], key: str, start: int = 0) -> Iterator[tuple[int, bytes]]:
+def lines_of(chunks: Iterable[bytes], key: str, start: int = 0) -> Generator[tuple[int, bytes], None, None]:
     """iter_lines over a stream of the file's raw chunks (verify taps them for the MD5)."""
     buf = b""
     n = 0
@@ -214,7 +354,59 @@ class Record:
     size: int = 0  # bytes of the line it came from: a cheap upper bound of the item's size
 
 
+STX = "\x02"  # ^B: between attributes in the Hive-based export's lines
+ETX = "\x03"  # ^C: between an attribute's name and its value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def parse_delimited_item(line: bytes) -> dict[str, Any]:
+    """One line of the old Hive-based Data Pipeline export: ``name ETX value (STX name ETX value)*``,
+    each value one attribute value as JSON with SDK-v1 type keys, e.g.
+    ``id^C{"s":"Seattle"}^Bscores^C{"nS":["100","30","45"]}`` (DynamoDBItemWritable.fixMalformedJson
+    in emr-dynamodb-connector reads it by turning ^B into ',' and ^C into ':'; Hive's default
+    collection and map-key separators, as DynamoDBExportSerDe splits them). The values were written
+    by Gson, which escapes every control character, so a raw ETX is never inside a value: a name is
+    everything before the field's last ETX."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CodecError(f"line is not UTF-8: {e}") from None
+    fields = text.rstrip("\r\n").split(STX)
+    raw: dict[str, Any] = {}
+    for i, fld in enumerate(fields, 1):
+        where = f"ETX/STX line, attribute {i} of {len(fields)}"
+        name, sep, value = fld.rpartition(ETX)
+        if not sep:
+            raise CodecError(f"{where}: no ETX (\\x03) between name and value in {_short(fld)}")
+        if not name:
+            raise CodecError(f"{where}: empty attribute name")
+        if name in raw:
+            raise CodecError(f"{where}: attribute {name!r} appears twice")
+        try:
+            raw[name] = json.loads(value)
+        except ValueError as e:
+            msg = getattr(e, "msg", str(e))
+            raise CodecError(f"{where} ({name!r}): value is not JSON ({msg}): {_short(value)}") from None
+    return normalize_type_keys(raw)
+
+
+def parse_data_pipeline_line(line: bytes) -> dict[str, Any]:
+    """A Data Pipeline data line in either form, decided per line as the connector's
+    DynamoDBItemWritable.readFieldsStream does: Gson JSON of the item (``{"attr":{"s":...}}``), or
+    the ETX/STX form. A JSON line never holds a raw ETX (JSON forbids raw control characters)."""
+    if ETX.encode() in line:
+        return parse_delimited_item(line)
+    if not line.lstrip().startswith(b"{"):
+        raise CodecError("neither a JSON item ({...}) nor an ETX/STX-delimited item (name\\x03value\\x02...)")
+    return parse_item_line(line)
+
+
 def parse_record(kind: str, line: bytes, n: int) -> Record:
+    if kind == "datapipeline":
+        return Record("put", parse_data_pipeline_line(line), n, len(line))
     if kind != "incremental":
         return Record("put", parse_item_line(line), n, len(line))
     try:

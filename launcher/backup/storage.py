@@ -121,6 +121,15 @@ class S3Folder:
         except ClientError as e:
             raise _s3_error(e, self.base.bucket, folder) from None
 
+    def head(self, key: str) -> dict[str, Any]:
+        """HeadObject with the stored checksums (ChecksumMode ENABLED)."""
+        try:
+            return dict(
+                self.s3.head_object(Bucket=self.base.bucket, Key=self.key(key), ChecksumMode="ENABLED", **self.settings.read_args())
+            )
+        except ClientError as e:
+            raise _s3_error(e, self.base.bucket, self.key(key)) from None
+
     def _get(self, key: str) -> Any:  # botocore's StreamingBody
         try:
             return self.s3.get_object(Bucket=self.base.bucket, Key=self.key(key), **self.settings.read_args())["Body"]

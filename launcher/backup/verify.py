@@ -7,13 +7,23 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from launcher.aws.session import Aws
-from launcher.backup.storage import Location, open_location
+from launcher.backup.formats import DataFileRef, ddb_s3_fields, detect, lines_of, parse_record
+from launcher.backup.storage import Location, S3Folder, open_location
 from launcher.core.codec import CodecError
 from launcher.core.s3args import S3WriteSettings
+
+STORED_CHECKS_IN_PARALLEL = 16  # HeadObject calls in flight
+WHY_DEEP = {  # why an S3 export had to be read back
+    "native": "DynamoDB's exports store no checksums in S3",
+    "incremental": "DynamoDB's exports store no checksums in S3",
+    "datapipeline": "Data Pipeline exports have no checksums",
+    "ours": "written before ddb-s3 recorded S3 checksums",
+}
 
 
 @dataclass
@@ -31,6 +41,25 @@ class VerifyReport:
     summary: dict[str, Any]
     files: list[FileCheck] = field(default_factory=list)
     kind: str = "ours"
+    deep: bool = True  # every file read back; False: S3's stored sizes and checksums compared
+    why_deep: str | None = None  # when a shallow check was not possible, why
+
+    @property
+    def checked(self) -> str:
+        """What this verify compared, in words."""
+        if not self.deep:
+            return "sizes and SHA-256 checksums stored by S3 match the manifest (no data read; --deep reads every line)"
+        return "every file read: MD5 checksums and item counts match" + (f" ({self.why_deep})" if self.why_deep else "")
+
+    @property
+    def read_window(self) -> str | None:
+        """When the items were read and how consistently, for our exports (a Scan is no snapshot)."""
+        ours = ddb_s3_fields(self.summary)
+        window = ours.get("readWindow") or {}
+        if not window.get("from"):
+            return None
+        mode = "strongly consistent" if ours.get("consistentRead") else "eventually consistent"
+        return f"items read between {window['from']} and {window['to']}, {mode}"
 
     @property
     def item_count(self) -> int:
@@ -70,8 +99,6 @@ def check_file(loc: Location, entry: dict[str, Any], parse_kind: str | None = No
 
     lines = 0
     try:
-        from launcher.backup.formats import lines_of, parse_record
-
         for n, line in lines_of(tapped(), key):
             lines += 1
             if parse_kind:
@@ -91,14 +118,45 @@ def check_file(loc: Location, entry: dict[str, Any], parse_kind: str | None = No
     return check
 
 
-def verify(loc: Location, progress: Callable[[FileCheck], None] | None = None, parse: bool = False) -> VerifyReport:
-    """Any supported export (ours, native full or incremental, Data Pipeline). Data Pipeline exports
-    carry no checksums or counts, so their lines are always parsed; `parse` parses every line of
-    the others too (slower; MD5 and counts already catch corruption)."""
-    from launcher.backup.formats import detect
+def check_stored(loc: S3Folder, ref: DataFileRef) -> FileCheck:
+    """One file, without reading it: its size and the SHA-256 S3 stores with it (verified by S3 when
+    the bytes arrived) against what the manifest recorded. A multipart object's checksum is the
+    checksum of its parts' checksums, reported with or without its '-<parts>' suffix."""
+    check = FileCheck(ref.key, ref.expected_items if ref.expected_items is not None else -1)
+    if not loc.exists(ref.key):
+        check.problem = "missing"
+        return check
+    head = loc.head(ref.key)
+    stored = (head.get("ChecksumSHA256") or "").split("-")[0]
+    if head["ContentLength"] != ref.size:
+        check.problem = f"{head['ContentLength']} bytes, manifest says {ref.size}"
+    elif stored != (ref.sha256 or "").split("-")[0]:
+        check.problem = "SHA-256 checksum stored by S3 does not match the manifest" if stored else "S3 stores no SHA-256 checksum for it"
+    else:
+        check.items, check.md5_ok = ref.expected_items, True
+    return check
 
+
+def verify(loc: Location, progress: Callable[[FileCheck], None] | None = None, parse: bool = False, deep: bool = False) -> VerifyReport:
+    """Any supported export (ours, native full or incremental, Data Pipeline).
+
+    Our exports on S3 are checked without reading data: each file's size and the SHA-256 checksum S3
+    stores with it, against the manifest, in parallel. `deep` (and every other case: native exports
+    carry no stored checksums, Data Pipeline no checksums at all, local folders have nothing stored)
+    reads every file: MD5, item count, and with `parse` (always for Data Pipeline) every line."""
     source = detect(loc)
     report = VerifyReport(loc.uri, source.summary, kind=source.kind)
+    if isinstance(loc, S3Folder) and not (deep or parse) and all(f.sha256 and f.size is not None for f in source.files):
+        report.deep = False
+        folder = loc
+        with ThreadPoolExecutor(STORED_CHECKS_IN_PARALLEL) as pool:
+            for check in pool.map(lambda ref: check_stored(folder, ref), source.files):
+                report.files.append(check)
+                if progress:
+                    progress(check)
+        return report
+    if not (deep or parse) and isinstance(loc, S3Folder):
+        report.why_deep = WHY_DEEP.get(source.kind, WHY_DEEP["ours"])
     for ref in source.files:
         entry = {"key": ref.key, "itemCount": ref.expected_items, "md5Checksum": ref.md5}
         kind = source.kind if (parse or source.kind == "datapipeline") else None
@@ -108,6 +166,6 @@ def verify(loc: Location, progress: Callable[[FileCheck], None] | None = None, p
     return report
 
 
-def verify_export(where: str, aws: Aws | None = None, settings: S3WriteSettings | None = None) -> VerifyReport:
+def verify_export(where: str, aws: Aws | None = None, settings: S3WriteSettings | None = None, deep: bool = False) -> VerifyReport:
     """verify() of an export at s3://... or in a folder."""
-    return verify(open_location(where, aws, settings))
+    return verify(open_location(where, aws, settings), deep=deep)

@@ -46,9 +46,14 @@ def _bar(label: str, unit_bytes: bool) -> Iterator[tuple[Callable[..., None], ..
 @options(VerifyOptions)
 def verify(where: str, as_json: bool, **kw: Any) -> None:
     """Check an export (s3://... or a local folder): summary manifest, every file's MD5 and item count."""
+    from launcher.backup.formats import checks_for
     from launcher.backup.verify import verify_export
 
-    report = verify_export(where, *_aws(build(VerifyOptions, kw)))
+    opts = build(VerifyOptions, kw)
+    report = verify_export(where, *_aws(opts), deep=opts.deep)
+    checks = checks_for(report.kind, report.summary)
+    # what was compared: S3's stored checksums, every file read back, or what a format without checksums allows
+    checked = report.checked if checks.checksums else f"({checks.label}); checked: {checks.checked}; not checkable: {checks.unchecked}"
     if as_json:
         out.print(
             json.dumps(
@@ -57,6 +62,9 @@ def verify(where: str, as_json: bool, **kw: Any) -> None:
                     "ok": report.ok,
                     "itemCount": report.item_count,
                     "files": len(report.files),
+                    "deep": report.deep,
+                    "checked": checked,
+                    "read": report.read_window,
                     "problems": report.problems,
                 }
             ),
@@ -65,7 +73,12 @@ def verify(where: str, as_json: bool, **kw: Any) -> None:
     if not report.ok:
         raise DdbS3Error(f"{report.location}: {len(report.problems)} problem(s): " + "; ".join(report.problems[:5]))
     if not as_json:
-        say(f"ok: {report.location}: {report.item_count} items in {len(report.files)} files, all checksums match")
+        say(
+            f"ok: {report.location}: {report.item_count} items in {len(report.files)} files"
+            + ("; " if checks.checksums else " ")
+            + checked
+            + (f"; {report.read_window}" if report.read_window else "")
+        )
 
 
 @cli.command()
@@ -111,7 +124,7 @@ def restore(source: str, as_json: bool, **kw: Any) -> None:
 
     opts = build(RestoreOptions, kw)
     aws, settings = _aws(opts)
-    last = [0.0]
+    last = [time.monotonic()]  # the first plain progress line after 5 s, not at the first batch
 
     with _bar("restore", unit_bytes=False) as bar:
 
@@ -120,7 +133,7 @@ def restore(source: str, as_json: bool, **kw: Any) -> None:
                 bar[2](c.done)
             elif time.monotonic() - last[0] > 5:
                 last[0] = time.monotonic()
-                say(f"restore: {c.done:,} items done ({c.written:,} written, {c.skipped:,} skipped)")
+                say(f"restore: {c.done:,} item{'' if c.done == 1 else 's'} done ({c.written:,} written, {c.skipped:,} skipped)")
 
         result = run(source, opts, aws, settings, say=say, on_progress=on_progress)
     c = result.counts
@@ -189,6 +202,7 @@ def convert(source: str, as_json: bool, **kw: Any) -> None:
         )
     else:
         say(
-            f"wrote {result.items:,} items ({len(result.columns)} columns) to {result.out}"
+            f"wrote {result.items:,} item{'' if result.items == 1 else 's'} "
+            f"({len(result.columns)} {'attributes' if result.fmt == 'jsonl' else 'columns'}) to {result.out}"
             + (f"; Glue table {result.glue_table}" if result.glue_table else "")
         )

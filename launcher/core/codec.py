@@ -13,8 +13,9 @@ Three representations of an item (an attribute map ``{name: attribute value}``):
   ``TypeSerializer``/``TypeDeserializer``).
 
 Reading also accepts the Data Pipeline / ``DynamoDBExport`` format (SDK v1 Gson casing:
-``s n b sS nS bS m l bOOL nULL``) through :func:`normalize_type_keys` and
-:func:`parse_item_line`.
+``s n b sS nS bS m l bOOL nULL``, and ``nULLValue`` from connector 4.x) through
+:func:`normalize_type_keys` and :func:`parse_item_line`; type keys match case-insensitively there,
+as in the connector's own ``AttributeValueDeserializer``.
 
 Numbers follow DynamoDB's rules exactly: at most 38 significant digits (leading and
 trailing zeros do not count) and a magnitude of 0 or 1E-130 .. 9.99..9E+125. They are
@@ -56,6 +57,10 @@ __all__ = [
 
 TYPE_KEYS: frozenset[str] = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 _CANONICAL_BY_LOWER: dict[str, str] = {k.lower(): k for k in TYPE_KEYS}
+# emr-dynamodb-connector 4.x wrote items with plain Gson reflection over the SDK v1 AttributeValue
+# (DynamoDBUtil registered adapters for ByteBuffer only), so the JSON keys are that class's field
+# names: ``nULL`` in SDK 1.10 and earlier, ``nULLValue`` in SDK 1.11 (which 4.x built against).
+_CANONICAL_BY_LOWER["nullvalue"] = "NULL"
 _KEY_TYPES = frozenset({"S", "N", "B"})
 
 MAX_DIGITS = 38

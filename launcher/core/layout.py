@@ -4,6 +4,7 @@
     <prefix>/AWSDynamoDB/<export-id>/data/<file>.json.gz
     <prefix>/AWSDynamoDB/<export-id>/manifest-files.json     one JSON object a line a file
     <prefix>/AWSDynamoDB/<export-id>/manifest-files.md5
+    <prefix>/AWSDynamoDB/<export-id>/manifest-summary.md5
     <prefix>/AWSDynamoDB/<export-id>/manifest-summary.json   written last: the commit marker
 
 Stdlib only: this module ships to Spark executors.
@@ -17,13 +18,22 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 STARTED = "_started"
 DATA_DIR = "data"
 MANIFEST_FILES = "manifest-files.json"
 MANIFEST_FILES_MD5 = "manifest-files.md5"
 MANIFEST_SUMMARY = "manifest-summary.json"
+MANIFEST_SUMMARY_MD5 = "manifest-summary.md5"
 SUMMARY_VERSION = "2020-06-30"
+# manifest-summary.json's keys in the order a real full export writes them (docs/backup.md), then
+# ours, all under one key so that no reader of native exports meets a name it does not know.
+SUMMARY_KEYS = (
+    "version", "exportArn", "startTime", "endTime", "tableArn", "tableId", "exportTime", "s3Bucket", "s3Prefix",
+    "s3SseAlgorithm", "s3SseKmsKeyId", "manifestFilesS3Key", "billedSizeBytes", "itemCount", "outputFormat", "exportType",
+)  # fmt: skip
+EXTRAS = "ddbS3"
 
 
 def new_export_id(now: datetime, token: str | None = None) -> str:
@@ -50,6 +60,12 @@ class DataFile:
     md5Checksum: str  # base64 MD5 of the object's bytes, as the native export writes it
     etag: str
     dataFileS3Key: str
+    # Ours only (readers of native exports ignore unknown keys): the object's size and the SHA-256
+    # checksum S3 verified on arrival and stores with it, as HeadObject reports it (a multipart
+    # object's is the checksum of its parts' checksums, "<base64>-<parts>"), so `verify` can check
+    # every file without reading it back.
+    size: int | None = None
+    sha256Checksum: str | None = None
 
     def line(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -65,3 +81,10 @@ def manifest_files_text(files: list[DataFile]) -> str:
 
 def iso(ts: datetime) -> str:
     return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def summary_text(summary: dict[str, Any]) -> bytes:
+    """One compact line in the real export's key order (unknown keys after), as DynamoDB writes it."""
+    ordered = {k: summary[k] for k in (*SUMMARY_KEYS, EXTRAS) if k in summary}
+    ordered.update((k, v) for k, v in summary.items() if k not in ordered)
+    return json.dumps(ordered, separators=(",", ":")).encode()

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from launcher.core.layout import EXTRAS
+
 RESULT_PREFIX = "ddb-s3 result: "
 
 
@@ -16,7 +18,7 @@ def print_result(export_id: str, summary: dict[str, Any]) -> None:
     print(
         "\n"
         + RESULT_PREFIX
-        + json.dumps({"exportId": export_id, "itemCount": summary["itemCount"], "dataFileCount": summary["dataFileCount"]}),
+        + json.dumps({"exportId": export_id, "itemCount": summary["itemCount"], "dataFileCount": summary[EXTRAS]["dataFileCount"]}),
         flush=True,
     )
 

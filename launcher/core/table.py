@@ -18,6 +18,7 @@ class TableInfo:
     item_count: int
     size_bytes: int
     pitr_enabled: bool = False
+    table_id: str = ""  # DescribeTable's TableId (manifest-summary.json's tableId)
     global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
     local_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -64,6 +65,7 @@ def table_info_from_description(desc: dict[str, Any], pitr_enabled: bool = False
         item_count=int(desc.get("ItemCount") or 0),
         size_bytes=int(desc.get("TableSizeBytes") or 0),
         pitr_enabled=pitr_enabled,
+        table_id=desc.get("TableId", ""),
         global_secondary_indexes=desc.get("GlobalSecondaryIndexes", []),
         local_secondary_indexes=desc.get("LocalSecondaryIndexes", []),
     )

@@ -4,7 +4,6 @@ export without it is incomplete by definition."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,10 +35,12 @@ def commit(
     bucket: str,
     root: str,
     files: list[layout.DataFile],
-    summary: dict[str, Any],
+    fields: dict[str, Any],
     settings: S3WriteSettings,
 ) -> dict[str, Any]:
-    """Write manifest-files.json (+ .md5), then manifest-summary.json last. Returns the summary."""
+    """Write manifest-files.json and its .md5, manifest-summary.md5, then manifest-summary.json last
+    (the commit marker). `fields`: the summary's keys known before (runtime.summary_fields). Returns
+    the summary as written."""
     read_args, write_args = settings.read_args(), settings.write_args()
     retried = 0
     for f in files:  # every listed file must be there, as the object we wrote, before we commit
@@ -56,18 +57,22 @@ def commit(
     retried += retries_of(
         s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_FILES_MD5, Body=layout.md5_b64(text).encode(), **write_args)
     )
-    summary = dict(summary)
+    # The keys of a real export's summary at the top, everything of ours under one key.
+    extras = {k: v for k, v in fields.items() if k not in layout.SUMMARY_KEYS}
+    summary = {k: v for k, v in fields.items() if k in layout.SUMMARY_KEYS}
     summary.update(
         version=layout.SUMMARY_VERSION,
         endTime=layout.iso(datetime.now(timezone.utc)),
         s3Bucket=bucket,
         manifestFilesS3Key=root + layout.MANIFEST_FILES,
-        manifestFilesMd5Checksum=layout.md5_b64(text),
         itemCount=sum(f.itemCount for f in files),
-        dataFileCount=len(files),
         outputFormat="DYNAMODB_JSON",
     )
-    body = json.dumps(summary, indent=2, sort_keys=True).encode()
+    summary[layout.EXTRAS] = {**extras, "dataFileCount": len(files)}
+    body = layout.summary_text(summary)
+    retried += retries_of(
+        s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_SUMMARY_MD5, Body=layout.md5_b64(body).encode(), **write_args)
+    )
     retried += retries_of(s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_SUMMARY, Body=body, **write_args))
     if retried:
         report(f"commit: {retried} S3 requests retried, manifests written")

@@ -4,11 +4,14 @@ writes. The plan arrives as the JSON dict the template embedded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from launcher.core import layout
 from launcher.core.s3args import S3WriteSettings
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
@@ -23,18 +26,67 @@ def s3_settings(plan: dict[str, Any]) -> S3WriteSettings:
     return S3WriteSettings(**plan["s3"])
 
 
-def summary_fields(plan: dict[str, Any], exporter: dict[str, Any]) -> dict[str, Any]:
-    """manifest-summary.json's fields known before the commit (commit adds the counts and times)."""
+class ReadStats:
+    """On an executor: when a task's first and last item arrived from the reader, and their bytes
+    (the items in DynamoDB JSON), so the summary can say when the items were read and how much."""
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.last: str | None = None
+        self.bytes = 0
+
+    def watch(self, lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            now = layout.iso(datetime.now(timezone.utc))
+            if self.first is None:
+                self.first = now
+            self.last = now
+            self.bytes += len(line)
+            yield line
+
+
+def write_watched(write: Callable[[Iterator[str]], Iterable[Any]], lines: Iterable[str]) -> Iterator[tuple[Any, Any, Any, int]]:
+    """A task's side: write its lines with `write`, then yield (data file, first, last, bytes) for
+    each file it wrote (the task's bytes on its first file only)."""
+    stats = ReadStats()
+    files = list(write(stats.watch(lines)))
+    for n, data_file in enumerate(files):
+        yield data_file, stats.first, stats.last, stats.bytes if n == 0 else 0
+
+
+def merge_read_stats(results: list[tuple[Any, Any, Any, int]]) -> tuple[list[Any], dict[str, Any]]:
+    """The driver's side: the tasks' (data file, first, last, bytes) -> the files, and the read."""
+    firsts = [r[1] for r in results if r[1]]
+    lasts = [r[2] for r in results if r[2]]
+    read = {"from": min(firsts) if firsts else None, "to": max(lasts) if lasts else None, "bytes": sum(r[3] for r in results)}
+    return [r[0] for r in results], read
+
+
+def summary_fields(plan: dict[str, Any], exporter: dict[str, Any], read: dict[str, Any]) -> dict[str, Any]:
+    """manifest-summary.json's fields known before the commit (commit adds the counts, the manifest
+    keys and the end time). A Scan is not a snapshot: each item is as it was when its page was read,
+    somewhere in read["from"]..read["to"], which exportTime (the window's start) and ddbS3.readWindow say."""
     settings = s3_settings(plan)
+    table = plan["table"]
     return {
-        "exportId": plan["export_id"],
+        "exportArn": None,  # DynamoDB alone issues export ARNs; ours is no DynamoDB export (ddbS3.exportId)
         "startTime": plan["started_at"],
-        "exportTime": plan["started_at"],
-        "tableArn": plan["table"]["arn"],
-        "tableName": plan["table"]["name"],
+        "tableArn": table["arn"],
+        "tableId": table.get("table_id") or None,
+        "exportTime": read["from"] or plan["started_at"],
         "s3Prefix": plan["prefix"] or None,
-        "s3SseAlgorithm": settings.sse,
+        "s3SseAlgorithm": settings.sse or "AES256",  # no --sse: the bucket's default, SSE-S3, as AWS writes
         "s3SseKmsKeyId": settings.sse_kms_key_id,
+        "billedSizeBytes": read["bytes"],
+        "exportType": "FULL_EXPORT",
+        # ours (commit puts them under "ddbS3")
+        "tool": "ddb-s3",
+        "exportId": plan["export_id"],
+        "tableName": table["name"],
         "tableSchema": plan["table_schema"],
-        "exporter": {"tool": "ddb-s3", "engine": plan["engine"], "readPercent": plan["read_percent"], **exporter},
+        "engine": plan["engine"],
+        "readPercent": plan["read_percent"],
+        "consistentRead": plan["consistent_read"],
+        "readWindow": {"from": read["from"], "to": read["to"]},
+        **exporter,
     }

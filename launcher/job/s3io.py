@@ -16,10 +16,16 @@ from launcher.job.scan import report
 PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts (>= 5 MiB except the last)
 
 
+def sha256_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
 class GzipS3Object:
     """Writes one .json.gz object: compresses as it goes and uploads 8 MiB parts, so memory stays
     flat whatever the file size. The MD5 is of the stored (compressed) bytes, like the native
-    export's md5Checksum."""
+    export's md5Checksum. Every upload also carries its SHA-256 (x-amz-checksum-sha256): S3 refuses
+    bytes that do not match it and keeps it with the object, and the manifest records it, so a
+    later `verify` compares stored checksums instead of reading the data back."""
 
     def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
@@ -28,6 +34,8 @@ class GzipS3Object:
         self._buf = bytearray()
         self._md5 = hashlib.md5()
         self._parts: list[dict] = []
+        self._part_digests = bytearray()  # raw SHA-256 of each part, for the composite checksum
+        self._size = 0
         self._upload_id: str | None = None
         self.items = 0
         self.retries = 0  # S3 calls botocore had to retry (503 SlowDown, 500, resets)
@@ -41,23 +49,27 @@ class GzipS3Object:
 
     def _flush_part(self, data: bytes) -> None:
         self._md5.update(data)
+        self._size += len(data)
         if self._upload_id is None:
-            created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.write_args)
+            created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key, ChecksumAlgorithm="SHA256", **self.write_args)
             self.retries += retries_of(created)
             self._upload_id = created["UploadId"]
         n = len(self._parts) + 1
-        part_md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+        digest = hashlib.sha256(data).digest()
+        self._part_digests += digest
+        sha256 = base64.b64encode(digest).decode()
         resp = self.s3.upload_part(
             Bucket=self.bucket,
             Key=self.key,
             UploadId=self._upload_id,
             PartNumber=n,
             Body=data,
-            ContentMD5=part_md5,
+            ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
+            ChecksumSHA256=sha256,
             **self.read_args,
         )
         self.retries += retries_of(resp)
-        self._parts.append({"PartNumber": n, "ETag": resp["ETag"]})
+        self._parts.append({"PartNumber": n, "ETag": resp["ETag"], "ChecksumSHA256": sha256})
 
     def close(self) -> DataFile:
         self._buf += self._gz.flush()
@@ -65,11 +77,15 @@ class GzipS3Object:
         self._buf.clear()
         if self._upload_id is None:
             self._md5.update(tail)
+            self._size += len(tail)
+            sha256 = sha256_b64(tail)
             resp = self.s3.put_object(
                 Bucket=self.bucket,
                 Key=self.key,
                 Body=tail,
                 ContentMD5=base64.b64encode(hashlib.md5(tail).digest()).decode(),
+                ChecksumAlgorithm="SHA256",  # named as well as given, so that every S3 implementation keeps it
+                ChecksumSHA256=sha256,
                 **self.write_args,
             )
         else:
@@ -82,6 +98,7 @@ class GzipS3Object:
                 MultipartUpload={"Parts": self._parts},
                 **self.read_args,
             )
+            sha256 = f"{sha256_b64(bytes(self._part_digests))}-{len(self._parts)}"  # S3's composite checksum
         self.retries += retries_of(resp)
         if self.retries:
             report(f"data file {self.key.rsplit('/', 1)[-1]}: {self.retries} S3 requests retried, file written")
@@ -90,6 +107,8 @@ class GzipS3Object:
             md5Checksum=base64.b64encode(self._md5.digest()).decode(),
             etag=resp["ETag"].strip('"'),
             dataFileS3Key=self.key,
+            size=self._size,
+            sha256Checksum=sha256,
         )
 
     def abort(self) -> None:

@@ -68,6 +68,7 @@ def world(local_stack, tmp_path_factory):
                   Body=gzip.compress(item_line(wire_to_json(next(lab_items(1)))).encode() + b"\n"))
     s3.delete_object(Bucket=bucket, Key=roots["nosummary"] + "manifest-summary.json")
     s3.put_object(Bucket=bucket, Key=roots["badsummary"] + "manifest-summary.json", Body=b"{not json")
+    s3.put_object(Bucket=bucket, Key=roots["badsummary"] + "manifest-summary.md5", Body=layout.md5_b64(b"{not json").encode())
 
     cfg = tmp_path_factory.mktemp("cfg")
     (cfg / "bad.toml").write_text("[default\nread_percent = 0.5\n")
@@ -121,8 +122,10 @@ CASES = [
     ("verify-summary-not-json", "verify s3://{bucket}/{root_badsummary}", "not valid JSON", {}),
     ("verify-malformed-manifest", "verify s3://{bucket}/{root_badmanifest}", "line 1 is malformed", {}),
     ("verify-manifest-md5", "verify s3://{bucket}/{root_manifestmd5}", "manifest-files.json does not match manifest-files.md5", {}),
-    ("verify-truncated-gzip", "verify s3://{bucket}/{root_truncated}", "not a valid gzip file", {}),
-    ("verify-md5-mismatch", "verify s3://{bucket}/{root_md5}", "md5 does not match", {}),
+    ("verify-truncated-gzip", "verify --deep s3://{bucket}/{root_truncated}", "not a valid gzip file", {}),
+    ("verify-truncated-stored", "verify s3://{bucket}/{root_truncated}", "bytes, manifest says", {}),
+    ("verify-md5-mismatch", "verify --deep s3://{bucket}/{root_md5}", "md5 does not match", {}),
+    ("verify-replaced-stored", "verify s3://{bucket}/{root_md5}", "manifest says", {}),
     ("verify-missing-folder", "verify {work}/no/such/folder", "does not exist", {}),
     ("verify-foreign-uri", "verify ftp://{bucket}/x", "neither an s3:// URI nor a local folder", {}),
     ("verify-no-bucket", "verify s3://no-such-bucket-{table_lc}/x/", "no-such-bucket", {}),
@@ -131,7 +134,7 @@ CASES = [
     ("download-md5", "download s3://{bucket}/{root_md5} {work}/dl3", "md5", {}),
     ("restore-other-table", "restore s3://{bucket}/{root_good} --table {other}", "another table", {}),
     ("restore-missing-table", "restore s3://{bucket}/{root_good} --table NoSuchTarget", "does not exist", {}),
-    ("restore-truncated", "restore s3://{bucket}/{root_truncated} --table {table}", "gzip", {}),
+    ("restore-truncated", "restore s3://{bucket}/{root_truncated} --table {table}", "bytes, manifest says", {}),
     ("restore-md5", "restore s3://{bucket}/{root_md5} --table {table} --overwrite", "md5", {}),
     ("restore-incomplete", "restore s3://{bucket}/{root_nosummary} --table {table}", "incomplete", {}),
     ("restore-write-percent", "restore s3://{bucket}/{root_good} --table {table} --write-percent 2", "--write-percent", {}),

@@ -87,14 +87,14 @@ def test_export_verify_read_back(source, s3, reader, extra):
     assert result["itemCount"] == len(items) == 605
     root = result["exportUri"].split(bucket + "/", 1)[1]
     summary = json.loads(s3.get_object(Bucket=bucket, Key=root + "manifest-summary.json")["Body"].read())
-    assert summary["itemCount"] == 605 and summary["tableName"] == table
-    assert summary["exporter"]["reader"] == reader
-    assert summary["exporter"]["consistentRead"] is (reader == "segments")
+    assert summary["itemCount"] == 605 and summary["ddbS3"]["tableName"] == table
+    assert summary["ddbS3"]["reader"] == reader
+    assert summary["ddbS3"]["consistentRead"] is (reader == "segments")
     # 4 segments really run in parallel: one task per segment group (as many as cores) for both
     # readers; the connector's splits are the plan's tasks (BudgetedDynamoDBInputFormat).
     tasks = min(4, os.cpu_count() or 1)
-    assert summary["exporter"]["segments"] == 4
-    assert summary["exporter"]["inputPartitions"] == tasks > 1
+    assert summary["ddbS3"]["segments"] == 4
+    assert summary["ddbS3"]["inputPartitions"] == tasks > 1
     if reader == "connector":
         log = next(Path(".cache/runs").glob(f"{result['exportId']}/step-1.log")).read_text()
         assert f"DynamoDBInputFormat gave {tasks} input partitions" in log

@@ -110,7 +110,7 @@ def test_whole_item_export_equals_the_table(source, tmp_path):
         assert items_equal(got[k], item), (k, got[k], item)
     assert not [k for k in keys if "_hive_staging" in k], "staging objects left behind"
     summary = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=root_of(doc, bucket) + "manifest-summary.json")["Body"].read())
-    assert summary["exporter"]["engine"] == "hive" and summary["exporter"]["hiveForm"] == "whole-item"
+    assert summary["ddbS3"]["engine"] == "hive" and summary["ddbS3"]["hiveForm"] == "whole-item"
 
 
 def test_typed_columns_with_hostile_names(source, tmp_path):

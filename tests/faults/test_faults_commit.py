@@ -123,7 +123,7 @@ def test_intermittent_faults_commit_complete_and_orphans_removed(proxy, s3, buck
     )
     c = client(proxy, Config(retries={"mode": "standard", "max_attempts": 10}))
     done = commit.commit(c, bucket, root, files, summary(), S3WriteSettings())
-    assert done["itemCount"] == 50 and done["dataFileCount"] == 3
+    assert done["itemCount"] == 50 and done["ddbS3"]["dataFileCount"] == 3
     assert proxy.plan.total() >= 5
     assert state(bucket, root) == "complete"
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=root + "data/")["Contents"]}
