@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from launcher.core.paths import RUNS_DIR_ENV
 from launcher.dev.localstack import CLEARED_VARS, LocalStack, LocalStackError
 
 from helpers import unique_name
@@ -42,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def local_stack() -> Iterator[LocalStack]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """dynalite + moto servers for the whole session, with their env vars set so any boto3 client
     (and any subprocess) made during the session talks to them with fake credentials."""
     try:
@@ -55,6 +56,7 @@ def local_stack() -> Iterator[LocalStack]:
             mp.delenv(name, raising=False)
         for name, value in stack.env().items():
             mp.setenv(name, value)
+        mp.setenv(RUNS_DIR_ENV, str(tmp_path_factory.mktemp("runs")))  # the local runner's logs, not ~/.cache
         yield stack
 
 

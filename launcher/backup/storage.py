@@ -187,6 +187,8 @@ def open_location(where: str, aws: Aws | None = None, settings: S3WriteSettings 
         return S3Folder(uri, (aws or Aws()).client("s3"), settings or S3WriteSettings())
     if "://" in where:
         raise BadInput(f"{where!r} is neither an s3:// URI nor a local folder")
+    if where.lower().startswith(("s3:", "s3a:", "s3n:")):  # s3:/x, s3:x: a URI with a slash missing
+        raise BadInput(f"{where!r} is not an s3:// URI: write s3://bucket/prefix/AWSDynamoDB/<export-id>/")
     path = Path(where)
     if not path.is_dir():
         raise BadInput(f"local folder {where} does not exist")

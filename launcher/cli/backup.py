@@ -13,7 +13,7 @@ import click
 
 from launcher.aws.session import Aws
 from launcher.cli.base import build, cli, err, options, out, say
-from launcher.core.errors import DdbS3Error
+from launcher.core.errors import IncompleteExport
 from launcher.core.s3args import S3WriteSettings
 from launcher.options import ConvertOptions, DownloadOptions, Options, RestoreOptions, VerifyOptions
 
@@ -71,7 +71,7 @@ def verify(where: str, as_json: bool, **kw: Any) -> None:
             markup=False,
         )
     if not report.ok:
-        raise DdbS3Error(f"{report.location}: {len(report.problems)} problem(s): " + "; ".join(report.problems[:5]))
+        raise IncompleteExport(f"{report.location}: {len(report.problems)} problem(s): " + "; ".join(report.problems[:5]))
     if not as_json:
         say(
             f"ok: {report.location}: {report.item_count} items in {len(report.files)} files"

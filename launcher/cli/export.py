@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from launcher.cli.base import build, cli, options, out, say
+from launcher.core.paths import runs_dir
 from launcher.export.estimate import duration
 from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
 from launcher.export.render.base import Rendered
@@ -19,9 +20,12 @@ from launcher.options import ExportRequest
 @options(ExportRequest)
 @click.option("--dry-run", is_flag=True, help="print the plan and every rendered artifact; start nothing")
 @click.option(
-    "--work-dir", type=click.Path(path_type=Path), default=Path(".cache/runs"), help="local runner's folder for artifacts and logs"
+    "--work-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="local runner's folder for artifacts and logs [default: $DDB_S3_WORK_DIR or ~/.cache/ddb-s3/runs]",
 )
-def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
+def export(dry_run: bool, as_json: bool, work_dir: Path | None, **kw: Any) -> None:
     """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/."""
     from launcher.export.flow import make_runner, plan_export, run_and_verify
     from launcher.export.render import Target, render_export
@@ -32,9 +36,13 @@ def export(dry_run: bool, as_json: bool, work_dir: Path, **kw: Any) -> None:
         target = (
             Target.emr(plan.artifacts_uri)
             if plan.runner == RunnerName.EMR
-            else Target(str(work_dir / plan.export_id), ["<local connector jars>"])
+            else Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
         )
-        print_rendered(render_export(plan, target))
+        rendered = render_export(plan, target)
+        if as_json:  # one document for scripts: the plan (estimate inside) and every artifact
+            out.print(json.dumps(dry_run_doc(plan, rendered)), markup=False)
+        else:
+            print_rendered(rendered)
         return
     done = run_and_verify(plan, make_runner(plan, say, work_dir))
     if as_json:
@@ -64,6 +72,16 @@ def show_plan(plan: ExportPlan) -> None:
     if plan.transient:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     say(f"plan: destination {plan.export_uri}")
+
+
+def dry_run_doc(plan: ExportPlan, rendered: Rendered) -> dict[str, Any]:
+    return {
+        "plan": json.loads(plan.model_dump_json()),
+        "estimate": plan.estimate | {"text": plan.estimate_text},
+        "artifacts": {name: content if isinstance(content, str) else f"<{len(content)} bytes>" for name, content in rendered.files.items()},
+        "steps": rendered.steps,
+        "runJobFlow": rendered.run_job_flow,
+    }
 
 
 def print_rendered(rendered: Rendered) -> None:

@@ -18,14 +18,12 @@ import click
 
 from launcher.cli.base import cli, out, say
 from launcher.core.errors import DdbS3Error
-
-STATE_DIR_ENV = "DDB_S3_LOCAL_DIR"
+from launcher.core.paths import LOCAL_STACK_DIR_ENV, user_cache
 
 
 def state_dir() -> Path:
     """Where the detached stack keeps its pid file and log: $DDB_S3_LOCAL_DIR or the XDG cache."""
-    base = os.environ.get(STATE_DIR_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "ddb-s3", "local")
-    return Path(base)
+    return user_cache("local", LOCAL_STACK_DIR_ENV)
 
 
 def _alive(pid: int) -> bool:

@@ -16,7 +16,7 @@ INSTANCE_PRICES: dict[str, tuple[int, float, float]] = {
     "r5.xlarge": (4, 0.252, 0.063),
     "c5.xlarge": (4, 0.170, 0.043),
 }
-DEFAULT_VCPUS = 4
+SIZE_VCPUS = {"medium": 1, "large": 2, "xlarge": 4}  # EC2's size names; "<n>xlarge" is 4n vCPUs
 ON_DEMAND_READ_PRICE_PER_MILLION = 0.125  # USD per million read request units (2025 price)
 CLUSTER_START_SECONDS = 480  # a transient EMR cluster takes ~6-10 minutes to reach RUNNING
 LOCAL_START_SECONDS = 15  # local Spark with the connector jars
@@ -28,19 +28,31 @@ class Estimate:
     total_seconds: float
     read_units: float
     read_cost_usd: float  # on-demand tables only; provisioned capacity is paid for anyway
-    cluster_cost_usd: float
+    cluster_cost_usd: float | None  # None: no price known for the instance type
     instance_hours: float
 
     def describe(self) -> str:
+        time = f"~{duration(self.total_seconds)} ({duration(self.read_seconds)} reading), ~{self.read_units:,.0f} read units"
+        if self.cluster_cost_usd is None:
+            return (
+                f"{time}, reads ${self.read_cost_usd:,.2f}, cluster price unknown for this instance type "
+                f"({self.instance_hours:.2f} instance-hours; ddb-s3 knows {', '.join(INSTANCE_PRICES)})"
+            )
         return (
-            f"~{duration(self.total_seconds)} ({duration(self.read_seconds)} reading), "
-            f"~{self.read_units:,.0f} read units, est. ${self.read_cost_usd + self.cluster_cost_usd:,.2f} "
+            f"{time}, est. ${self.read_cost_usd + self.cluster_cost_usd:,.2f} "
             f"(reads ${self.read_cost_usd:,.2f}, cluster ${self.cluster_cost_usd:,.2f} for {self.instance_hours:.2f} instance-hours)"
         )
 
 
 def vcpus(instance_type: str) -> int:
-    return INSTANCE_PRICES.get(instance_type, (DEFAULT_VCPUS, 0.0, 0.0))[0]
+    """From the price table, else from the type's size name (xlarge 4, 2xlarge 8, ...; metal: 4)."""
+    if instance_type in INSTANCE_PRICES:
+        return INSTANCE_PRICES[instance_type][0]
+    size = instance_type.rpartition(".")[2]
+    if size in SIZE_VCPUS:
+        return SIZE_VCPUS[size]
+    n = size.removesuffix("xlarge")
+    return 4 * int(n) if n != size and n.isdigit() else 4
 
 
 def estimate(
@@ -59,12 +71,11 @@ def estimate(
     start = LOCAL_START_SECONDS if runner == "local" else (CLUSTER_START_SECONDS if transient else 30)
     total = read_seconds + start
     hours = 0.0
-    cluster_cost = 0.0
+    cluster_cost: float | None = 0.0
     if runner == "emr" and transient:
-        _, ec2, emr = INSTANCE_PRICES.get(instance_type, (DEFAULT_VCPUS, 0.0, 0.0))
-        nodes = core_nodes + 1
-        hours = nodes * total / 3600
-        cluster_cost = hours * (ec2 + emr)
+        hours = (core_nodes + 1) * total / 3600
+        price = INSTANCE_PRICES.get(instance_type)
+        cluster_cost = hours * (price[1] + price[2]) if price else None
     read_cost = read_units / 1e6 * ON_DEMAND_READ_PRICE_PER_MILLION if on_demand else 0.0
     return Estimate(read_seconds, total, read_units, read_cost, cluster_cost, hours)
 

@@ -16,12 +16,11 @@ from launcher.aws.s3 import check_bucket
 from launcher.aws.session import Aws
 from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
+from launcher.core.paths import runs_dir
 from launcher.core.s3args import S3WriteSettings
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
 from launcher.export.run import Progress, Runner, RunResult
 from launcher.options import ExportRequest
-
-DEFAULT_WORK_DIR = Path(".cache/runs")
 
 
 @dataclass
@@ -75,7 +74,7 @@ def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | N
     if plan.runner == RunnerName.LOCAL:
         from launcher.export.run.local import LocalRunner
 
-        return LocalRunner(work_dir or DEFAULT_WORK_DIR, progress)
+        return LocalRunner(work_dir or runs_dir(), progress)
     from launcher.export.run.emr import EmrRunner, StepWaiter
 
     return EmrRunner(progress=progress, waiter=StepWaiter(plan.poll_seconds))

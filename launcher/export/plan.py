@@ -97,7 +97,7 @@ class ExportPlan(BaseModel):
     s3: S3WriteSettings  # ExpectedBucketOwner and SSE of every S3 call
     cluster: ClusterSpec
     poll_seconds: float  # between status polls of a cluster or a native export
-    estimate: dict[str, float]
+    estimate: dict[str, float | None]
     estimate_text: str
 
     @property
@@ -112,7 +112,8 @@ class ExportPlan(BaseModel):
 
 def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str]:
     if request.engine != "auto":
-        return Engine(request.engine), f"--engine {request.engine} was asked for"
+        asked = "engine" in request.model_fields_set  # a flag, ddb-s3.toml or DDB_S3_ENGINE named it
+        return Engine(request.engine), f"--engine {request.engine} was asked for" if asked else "the default engine"
     if request.consistent_read:
         return Engine.SPARK, "consistent reads need a scan (the native export cannot do them)"
     if table.pitr_enabled:

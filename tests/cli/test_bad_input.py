@@ -98,6 +98,8 @@ CASES = [
     ("unknown-engine", "export --table {table} --to s3://{bucket}/x --engine pig", "--engine", {}),
     ("unknown-reader", "export --table {table} --to s3://{bucket}/x --reader magic", "--reader", {}),
     ("segments-zero", "export --table {table} --to s3://{bucket}/x --segments 0", "--segments", {}),
+    ("instance-type-typo", "export --table {table} --to s3://{bucket}/x --runner emr --instance-type m5.xlrge",
+     "not an EC2 instance type (did you mean m5.xlarge?)", {}),
     ("consistent-connector", "export --table {table} --to s3://{bucket}/x --consistent-read", "--consistent-read needs --reader segments", {}),
     ("kms-key-without-kms", "export --table {table} --to s3://{bucket}/x --sse-kms-key-id k", "--sse-kms-key-id needs --sse aws:kms", {}),
     ("unknown-sse", "export --table {table} --to s3://{bucket}/x --sse rot13", "--sse", {}),
@@ -128,7 +130,8 @@ CASES = [
     ("verify-replaced-stored", "verify s3://{bucket}/{root_md5}", "manifest says", {}),
     ("verify-missing-folder", "verify {work}/no/such/folder", "does not exist", {}),
     ("verify-foreign-uri", "verify ftp://{bucket}/x", "neither an s3:// URI nor a local folder", {}),
-    ("verify-no-bucket", "verify s3://no-such-bucket-{table_lc}/x/", "no-such-bucket", {}),
+    ("verify-no-bucket", "verify s3://no-such-bucket-{table_lc}/x/", "does not exist", {}),
+    ("download-slash-missing", "download s3:/{bucket}/x {work}/dl0", "is not an s3:// URI", {}),
     ("download-incomplete", "download s3://{bucket}/{root_nosummary} {work}/dl1", "incomplete", {}),
     ("download-truncated", "download s3://{bucket}/{root_truncated} {work}/dl2", "gzip", {}),
     ("download-md5", "download s3://{bucket}/{root_md5} {work}/dl3", "md5", {}),
@@ -170,7 +173,7 @@ def test_bad_input(world, case, argv, expected, env, capfd, monkeypatch, s3, ddb
     fmt = dict(world, table_lc=world["table"].lower())
     for k, v in env.items():
         monkeypatch.setenv(k, v.format(**fmt))
-    monkeypatch.chdir(world["work"])  # no ./ddb-s3.toml here; .cache/runs would land here
+    monkeypatch.chdir(world["work"])  # no ./ddb-s3.toml here
     args = [a.format(**fmt) for a in argv.split()]
     if args[0] == "export":
         args += ["--work-dir", str(world["work"] / "runs")]
@@ -215,3 +218,16 @@ def test_export_to_missing_bucket_is_one_clear_line(world, capfd, monkeypatch):
               "--work-dir", str(world["work"] / "runs-missing")])
     lines = [ln for ln in capfd.readouterr().err.splitlines() if ln.startswith("ddb-s3: ")]
     assert len(lines) == 1 and "bucket" in lines[0] and "does not exist" in lines[0]
+
+
+def test_a_corrupt_export_exits_3_from_every_command(world, capfd, monkeypatch):
+    """README: 3 for an incomplete or corrupt export, whichever command met it."""
+    monkeypatch.chdir(world["work"])
+    uri = f"s3://{world['bucket']}/{world['root_md5']}"
+    codes = {}
+    for args in (["verify", uri], ["verify", "--deep", uri], ["restore", uri, "--table", world["table"]],
+                 ["download", uri, str(world["work"] / "dl-corrupt")]):
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        codes[" ".join(args[:2])] = exit_.value.code
+    assert set(codes.values()) == {3}, codes

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from launcher.core.paths import runs_dir
 from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
@@ -96,7 +97,7 @@ def test_export_verify_read_back(source, s3, reader, extra):
     assert summary["ddbS3"]["segments"] == 4
     assert summary["ddbS3"]["inputPartitions"] == tasks > 1
     if reader == "connector":
-        log = next(Path(".cache/runs").glob(f"{result['exportId']}/step-1.log")).read_text()
+        log = (runs_dir() / result["exportId"] / "step-1.log").read_text()
         assert f"DynamoDBInputFormat gave {tasks} input partitions" in log
     verify = run_cli("verify", result["exportUri"])
     assert "605 items" in verify.stderr

@@ -138,3 +138,16 @@ def test_local_runner_reads_the_result_line_even_when_the_jvm_shares_it(line):
 
     assert parse_result(line) == {"exportId": "x", "itemCount": 3}
     assert parse_result("INFO nothing here\n") is None
+
+
+def test_an_instance_type_without_a_price_is_priced_as_unknown_never_zero():
+    p = nightly_plan(runner="emr", instance_type="r6i.2xlarge", core_nodes=2)
+    assert p.parallelism == 16  # 2 nodes x 8 vCPUs, from the size name
+    assert p.estimate["cluster_cost_usd"] is None
+    assert "cluster price unknown for this instance type" in p.estimate_text and "$0.00 (" not in p.estimate_text
+    assert nightly_plan(runner="emr").estimate["cluster_cost_usd"] > 0
+
+
+def test_engine_reason_says_default_when_nothing_was_asked():
+    assert nightly_plan().engine_reason == "the default engine"
+    assert nightly_plan(engine="spark").engine_reason == "--engine spark was asked for"

@@ -1,0 +1,32 @@
+"""`export --dry-run --json`: one JSON document a script can read (plan, estimate, artifacts, steps,
+the RunJobFlow request), nothing started (issue 15)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+
+from launcher.dev.sample_data import create_lab_table
+
+from helpers import unique_name
+
+DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
+
+
+def test_dry_run_json_is_one_document(local_stack):
+    table, bucket = unique_name("dry"), unique_name("dry").lower()
+    create_lab_table(boto3.client("dynamodb"), table)
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--runner", "emr",
+                           "--dry-run", "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)  # the whole of stdout, nothing else on it
+    assert doc["plan"]["table"]["name"] == table and doc["plan"]["engine_reason"] == "the default engine"
+    assert "cluster" in doc["estimate"]["text"] and doc["estimate"]["cluster_cost_usd"] > 0
+    assert "export_job.py" in doc["artifacts"] and doc["artifacts"]["ddbs3_job.zip"].endswith("bytes>")
+    assert doc["steps"][0]["HadoopJarStep"]["Jar"] == "command-runner.jar"
+    assert {t["Key"] for t in doc["runJobFlow"]["Tags"]} >= {"ddb-s3:managed", "ddb-s3:table"}
+    assert "plan: " in proc.stderr  # the human lines stay on stderr
