@@ -124,6 +124,7 @@ def restore(source: str, as_json: bool, **kw: Any) -> None:
 
     opts = build(RestoreOptions, kw)
     aws, settings = _aws(opts)
+    aws.region_name  # noqa: B018 - the table's region is needed: say so before reading the export
     last = [time.monotonic()]  # the first plain progress line after 5 s, not at the first batch
 
     with _bar("restore", unit_bytes=False) as bar:

@@ -1,0 +1,36 @@
+"""A machine without AWS set up gets one line saying what to set, exit 2, no traceback (issue 15).
+Run as a user would: the real CLI in a subprocess, with the variables removed."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
+AWS_VARS = ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in AWS_VARS and not k.startswith("AWS_ENDPOINT_URL")}
+    clean.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+                 AWS_EC2_METADATA_DISABLED="true", **env)
+    return subprocess.run([DDB_S3, *args], capture_output=True, text=True, timeout=60, env=clean, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("command", [["export", "--table", "LabResults", "--to", "s3://lab-backups/x"],
+                                     ["restore", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/", "--table", "T1x"]])
+def test_no_region(command, tmp_path):
+    proc = run(command, tmp_path, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("ddb-s3: no AWS region"), proc.stderr
+
+
+def test_no_credentials(tmp_path):
+    proc = run(["verify", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/"], tmp_path, AWS_DEFAULT_REGION="eu-west-1")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "ddb-s3: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"]
