@@ -31,9 +31,10 @@ def _flag(name: str) -> str:
 
 def _help(field: Any) -> str:
     default = field.default
-    # A flag pair says its own default; None and "required" say nothing.
-    hidden = default is None or default is PydanticUndefined or isinstance(default, bool)
-    shown = "" if hidden else f" (default: {default})"
+    if isinstance(default, bool):  # a flag pair: which of the two holds when neither is given
+        return f"{field.description} (default: {'on' if default else 'off'})"
+    # None and "required" say nothing (the description says what happens without the option).
+    shown = "" if default is None or default is PydanticUndefined else f" (default: {default})"
     return f"{field.description}{shown}"
 
 

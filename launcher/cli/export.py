@@ -15,8 +15,31 @@ from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
 from launcher.export.render.base import Rendered
 from launcher.options import ExportRequest
 
+# `export --help` in sections instead of one flat list of 40 options.
+HELP_SECTIONS = {
+    "What to read": ["table", "engine", "reader", "read_percent", "consistent_read", "segments", "on_demand_read_units",
+                     "hive_columns", "export_from", "export_to"],
+    "Where to write": ["to", "max_items_per_file", "sse", "sse_kms_key_id", "expected_bucket_owner", "region"],
+    "Where to run": ["runner", "cluster", "dry_run", "work_dir", "poll_seconds"],
+    "Cluster (runner emr)": ["release_label", "instance_type", "core_nodes", "spot", "log_uri", "service_role",
+                             "instance_profile", "subnet_id", "artifacts_uri", "connector_version", "python_packages"],
+    "Limits": ["max_hours", "idle_timeout"],
+}  # fmt: skip
 
-@cli.command()
+
+class SectionedCommand(click.Command):
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        placed: set[str | None] = set()
+        for title, names in HELP_SECTIONS.items():
+            with formatter.section(title):
+                formatter.write_dl([r for n in names if (r := rows.get(n))])
+            placed.update(names)
+        with formatter.section("Other options"):
+            formatter.write_dl([r for n, r in rows.items() if r and n not in placed])
+
+
+@cli.command(cls=SectionedCommand)
 @options(ExportRequest)
 @click.option("--dry-run", is_flag=True, help="print the plan and every rendered artifact; start nothing")
 @click.option(

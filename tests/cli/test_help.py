@@ -1,0 +1,20 @@
+"""`export --help` shows every option's default and groups the options (issue 15)."""
+import pytest
+from click.testing import CliRunner
+
+from launcher.cli import cli
+from launcher.cli.export import HELP_SECTIONS
+from launcher.options import ExportRequest
+
+pytestmark = pytest.mark.unit
+
+
+def test_export_help_is_sectioned_and_shows_defaults():
+    text = CliRunner().invoke(cli, ["export", "--help"], terminal_width=200).output
+    starts = [text.index(f"\n{title}:\n") for title in HELP_SECTIONS]
+    assert starts == sorted(starts)  # in the order a user decides them
+    assert "--consistent-read / --no-consistent-read" in text and "(default: off)" in text
+    assert "(default: 0.5)" in text and "(default: m5.xlarge)" in text
+    # every option of the request is in a section of its own choosing, none left in "Other options"
+    other = text[text.index("\nOther options:\n"):]
+    assert not [f for f in ExportRequest.model_fields if f"--{f.replace('_', '-')} " in other]
