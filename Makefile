@@ -10,19 +10,24 @@ setup: venv node jars hive-jars java py39
 venv: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null || python3 -m pip install -q uv==$(UV_VERSION)
-	uv sync --frozen --all-extras
+	uv sync --frozen --all-extras --quiet
 	@touch $@
 
 node: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --loglevel=error
 
-jars: venv
+# The Maven builds run again only when a pom or a source file changed (a stamp file per build).
+jars: .cache/jars/.built
+.cache/jars/.built: spark/jvm/pom.xml $(shell find spark/jvm/src -type f) | venv
 	$(PY) -m launcher.export.run.jars build
+	@touch $@
 
 # The local Hive engine's classpath (emr-dynamodb-hive 4.5.0, SDK v1, hadoop-aws) and the HiveQL checker.
-hive-jars: venv
+hive-jars: .cache/hive-jars/.built
+.cache/hive-jars/.built: hive/jvm/pom.xml $(shell find hive/jvm/src -type f) | venv
 	mvn -q -B -Dstyle.color=never -f hive/jvm/pom.xml clean package -Dhive.jars.dir=$(CURDIR)/.cache/hive-jars
+	@touch $@
 
 # EMR 7's node Python for the local EMR: CPython 3.9 (pyenv, as on the machine image) and pinned boto3.
 PY39_BASE ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9*/bin/python3.9) $(shell command -v python3.9))

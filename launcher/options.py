@@ -231,23 +231,6 @@ class ExportRequest(Options):
                 raise ValueError(str(e)) from None
         return v
 
-    @field_validator("instance_type")
-    @classmethod
-    def _instance_type(cls, v: str) -> str:
-        from launcher.export.estimate import INSTANCE_PRICES
-
-        if v in INSTANCE_PRICES:
-            return v
-        import difflib
-
-        import botocore.session
-
-        known = botocore.session.get_session().get_service_model("ec2").shape_for("InstanceType").enum
-        if v not in known:
-            near = difflib.get_close_matches(v, known, n=1)
-            raise ValueError("not an EC2 instance type" + (f" (did you mean {near[0]}?)" if near else ""))
-        return v
-
     @field_validator("connector_version")
     @classmethod
     def _connector_version(cls, v: str | None) -> str | None:

@@ -181,7 +181,12 @@ def _s3_error(e: ClientError, bucket: str, key: str) -> DdbS3Error:
 
 
 def open_location(where: str, aws: Aws | None = None, settings: S3WriteSettings | None = None) -> Location:
-    """An s3:// URI or a local folder path."""
+    """An s3:// URI or a local folder path; s3://bucket/prefix[/AWSDynamoDB]/latest is the newest
+    complete export under that prefix (launcher.backup.catalog)."""
+    if where.startswith("s3://") and where.rstrip("/").rsplit("/", 1)[-1] == "latest":
+        from launcher.backup.catalog import resolve_export_uri
+
+        where = resolve_export_uri(where, aws, settings)
     if where.startswith("s3://"):
         uri = S3Uri.parse(where, "export location")
         return S3Folder(uri, (aws or Aws()).client("s3"), settings or S3WriteSettings())

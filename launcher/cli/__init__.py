@@ -19,7 +19,7 @@ from botocore.exceptions import (
 )
 
 from launcher.aws.errors import describe
-from launcher.cli import backup, clusters, export, iam, local  # noqa: F401  (each adds its commands to the group)
+from launcher.cli import backup, clusters, export, exports, iam, local  # noqa: F401  (each adds its commands to the group)
 from launcher.cli.base import cli, say
 from launcher.core.errors import DdbS3Error
 

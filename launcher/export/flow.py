@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from launcher.aws.dynamodb import describe_table
+from launcher.aws.ec2 import check_instance_type
 from launcher.aws.s3 import check_bucket
 from launcher.aws.session import Aws
 from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
 from launcher.core.paths import runs_dir
 from launcher.core.s3args import S3WriteSettings
+from launcher.export.estimate import INSTANCE_PRICES
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
 from launcher.export.run import Progress, Runner, RunResult
 from launcher.options import ExportRequest
@@ -52,6 +54,7 @@ class ExportOutcome:
 
 def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | None = None) -> ExportPlan:
     """Inspect the table and the bucket, then plan (pure). Nothing is started here."""
+    check_instance_type(request.instance_type, list(INSTANCE_PRICES))  # before any call: a typo is bad input
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
     check_bucket(aws, request.destination.bucket, request.destination.prefix, S3WriteSettings(request.expected_bucket_owner))

@@ -99,7 +99,7 @@ CASES = [
     ("unknown-reader", "export --table {table} --to s3://{bucket}/x --reader magic", "--reader", {}),
     ("segments-zero", "export --table {table} --to s3://{bucket}/x --segments 0", "--segments", {}),
     ("instance-type-typo", "export --table {table} --to s3://{bucket}/x --runner emr --instance-type m5.xlrge",
-     "not an EC2 instance type (did you mean m5.xlarge?)", {}),
+     "--instance-type 'm5.xlrge' is not an EC2 instance type (did you mean m5.xlarge?)", {}),
     ("consistent-connector", "export --table {table} --to s3://{bucket}/x --consistent-read", "--consistent-read needs --reader segments", {}),
     ("kms-key-without-kms", "export --table {table} --to s3://{bucket}/x --sse-kms-key-id k", "--sse-kms-key-id needs --sse aws:kms", {}),
     ("unknown-sse", "export --table {table} --to s3://{bucket}/x --sse rot13", "--sse", {}),
