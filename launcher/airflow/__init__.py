@@ -1,5 +1,7 @@
-"""Airflow integration (install the `airflow` extra): DdbS3ExportOperator."""
+"""Airflow integration (install the `airflow` extra): the export, verify and restore operators,
+and the trigger a deferrable export waits in."""
 
-from launcher.airflow.operators import DdbS3ExportOperator
+from launcher.airflow.operators import DdbS3ExportOperator, DdbS3RestoreOperator, DdbS3VerifyOperator
+from launcher.airflow.triggers import DdbS3StepTrigger
 
-__all__ = ["DdbS3ExportOperator"]
+__all__ = ["DdbS3ExportOperator", "DdbS3RestoreOperator", "DdbS3StepTrigger", "DdbS3VerifyOperator"]

@@ -197,6 +197,8 @@ def policies(
     clusters = f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"
     launcher = _doc(
         _describe(a),
+        # A table DescribeTable has not counted yet is sized from one segment of a 1000-way Scan.
+        {"Sid": "PlanSampleSize", "Effect": "Allow", "Action": ["dynamodb:Scan"], "Resource": a.table},
         {
             "Sid": "EmrStart",
             "Effect": "Allow",

@@ -4,7 +4,7 @@ sections), which botocore resolves itself; we only read them back to carry them 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -20,10 +20,17 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 @dataclass
 class Aws:
     region: str | None = None
+    # Explicit boto3.Session arguments (aws_access_key_id, aws_secret_access_key, aws_session_token,
+    # profile_name), e.g. from an Airflow connection; None: the standard chain. Never shown in repr.
+    credentials: dict[str, str] | None = field(default=None, repr=False)
+    # Explicit endpoints by service name ("*": every service); otherwise botocore resolves them.
+    endpoint_urls: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def session(self) -> boto3.Session:
-        return boto3.Session(region_name=self.region)
+        if self.endpoint_urls:
+            return _EndpointSession(self.endpoint_urls, region_name=self.region, **(self.credentials or {}))
+        return boto3.Session(region_name=self.region, **(self.credentials or {}))
 
     def client(self, service: str) -> Any:
         try:
@@ -43,6 +50,21 @@ class Aws:
         client = self.client(service)
         url = client.meta.endpoint_url
         return url if _is_custom(url) else None
+
+
+class _EndpointSession(boto3.Session):
+    """A boto3 Session whose clients default to explicit endpoints (so code handed `aws.session`
+    reaches them too)."""
+
+    def __init__(self, endpoint_urls: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._endpoint_urls = endpoint_urls
+
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        url = self._endpoint_urls.get(service_name) or self._endpoint_urls.get("*")
+        if url and not args and kwargs.get("endpoint_url") is None:
+            kwargs["endpoint_url"] = url
+        return super().client(service_name, *args, **kwargs)
 
 
 def _is_custom(url: str) -> bool:

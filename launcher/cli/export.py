@@ -78,11 +78,12 @@ def export(dry_run: bool, as_json: bool, work_dir: Path | None, **kw: Any) -> No
 
 def show_plan(plan: ExportPlan) -> None:
     t = plan.table
-    size = (
-        f"{t.item_count:,} items, {t.size_bytes:,} bytes"
-        if t.item_count
-        else "size not yet counted: DescribeTable updates it about every 6 hours"
-    )
+    if t.size_sampled:
+        size = f"~{t.item_count:,} items, ~{t.size_bytes:,} bytes from a sample: DescribeTable has not counted it yet"
+    elif t.item_count:
+        size = f"{t.item_count:,} items, {t.size_bytes:,} bytes"
+    else:
+        size = "size unknown: DescribeTable counts a table about every 6 hours"
     say(f"plan: export {t.name} ({size}, {t.billing_mode}) with engine {plan.engine} ({plan.engine_reason})")
     if plan.engine == Engine.SPARK:
         say(

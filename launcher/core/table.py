@@ -19,6 +19,7 @@ class TableInfo:
     size_bytes: int
     pitr_enabled: bool = False
     table_id: str = ""  # DescribeTable's TableId (manifest-summary.json's tableId)
+    size_sampled: bool = False  # item_count and size_bytes scaled up from a sample (aws.dynamodb)
     global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
     local_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
 

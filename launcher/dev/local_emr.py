@@ -66,6 +66,15 @@ def cancel_pending(cluster: Any) -> None:
             step.state = "CANCELLED"
 
 
+def end_steps(cluster: Any) -> None:
+    """As EMR when a cluster ends: steps not started are CANCELLED, a running one INTERRUPTED, before
+    anyone can see the cluster ended (the executor kills the step's processes right after)."""
+    cancel_pending(cluster)
+    for step in cluster.steps:
+        if step.state == "RUNNING":
+            step.state = "INTERRUPTED"
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -88,7 +97,7 @@ def patch_moto() -> None:
 
     def terminate(self: Any) -> None:
         if self.state not in ("TERMINATED", "TERMINATED_WITH_ERRORS"):
-            cancel_pending(self)  # as EMR: steps that never started are CANCELLED with the cluster
+            end_steps(self)
             self.state = "TERMINATED"
             self.end_datetime = _now()
             self.last_state_change_reason = getattr(self, "reason_message", None) or "Terminated by user request"
@@ -223,7 +232,7 @@ class Executor:
 
     def end(self, cluster: Any, state: str, code: str, message: str) -> None:
         if not self.ended(cluster):
-            cancel_pending(cluster)
+            end_steps(cluster)
             cluster.reason_code, cluster.reason_message = code, message
             cluster.last_state_change_reason = message
             cluster.state = state
@@ -306,6 +315,8 @@ class Executor:
     def finish(self, cluster: Any, step: Any, folder: Path, code: int) -> bool:
         stderr_uri = self.archive(cluster, step, folder)
         step.end_date_time = _now()
+        if step.state == "INTERRUPTED":  # the cluster ended as the step did: it stays interrupted
+            return False
         if code == 0:
             step.state = "COMPLETED"
             return True

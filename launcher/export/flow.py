@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from launcher.aws.dynamodb import describe_table
+from launcher.aws.dynamodb import describe_table, with_sampled_size
 from launcher.aws.ec2 import check_instance_type
 from launcher.aws.s3 import check_bucket
 from launcher.aws.session import Aws
@@ -57,6 +57,8 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     check_instance_type(request.instance_type, list(INSTANCE_PRICES))  # before any call: a typo is bad input
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
+    if request.engine != "native" and not (request.engine == "auto" and table.pitr_enabled):
+        table = with_sampled_size(aws, table)  # a scan's estimate needs a size; the native export reads none
     check_bucket(aws, request.destination.bucket, request.destination.prefix, S3WriteSettings(request.expected_bucket_owner))
     return make_plan(
         request,

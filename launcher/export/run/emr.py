@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,13 +68,28 @@ class StepWaiter:
             if line != last_line or now - last_report >= self.report_seconds:
                 progress(f"{line}; {_duration(now - start)} elapsed")
                 last_line, last_report = line, now
-            if any(st in FAILED_STEP_STATES for st in states) or all(st == "COMPLETED" for st in states):
-                return steps
-            if cluster_state in TERMINAL_CLUSTER_STATES:
+            if steps_done(cluster_state, states):
                 return steps
             if self.max_wait_seconds is not None and now - start >= self.max_wait_seconds:
                 raise DdbS3Error(f"steps on {cluster_id} not done after {_duration(now - start)} (--max-wait): {', '.join(states)}")
             self.sleep(self.poll_seconds)
+
+
+def steps_done(cluster_state: str, step_states: list[str]) -> bool:
+    """StepWaiter's rule (Airflow's trigger uses it too): done when every step COMPLETED, one is
+    FAILED, CANCELLED or INTERRUPTED, or the cluster has ended."""
+    if any(st in FAILED_STEP_STATES for st in step_states) or all(st == "COMPLETED" for st in step_states):
+        return True
+    return cluster_state in TERMINAL_CLUSTER_STATES
+
+
+@dataclass
+class Submitted:
+    """What `EmrRunner.submit` started: the cluster, our steps on it, and whether the cluster is ours."""
+
+    cluster_id: str
+    step_ids: list[str]
+    started: bool  # a transient cluster this runner started (to terminate when done)
 
 
 class EmrRunner(Runner):
@@ -100,6 +116,19 @@ class EmrRunner(Runner):
         return self.hook or EmrHook(Aws(plan.region), settings=plan.s3)
 
     def run(self, plan: ExportPlan) -> RunResult:
+        start = time.monotonic()
+        # Teardown runs in every exit path: what submit registered is released on the way out.
+        with sigterm_raises(self.install_signal_handlers), self:
+            sub = self.submit(plan)
+            steps = self.waiter(self.make_hook(plan), sub.cluster_id, sub.step_ids, self.progress)
+            return self.finish(plan, sub.cluster_id, sub.step_ids, steps, time.monotonic() - start)
+
+    # --- the run in parts (`run` above; Airflow's deferrable operator waits elsewhere) -----------
+
+    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Submitted:
+        """Upload the artifacts, then RunJobFlow (a transient cluster, with `tags` added to ours)
+        or AddJobFlowSteps, and return without waiting. A cluster started here stays registered
+        for teardown with this runner (`cleanup()` or leaving `with`) until `detach()`."""
         hook = self.hook = self.make_hook(plan)
         root = plan.artifacts_uri
         rendered = render_export(plan, Target.emr(root))
@@ -110,27 +139,47 @@ class EmrRunner(Runner):
             check_accepting(hook, spec.cluster_id)
         uploaded = hook.upload_artifacts(root, rendered.files, self.local_files(rendered))
         self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
-        start = time.monotonic()
-        # Teardown runs in every exit path: what was registered below is released on the way out.
-        with sigterm_raises(self.install_signal_handlers), self:
-            if spec.cluster_id is None:
-                cluster_id = self.start_cluster(hook, plan.export_id, rendered.run_job_flow or {})
-                step_ids = hook.step_ids(cluster_id)
-                self.progress(
-                    f"started cluster {cluster_id} ({spec.release_label}, 1 x {spec.instance_type} master, "
-                    f"{spec.core_nodes} x {spec.instance_type} core{' spot' if spec.spot else ''}) "
-                    f"with {len(step_ids)} step(s)"
-                )
-            else:
-                cluster_id = spec.cluster_id
-                step_ids = hook.add_steps(cluster_id, rendered.steps)
-                self.progress(f"added {len(step_ids)} step(s) to cluster {cluster_id}: {', '.join(step_ids)}")
-            steps = self.waiter(hook, cluster_id, step_ids, self.progress)
-            problem = self.failure(hook, plan, cluster_id, steps)
-            if problem:
-                raise DdbS3Error(problem)
+        if spec.cluster_id is not None:
+            step_ids = hook.add_steps(spec.cluster_id, rendered.steps)
+            self.progress(f"added {len(step_ids)} step(s) to cluster {spec.cluster_id}: {', '.join(step_ids)}")
+            return Submitted(spec.cluster_id, step_ids, started=False)
+        request = dict(rendered.run_job_flow or {})
+        if tags:
+            request["Tags"] = [*request.get("Tags", []), *({"Key": k, "Value": v} for k, v in tags.items())]
+        cluster_id = self.start_cluster(hook, plan.export_id, request)
+        step_ids = hook.step_ids(cluster_id)
+        self.progress(
+            f"started cluster {cluster_id} ({spec.release_label}, 1 x {spec.instance_type} master, "
+            f"{spec.core_nodes} x {spec.instance_type} core{' spot' if spec.spot else ''}) "
+            f"with {len(step_ids)} step(s)"
+        )
+        return Submitted(cluster_id, step_ids, started=True)
+
+    def detach(self) -> None:
+        """Forget the teardown registered so far: the caller now owns the cluster (it outlives this runner)."""
+        with self._lock:
+            self._cleanups.pop_all()
+
+    def adopt(self, plan: ExportPlan, cluster_id: str) -> None:
+        """Register a cluster started earlier (by `submit`, maybe in another process) for teardown."""
+        hook = self.hook = self.make_hook(plan)
+        self.on_exit(lambda why: self._terminate(hook, cluster_id, why))
+
+    def finish(
+        self, plan: ExportPlan, cluster_id: str, step_ids: list[str], steps: list[dict[str, Any]] | None = None, seconds: float = 0.0
+    ) -> RunResult:
+        """After the wait (`steps`: what the waiter returned; None: described now): raise DdbS3Error
+        with the failure and its probable cause, as `run` does, or return the RunResult. Call it
+        inside `with runner` so that a cluster it started or adopted is terminated."""
+        hook = self.hook = self.make_hook(plan)
+        if steps is None:
+            steps = [hook.describe_step(cluster_id, s) for s in step_ids]
+        problem = self.failure(hook, plan, cluster_id, steps)
+        if problem:
+            raise DdbS3Error(problem)
+        spec = plan.cluster
         logs = [step_log_key(spec.log_uri, cluster_id, s, "") for s in step_ids] if spec.log_uri else []
-        return RunResult(plan.export_uri, {}, time.monotonic() - start, cluster_id=cluster_id, logs=logs)
+        return RunResult(plan.export_uri, {}, seconds, cluster_id=cluster_id, logs=logs)
 
     def start_cluster(self, hook: EmrHook, export_id: str, request: dict[str, Any]) -> str:
         """RunJobFlow, with its cleanup registered before the call (interrupted inside it, the id is
