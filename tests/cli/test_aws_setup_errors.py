@@ -34,3 +34,21 @@ def test_no_credentials(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "ddb-s3: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"]
+
+
+def test_an_endpoint_that_does_not_answer_is_named_within_seconds(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = run(["verify", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/"], tmp_path, AWS_DEFAULT_REGION="eu-west-1",
+               AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y", AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"ddb-s3: could not reach http://127.0.0.1:{port}/lab-backups: check the network, the region, or the AWS_ENDPOINT_URL_* variables"]
+    # bounded: four attempts and a 5 s connect timeout (not ten attempts, ~30 s of silent backoff)
+    from launcher.aws.session import Aws
+
+    config = Aws("eu-west-1").client("s3").meta.config
+    assert config.retries == {"mode": "standard", "max_attempts": 4} and config.connect_timeout == 5
