@@ -17,7 +17,7 @@ from launcher.core.errors import BadInput
 # Four attempts (backoff of at most 2, 4 and 8 s between them) and a 5 s connect timeout: throttling
 # and a dropped connection are retried, an endpoint that does not answer is named within seconds.
 # Restore's writers and the Spark job have clients of their own with their own retry budgets.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5)
+RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=5)
 
 
 @dataclass

@@ -51,4 +51,4 @@ def test_an_endpoint_that_does_not_answer_is_named_within_seconds(tmp_path):
     from launcher.aws.session import Aws
 
     config = Aws("eu-west-1").client("s3").meta.config
-    assert config.retries["max_attempts"] == 4 and config.connect_timeout == 5
+    assert config.retries["total_max_attempts"] == 4 and config.connect_timeout == 5
