@@ -351,7 +351,10 @@ class RestoreOptions(Options):
         None, description="write the keys not restored because they exist with other values here (JSON lines)", json_schema_extra=FLAG_ONLY
     )
     checkpoint: Path | None = Field(
-        None, description="progress file: run again with the same path to resume an interrupted restore", json_schema_extra=FLAG_ONLY
+        None,
+        description="progress file (default: one per export and table in ~/.cache/ddb-s3/restores): "
+        "running the same restore again resumes it",
+        json_schema_extra=FLAG_ONLY,
     )
     concurrency: Count = Field(8, description="writer threads")
     force: bool = Field(False, description="restore into a non-empty table other than the one exported")

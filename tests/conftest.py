@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from launcher.core.paths import RUNS_DIR_ENV
+from launcher.core.paths import RESTORES_DIR_ENV, RUNS_DIR_ENV
 from launcher.dev.localstack import CLEARED_VARS, LocalStack, LocalStackError
 
 from helpers import unique_name
@@ -57,6 +57,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         for name, value in stack.env().items():
             mp.setenv(name, value)
         mp.setenv(RUNS_DIR_ENV, str(tmp_path_factory.mktemp("runs")))  # the local runner's logs, not ~/.cache
+        mp.setenv(RESTORES_DIR_ENV, str(tmp_path_factory.mktemp("restores")))  # restore checkpoints, likewise
         yield stack
 
 

@@ -19,6 +19,7 @@ started again resumes where it stopped and ends with the same table.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -40,6 +41,7 @@ from launcher.backup.storage import open_location
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_key, items_equal, wire_to_json
 from launcher.core.errors import BadInput, DdbS3Error, IncompleteExport
+from launcher.core.paths import RESTORES_DIR_ENV, user_cache
 from launcher.core.retries import retries_of
 from launcher.core.s3args import S3WriteSettings
 from launcher.options import RestoreOptions
@@ -118,7 +120,8 @@ class Checkpoint:
         self.identity = identity
         self.files: dict[str, dict[str, Any]] = {}
         self.counts = Counts()
-        self.resumed = False
+        self.resumed = False  # an interrupted run of this restore: go on where it stopped
+        self.done_before = False  # this restore ran to its end before: a new full pass (put-if-absent keeps all)
         self._last_save = 0.0
         if path and path.exists():
             try:
@@ -131,9 +134,12 @@ class Checkpoint:
                     f"checkpoint {path} belongs to another restore ({', '.join(mismatch)} differ): "
                     "use another --checkpoint path or delete it"
                 )
-            self.files = data.get("files", {})
-            self.counts = Counts(**data.get("counts", {}))
-            self.resumed = True
+            if data.get("complete"):
+                self.done_before = True
+            else:
+                self.files = data.get("files", {})
+                self.counts = Counts(**data.get("counts", {}))
+                self.resumed = True
 
     def file(self, key: str) -> dict[str, Any]:
         return self.files.setdefault(key, {"next": 0, "extra": [], "total": None})
@@ -163,11 +169,11 @@ class Checkpoint:
             nxt = max(nxt, merged.pop(0)[1])
         st["next"], st["extra"] = nxt, merged
 
-    def save(self, force: bool = False) -> None:
+    def save(self, force: bool = False, complete: bool = False) -> None:
         if not self.path or (not force and time.monotonic() - self._last_save < 0.5):
             return
         self._last_save = time.monotonic()
-        doc = dict(self.identity, files=self.files, counts=asdict(self.counts), savedAt=time.time())
+        doc = dict(self.identity, files=self.files, counts=asdict(self.counts), savedAt=time.time(), complete=complete)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".", suffix=".tmp")
         with os.fdopen(fd, "w") as f:
@@ -267,6 +273,17 @@ def _check_target(source: ExportSource, desc: dict[str, Any], ddb: Any, opts: Re
                 f"the export is of table {src!r}, and {opts.table!r} is another table that already "
                 "holds items: pass --force to restore into it anyway"
             )
+
+
+def default_checkpoint(identity: dict[str, Any], aws: Aws) -> Path:
+    """The cache file of one restore: this export into this table, in this mode, on this endpoint."""
+    where = [aws.region_name, aws.endpoint("dynamodb") or ""]
+    digest = hashlib.sha256(json.dumps([identity, where], sort_keys=True).encode()).hexdigest()[:24]
+    return user_cache("restores", RESTORES_DIR_ENV) / f"{digest}.json"
+
+
+def resume_hint(checkpoint: Path, opts: RestoreOptions) -> str:
+    return f"with --checkpoint {checkpoint}" if opts.checkpoint else f"it resumes from {checkpoint}"
 
 
 # --------------------------------------------------------------------------- writing
@@ -405,7 +422,11 @@ def restore(
         raise BadInput("an incremental export is a change log (puts and deletes): apply it with --overwrite")
     ddb = writer_client(aws.session, opts.concurrency)
     mode = "overwrite" if opts.overwrite else "put-if-absent"
-    ckpt = Checkpoint(opts.checkpoint, {"version": 1, "source": source.identity, "table": opts.table, "mode": mode})
+    identity = {"version": 1, "source": source.identity, "table": opts.table, "mode": mode}
+    # Without --checkpoint, one in the cache folder per (export, target table, mode, endpoint): a
+    # second run of the same restore resumes it, or is recognised as ours once it has finished.
+    checkpoint = opts.checkpoint or default_checkpoint(identity, aws)
+    ckpt = Checkpoint(checkpoint, identity)
     desc = _describe(ddb, opts.table)
     if desc is None:
         if not opts.create_table:
@@ -417,7 +438,7 @@ def restore(
     else:
         if desc.get("TableStatus") not in ("ACTIVE", "UPDATING"):
             raise BadInput(f"table {opts.table!r} is {desc.get('TableStatus')}, not ACTIVE")
-        _check_target(source, desc, ddb, opts, ckpt.resumed)
+        _check_target(source, desc, ddb, opts, ckpt.resumed or ckpt.done_before)
     if opts.verify:
         from launcher.backup.verify import verify
 
@@ -432,7 +453,9 @@ def restore(
     capacity = opts.on_demand_write_units if billing == "PAY_PER_REQUEST" else int(desc["ProvisionedThroughput"]["WriteCapacityUnits"])
     rate = max(1.0, capacity * opts.write_percent)
     if ckpt.resumed:
-        say(f"resuming from checkpoint {opts.checkpoint}: {ckpt.counts.done:,} items already done")
+        say(f"resuming from checkpoint {checkpoint}: {ckpt.counts.done:,} items already done")
+    elif ckpt.done_before:
+        say(f"this restore ran before into {opts.table} ({checkpoint}): writing every item again, {mode}")
     say(
         f"restoring into {opts.table} ({mode}), budget {rate:,.0f} write units/s "
         f"({opts.write_percent:g} of {capacity:,} {'assumed on-demand' if billing == 'PAY_PER_REQUEST' else 'provisioned'} units), "
@@ -506,11 +529,14 @@ def restore(
             ckpt.file(ref.key)["total"] = last + 1
         drain(0)
         ok = True
+    except KeyboardInterrupt:
+        say(f"restore interrupted after {ckpt.counts.done:,} items: run the same command again to resume ({resume_hint(checkpoint, opts)})")
+        raise
     except ClientError as e:
         err = e.response["Error"]
         raise DdbS3Error(
             f"writing to {opts.table!r} failed: {err['Code']}: {err.get('Message', '')} "
-            + ("(run again with the same --checkpoint to resume)" if opts.checkpoint else "")
+            f"(run the same command again to resume: {resume_hint(checkpoint, opts)})"
         ) from None
     finally:
         if not ok:  # record what finished before stopping, so a resumed run does not redo it
@@ -521,7 +547,7 @@ def restore(
                 except Exception:  # noqa: BLE001  the first error is the one reported
                     inflight.pop(fut, None)
         pool.shutdown(wait=True, cancel_futures=True)
-        ckpt.save(force=True)
+        ckpt.save(force=True, complete=ok)
         if skipped_out:
             skipped_out.close()
     result = RestoreResult(

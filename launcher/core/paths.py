@@ -8,6 +8,7 @@ from pathlib import Path
 
 RUNS_DIR_ENV = "DDB_S3_WORK_DIR"
 LOCAL_STACK_DIR_ENV = "DDB_S3_LOCAL_DIR"
+RESTORES_DIR_ENV = "DDB_S3_RESTORE_DIR"  # restore checkpoints kept without --checkpoint
 
 
 def user_cache(name: str, override_env: str) -> Path:

@@ -241,3 +241,26 @@ def test_throttling_and_unprocessed_items_retried_condition_failure_not(monkeypa
         counts, skipped = writer.put_if_absent(recs[:1])  # one put_item call only: never retried
         assert (counts.skipped, len(skipped)) == (1, 1)
     stub.assert_no_pending_responses()
+
+
+def test_a_second_run_of_the_same_restore_resumes_and_is_not_taken_for_another_tables_items(ddb: Any, lab, tmp_path: Path) -> None:
+    """Without --checkpoint (issue 15): the export's table is LabResults, the target another table,
+    so a non-empty target is refused... unless it is this same restore's own earlier run."""
+    items = [wire_to_json(i) for i in lab_items(1500)]
+    folder = write_export(tmp_path, items)  # an export of table LabResults
+    table = lab()
+    opts = RestoreOptions(table=table, concurrency=4)
+
+    def explode(counts) -> None:  # noqa: ANN001
+        if counts.done >= 500:
+            raise Boom()
+
+    with pytest.raises(Boom):
+        restore(str(folder), opts, on_progress=explode)
+    assert 0 < len(table_items(ddb, table)) < 1500
+    again = restore(str(folder), opts)  # no --force, no --checkpoint: resumed, not refused
+    assert again.resumed and again.counts.written + again.counts.identical == 1500
+    assert_table_equals(ddb, table, items)
+    third = restore(str(folder), opts)  # finished before: a full pass again, nothing overwritten
+    assert not third.resumed and third.counts.identical == 1500 and third.counts.written == 0
+    # (another export into this non-empty table is still refused: tests/cli/test_bad_input.py restore-other-table)
