@@ -143,6 +143,8 @@ def download(
                 continue
             tmp.replace(dest / key)
             result.fetched += 1
+            if not byte_progress and (result.fetched == len(todo) or result.fetched % max(1, len(todo) // 10) == 0):
+                say(f"checked {result.fetched}/{len(todo)} downloaded files (MD5, gzip, item counts)")
             result.items += check.items or 0
             result.bytes += (dest / key).stat().st_size
     if result.problems:

@@ -28,8 +28,12 @@ def upload_tree(s3: Any, bucket: str, root: Path, prefix: str = "") -> None:
 def test_download_checked_and_resumable(s3: Any, bucket: str, tmp_path: Path) -> None:
     upload_tree(s3, bucket, FIX / "native-full")
     uri = f"s3://{bucket}/AWSDynamoDB/{EID}/"
-    first = download(uri, tmp_path / "b", concurrency=4)
+    lines: list[str] = []
+    first = download(uri, tmp_path / "b", concurrency=4, progress=lines.append)
     assert (first.fetched, first.skipped, first.items) == (3, 0, 40)
+    # the checks after the transfer show progress too, and come before the final line (issue 15)
+    checked = [i for i, line in enumerate(lines) if line.startswith("checked ")]
+    assert lines[checked[-1]] == "checked 3/3 downloaded files (MD5, gzip, item counts)" and checked[-1] == len(lines) - 2
     assert verify(LocalFolder(tmp_path / "b")).ok
     again = download(uri, tmp_path / "b")
     assert (again.fetched, again.skipped) == (0, 3)
