@@ -8,10 +8,11 @@ the one after that window, and the whole-run figure is printed beside it. Seen f
 last fix: with the 1-byte item size the plan passed for a table DescribeTable had not counted yet,
 the 10-RCU table was read in bursts of ~80 units and at 5.5/s after the opening window.
 
-Not met yet on the 10-RCU table: with a 5-unit budget the connector's own rate control reads 2-14%
-over it (5.1-5.7 units/s in eight runs, items of 1 and 4 KB; its permits are then of about one unit,
-and each page's ConsumedCapacity rounds up to whole 4 KB blocks), so that case allows 15% until
-the cause is found; the 200-RCU table holds 10%."""
+A token bucket lets a reader that paused spend what it saved: the connector's holds 5 seconds of its
+rate, so over a window of T seconds it may read up to (1 + 5/T) times the budget. Runs of ~35 s
+measured 2-14% over on the 10-RCU table (5 units/s: a pause of a few seconds shows); the tables here
+are read for about a minute after the opening window, where that allowance is under 10%.
+"""
 from __future__ import annotations
 
 import json
@@ -47,8 +48,8 @@ def provisioned_table(ddb, rcu: int, items: int) -> str:
     return name
 
 
-@pytest.mark.parametrize(("rcu", "items", "tolerance"), [(10, 1500, 0.15), (200, 12000, 0.10)], ids=["10-rcu", "200-rcu"])
-def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items, tolerance):
+@pytest.mark.parametrize(("rcu", "items"), [(10, 2400), (200, 12000)], ids=["10-rcu", "200-rcu"])
+def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items):
     ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
     table = provisioned_table(ddb, rcu, items)
     bucket = unique_name("budget").lower()
@@ -70,4 +71,4 @@ def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items, tol
     rate = sum(r.consumed for r in steady[:-1]) / (steady[-1].at - steady[0].at)
     report = f"budget {budget:g}/s: {rate:.1f}/s after the first {BURST_SECONDS:g} s, {whole:.1f}/s whole run, {len(scans)} Scans"
     print(report)
-    assert abs(rate / budget - 1) <= tolerance, report
+    assert abs(rate / budget - 1) <= 0.10, report
