@@ -10,6 +10,7 @@ from typing import Any
 from launcher.core.layout import EXTRAS
 
 RESULT_PREFIX = "ddb-s3 result: "
+PROGRESS_PREFIX = "ddb-s3 progress: "  # a task's running count (launcher.job.runtime.ReadStats), one JSON object after it
 
 
 def print_result(export_id: str, summary: dict[str, Any]) -> None:

@@ -4,6 +4,9 @@ writes. The plan arrives as the JSON dict the template embedded."""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -12,8 +15,10 @@ import boto3
 from botocore.config import Config
 
 from launcher.core import layout
+from launcher.core.result_line import PROGRESS_PREFIX
 from launcher.core.s3args import S3WriteSettings
 
+PROGRESS_SECONDS = 5.0
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
@@ -30,10 +35,13 @@ class ReadStats:
     """On an executor: when a task's first and last item arrived from the reader, and their bytes
     (the items in DynamoDB JSON), so the summary can say when the items were read and how much."""
 
-    def __init__(self) -> None:
+    def __init__(self, partition: int = 0, report_seconds: float = PROGRESS_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.first: str | None = None
         self.last: str | None = None
         self.bytes = 0
+        self.items = 0
+        self.partition, self.report_seconds, self.clock = partition, report_seconds, clock
+        self._reported = clock()
 
     def watch(self, lines: Iterable[str]) -> Iterator[str]:
         for line in lines:
@@ -42,13 +50,26 @@ class ReadStats:
                 self.first = now
             self.last = now
             self.bytes += len(line)
+            self.items += 1
+            if self.items % 1000 == 0 and self.clock() - self._reported >= self.report_seconds:
+                self.report()
             yield line
+        self.report()
+
+    def report(self) -> None:
+        """A progress line on stderr; the local runner adds up the tasks' lines (on EMR it goes to
+        the executor's log)."""
+        self._reported = self.clock()
+        doc = {"partition": self.partition, "items": self.items, "bytes": self.bytes}
+        print(PROGRESS_PREFIX + json.dumps(doc), file=sys.stderr, flush=True)
 
 
-def write_watched(write: Callable[[Iterator[str]], Iterable[Any]], lines: Iterable[str]) -> Iterator[tuple[Any, Any, Any, int]]:
+def write_watched(
+    write: Callable[[Iterator[str]], Iterable[Any]], lines: Iterable[str], partition: int = 0
+) -> Iterator[tuple[Any, Any, Any, int]]:
     """A task's side: write its lines with `write`, then yield (data file, first, last, bytes) for
     each file it wrote (the task's bytes on its first file only)."""
-    stats = ReadStats()
+    stats = ReadStats(partition)
     files = list(write(stats.watch(lines)))
     for n, data_file in enumerate(files):
         yield data_file, stats.first, stats.last, stats.bytes if n == 0 else 0

@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
 from launcher.core.procs import die_with_parent
-from launcher.core.result_line import parse_result
+from launcher.core.result_line import PROGRESS_PREFIX, parse_result
+from launcher.export.estimate import duration
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
 from launcher.export.render.base import Rendered, Target
@@ -26,6 +28,36 @@ from launcher.export.run.jars import check_java, connector_classpath
 from launcher.export.run.step_logs import probable_cause
 
 _TASK_DONE = re.compile(r"Finished task .* in stage (\d+)\.\d+ .*\((\d+)/(\d+)\)")
+
+
+class ReadProgress:
+    """Adds up the tasks' progress lines (launcher.job.runtime.ReadStats) into one line every few
+    seconds: items and bytes read so far, the rate, and against the table's size when known an ETA."""
+
+    def __init__(self, table_items: int, budget: float, every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.table_items, self.budget, self.every, self.clock = table_items, budget, every, clock
+        self.start = clock()
+        self.last = self.start
+        self.tasks: dict[int, tuple[int, int]] = {}
+
+    def update(self, line: str) -> str | None:
+        """None for a line that is not a task's progress line; "" for one that adds to the count
+        without a report yet; else the report."""
+        if not line.startswith(PROGRESS_PREFIX):
+            return None
+        doc = json.loads(line[len(PROGRESS_PREFIX) :])
+        self.tasks[int(doc["partition"])] = (int(doc["items"]), int(doc["bytes"]))
+        now = self.clock()
+        if now - self.last < self.every:
+            return ""
+        self.last = now
+        items = sum(i for i, _ in self.tasks.values())
+        size = sum(b for _, b in self.tasks.values())
+        rate = items / max(now - self.start, 1e-9)
+        text = f"read {items:,} items, {size / 1e6:,.1f} MB, {rate:,.0f} items/s (budget {self.budget:g} units/s)"
+        if self.table_items > items and rate > 0:
+            text += f"; about {duration((self.table_items - items) / rate)} left of ~{self.table_items:,}"
+        return text
 
 
 def spark_submit_path() -> str:
@@ -90,6 +122,7 @@ class LocalRunner(Runner):
         cmd = self.command(step, plan)
         env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
         tail: deque[str] = deque(maxlen=30)
+        tally = ReadProgress(plan.table.item_count, plan.read_units_per_second)
         result: dict = {}
         with open(log, "w") as logf:
             # Own session: Ctrl-C reaches us, not Spark, and we stop it in order. Parent-death signal:
@@ -111,6 +144,9 @@ class LocalRunner(Runner):
                     tail.append(line.rstrip())
                     if (found := parse_result(line)) is not None:
                         result = found
+                    elif (said := tally.update(line)) is not None:
+                        if said:
+                            self.progress(said)
                     elif line.startswith("ddb-s3: "):
                         self.progress(line.rstrip()[len("ddb-s3: ") :])
                     elif m := _TASK_DONE.search(line):

@@ -1,0 +1,39 @@
+"""Export progress (issue 15): each task prints its running count every few seconds, and the local
+runner adds the tasks up into one line with the rate and, when the table's size is known, an ETA."""
+import json
+
+import pytest
+
+from launcher.core.result_line import PROGRESS_PREFIX
+from launcher.export.run.local import ReadProgress
+from launcher.job.runtime import ReadStats
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_task_reports_its_count_every_few_seconds_and_at_its_end(capsys):
+    now = [0.0]
+    stats = ReadStats(partition=3, report_seconds=5.0, clock=lambda: now[0])
+
+    def lines():
+        for i in range(2500):
+            now[0] = i * 0.004  # 2500 lines over 10 s
+            yield "x" * 10
+
+    assert sum(1 for _ in stats.watch(lines())) == 2500
+    reports = [json.loads(line[len(PROGRESS_PREFIX):]) for line in capsys.readouterr().err.splitlines()]
+    assert reports[-1] == {"partition": 3, "items": 2500, "bytes": 25000}  # the final count
+    assert [r["items"] for r in reports[:-1]] == [2000]  # checked each 1000 lines, at most every 5 s
+
+
+def test_the_runner_adds_the_tasks_up_with_a_rate_and_an_eta():
+    now = [0.0]
+    tally = ReadProgress(table_items=100_000, budget=500.0, every=5.0, clock=lambda: now[0])
+    assert tally.update("INFO something else") is None
+    now[0] = 1.0
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "items": 1000, "bytes": 1000000}') == ""  # not yet
+    now[0] = 10.0
+    said = tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 9000, "bytes": 9000000}')
+    assert said == "read 10,000 items, 10.0 MB, 1,000 items/s (budget 500 units/s); about 1m30s left of ~100,000"
+    now[0] = 20.0  # a task's later line replaces its earlier count, never adds to it
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 19000, "bytes": 19000000}').startswith("read 20,000 items")
