@@ -57,8 +57,8 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     check_instance_type(request.instance_type, list(INSTANCE_PRICES))  # before any call: a typo is bad input
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
-    if request.engine != "native" and not (request.engine == "auto" and table.pitr_enabled):
-        table = with_sampled_size(aws, table)  # a scan's estimate needs a size; the native export reads none
+    if request.runner == "emr" and request.engine != "native" and not (request.engine == "auto" and table.pitr_enabled):
+        table = with_sampled_size(aws, table)  # the cluster's estimate needs a size; the native export reads none
     check_bucket(aws, request.destination.bucket, request.destination.prefix, S3WriteSettings(request.expected_bucket_owner))
     return make_plan(
         request,

@@ -324,7 +324,8 @@ def make_export(stack: LocalStack, bucket: str, prefix: str, items: list[dict], 
 
 def test_restore_into_a_new_table_and_into_an_existing_one(recording, tmp_path):
     """One target table, one policy: created from the export (--create-table), then restored into
-    again while it holds the items: refused without --force (the emptiness check), put-if-absent
+    again while it holds the items: refused without --force (the emptiness check) when it is not the
+    same restore run again, put-if-absent
     with --force (every put meets an existing item and is compared), then --overwrite."""
     rec, plan = recording
     bucket = new_bucket(rec.stack)
@@ -334,7 +335,8 @@ def test_restore_into_a_new_table_and_into_an_existing_one(recording, tmp_path):
     try:
         proc = run("restore", uri, "--table", target, "--create-table", "--json")
         assert proc.returncode == 0, proc.stderr[-3000:]
-        proc = run("restore", uri, "--table", target, "--json")
+        # a restore that does not know the first one (another checkpoint: another machine) is refused
+        proc = run("restore", uri, "--table", target, "--checkpoint", str(tmp_path / "elsewhere.json"), "--json")
         assert proc.returncode != 0 and "--force" in proc.stderr, proc.stderr[-3000:]
         for extra in ([], ["--overwrite"]):
             proc = run("restore", uri, "--table", target, "--force", "--json", *extra)
