@@ -37,3 +37,13 @@ def test_the_runner_adds_the_tasks_up_with_a_rate_and_an_eta():
     assert said == "read 10,000 items, 10.0 MB, 1,000 items/s (budget 500 units/s); about 1m30s left of ~100,000"
     now[0] = 20.0  # a task's later line replaces its earlier count, never adds to it
     assert tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 19000, "bytes": 19000000}').startswith("read 20,000 items")
+
+
+def test_a_progress_line_the_jvm_wrote_into_is_read_or_skipped_never_fatal():
+    now = [0.0]
+    tally = ReadProgress(table_items=0, budget=5.0, every=0.0, clock=lambda: now[0])
+    now[0] = 1.0
+    glued = "26/11/28 INFO Executor: x" + PROGRESS_PREFIX + '{"partition": 0, "items": 5, "bytes": 50}26/11/28 INFO y'
+    assert tally.update(glued).startswith("read 5 items")
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "ite26/11/28 INFO torn') == ""
+    assert tally.update(PROGRESS_PREFIX + "[1, 2]") == ""

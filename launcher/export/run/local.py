@@ -43,9 +43,15 @@ class ReadProgress:
     def update(self, line: str) -> str | None:
         """None for a line that is not a task's progress line; "" for one that adds to the count
         without a report yet; else the report."""
-        if not line.startswith(PROGRESS_PREFIX):
+        at = line.find(PROGRESS_PREFIX)  # the JVM shares the stream: its text may come first or after
+        if at < 0:
             return None
-        doc = json.loads(line[len(PROGRESS_PREFIX) :])
+        try:
+            doc, _ = json.JSONDecoder().raw_decode(line[at + len(PROGRESS_PREFIX) :])
+        except ValueError:
+            return ""  # torn by the JVM's own output; the task's next line counts again
+        if not isinstance(doc, dict):
+            return ""
         self.tasks[int(doc["partition"])] = (int(doc["items"]), int(doc["bytes"]))
         now = self.clock()
         if now - self.last < self.every:
