@@ -90,11 +90,10 @@ def download(
                 result.bytes += path.stat().st_size
                 continue
             say(f"{key}: present but {check.problem}; fetching it again")
-        try:
-            size = loc.s3.head_object(Bucket=loc.base.bucket, Key=loc.key(ref.key), **loc.settings.read_args())["ContentLength"]
-        except Exception:  # noqa: BLE001  reported below with the other problems
+        if not loc.exists(ref.key):  # one cached listing of the folder, not a HeadObject per file
             result.problems.append(f"{ref.key}: missing in {loc.uri}")
             continue
+        size = ref.size if ref.size is not None else loc.head(ref.key)["ContentLength"]  # ours record it
         todo.append((ref, key, size))
     if result.skipped:
         say(f"{result.skipped} file(s) already present with the right checksum: kept")

@@ -8,34 +8,23 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
 
-from launcher.core.codec import item_key, items_equal, wire_to_json
+from launcher.core.codec import items_equal
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
-from helpers import unique_name
+from helpers import table_items, unique_name
 
 pytestmark = pytest.mark.e2e
 
 N = 3000
-KEYS = ["patient_id", "sample_id"]
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([DDB_S3, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=900)
-
-
-def scan(ddb: Any, table: str) -> dict:
-    out = {}
-    for page in ddb.get_paginator("scan").paginate(TableName=table):
-        for it in page["Items"]:
-            j = wire_to_json(it)
-            out[item_key(j, KEYS)] = j
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +41,7 @@ def exported(local_stack, tmp_path_factory) -> dict:  # noqa: ANN001
     folder = tmp_path_factory.mktemp("backup") / "b"
     proc = run("download", doc["exportUri"], str(folder), "--json")
     assert proc.returncode == 0, proc.stderr
-    return {"table": table, "uri": doc["exportUri"], "folder": folder, "source": scan(ddb, table)}
+    return {"table": table, "uri": doc["exportUri"], "folder": folder, "source": table_items(ddb, table)}
 
 
 def test_download_verify_restore_equal(exported: dict) -> None:
@@ -63,7 +52,7 @@ def test_download_verify_restore_equal(exported: dict) -> None:
     proc = run("restore", str(exported["folder"]), "--table", target, "--create-table", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["written"] == N
-    got, want = scan(ddb, target), exported["source"]
+    got, want = table_items(ddb, target), exported["source"]
     assert len(want) == N and got.keys() == want.keys()
     assert all(items_equal(got[k], want[k]) for k in want)
     ddb.delete_table(TableName=target)
@@ -79,7 +68,7 @@ def test_restore_from_s3_then_again_skips_nothing_changes_nothing(exported: dict
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert proc.returncode == 0 and (doc["written"], doc["skipped"], doc["identical"]) == (0, 0, N)
-    got = scan(ddb, target)
+    got = table_items(ddb, target)
     assert all(items_equal(got[k], v) for k, v in exported["source"].items()) and len(got) == N
     ddb.delete_table(TableName=target)
 
