@@ -26,7 +26,8 @@ jars: .cache/jars/.built
 # The local Hive engine's classpath (emr-dynamodb-hive 4.5.0, SDK v1, hadoop-aws) and the HiveQL checker.
 hive-jars: .cache/hive-jars/.built
 .cache/hive-jars/.built: hive/jvm/pom.xml $(shell find hive/jvm/src -type f) | venv
-	mvn -q -B -Dstyle.color=never -f hive/jvm/pom.xml clean package -Dhive.jars.dir=$(CURDIR)/.cache/hive-jars
+	@# Maven 3.8 prints ANSI resets even with -q and style.color=never: strip them, keep its exit code.
+	set -o pipefail; mvn -q -B -Dstyle.color=never -f hive/jvm/pom.xml clean package -Dhive.jars.dir=$(CURDIR)/.cache/hive-jars 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
 	@touch $@
 
 # EMR 7's node Python for the local EMR: CPython 3.9 (pyenv, as on the machine image) and pinned boto3.

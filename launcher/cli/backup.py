@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from launcher.aws.session import Aws
-from launcher.cli.base import build, cli, err, options, out, say
+from launcher.cli.base import build, cli, options, out, say
+from launcher.cli.progress import progress_bar
 from launcher.core.errors import IncompleteExport
 from launcher.core.s3args import S3WriteSettings
 from launcher.options import ConvertOptions, DownloadOptions, Options, RestoreOptions, VerifyOptions
@@ -20,25 +19,6 @@ from launcher.options import ConvertOptions, DownloadOptions, Options, RestoreOp
 
 def _aws(opts: Options) -> tuple[Aws, S3WriteSettings]:
     return Aws(opts.region), S3WriteSettings(opts.expected_bucket_owner)
-
-
-@contextmanager
-def _bar(label: str, unit_bytes: bool) -> Iterator[tuple[Callable[..., None], ...] | None]:
-    """A rich progress bar on a terminal; None (plain lines instead) in logs and CI."""
-    if not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
-    cols = [TextColumn(label), BarColumn()]
-    cols += [DownloadColumn(), TransferSpeedColumn()] if unit_bytes else [MofNCompleteColumn()]
-    with Progress(*cols, TimeRemainingColumn(), console=err, transient=False) as progress:
-        task = progress.add_task(label, total=None)
-        yield (
-            lambda total: progress.update(task, total=total),
-            lambda n: progress.advance(task, n),
-            lambda done: progress.update(task, completed=done),
-        )
 
 
 @cli.command()
@@ -92,7 +72,7 @@ def download(source: str, dest: Path, as_json: bool, **kw: Any) -> None:
 
     opts = build(DownloadOptions, kw)
     aws, settings = _aws(opts)
-    with _bar("download", unit_bytes=True) as bar:
+    with progress_bar("download", unit_bytes=True) as bar:
         result = run(
             source, dest, aws, settings, progress=say, concurrency=opts.concurrency, byte_progress=(bar[0], bar[1]) if bar else None
         )
@@ -127,7 +107,7 @@ def restore(source: str, as_json: bool, **kw: Any) -> None:
     aws.region_name  # noqa: B018 - the table's region is needed: say so before reading the export
     last = [time.monotonic()]  # the first plain progress line after 5 s, not at the first batch
 
-    with _bar("restore", unit_bytes=False) as bar:
+    with progress_bar("restore", unit_bytes=False) as bar:
 
         def on_progress(c: Counts) -> None:
             if bar:

@@ -11,6 +11,21 @@ from launcher.core.layout import EXTRAS
 
 RESULT_PREFIX = "ddb-s3 result: "
 PROGRESS_PREFIX = "ddb-s3 progress: "  # a task's running count (launcher.job.runtime.ReadStats), one JSON object after it
+COUNTERS_PREFIX = "ddb-s3 counters: "  # the driver's job counters (launcher.job.runtime.DriverCounters), in the EMR step's stdout
+
+
+def last_counters(text: str) -> dict[str, Any] | None:
+    """The newest driver counters in a step's stdout (a line torn by the JVM's output is skipped)."""
+    for line in reversed(text.splitlines()):
+        at = line.find(COUNTERS_PREFIX)
+        if at >= 0:
+            try:
+                doc, _ = json.JSONDecoder().raw_decode(line[at + len(COUNTERS_PREFIX) :])
+            except ValueError:
+                continue
+            if isinstance(doc, dict):
+                return doc
+    return None
 
 
 def print_result(export_id: str, summary: dict[str, Any]) -> None:

@@ -11,7 +11,8 @@ the stack's own servers) and the executor changes the backend's cluster and step
                     `spark-submit` with the step's own arguments (s3:// scripts, --py-files and
                     --jars fetched from S3; EMR's connector path mapped to the local connector jars;
                     Python 3.9 for the driver and the workers, as on EMR 7), stdout and stderr
-                    archived gzipped at <LogUri>/<cluster>/steps/<step>/ as EMR does, and a failed
+                    archived gzipped at <LogUri>/<cluster>/steps/<step>/ as EMR does (while the
+                    step runs too: every ARCHIVE_SECONDS here, every ~5 minutes there), and a failed
                     step's FailureDetails pointing at its stderr
     last step done  TERMINATED (ALL_STEPS_COMPLETED) unless KeepJobFlowAliveWhenNoSteps; a step that
                     fails with ActionOnFailure TERMINATE_CLUSTER cancels the rest and ends the
@@ -51,6 +52,7 @@ from launcher.core.versions import EMR_CONNECTOR_JAR
 from launcher.export.run.step_logs import probable_cause, step_log_key
 
 POLL_S = 0.2
+ARCHIVE_SECONDS = 3.0  # a running step's logs to LogUri: EMR does it every ~5 minutes; short here for the tests
 SHUTDOWN = "SHUTDOWN"  # a node folder's marker: `shutdown` ran on it
 SPARK_MASTER = "local[2,4]"  # two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
 EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python3 (make py39)
@@ -301,7 +303,11 @@ class Executor:
                 start_new_session=True,
                 preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG): the step dies with us
             )
+            archived = time.monotonic()
             while proc.poll() is None:
+                if time.monotonic() - archived >= ARCHIVE_SECONDS:  # as EMR does every ~5 minutes
+                    self.archive(cluster, step, folder)
+                    archived = time.monotonic()
                 if self.ended(cluster):  # TerminateJobFlows mid-step: the step dies with the cluster
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()

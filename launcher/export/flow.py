@@ -21,7 +21,7 @@ from launcher.core.paths import runs_dir
 from launcher.core.s3args import S3WriteSettings
 from launcher.export.estimate import INSTANCE_PRICES
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
-from launcher.export.run import Progress, Runner, RunResult
+from launcher.export.run import Counts, Progress, Runner, RunResult
 from launcher.options import ExportRequest
 
 
@@ -70,8 +70,9 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     )
 
 
-def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | None = None) -> Runner:
-    """The runner the plan asks for (imported on demand: the EMR code only when it is used)."""
+def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | None = None, counts: Counts | None = None) -> Runner:
+    """The runner the plan asks for (imported on demand: the EMR code only when it is used).
+    `counts` takes the read's running counts (default: a line every few seconds through progress)."""
     if plan.engine == Engine.NATIVE:
         from launcher.export.run.native import NativeRunner  # ExportTableToPointInTime: no cluster, no Spark
 
@@ -79,10 +80,10 @@ def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | N
     if plan.runner == RunnerName.LOCAL:
         from launcher.export.run.local import LocalRunner
 
-        return LocalRunner(work_dir or runs_dir(), progress)
+        return LocalRunner(work_dir or runs_dir(), progress, counts=counts)
     from launcher.export.run.emr import EmrRunner, StepWaiter
 
-    return EmrRunner(progress=progress, waiter=StepWaiter(plan.poll_seconds))
+    return EmrRunner(progress=progress, waiter=StepWaiter(plan.poll_seconds, log_uri=plan.cluster.log_uri), counts=counts)
 
 
 def run_and_verify(plan: ExportPlan, runner: Runner, *, check: bool = True) -> ExportOutcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
@@ -15,7 +16,7 @@ import boto3
 from botocore.config import Config
 
 from launcher.core import layout
-from launcher.core.result_line import PROGRESS_PREFIX
+from launcher.core.result_line import COUNTERS_PREFIX, PROGRESS_PREFIX
 from launcher.core.s3args import S3WriteSettings
 
 PROGRESS_SECONDS = 5.0
@@ -65,14 +66,59 @@ class ReadStats:
 
 
 def write_watched(
-    write: Callable[[Iterator[str]], Iterable[Any]], lines: Iterable[str], partition: int = 0
+    write: Callable[[Iterator[str]], Iterable[Any]], lines: Iterable[str], partition: int = 0, totals: tuple[Any, Any] | None = None
 ) -> Iterator[tuple[Any, Any, Any, int]]:
     """A task's side: write its lines with `write`, then yield (data file, first, last, bytes) for
-    each file it wrote (the task's bytes on its first file only)."""
+    each file it wrote (the task's bytes on its first file only). `totals`: the driver's item and
+    byte accumulators (DriverCounters.totals), added to when the task is done."""
     stats = ReadStats(partition)
     files = list(write(stats.watch(lines)))
+    if totals is not None:
+        totals[0].add(stats.items)
+        totals[1].add(stats.bytes)
     for n, data_file in enumerate(files):
         yield data_file, stats.first, stats.last, stats.bytes if n == 0 else 0
+
+
+class DriverCounters:
+    """On the driver: every few seconds one line of the job's counters on stdout, which on EMR is the
+    step's stdout (archived to LogUri as the step runs, where the launcher's wait reads it; the
+    tasks' own lines go to the YARN containers' logs there). Tasks from Spark's status tracker; items
+    and bytes from accumulators, which grow as tasks finish."""
+
+    def __init__(self, sc: Any, every: float = PROGRESS_SECONDS) -> None:
+        self.sc, self.every = sc, every
+        self.totals = (sc.accumulator(0), sc.accumulator(0))  # what write_watched adds to
+        self.tasks: dict[str, int] = {"tasks": 0, "tasksDone": 0, "tasksRunning": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ddb-s3 counters", daemon=True)
+
+    def __enter__(self) -> DriverCounters:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.report(finished=exc_type is None)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.report()
+
+    def report(self, finished: bool = False) -> None:
+        tracker = self.sc.statusTracker()
+        stages = [s for s in (tracker.getStageInfo(i) for i in tracker.getActiveStageIds()) if s is not None]
+        if stages:  # between stages and after the job there are none: the last seen stand
+            self.tasks = {
+                "tasks": sum(s.numTasks for s in stages),
+                "tasksDone": sum(s.numCompletedTasks for s in stages),
+                "tasksRunning": sum(s.numActiveTasks for s in stages),
+            }
+        if finished:
+            self.tasks.update(tasksDone=self.tasks["tasks"], tasksRunning=0)
+        doc = {**self.tasks, "items": self.totals[0].value, "bytes": self.totals[1].value, "finished": finished}
+        print(COUNTERS_PREFIX + json.dumps(doc), flush=True)
 
 
 def merge_read_stats(results: list[tuple[Any, Any, Any, int]]) -> tuple[list[Any], dict[str, Any]]:

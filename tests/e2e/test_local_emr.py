@@ -102,6 +102,25 @@ def test_transient_cluster_exports_verifies_and_ends(on_local_emr, source, reade
     assert "python3.9" in step_log(bucket, result["clusterId"], "stderr.gz")
 
 
+def test_a_running_step_shows_the_jobs_counters_from_its_archived_stdout(on_local_emr, source):
+    """The wait reads the step's stdout as EMR archives it (every ~5 minutes there, every few seconds
+    on the local EMR) and shows the driver's counters: tasks from Spark's status tracker, items and
+    bytes from the job's accumulators."""
+    table, bucket, items = source
+    proc = export("--table", table, "--to", f"s3://{bucket}/counters", "--reader", "segments", "--segments", "4",
+                  "--read-percent", "0.0002",  # 8 units/s: the step runs long enough to be seen running
+                  "--log-uri", f"s3://{bucket}/logs/")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    running = [line for line in proc.stderr.splitlines() if "step 1/1 RUNNING (" in line]
+    assert running, proc.stderr[-3000:]
+    assert "tasks done" in running[-1] and "written so far" in running[-1], running
+    # the driver's last word in the archived stdout: every task done, every item counted
+    from launcher.core.result_line import last_counters
+
+    final = last_counters(step_log(bucket, json.loads(proc.stdout)["clusterId"], "stdout.gz"))
+    assert final["finished"] and final["items"] == len(items) and final["tasksDone"] == final["tasks"] > 0, final
+
+
 def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
     table, bucket, items = source
     cluster_id = on_local_emr.run_job_flow(

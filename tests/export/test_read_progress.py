@@ -1,11 +1,13 @@
-"""Export progress (issue 15): each task prints its running count every few seconds, and the local
-runner adds the tasks up into one line with the rate and, when the table's size is known, an ETA."""
+"""Export progress (issue 15): each task prints its running count every few seconds, the local runner
+adds the tasks up (rate and, when the table's size is known, an ETA): a live display on a terminal,
+a line every few seconds elsewhere."""
 import json
 
 import pytest
 
 from launcher.core.result_line import PROGRESS_PREFIX
-from launcher.export.run.local import ReadProgress
+from launcher.export.run import CountLines, ReadCount
+from launcher.export.run.local import ReadTally
 from launcher.job.runtime import ReadStats
 
 pytestmark = pytest.mark.unit
@@ -28,22 +30,63 @@ def test_a_task_reports_its_count_every_few_seconds_and_at_its_end(capsys):
 
 def test_the_runner_adds_the_tasks_up_with_a_rate_and_an_eta():
     now = [0.0]
-    tally = ReadProgress(table_items=100_000, budget=500.0, every=5.0, clock=lambda: now[0])
+    tally = ReadTally(table_items=100_000, budget=500.0, clock=lambda: now[0])
     assert tally.update("INFO something else") is None
     now[0] = 1.0
-    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "items": 1000, "bytes": 1000000}') == ""  # not yet
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "items": 1000, "bytes": 1000000}').items == 1000
     now[0] = 10.0
-    said = tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 9000, "bytes": 9000000}')
-    assert said == "read 10,000 items, 10.0 MB, 1,000 items/s (budget 500 units/s); about 1m30s left of ~100,000"
+    count = tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 9000, "bytes": 9000000}')
+    assert count.text() == "read 10,000 items, 10.0 MB, 1,000 items/s (budget 500 units/s); about 1m30s left of ~100,000"
     now[0] = 20.0  # a task's later line replaces its earlier count, never adds to it
-    assert tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 19000, "bytes": 19000000}').startswith("read 20,000 items")
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 19000, "bytes": 19000000}').items == 20_000
 
 
 def test_a_progress_line_the_jvm_wrote_into_is_read_or_skipped_never_fatal():
     now = [0.0]
-    tally = ReadProgress(table_items=0, budget=5.0, every=0.0, clock=lambda: now[0])
+    tally = ReadTally(table_items=0, budget=5.0, clock=lambda: now[0])
     now[0] = 1.0
     glued = "26/11/28 INFO Executor: x" + PROGRESS_PREFIX + '{"partition": 0, "items": 5, "bytes": 50}26/11/28 INFO y'
-    assert tally.update(glued).startswith("read 5 items")
-    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "ite26/11/28 INFO torn') == ""
-    assert tally.update(PROGRESS_PREFIX + "[1, 2]") == ""
+    assert tally.update(glued).text().startswith("read 5 items")
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "ite26/11/28 INFO torn').items == 5  # unchanged
+    assert tally.update(PROGRESS_PREFIX + "[1, 2]").items == 5
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 1}').items == 5
+
+
+def test_off_a_terminal_counts_are_a_line_every_few_seconds():
+    now = [0.0]
+    lines: list[str] = []
+    every = CountLines(lines.append, every=5.0, clock=lambda: now[0])
+    for t in range(0, 12):
+        now[0] = float(t)
+        every(ReadCount(items=t * 100, bytes=t * 1000, seconds=t, table_items=0, budget=5.0))
+    assert lines == ["read 500 items, 0.0 MB, 100 items/s (budget 5 units/s)", "read 1,000 items, 0.0 MB, 100 items/s (budget 5 units/s)"]
+
+
+def test_on_a_terminal_the_read_is_a_live_display(monkeypatch):
+    """rich draws what a terminal shows; a console forced to act as one records it here."""
+    import io
+
+    from rich.console import Console
+
+    from launcher.cli import progress
+
+    screen = io.StringIO()
+    monkeypatch.setattr(progress, "err", Console(file=screen, force_terminal=True, width=160, color_system=None))
+    with progress.read_display() as show:
+        assert show is not None
+        show(ReadCount(items=25_000, bytes=26_000_000, seconds=10.0, table_items=100_000, budget=500.0))
+    drawn = screen.getvalue()
+    assert "25,000/100,000 items, 26.0 MB, 2,500 items/s" in drawn and "(budget 500 units/s)" in drawn
+    assert "━" in drawn  # the bar
+
+
+def test_without_a_terminal_there_is_no_live_display(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from launcher.cli import progress
+
+    monkeypatch.setattr(progress, "err", Console(file=io.StringIO(), force_terminal=False))
+    with progress.read_display() as show:
+        assert show is None

@@ -8,15 +8,56 @@ whatever happened in between. This is mrjob's and s3transfer's pattern."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from launcher.export.estimate import duration
 from launcher.export.plan import ExportPlan
 from launcher.export.run.signals import Terminated, signals_held
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReadCount:
+    """How far an export's read has come: the tasks' own counts (launcher.job.runtime.ReadStats)
+    added up, against the table's size when DescribeTable knows it (0 when not)."""
+
+    items: int
+    bytes: int
+    seconds: float
+    table_items: int
+    budget: float  # read units per second
+
+    @property
+    def rate(self) -> float:
+        return self.items / max(self.seconds, 1e-9)
+
+    def text(self) -> str:
+        text = f"read {self.items:,} items, {self.bytes / 1e6:,.1f} MB, {self.rate:,.0f} items/s (budget {self.budget:g} units/s)"
+        if self.table_items > self.items and self.rate > 0:
+            text += f"; about {duration((self.table_items - self.items) / self.rate)} left of ~{self.table_items:,}"
+        return text
+
+
+Counts = Callable[[ReadCount], None]
+
+
+class CountLines:
+    """Read counts as plain lines, at most one every `every` seconds (logs, CI, Airflow); a terminal
+    gets a live display instead (launcher/cli/progress.py)."""
+
+    def __init__(self, progress: Progress, every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.progress, self.every, self.clock = progress, every, clock
+        self.last = clock()
+
+    def __call__(self, count: ReadCount) -> None:
+        if self.clock() - self.last >= self.every:
+            self.last = self.clock()
+            self.progress(count.text())
 
 
 @dataclass
@@ -35,8 +76,9 @@ class Runner:
     # interrupt the teardown. Airflow owns them in its task process.
     hold_signals = False
 
-    def __init__(self, progress: Progress = print) -> None:
+    def __init__(self, progress: Progress = print, counts: Counts | None = None) -> None:
         self.progress = progress
+        self.counts = counts or CountLines(progress)
         self._cleanups = ExitStack()
         self._why = "cleanup"
         self._lock = threading.Lock()

@@ -21,10 +21,11 @@ from launcher.aws.emr_hook import EmrHook
 from launcher.aws.session import Aws
 from launcher.core.emr import ACCEPTING_STATES, DONE_STEP_STATES, FAILED_STEP_STATES, TERMINAL_CLUSTER_STATES
 from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.result_line import last_counters
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
 from launcher.export.render.base import HELPERS_JAR, Rendered, Target
-from launcher.export.run import Progress, Runner, RunResult
+from launcher.export.run import Counts, Progress, Runner, RunResult
 from launcher.export.run.signals import sigterm_raises
 from launcher.export.run.step_logs import probable_cause, step_log_key
 
@@ -39,7 +40,9 @@ class Waiter(Protocol):
 class StepWaiter:
     """Polls DescribeCluster + DescribeStep until all steps are COMPLETED, one is FAILED, CANCELLED
     or INTERRUPTED (boto3's step_complete waiter ignores INTERRUPTED), or the cluster has ended.
-    Prints a line when a state changes, and at least every `report_seconds`."""
+    Prints a line when a state changes, and at least every `report_seconds`. With the cluster's
+    `log_uri`, a running step's line carries the job's counters from its archived stdout (EMR
+    archives step logs every ~5 minutes, so they lag the step by as much)."""
 
     def __init__(
         self,
@@ -48,12 +51,14 @@ class StepWaiter:
         report_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        log_uri: str | None = None,
     ) -> None:
         self.poll_seconds = poll_seconds
         self.max_wait_seconds = max_wait_seconds
         self.report_seconds = report_seconds
         self.clock = clock
         self.sleep = sleep
+        self.log_uri = log_uri
 
     def __call__(self, hook: EmrHook, cluster_id: str, step_ids: list[str], progress: Progress) -> list[dict[str, Any]]:
         start = self.clock()
@@ -64,7 +69,9 @@ class StepWaiter:
             steps = [hook.describe_step(cluster_id, s) for s in step_ids]
             states = [s["Status"]["State"] for s in steps]
             now = self.clock()
-            line = f"cluster {cluster_id} {cluster_state}; " + ", ".join(f"step {n}/{len(steps)} {st}" for n, st in enumerate(states, 1))
+            line = f"cluster {cluster_id} {cluster_state}; " + ", ".join(
+                f"step {n}/{len(steps)} {step['Status']['State']}{self.counters(hook, cluster_id, step)}" for n, step in enumerate(steps, 1)
+            )
             if line != last_line or now - last_report >= self.report_seconds:
                 progress(f"{line}; {_duration(now - start)} elapsed")
                 last_line, last_report = line, now
@@ -73,6 +80,20 @@ class StepWaiter:
             if self.max_wait_seconds is not None and now - start >= self.max_wait_seconds:
                 raise DdbS3Error(f"steps on {cluster_id} not done after {_duration(now - start)} (--max-wait): {', '.join(states)}")
             self.sleep(self.poll_seconds)
+
+    def counters(self, hook: EmrHook, cluster_id: str, step: dict[str, Any]) -> str:
+        """ " (3/8 tasks done, 120,000 items, 118.2 MB written so far)" from a running step's archived
+        stderr, or "" (no LogUri, not archived yet, or not our job)."""
+        if not self.log_uri or step["Status"]["State"] != "RUNNING":
+            return ""
+        found = last_counters(hook.read_log(step_log_key(self.log_uri, cluster_id, step["Id"], "stdout.gz")) or "")
+        return f" ({counters_text(found)})" if found else ""
+
+
+def counters_text(counters: dict[str, Any]) -> str:
+    """The job's counters (launcher.job.runtime.DriverCounters) in words."""
+    tasks = f"{counters['tasksDone']}/{counters['tasks']} tasks done, " if counters.get("tasks") else ""
+    return f"{tasks}{counters['items']:,} items, {counters['bytes'] / 1e6:,.1f} MB written so far"
 
 
 def steps_done(cluster_state: str, step_states: list[str]) -> bool:
@@ -103,8 +124,9 @@ class EmrRunner(Runner):
         log_wait_seconds: float = 300.0,
         log_poll_seconds: float = 15.0,
         helper_jar: Path | None = None,
+        counts: Counts | None = None,
     ) -> None:
-        super().__init__(progress)
+        super().__init__(progress, counts)
         self.hook = hook
         self.waiter: Waiter = waiter or StepWaiter()
         self.install_signal_handlers = self.hold_signals = install_signal_handlers

@@ -19,51 +19,38 @@ from pathlib import Path
 from launcher.core.errors import DdbS3Error
 from launcher.core.procs import die_with_parent
 from launcher.core.result_line import PROGRESS_PREFIX, parse_result
-from launcher.export.estimate import duration
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
 from launcher.export.render.base import Rendered, Target
-from launcher.export.run import Progress, Runner, RunResult
+from launcher.export.run import Counts, Progress, ReadCount, Runner, RunResult
 from launcher.export.run.jars import check_java, connector_classpath
 from launcher.export.run.step_logs import probable_cause
 
 _TASK_DONE = re.compile(r"Finished task .* in stage (\d+)\.\d+ .*\((\d+)/(\d+)\)")
 
 
-class ReadProgress:
-    """Adds up the tasks' progress lines (launcher.job.runtime.ReadStats) into one line every few
-    seconds: items and bytes read so far, the rate, and against the table's size when known an ETA."""
+class ReadTally:
+    """Adds up the tasks' progress lines (launcher.job.runtime.ReadStats): a task's later line
+    replaces its earlier count."""
 
-    def __init__(self, table_items: int, budget: float, every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.table_items, self.budget, self.every, self.clock = table_items, budget, every, clock
+    def __init__(self, table_items: int, budget: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.table_items, self.budget, self.clock = table_items, budget, clock
         self.start = clock()
-        self.last = self.start
         self.tasks: dict[int, tuple[int, int]] = {}
 
-    def update(self, line: str) -> str | None:
-        """None for a line that is not a task's progress line; "" for one that adds to the count
-        without a report yet; else the report."""
+    def update(self, line: str) -> ReadCount | None:
+        """None for a line that is not a task's progress line, else the count so far."""
         at = line.find(PROGRESS_PREFIX)  # the JVM shares the stream: its text may come first or after
         if at < 0:
             return None
         try:
             doc, _ = json.JSONDecoder().raw_decode(line[at + len(PROGRESS_PREFIX) :])
-        except ValueError:
-            return ""  # torn by the JVM's own output; the task's next line counts again
-        if not isinstance(doc, dict):
-            return ""
-        self.tasks[int(doc["partition"])] = (int(doc["items"]), int(doc["bytes"]))
-        now = self.clock()
-        if now - self.last < self.every:
-            return ""
-        self.last = now
+            self.tasks[int(doc["partition"])] = (int(doc["items"]), int(doc["bytes"]))
+        except (ValueError, TypeError, KeyError, IndexError):
+            pass  # torn by the JVM's own output; the task's next line counts again
         items = sum(i for i, _ in self.tasks.values())
         size = sum(b for _, b in self.tasks.values())
-        rate = items / max(now - self.start, 1e-9)
-        text = f"read {items:,} items, {size / 1e6:,.1f} MB, {rate:,.0f} items/s (budget {self.budget:g} units/s)"
-        if self.table_items > items and rate > 0:
-            text += f"; about {duration((self.table_items - items) / rate)} left of ~{self.table_items:,}"
-        return text
+        return ReadCount(items, size, self.clock() - self.start, self.table_items, self.budget)
 
 
 def spark_submit_path() -> str:
@@ -75,8 +62,8 @@ def spark_submit_path() -> str:
 
 
 class LocalRunner(Runner):
-    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None) -> None:
-        super().__init__(progress)
+    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None, counts: Counts | None = None) -> None:
+        super().__init__(progress, counts)
         self.work_dir = work_dir
         self.jars = jars
 
@@ -128,7 +115,7 @@ class LocalRunner(Runner):
         cmd = self.command(step, plan)
         env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
         tail: deque[str] = deque(maxlen=30)
-        tally = ReadProgress(plan.table.item_count, plan.read_units_per_second)
+        tally = ReadTally(plan.table.item_count, plan.read_units_per_second)
         result: dict = {}
         with open(log, "w") as logf:
             # Own session: Ctrl-C reaches us, not Spark, and we stop it in order. Parent-death signal:
@@ -150,9 +137,8 @@ class LocalRunner(Runner):
                     tail.append(line.rstrip())
                     if (found := parse_result(line)) is not None:
                         result = found
-                    elif (said := tally.update(line)) is not None:
-                        if said:
-                            self.progress(said)
+                    elif (count := tally.update(line)) is not None:
+                        self.counts(count)
                     elif line.startswith("ddb-s3: "):
                         self.progress(line.rstrip()[len("ddb-s3: ") :])
                     elif m := _TASK_DONE.search(line):
