@@ -72,8 +72,9 @@ def one_size(n: int, cfg: dict[str, Any], work: Path) -> dict[str, Any]:
         log(f"{name}: ours {reader}: wall {r['wall_s']:.1f}s, job {r['job_s']:.1f}s, rss {r['rss_mib']}")
     uri = res["ours"]["connector"]["export_uri"]
     res["verify"] = {"stored": ours.verify(uri, deep=False), "deep": ours.verify(uri, deep=True)}
-    log(f"{name}: verify {res['verify']['stored']['seconds']:.1f}s from stored checksums, "
-        f"{res['verify']['deep']['seconds']:.1f}s reading every line (--deep)")
+    v = res["verify"]
+    log(f"{name}: verify {v['stored']['seconds']:.1f}s from stored checksums (check alone {v['stored']['check_s']:.2f}s), "
+        f"{v['deep']['seconds']:.1f}s reading every line (--deep; check alone {v['deep']['check_s']:.2f}s)")
     res["raw_upload"] = ceiling.raw_s3_upload(BUCKET, f"raw-upload/{n}", res["ours"]["connector"]["data_bytes"])
     log(f"{name}: raw S3 upload of {res['raw_upload']['bytes']:,} bytes in {res['raw_upload']['seconds']:.2f}s")
     res["airflow"] = tools.airflow_export(name, BUCKET, f"airflow/{n}/", cfg["airflow_file_size"])
