@@ -165,24 +165,40 @@ def test_failed_step_reports_the_cause_from_its_stderr_on_s3(on_local_emr, sourc
     assert any(line.startswith("stderr | ") for line in lines)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, source, sig):
-    table, bucket, _ = source
-    proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/sig",
-                             "--reader", "segments", "--read-percent", "0.0001"],  # 4 units/s: the step runs for a while
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as in a background job
+def export_until(marker: str, *args: str) -> tuple[subprocess.Popen, str]:
+    """The export CLI started as in a background job (SIGINT ignored until we send one), read until
+    a progress line has `marker`; returns the process and the cluster it started."""
+    proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     seen = ""
     assert proc.stderr is not None
     for line in proc.stderr:
         seen += line
-        if "step 1/1 RUNNING" in line:
+        if marker in line:
             break
-    cluster_id = seen.split("started cluster ", 1)[1].split()[0]
+    proc.seen = seen  # type: ignore[attr-defined]
+    return proc, seen.split("started cluster ", 1)[1].split()[0]
+
+
+def interrupt(proc: subprocess.Popen, sig: int, cluster_id: str) -> None:
+    """The signal, then the runner's word that it ended its cluster, and a failing exit."""
     proc.send_signal(sig)
     rest = proc.communicate(timeout=60)[1]
     assert proc.returncode != 0
-    assert f"terminated cluster {cluster_id}" in seen + rest
+    assert f"terminated cluster {cluster_id}" in proc.seen + rest  # type: ignore[attr-defined]
+
+
+def assert_no_processes(pattern: str) -> None:
+    left = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    assert not left, f"processes matching {pattern!r} still running: {left}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, source, sig):
+    table, bucket, _ = source
+    proc, cluster_id = export_until("step 1/1 RUNNING", "--table", table, "--to", f"s3://{bucket}/sig",
+                                    "--reader", "segments", "--read-percent", "0.0001")  # 4 units/s: the step runs for a while
+    interrupt(proc, sig, cluster_id)
     deadline = time.monotonic() + 20
     while True:
         steps = on_local_emr.list_steps(ClusterId=cluster_id)["Steps"]
@@ -191,8 +207,7 @@ def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, 
         time.sleep(0.2)
     assert steps[0]["Status"]["State"] == "INTERRUPTED"
     assert on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED"
-    left = subprocess.run(["pgrep", "-f", cluster_id], capture_output=True, text=True).stdout.split()
-    assert not left, f"processes of {cluster_id} still running: {left}"
+    assert_no_processes(cluster_id)
 
 
 @pytest.fixture
@@ -219,31 +234,19 @@ def stalled_package_index(local_emr):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_during_bootstrap_ends_the_cluster_and_its_bootstrap(on_local_emr, source, stalled_package_index, sig):
     table, bucket, _ = source
-    proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/sig-boot",
-                             "--python-packages", "ddb-s3-never-published==0.0.1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen = ""
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        seen += line
-        if "BOOTSTRAPPING" in line:
-            break
-    cluster_id = seen.split("started cluster ", 1)[1].split()[0]
+    proc, cluster_id = export_until("BOOTSTRAPPING", "--table", table, "--to", f"s3://{bucket}/sig-boot",
+                                    "--python-packages", "ddb-s3-never-published==0.0.1")
     time.sleep(1)  # pip is connecting to the index by now
     assert subprocess.run(["pgrep", "-f", "pip install.*ddb-s3-never-published"], capture_output=True).returncode == 0, (
         "the bootstrap action is not running pip")
-    proc.send_signal(sig)
-    rest = proc.communicate(timeout=60)[1]
-    assert proc.returncode != 0
-    assert f"terminated cluster {cluster_id}" in seen + rest
+    interrupt(proc, sig, cluster_id)
     deadline = time.monotonic() + 20
     while on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "TERMINATED":
         assert time.monotonic() < deadline, "the cluster did not end"
         time.sleep(0.2)
     assert on_local_emr.list_steps(ClusterId=cluster_id)["Steps"][0]["Status"]["State"] == "CANCELLED"  # never started
     time.sleep(1)
-    left = subprocess.run(["pgrep", "-f", f"{cluster_id}|ddb-s3-never-published"], capture_output=True, text=True).stdout.split()
-    assert not left, f"processes of {cluster_id} still running: {left}"
+    assert_no_processes(f"{cluster_id}|ddb-s3-never-published")
 
 
 def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
@@ -304,5 +307,4 @@ def test_max_hours_guard_ends_a_cluster_whose_step_hangs(on_local_emr, source):
     assert steps[0]["Status"]["State"] == "INTERRUPTED"
     assert on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED_WITH_ERRORS"
     time.sleep(1)
-    left = subprocess.run(["pgrep", "-f", cluster_id], capture_output=True, text=True).stdout.split()
-    assert not left, f"processes of {cluster_id} still running: {left}"
+    assert_no_processes(cluster_id)
