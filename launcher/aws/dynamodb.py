@@ -1,4 +1,5 @@
-"""DynamoDB calls made outside Spark: DescribeTable (+ DescribeContinuousBackups) as a TableInfo."""
+"""DynamoDB calls made outside Spark: DescribeTable (+ DescribeContinuousBackups) as a TableInfo, and
+ListTables for the export's --table globs."""
 
 from __future__ import annotations
 
@@ -36,6 +37,23 @@ def describe_table(aws: Aws, table: str) -> TableInfo:
     except ClientError:
         pass  # PITR is only needed by the native engine, which checks again and says why
     return table_info_from_description(desc, pitr)
+
+
+def list_tables(aws: Aws) -> list[str]:
+    """Every table name in the region, all pages of ListTables (what a --table glob matches against)."""
+    ddb = aws.client("dynamodb")
+    try:
+        return [name for page in ddb.get_paginator("list_tables").paginate() for name in page["TableNames"]]
+    except ClientError as e:
+        code = e.response["Error"]["Code"]
+        if code in ("AccessDeniedException", "UnrecognizedClientException"):
+            raise DdbS3Error(
+                f"not allowed to list the tables in {aws.region_name} (dynamodb:ListTables, which a --table glob needs): "
+                f"{e.response['Error'].get('Message', code)}"
+            ) from None
+        raise DdbS3Error(f"ListTables failed: {code}") from None
+    except EndpointConnectionError as e:
+        raise DdbS3Error(f"cannot reach DynamoDB at {e.kwargs.get('endpoint_url')}: check --region / AWS_ENDPOINT_URL_DYNAMODB") from None
 
 
 SAMPLE_SEGMENTS = 1000  # the sample is one segment of a parallel Scan this wide: a thousandth of the table

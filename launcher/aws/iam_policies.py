@@ -7,7 +7,8 @@
     native   ExportTableToPointInTime (no cluster) + verify
     restore  reading an export and writing it into a table (`ddb-s3 restore`)
 
-Every statement names its resources: the one table, the one bucket and prefix (objects under
+Every statement names its resources: the one table (or, for `export --table 'orders-*'`, the
+tables the glob names, as an IAM ARN pattern, plus ListTables to expand it), the one bucket and prefix (objects under
 <prefix>/*, ListBucket limited to the prefix), the roles passed, the KMS key when SSE-KMS is used.
 The only `*` resources are the EMR actions that take no resource-level ARN (RunJobFlow at creation
 time, ListClusters). RunJobFlow and the tags it sets are allowed only with our managed tag, and
@@ -25,6 +26,7 @@ from launcher.core.errors import BadInput
 
 RUNNERS = ("local", "emr", "native", "restore")
 _TABLE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+_TABLE_GLOB = re.compile(r"^[a-zA-Z0-9_.*?-]{1,255}$")  # IAM ARN patterns know * and ?, not [...]
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -43,8 +45,8 @@ def partition(region: str | None) -> str:
 
 
 def _check(table: str, bucket: str, prefix: str, region: str | None, account: str | None, kms_key_arn: str | None) -> str:
-    if not _TABLE.match(table or ""):
-        raise BadInput(f"--table {table!r}: must be 3-255 characters of a-z A-Z 0-9 _ . -")
+    if not (_TABLE.match(table or "") or (_is_glob(table) and _TABLE_GLOB.match(table))):
+        raise BadInput(f"--table {table!r}: must be 3-255 characters of a-z A-Z 0-9 _ . -, or a glob of them with * and ?")
     if not _BUCKET.match(bucket or "") or ".." in bucket:
         raise BadInput(f"--bucket {bucket!r} is not a valid S3 bucket name (give the name, not an s3:// URI)")
     if any(c in prefix for c in "*?") or "//" in prefix:
@@ -56,6 +58,15 @@ def _check(table: str, bucket: str, prefix: str, region: str | None, account: st
     if kms_key_arn is not None and not _KMS_ARN.match(kms_key_arn):
         raise BadInput(f"--kms-key-arn {kms_key_arn!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
     return prefix.strip("/")
+
+
+def _is_glob(table: str) -> bool:
+    return any(c in (table or "") for c in "*?")
+
+
+def _list_tables(table: str) -> list[dict[str, Any]]:
+    """`export --table 'orders-*'` lists the tables to expand the glob (ListTables takes no resource)."""
+    return [{"Sid": "ListTablesForGlob", "Effect": "Allow", "Action": ["dynamodb:ListTables"], "Resource": "*"}] if _is_glob(table) else []
 
 
 def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -149,12 +160,24 @@ def policies(
     for role in (service_role, instance_role):
         if not _ROLE.match(role):
             raise BadInput(f"role name {role!r} is not a valid IAM role name")
+    if runner == "restore" and _is_glob(table):
+        raise BadInput(f"--table {table!r}: a restore writes one table; give its name")
     a = _Arns(table, bucket, prefix, region, account)
     if runner == "local":
-        return {"local": _doc(_describe(a), _scan(a), *_s3_read(a, "Export"), _s3_write(a, "ExportWrite"), _kms(kms_key_arn, write=True))}
+        return {
+            "local": _doc(
+                *_list_tables(table),
+                _describe(a),
+                _scan(a),
+                *_s3_read(a, "Export"),
+                _s3_write(a, "ExportWrite"),
+                _kms(kms_key_arn, write=True),
+            )
+        }
     if runner == "native":
         return {
             "native": _doc(
+                *_list_tables(table),
                 _describe(a),
                 {"Sid": "NativeExport", "Effect": "Allow", "Action": ["dynamodb:ExportTableToPointInTime"], "Resource": a.table},
                 {"Sid": "NativeExportStatus", "Effect": "Allow", "Action": ["dynamodb:DescribeExport"], "Resource": a.exports},
@@ -196,6 +219,7 @@ def policies(
     art = _Arns(table, bucket, artifacts.strip("/"), region, account)
     clusters = f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"
     launcher = _doc(
+        *_list_tables(table),
         _describe(a),
         # A table DescribeTable has not counted yet is sized from one segment of a 1000-way Scan.
         {"Sid": "PlanSampleSize", "Effect": "Allow", "Action": ["dynamodb:Scan"], "Resource": a.table},

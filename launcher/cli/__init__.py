@@ -7,35 +7,13 @@ import signal
 import sys
 
 import click
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
-from launcher.aws.errors import describe
 from launcher.cli import backup, clusters, export, exports, iam, local  # noqa: F401  (each adds its commands to the group)
-from launcher.cli.base import cli, say
+from launcher.cli.base import cli, failure, say
 from launcher.core.errors import DdbS3Error
 
 __all__ = ["cli", "main"]
-
-
-def aws_problem(e: BotoCoreError) -> str:
-    """One line for botocore's own failures, saying what to do."""
-    if isinstance(e, NoRegionError):
-        return "no AWS region: pass --region, set AWS_DEFAULT_REGION, or give the profile a region"
-    if isinstance(e, NoCredentialsError | PartialCredentialsError):
-        return "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"
-    if isinstance(e, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
-        endpoint = getattr(e, "kwargs", {}).get("endpoint_url", "")
-        return f"could not reach {endpoint.split('?')[0] or 'AWS'}: check the network, the region, or the AWS_ENDPOINT_URL_* variables"
-    return f"AWS client error: {e}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,15 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as e:
         say(f"ddb-s3: {e.format_message()}")
         sys.exit(2)
-    except DdbS3Error as e:
-        say(f"ddb-s3: {e}")
-        sys.exit(e.exit_code)
-    except BotoCoreError as e:  # no region, no credentials, an endpoint that does not answer
-        say(f"ddb-s3: {aws_problem(e)}")
-        sys.exit(2 if isinstance(e, NoRegionError | NoCredentialsError | PartialCredentialsError) else 1)  # 2: set-up, as bad input
-    except ClientError as e:  # an AWS error no command turned into its own line
-        say(f"ddb-s3: AWS refused {e.operation_name}: {describe(e)}")
-        sys.exit(1)
+    except (DdbS3Error, BotoCoreError, ClientError) as e:  # ours; no region, no credentials, no endpoint; AWS refused
+        code, line = failure(e)
+        say(f"ddb-s3: {line}")
+        sys.exit(code)
     except KeyboardInterrupt:
         say("ddb-s3: interrupted")
         sys.exit(130)

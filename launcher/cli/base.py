@@ -9,9 +9,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 from pydantic_core import PydanticUndefined
 from rich.console import Console
 
+from launcher.aws.errors import describe
+from launcher.core.errors import DdbS3Error
 from launcher.options import Options
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,6 +35,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def say(msg: str) -> None:
     err.print(msg, markup=False)
+
+
+SETUP_ERRORS = (NoRegionError, NoCredentialsError, PartialCredentialsError)  # the same for every table and command
+
+
+def failure(e: DdbS3Error | BotoCoreError | ClientError) -> tuple[int, str]:
+    """A command's failure as its exit code and one line saying what to do (README's exit codes)."""
+    if isinstance(e, DdbS3Error):
+        return e.exit_code, str(e)
+    if isinstance(e, ClientError):  # an AWS error no command turned into its own line
+        return 1, f"AWS refused {e.operation_name}: {describe(e)}"
+    if isinstance(e, NoRegionError):
+        return 2, "no AWS region: pass --region, set AWS_DEFAULT_REGION, or give the profile a region"
+    if isinstance(e, NoCredentialsError | PartialCredentialsError):
+        return 2, "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"
+    if isinstance(e, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        endpoint = getattr(e, "kwargs", {}).get("endpoint_url", "")
+        return 1, f"could not reach {endpoint.split('?')[0] or 'AWS'}: check the network, the region, or the AWS_ENDPOINT_URL_* variables"
+    return 1, f"AWS client error: {e}"
 
 
 def _flag(name: str) -> str:
@@ -38,15 +69,18 @@ def _help(field: Any) -> str:
     return f"{field.description}{shown}"
 
 
-def options(model: type[Options], *, json_flag: bool = True) -> Callable[[F], F]:
+def options(model: type[Options], *, json_flag: bool = True, multiple: dict[str, str] | None = None) -> Callable[[F], F]:
     """One click option per field of `model`, all defaulting to None so that lower layers (config
     file, environment, model defaults) show through and the model validates every value (one
-    clear line, not click's); plus --config, --profile and --json."""
+    clear line, not click's); plus --config, --profile and --json. `multiple`: fields whose flag
+    may be repeated (a tuple; the command makes one model per value), with their own help."""
 
     def decorate(fn: F) -> F:
         for name, field in reversed(list(model.model_fields.items())):
             ann = field.annotation
-            if ann is bool:
+            if multiple and name in multiple:
+                opt = click.option(_flag(name), name, multiple=True, help=multiple[name])
+            elif ann is bool:
                 opt = click.option(f"{_flag(name)}/--no-{name.replace('_', '-')}", name, default=None, help=_help(field))
             else:
                 base = [a for a in typing.get_args(ann) if a is not type(None)] or [ann]

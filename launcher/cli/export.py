@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
-from launcher.cli.base import build, cli, options, out, say
+from launcher.cli.base import SETUP_ERRORS, build, cli, failure, options, out, say
+from launcher.cli.progress import read_display
+from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.paths import runs_dir
 from launcher.export.estimate import duration
 from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
 from launcher.export.render.base import Rendered
-from launcher.options import ExportRequest
+from launcher.options import ExportRequest, Options
 
 # `export --help` in sections instead of one flat list of 40 options.
 HELP_SECTIONS = {
@@ -39,8 +45,66 @@ class SectionedCommand(click.Command):
             formatter.write_dl([r for n, r in rows.items() if r and n not in placed])
 
 
+# --------------------------------------------------------------------------- several tables
+
+GLOB_CHARS = "*?["  # never in a DynamoDB table name ([a-zA-Z0-9_.-]), so a --table value with one is a glob
+
+TABLES_HELP = (
+    "DynamoDB table name; repeat it (--table A --table B) or give a shell-style glob, quoted ('orders-*', "
+    "matched against ListTables) to export several tables one after the other, each to its own export id "
+    "under --to (runner emr: each in a transient cluster of its own, or each as steps on --cluster j-... in turn)"
+)
+
+
+def is_glob(value: str) -> bool:
+    return any(c in value for c in GLOB_CHARS)
+
+
+def expand_tables(values: Sequence[str], listed: Iterable[str] = (), region: str | None = None) -> list[str]:
+    """The tables that --table values name, in their order: a name as given, a glob as the names of
+    `listed` it matches (case-sensitive, as DynamoDB's names are), sorted; each table once, where it
+    first appears. A glob that matches nothing is bad input (a typo must not export nothing quietly)."""
+    names = sorted(set(listed))
+    tables: dict[str, None] = {}
+    for value in values:
+        if not is_glob(value):
+            tables.setdefault(value)
+            continue
+        matched = [n for n in names if fnmatch.fnmatchcase(n, value)]
+        if not matched:
+            where = f" in {region}" if region else ""
+            raise BadInput(f"--table {value!r} matches none of the {len(names)} tables{where}: check the pattern and --region")
+        for name in matched:
+            tables.setdefault(name)
+    return list(tables)
+
+
+@dataclass
+class TableResult:
+    table: str
+    doc: dict[str, Any] | None = None  # the table's --json document
+    uri: str | None = None  # where its export is (or would be, for --dry-run)
+    error: str | None = None
+    exit_code: int = 0
+
+    def json(self) -> dict[str, Any]:
+        """Its entry in the --json list: the table's own document, or its error and exit code."""
+        if self.error is not None:
+            return {"table": self.table, "error": self.error, "exitCode": self.exit_code}
+        return {"table": self.table, **(self.doc or {})}
+
+
+class TablesFailed(DdbS3Error):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# --------------------------------------------------------------------------- the commands
+
+
 @cli.command(cls=SectionedCommand)
-@options(ExportRequest)
+@options(ExportRequest, multiple={"table": TABLES_HELP})
 @click.option("--dry-run", is_flag=True, help="print the plan and every rendered artifact; start nothing")
 @click.option(
     "--work-dir",
@@ -48,12 +112,21 @@ class SectionedCommand(click.Command):
     default=None,
     help="local runner's folder for artifacts and logs [default: $DDB_S3_WORK_DIR or ~/.cache/ddb-s3/runs]",
 )
-def export(dry_run: bool, as_json: bool, work_dir: Path | None, **kw: Any) -> None:
-    """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/."""
+def export(dry_run: bool, as_json: bool, work_dir: Path | None, table: tuple[str, ...], **kw: Any) -> None:
+    """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/ (several tables: one export each)."""
+    if len(table) <= 1 and not any(is_glob(t) for t in table):  # one table (or the config's): as it always was
+        export_table(build(ExportRequest, dict(kw, table=table[0] if table else None)), dry_run, as_json, work_dir)
+        return
+    export_tables(table, kw, dry_run, as_json, work_dir)
+
+
+def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir: Path | None, *, many: bool = False) -> TableResult:
+    """Plan one table's export, then render it (--dry-run) or run and verify it. Prints its plan and
+    result; with `many` the result on stdout is left to the caller's summary."""
     from launcher.export.flow import make_runner, plan_export, run_and_verify
     from launcher.export.render import Target, render_export
 
-    plan = plan_export(build(ExportRequest, kw))
+    plan = plan_export(request)
     show_plan(plan)
     if dry_run:
         target = (
@@ -62,18 +135,76 @@ def export(dry_run: bool, as_json: bool, work_dir: Path | None, **kw: Any) -> No
             else Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
         )
         rendered = render_export(plan, target)
-        if as_json:  # one document for scripts: the plan (estimate inside) and every artifact
-            out.print(json.dumps(dry_run_doc(plan, rendered)), markup=False)
-        else:
+        doc = dry_run_doc(plan, rendered)
+        if not as_json:
+            if many:
+                out.rule(f"table {plan.table.name}")
             print_rendered(rendered)
-        return
-    done = run_and_verify(plan, make_runner(plan, say, work_dir))
-    if as_json:
-        out.print(json.dumps(done.doc()), markup=False)
-    else:
+        elif not many:  # one document for scripts: the plan (estimate inside) and every artifact
+            out.print(json.dumps(doc), markup=False)
+        return TableResult(request.table, doc, plan.export_uri)
+    with read_display() as counts:  # a live display on a terminal; else a line every few seconds
+        done = run_and_verify(plan, make_runner(plan, say, work_dir, counts))
+    doc = done.doc()
+    if not as_json:
         assert done.report is not None
         say(f"exported {done.report.item_count} items in {len(done.report.files)} files in {done.run.seconds:.1f}s")
-        out.print(done.export_uri, markup=False)
+    if not many:
+        out.print(json.dumps(doc) if as_json else done.export_uri, markup=False)
+    return TableResult(request.table, doc, done.export_uri)
+
+
+def export_tables(values: tuple[str, ...], kw: dict[str, Any], dry_run: bool, as_json: bool, work_dir: Path | None) -> None:
+    """Several tables: one export each, one after the other; a table that fails does not stop the
+    others (Ctrl-C does). Then a summary line per table (--json: one list), and the first failing
+    table's exit code."""
+    if any(is_glob(v) for v in values):
+        from launcher.aws.dynamodb import list_tables
+        from launcher.aws.session import Aws
+
+        shared = build(Options, {"region": kw.get("region"), "config_path": kw.get("config_path"), "profile": kw.get("profile")})
+        aws = Aws(shared.region)
+        tables = expand_tables(values, list_tables(aws), aws.region_name)
+    else:
+        tables = expand_tables(values)
+    requests = [build(ExportRequest, dict(kw, table=t)) for t in tables]  # every bad flag before any export
+    results: list[TableResult] = []
+    for i, request in enumerate(requests, 1):
+        say(f"table {i} of {len(requests)}: {request.table}")
+        try:
+            results.append(export_table(request, dry_run, as_json, work_dir, many=True))
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) stops the command: say what is done, then unwind
+            say(f"ddb-s3: stopped at table {request.table}; {len(requests) - i} more not started")
+            for line in summary_lines(results, dry_run):
+                say(line)
+            raise
+        except SETUP_ERRORS:
+            raise  # the same for every table: the command's own one line
+        except (DdbS3Error, BotoCoreError, ClientError) as e:
+            code, message = failure(e)
+            say(f"ddb-s3: {request.table}: {message}")
+            results.append(TableResult(request.table, error=message, exit_code=code))
+    if as_json:
+        out.print(json.dumps([r.json() for r in results]), markup=False)
+    else:
+        for line in summary_lines(results, dry_run):
+            out.print(line, markup=False)
+    failed = [r for r in results if r.error is not None]
+    if failed:
+        names = ", ".join(r.table for r in failed)
+        raise TablesFailed(
+            f"{len(failed)} of {len(results)} tables failed: {names} (exit code {failed[0].exit_code}, {failed[0].table}'s)",
+            failed[0].exit_code,
+        )
+
+
+def summary_lines(results: list[TableResult], dry_run: bool) -> list[str]:
+    """A line per table: its export URI (--dry-run: where it would go), or why it failed."""
+    width = max((len(r.table) for r in results), default=0)
+    return [
+        f"{r.table:<{width}}  " + (f"failed: {r.error}" if r.error is not None else f"{r.uri}{' (dry run)' if dry_run else ''}")
+        for r in results
+    ]
 
 
 def show_plan(plan: ExportPlan) -> None:
@@ -123,15 +254,17 @@ def print_rendered(rendered: Rendered) -> None:
 
 
 @cli.command()
-@options(ExportRequest, json_flag=False)
+@options(ExportRequest, json_flag=False, multiple={"table": "DynamoDB table name (one: render writes one table's artifacts)"})
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="folder to write the artifacts to")
-def render(out_dir: Path, **kw: Any) -> None:
+def render(out_dir: Path, table: tuple[str, ...], **kw: Any) -> None:
     """Write the job script, steps, bootstrap actions and RunJobFlow request for EMR."""
     from launcher.export.flow import plan_export
     from launcher.export.render import Target, render_export
     from launcher.export.run.local import write_artifacts
 
-    plan = plan_export(build(ExportRequest, kw))
+    if len(table) > 1 or any(is_glob(t) for t in table):
+        raise BadInput(f"render writes one table's artifacts: give one --table name, not {' '.join(repr(t) for t in table)}")
+    plan = plan_export(build(ExportRequest, dict(kw, table=table[0] if table else None)))
     rendered = render_export(plan, Target.emr(plan.artifacts_uri))
     write_artifacts(rendered, out_dir)
     (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2) + "\n")

@@ -43,12 +43,14 @@ class ReadStats:
         self.items = 0
         self.partition, self.report_seconds, self.clock = partition, report_seconds, clock
         self._reported = clock()
+        self._started: float | None = None  # the clock at the first item
 
     def watch(self, lines: Iterable[str]) -> Iterator[str]:
         for line in lines:
             now = layout.iso(datetime.now(timezone.utc))
             if self.first is None:
                 self.first = now
+                self._started = self.clock()
             self.last = now
             self.bytes += len(line)
             self.items += 1
@@ -61,7 +63,8 @@ class ReadStats:
         """A progress line on stderr; the local runner adds up the tasks' lines (on EMR it goes to
         the executor's log)."""
         self._reported = self.clock()
-        doc = {"partition": self.partition, "items": self.items, "bytes": self.bytes}
+        seconds = 0.0 if self._started is None else round(self._reported - self._started, 2)  # reading, so far
+        doc = {"partition": self.partition, "items": self.items, "bytes": self.bytes, "seconds": seconds}
         print(PROGRESS_PREFIX + json.dumps(doc), file=sys.stderr, flush=True)
 
 

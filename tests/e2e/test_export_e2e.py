@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -109,6 +110,36 @@ def test_export_verify_read_back(source, s3, reader, extra):
     key = (("S", "EDGE"), ("S", "numbers"))
     assert back[key] == items[key]
     assert back[key]["big"] == {"N": "99999999999999999999999999999999999999"}
+
+
+def test_on_a_terminal_the_export_draws_a_live_display(source):
+    """stderr on a pseudo-terminal, as in a user's shell: rich draws the read's display (items of the
+    table's count, MB, items/s against the budget) instead of the plain lines logs get."""
+    import pty
+
+    table, bucket, items = source
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/tty", "--json"],
+                            stdout=subprocess.PIPE, stderr=secondary, text=True, env=dict(os.environ, COLUMNS="200"))
+    os.close(secondary)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal's other side is closed: the process is done with it
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(primary)
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 0, drawn.decode(errors="replace")[-3000:]
+    assert json.loads(out)["itemCount"] == len(items)
+    screen = drawn.decode(errors="replace")
+    # the table's count is unknown to DescribeTable here (dynalite, a new table): items without "of N"
+    assert f"{len(items)} items, " in screen and "items/s" in screen and "(budget " in screen, screen[-2000:]
+    assert "━" in screen  # the bar
+    assert not re.search(r"^read \d", screen, re.MULTILINE)  # not the plain line logs get ("read 605 items, ...")
 
 
 def test_killed_export_is_incomplete_and_rerun_is_complete(source, s3):

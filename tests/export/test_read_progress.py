@@ -24,7 +24,7 @@ def test_a_task_reports_its_count_every_few_seconds_and_at_its_end(capsys):
 
     assert sum(1 for _ in stats.watch(lines())) == 2500
     reports = [json.loads(line[len(PROGRESS_PREFIX):]) for line in capsys.readouterr().err.splitlines()]
-    assert reports[-1] == {"partition": 3, "items": 2500, "bytes": 25000}  # the final count
+    assert reports[-1] == {"partition": 3, "items": 2500, "bytes": 25000, "seconds": 10.0}  # the final count
     assert [r["items"] for r in reports[:-1]] == [2000]  # checked each 1000 lines, at most every 5 s
 
 
@@ -32,13 +32,14 @@ def test_the_runner_adds_the_tasks_up_with_a_rate_and_an_eta():
     now = [0.0]
     tally = ReadTally(table_items=100_000, budget=500.0, clock=lambda: now[0])
     assert tally.update("INFO something else") is None
-    now[0] = 1.0
-    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "items": 1000, "bytes": 1000000}').items == 1000
-    now[0] = 10.0
-    count = tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 9000, "bytes": 9000000}')
+    now[0] = 7.0  # Spark took 6 s to start; the first item was read at 6 s
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 0, "items": 1000, "bytes": 1000000, "seconds": 1.0}').items == 1000
+    now[0] = 16.0
+    count = tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 9000, "bytes": 9000000, "seconds": 9.5}')
+    assert count.seconds == 10.0  # since the first item, not since Spark started
     assert count.text() == "read 10,000 items, 10.0 MB, 1,000 items/s (budget 500 units/s); about 1m30s left of ~100,000"
-    now[0] = 20.0  # a task's later line replaces its earlier count, never adds to it
-    assert tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 19000, "bytes": 19000000}').items == 20_000
+    now[0] = 26.0  # a task's later line replaces its earlier count, never adds to it
+    assert tally.update(PROGRESS_PREFIX + '{"partition": 1, "items": 19000, "bytes": 19000000, "seconds": 19.5}').items == 20_000
 
 
 def test_a_progress_line_the_jvm_wrote_into_is_read_or_skipped_never_fatal():

@@ -70,8 +70,10 @@ EXEMPT: dict[tuple[str, str], str] = {
         "only with --cluster j-... (a running cluster); a transient cluster gets its steps in RunJobFlow",
     ("EmrListClusters", "elasticmapreduce:ListClusters"):
         "`ddb-s3 clusters list`, and the cleanup after a RunJobFlow interrupted before it returned",
-    ("StepLogsList", "s3:ListBucket"): "the launcher reads a step's stderr from --log-uri only when the step failed",
-    ("StepLogsRead", "s3:GetObject"): "the launcher reads a step's stderr from --log-uri only when the step failed",
+    ("StepLogsList", "s3:ListBucket"): "the launcher reads step logs only with --log-uri (a running step's stdout "
+                                       "for its counters, a failed step's stderr)",
+    ("StepLogsRead", "s3:GetObject"): "the launcher reads step logs only with --log-uri (a running step's stdout "
+                                      "for its counters, a failed step's stderr)",
 }
 
 
@@ -235,6 +237,23 @@ def test_local_export_verify_and_download(recording, tmp_path):
         proc = run(*args)
         assert proc.returncode == 0, proc.stderr[-3000:]
     check(plan, launcher_only("local", table, bucket, "iam-local"), {FAKE_KEY_ID: "launcher"})
+
+
+def test_local_export_of_tables_named_by_a_glob(recording, tmp_path):
+    """`--table 'base-*'` lists the tables (ListTables) and exports each; the policy printed for the
+    glob names the tables as an ARN pattern."""
+    rec, plan = recording
+    ddb = direct(rec.stack, "dynamodb")
+    base = unique_name("iamg")
+    for suffix in ("a", "b"):
+        create_lab_table(ddb, f"{base}-{suffix}")
+        load_items(ddb, f"{base}-{suffix}", lab_items(20))
+    bucket = new_bucket(rec.stack)
+    proc = run("export", "--runner", "local", "--table", f"{base}-*", "--to", f"s3://{bucket}/iam-glob", "--json",
+               "--work-dir", str(tmp_path / "work"))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert [r["table"] for r in json.loads(proc.stdout)] == [f"{base}-a", f"{base}-b"]
+    check(plan, launcher_only("local", f"{base}-*", bucket, "iam-glob"), {FAKE_KEY_ID: "launcher"})
 
 
 @pytest.mark.parametrize("reader", ["connector", "segments"])

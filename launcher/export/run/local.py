@@ -31,11 +31,12 @@ _TASK_DONE = re.compile(r"Finished task .* in stage (\d+)\.\d+ .*\((\d+)/(\d+)\)
 
 class ReadTally:
     """Adds up the tasks' progress lines (launcher.job.runtime.ReadStats): a task's later line
-    replaces its earlier count."""
+    replaces its earlier count. The rate is over the time since the first item was read (a task's
+    line says how long it has been reading), not since Spark started."""
 
     def __init__(self, table_items: int, budget: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.table_items, self.budget, self.clock = table_items, budget, clock
-        self.start = clock()
+        self.read_since: float | None = None
         self.tasks: dict[int, tuple[int, int]] = {}
 
     def update(self, line: str) -> ReadCount | None:
@@ -43,14 +44,17 @@ class ReadTally:
         at = line.find(PROGRESS_PREFIX)  # the JVM shares the stream: its text may come first or after
         if at < 0:
             return None
+        now = self.clock()
         try:
             doc, _ = json.JSONDecoder().raw_decode(line[at + len(PROGRESS_PREFIX) :])
             self.tasks[int(doc["partition"])] = (int(doc["items"]), int(doc["bytes"]))
-        except (ValueError, TypeError, KeyError, IndexError):
+            began = now - float(doc.get("seconds", 0.0))
+            self.read_since = began if self.read_since is None else min(self.read_since, began)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             pass  # torn by the JVM's own output; the task's next line counts again
         items = sum(i for i, _ in self.tasks.values())
         size = sum(b for _, b in self.tasks.values())
-        return ReadCount(items, size, self.clock() - self.start, self.table_items, self.budget)
+        return ReadCount(items, size, now - (self.read_since if self.read_since is not None else now), self.table_items, self.budget)
 
 
 def spark_submit_path() -> str:
