@@ -31,13 +31,12 @@ from botocore.exceptions import ClientError
 
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error, IncompleteExport
-from launcher.core.layout import DATA_DIR, EXTRAS, MANIFEST_SUMMARY, STARTED, md5_b64
+from launcher.core.layout import DATA_DIR, MANIFEST_SUMMARY, STARTED, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
 ROOT = "AWSDynamoDB"
 LATEST = "latest"
-SUMMARY_CHECKSUMS = ("manifest-summary.md5", "manifest-summary.checksum")  # as formats.SUMMARY_CHECKSUMS
 COMPLETE, INCOMPLETE, CORRUPT = "complete", "incomplete", "corrupt"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 FOLDERS_IN_PARALLEL = 8  # export folders listed and read at once
@@ -133,14 +132,6 @@ def _summary_time(summary: dict[str, Any] | None) -> datetime | None:
     return None
 
 
-def _ours(summary: dict[str, Any]) -> dict[str, Any]:
-    """Our fields (as formats.ddb_s3_fields): under "ddbS3", or at the top level in older exports."""
-    if isinstance(summary.get(EXTRAS), dict):
-        return dict(summary[EXTRAS])
-    exporter = summary.get("exporter")
-    return {**summary, "tool": exporter.get("tool") if isinstance(exporter, dict) else None}
-
-
 def describe(
     export_id: str, uri: str, objects: Iterable[StoredObject], summary_raw: bytes | None, checksum_raw: bytes | None
 ) -> ExportEntry:
@@ -177,7 +168,7 @@ def describe(
         entry.state = COMPLETE
     if isinstance(summary, dict):
         entry.summary = summary
-        ours = _ours(summary)
+        ours = ddb_s3_fields(summary)
         entry.tool = "ddb-s3" if ours.get("tool") == "ddb-s3" else "dynamodb"
         entry.table = ours.get("tableName") if entry.tool == "ddb-s3" else None
         if not entry.table and isinstance(summary.get("tableArn"), str):

@@ -28,12 +28,11 @@ from typing import Any
 from launcher.backup.storage import Location
 from launcher.core.codec import CodecError, normalize_type_keys, parse_item_line
 from launcher.core.errors import IncompleteExport
-from launcher.core.layout import EXTRAS, MANIFEST_FILES, MANIFEST_SUMMARY, md5_b64
+from launcher.core.layout import MANIFEST_FILES, MANIFEST_SUMMARY, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
 
 DP_MANIFEST = "manifest"
 DP_NO_MANIFEST = "datapipeline-no-manifest"  # the layout (not a kind) of a Data Pipeline folder without one
 CHECKSUM_FILES = ("manifest-files.md5", "manifest-files.checksum")
-SUMMARY_CHECKSUMS = ("manifest-summary.md5", "manifest-summary.checksum")
 
 
 @dataclass(frozen=True)
@@ -137,14 +136,6 @@ class ExportSource:
     def identity(self) -> str:
         """What a checkpoint is tied to: the export's id, arn or location."""
         return str(self.summary.get("exportArn") or self.ours.get("exportId") or self.loc.uri)
-
-
-def ddb_s3_fields(summary: dict[str, Any]) -> dict[str, Any]:
-    """Our own summary fields: under "ddbS3" since the summary carries every key of a real export;
-    at the top level (tool under "exporter") in exports written before that."""
-    if isinstance(summary.get(EXTRAS), dict):
-        return dict(summary[EXTRAS])
-    return {**summary, "tool": (summary.get("exporter") or {}).get("tool")}
 
 
 def detect(loc: Location) -> ExportSource:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from launcher.aws.session import Aws
-from launcher.backup.formats import DataFileRef, ddb_s3_fields, detect, lines_of, parse_record
+from launcher.backup.formats import DataFileRef, detect, lines_of, parse_record
 from launcher.backup.storage import Location, S3Folder, open_location
 from launcher.core.codec import CodecError
+from launcher.core.layout import ddb_s3_fields
 from launcher.core.s3args import S3WriteSettings
 
 STORED_CHECKS_IN_PARALLEL = 16  # HeadObject calls in flight

@@ -26,6 +26,8 @@ MANIFEST_FILES = "manifest-files.json"
 MANIFEST_FILES_MD5 = "manifest-files.md5"
 MANIFEST_SUMMARY = "manifest-summary.json"
 MANIFEST_SUMMARY_MD5 = "manifest-summary.md5"
+# the summary's checksum file: native exports write .md5 (as real samples show), the docs say .checksum
+SUMMARY_CHECKSUMS = (MANIFEST_SUMMARY_MD5, "manifest-summary.checksum")
 SUMMARY_VERSION = "2020-06-30"
 # manifest-summary.json's keys in the order a real full export writes them (docs/backup.md), then
 # ours, all under one key so that no reader of native exports meets a name it does not know.
@@ -88,3 +90,12 @@ def summary_text(summary: dict[str, Any]) -> bytes:
     ordered = {k: summary[k] for k in (*SUMMARY_KEYS, EXTRAS) if k in summary}
     ordered.update((k, v) for k, v in summary.items() if k not in ordered)
     return json.dumps(ordered, separators=(",", ":")).encode()
+
+
+def ddb_s3_fields(summary: dict[str, Any]) -> dict[str, Any]:
+    """Our own summary fields: under "ddbS3" since the summary carries every key of a real export;
+    at the top level (tool under "exporter") in exports written before that."""
+    if isinstance(summary.get(EXTRAS), dict):
+        return dict(summary[EXTRAS])
+    exporter = summary.get("exporter")
+    return {**summary, "tool": exporter.get("tool") if isinstance(exporter, dict) else None}
