@@ -29,6 +29,6 @@ RELEASES: dict[str, Release] = {
 }
 
 DEFAULT_RELEASE = "emr-7.9.0"
-LOCAL_SPARK = "3.5.5"  # pinned as pyspark==3.5.5 in pyproject.toml
+LOCAL_SPARK = "3.5.5"  # the local extra allows pyspark>=3.5.5,<3.6 (pyproject.toml); uv.lock holds 3.5.5
 LOCAL_CONNECTOR = "5.0.0"  # pinned in spark/jvm/pom.xml
 EMR_CONNECTOR_JAR = "/usr/share/aws/emr/ddb/lib/emr-ddb-hadoop.jar"

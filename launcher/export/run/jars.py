@@ -51,10 +51,17 @@ class JvmSetupError(DdbS3Error):
     """Java or the connector jars are missing; the message is one line saying what to do."""
 
 
+PACKAGED_JARS = Path(__file__).resolve().parents[2] / "_jars"  # inside an installed wheel (hatch_build.py)
+
+
 def default_jars_dir() -> Path:
-    """$DDB_S3_JARS_DIR, else <project root>/.cache/jars."""
+    """$DDB_S3_JARS_DIR, else the wheel's own jars, else <project root>/.cache/jars (a checkout)."""
     env = os.environ.get(JARS_DIR_ENV)
-    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / ".cache" / "jars"
+    if env:
+        return Path(env).expanduser().resolve()
+    if any(PACKAGED_JARS.glob("emr-dynamodb-hadoop-*.jar")):
+        return PACKAGED_JARS
+    return PROJECT_ROOT / ".cache" / "jars"
 
 
 JARS_DIR = default_jars_dir()
