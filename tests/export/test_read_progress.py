@@ -91,3 +91,24 @@ def test_without_a_terminal_there_is_no_live_display(monkeypatch):
     monkeypatch.setattr(progress, "err", Console(file=io.StringIO(), force_terminal=False))
     with progress.read_display() as show:
         assert show is None
+
+
+def test_a_task_knows_when_its_first_and_last_item_arrived(capsys):
+    """The summary's read window: wall-clock times of the first and the last item, as ISO strings."""
+    import time
+    from datetime import datetime
+
+    stats = ReadStats(partition=0)
+    assert stats.first is None and stats.last is None  # nothing read yet
+    before = time.time()
+
+    def lines():
+        yield "a"
+        time.sleep(0.05)
+        yield "b"
+
+    assert list(stats.watch(lines())) == ["a", "b"]
+    after = time.time()
+    first, last = (datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() for t in (stats.first, stats.last))
+    assert stats.first.endswith("Z") and before - 0.001 <= first < last <= after + 0.001
+    assert last - first >= 0.04
