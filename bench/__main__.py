@@ -11,6 +11,7 @@ Environment:
   BENCH_BUDGET_ITEMS     items in the read/write budget tables (default 20000; a second read table 3x)
   BENCH_READ_TARGET / BENCH_WRITE_TARGET   units/s targets (default 200 / 1000)
   BENCH_AIRFLOW_FILE_SIZE                  the operator's file_size in bytes (default 100000000)
+  BENCH_VERIFY_SIZES     items of the exports verify is timed on, both ways (default 1000000,3000000)
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from launcher.dev.localstack import CLEARED_VARS, LocalStack
 
-from . import budget, ceiling, ours, projection, restore_bench, tools
+from . import budget, ceiling, ours, projection, restore_bench, tools, verify_scale
 from .common import Timer, log
 from .data import client, make_table
 from .report import render
@@ -146,6 +147,9 @@ def main() -> int:
         for n in cfg["sizes"]:
             results["sizes"].append(one_size(n, cfg, work))
             (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
+
+        # verify as the export grows: stored checksums against reading every line.
+        results["verify_scale"] = verify_scale.verify_scaling(BUCKET, env_list("BENCH_VERIFY_SIZES", "1000000,3000000"))
 
         # Read budget: PROVISIONED table, RCU * 0.5 = target.
         rcu = cfg["read_target"] * 2

@@ -81,6 +81,15 @@ def render(res: dict[str, Any]) -> str:
             alone = _r(st["check_s"] / dp["check_s"]) if "check_s" in st else "-"
             out.append(f"| {s['items']:,} | {_f(st['seconds'])} ({_f(st.get('check_s'), 2)}) | {_f(dp['seconds'])} "
                        f"({_f(dp.get('check_s'), 2)}) | {_r(st['seconds'] / dp['seconds'])} | {alone} |")
+    if res.get("verify_scale"):
+        out += ["", "As the export grows (exports written straight to S3 by the jobs' writer, 100,000 items a file):", "",
+                "| items | files | stored checksums s (check alone) | --deep s (check alone) | stored/deep whole run | stored/deep check alone |",
+                "|---|---|---|---|---|---|"]
+        for v in res["verify_scale"]:
+            st, dp = v["stored"], v["deep"]
+            out.append(f"| {v['items']:,} | {-(-v['items'] // 100_000)} | {_f(st['seconds'])} ({_f(st['check_s'], 2)}) | "
+                       f"{_f(dp['seconds'])} ({_f(dp['check_s'], 2)}) | {_r(st['seconds'] / dp['seconds'])} | "
+                       f"{_r(st['check_s'] / dp['check_s'])} |")
     out += [""]
     out += ["## Peak memory (RSS, MiB) as the table grows", "",
             "| items | reader | launcher (ddb-s3 process) | Spark driver JVM | Python workers (sum) | whole tree |",
