@@ -23,6 +23,7 @@ HELP_SECTIONS = {
     "Where to run": ["runner", "cluster", "dry_run", "work_dir", "poll_seconds"],
     "Cluster (runner emr)": ["release_label", "instance_type", "core_nodes", "spot", "log_uri", "service_role",
                              "instance_profile", "subnet_id", "artifacts_uri", "connector_version", "python_packages"],
+    "EMR Serverless (runner emr-serverless)": ["application_id", "execution_role", "workers"],
     "Limits": ["max_hours", "idle_timeout"],
 }  # fmt: skip
 
@@ -58,7 +59,7 @@ def export(dry_run: bool, as_json: bool, work_dir: Path | None, **kw: Any) -> No
     if dry_run:
         target = (
             Target.emr(plan.artifacts_uri)
-            if plan.runner == RunnerName.EMR
+            if plan.runner in (RunnerName.EMR, RunnerName.EMR_SERVERLESS)
             else Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
         )
         rendered = render_export(plan, target)
@@ -93,6 +94,12 @@ def show_plan(plan: ExportPlan) -> None:
             + (", consistent reads" if plan.consistent_read else "")
         )
     say(f"plan: runner {plan.runner}, estimate {plan.estimate_text}")
+    if plan.runner == RunnerName.EMR_SERVERLESS:
+        spec = plan.serverless
+        where = f"application {spec.application_id}" if spec.application_id else "an application created for the run and deleted after it"
+        say(
+            f"plan: EMR Serverless {spec.release_label} on {where}; {spec.workers} workers; the job run times out after {spec.timeout_minutes} minutes"
+        )
     if plan.transient:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     say(f"plan: destination {plan.export_uri}")
@@ -105,6 +112,8 @@ def dry_run_doc(plan: ExportPlan, rendered: Rendered) -> dict[str, Any]:
         "artifacts": {name: content if isinstance(content, str) else f"<{len(content)} bytes>" for name, content in rendered.files.items()},
         "steps": rendered.steps,
         "runJobFlow": rendered.run_job_flow,
+        "createApplication": rendered.create_application,
+        "startJobRun": rendered.start_job_run,
     }
 
 
@@ -120,6 +129,12 @@ def print_rendered(rendered: Rendered) -> None:
     if rendered.run_job_flow is not None:
         out.rule("RunJobFlow request")
         out.print(json.dumps(rendered.run_job_flow, indent=2), markup=False)
+    if rendered.create_application is not None:
+        out.rule("CreateApplication request")
+        out.print(json.dumps(rendered.create_application, indent=2), markup=False)
+    if rendered.start_job_run is not None:
+        out.rule("StartJobRun request")
+        out.print(json.dumps(rendered.start_job_run, indent=2), markup=False)
 
 
 @cli.command()

@@ -17,7 +17,7 @@ from launcher.core.errors import BadInput
 from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
-from launcher.export.estimate import Estimate, estimate, vcpus
+from launcher.export.estimate import SERVERLESS_WORKER_VCPUS, Estimate, estimate, vcpus
 from launcher.options import ExportRequest, parse_time
 
 GIB = 1024**3
@@ -37,6 +37,7 @@ class Reader(StrEnum):
 class RunnerName(StrEnum):
     LOCAL = "local"
     EMR = "emr"
+    EMR_SERVERLESS = "emr-serverless"
 
 
 class ClusterSpec(BaseModel):
@@ -61,6 +62,24 @@ class ClusterSpec(BaseModel):
     @property
     def transient(self) -> bool:
         return self.cluster_id is None
+
+
+class ServerlessSpec(BaseModel):
+    """The EMR Serverless side of a run: an application to create (application_id None) or the
+    user's own, the job runtime role, the workers and the run's timeout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str | None
+    release_label: str
+    execution_role: str  # a role name (its ARN is made with the application's account) or an ARN
+    workers: int
+    log_uri: str | None
+    timeout_minutes: int  # executionTimeoutMinutes: EMR Serverless cancels the run after it
+
+    @property
+    def created(self) -> bool:
+        return self.application_id is None
 
 
 class ExportPlan(BaseModel):
@@ -96,6 +115,7 @@ class ExportPlan(BaseModel):
     export_to: datetime | None
     s3: S3WriteSettings  # ExpectedBucketOwner and SSE of every S3 call
     cluster: ClusterSpec
+    serverless: ServerlessSpec
     poll_seconds: float  # between status polls of a cluster or a native export
     estimate: dict[str, float | None]
     estimate_text: str
@@ -124,6 +144,8 @@ def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str
 def parallelism_for(request: ExportRequest, local_cores: int) -> int:
     if request.runner == "local":
         return max(1, local_cores)
+    if request.runner == "emr-serverless":
+        return request.workers * SERVERLESS_WORKER_VCPUS
     return max(1, request.core_nodes * vcpus(request.instance_type))
 
 
@@ -142,6 +164,18 @@ def cluster_spec(request: ExportRequest, estimated_seconds: float) -> ClusterSpe
         connector_version=request.connector_version,
         python_packages=[r.strip() for r in (request.python_packages or "").split(",") if r.strip()],
         max_runtime_seconds=max_runtime(request.max_hours, estimated_seconds),
+    )
+
+
+def serverless_spec(request: ExportRequest, estimated_seconds: float) -> ServerlessSpec:
+    return ServerlessSpec(
+        application_id=request.application_id,
+        release_label=request.release_label,
+        execution_role=request.execution_role,
+        workers=request.workers,
+        log_uri=request.log_uri,
+        # at least 5 minutes: EMR Serverless refuses a shorter executionTimeoutMinutes
+        timeout_minutes=max(5, math.ceil(max_runtime(request.max_hours, estimated_seconds) / 60)),
     )
 
 
@@ -200,6 +234,7 @@ def make_plan(
         request.cluster == "transient",
         request.instance_type,
         request.core_nodes,
+        request.workers,
     )
     cluster = cluster_spec(request, est.total_seconds)
     return ExportPlan(
@@ -233,6 +268,7 @@ def make_plan(
         export_to=parse_time(request.export_to, "--export-to"),
         s3=S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id),
         cluster=cluster,
+        serverless=serverless_spec(request, est.total_seconds),
         poll_seconds=request.poll_seconds,
         estimate=est.__dict__,
         estimate_text=est.describe(),
