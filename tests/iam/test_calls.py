@@ -239,3 +239,33 @@ def test_used_and_granted_compare_statements_and_actions():
     requests = [IamRequest("p", "s3:GetObject", "arn:aws:s3:::b/k"), IamRequest("p", "s3:PutObject", "arn:aws:s3:::b/k")]
     decisions = [Decision("Allowed", ("d:A",), ()), Decision("ImplicitlyDenied", (), ())]
     assert used(requests, decisions) == {("d", "A", "s3:GetObject")}
+
+
+# --------------------------------------------------------------------------- EMR Serverless
+
+
+def test_emr_serverless_rest_calls_map_to_actions_on_applications_and_runs():
+    from calls import serverless_requests, serverless_tags
+
+    base = f"arn:aws:emr-serverless:{REGION}:{ACCOUNT}:/applications"
+    ours = {"ddb-s3:managed": "true"}
+    calls = [("POST", "/applications", {"tags": ours}, {"applicationId": "app1"}),
+             ("POST", "/applications/app1/jobruns", {"tags": ours}, {"jobRunId": "run1"})]
+    tags = serverless_tags(calls)
+    assert tags == {"app1": ours, "run1": ours}
+    create = serverless_requests("POST", "/applications", {"tags": ours}, {"applicationId": "app1"}, tags, SCOPE)
+    ctx = {"aws:RequestTag/ddb-s3:managed": "true", "aws:TagKeys": ["ddb-s3:managed"]}
+    assert create == [("emr-serverless:CreateApplication", "*", ctx), ("emr-serverless:TagResource", base + "/app1", ctx)]
+    start = serverless_requests("POST", "/applications/app1/jobruns",
+                                {"executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/job", "tags": ours}, {"jobRunId": "run1"}, tags, SCOPE)
+    assert start[0] == ("emr-serverless:StartJobRun", base + "/app1", {"aws:ResourceTag/ddb-s3:managed": "true"})
+    assert start[1] == ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/job", {"iam:PassedToService": "emr-serverless.amazonaws.com"})
+    assert start[2] == ("emr-serverless:TagResource", base + "/app1/jobruns/run1", ctx)
+    assert serverless_requests("GET", "/applications/app1/jobruns/run1", {}, {}, tags, SCOPE)[0][:2] == (
+        "emr-serverless:GetJobRun", base + "/app1/jobruns/run1")
+    assert serverless_requests("DELETE", "/applications/app1/jobruns/run1", {}, {}, tags, SCOPE)[0][0] == "emr-serverless:CancelJobRun"
+    assert serverless_requests("POST", "/applications/app1/stop", {}, {}, tags, SCOPE)[0][0] == "emr-serverless:StopApplication"
+    assert serverless_requests("DELETE", "/applications/app1", {}, {}, tags, SCOPE) == [
+        ("emr-serverless:DeleteApplication", base + "/app1", {"aws:ResourceTag/ddb-s3:managed": "true"})]
+    assert serverless_requests("GET", "/applications?states=STARTED", {}, {}, tags, SCOPE) == [("emr-serverless:ListApplications", "*", {})]
+    assert isinstance(serverless_requests("PUT", "/somewhere", {}, {}, tags, SCOPE), str)

@@ -36,7 +36,7 @@ from launcher.aws.iam_policies import policies
 from launcher.core import layout
 from launcher.core.codec import item_line, wire_to_json
 from launcher.core.s3args import S3WriteSettings
-from launcher.dev.local_emr import INSTANCE_PROFILE_CREDENTIALS
+from launcher.dev.local_emr import INSTANCE_PROFILE_CREDENTIALS, JOB_ROLE_CREDENTIALS
 from launcher.dev.localstack import FAKE_KEY_ID, REGION, REPO_ROOT, LocalStack
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 from launcher.job import commit, s3io
@@ -50,6 +50,7 @@ pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 ACCOUNT = "123456789012"  # moto's account; the policies are printed for it
 INSTANCE_KEY = INSTANCE_PROFILE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+JOB_KEY = JOB_ROLE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/"
 
 # Granted actions a scenario legitimately leaves unused, keyed by (statement Sid, action). Each
@@ -72,6 +73,12 @@ EXEMPT: dict[tuple[str, str], str] = {
         "`ddb-s3 clusters list`, and the cleanup after a RunJobFlow interrupted before it returned",
     ("StepLogsList", "s3:ListBucket"): "the launcher reads a step's stderr from --log-uri only when the step failed",
     ("StepLogsRead", "s3:GetObject"): "the launcher reads a step's stderr from --log-uri only when the step failed",
+    ("ServerlessJobRuns", "emr-serverless:CancelJobRun"):
+        "only when the export is interrupted (Ctrl-C, SIGTERM, an error) while its job run goes on",
+    ("ServerlessListApplications", "emr-serverless:ListApplications"):
+        "the cleanup after a CreateApplication interrupted before it returned",
+    ("DriverLogsList", "s3:ListBucket"): "the launcher reads the driver's stderr from --log-uri only when the job run failed",
+    ("DriverLogsRead", "s3:GetObject"): "the launcher reads the driver's stderr from --log-uri only when the job run failed",
 }
 
 
@@ -103,7 +110,8 @@ class Recorder:
         EMR's API once it runs."""
         return {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.url, "AWS_ENDPOINT_URL_S3": self.s3.url,
                 "AWS_ENDPOINT_URL_STS": self.s3.url, "AWS_ENDPOINT_URL_GLUE": self.s3.url,
-                "AWS_ENDPOINT_URL_EMR": self.emr.url if self.emr is not None else self.s3.url}
+                "AWS_ENDPOINT_URL_EMR": self.emr.url if self.emr is not None else self.s3.url,
+                "AWS_ENDPOINT_URL_EMR_SERVERLESS": self.emr.url if self.emr is not None else self.s3.url}
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +269,28 @@ def test_emr_transient_cluster_launcher_and_instance_role(recording, recorded_em
     assert all(sdk in s.headers.get("user-agent", "").lower() for s in scans), {s.headers.get("user-agent") for s in scans}
 
 
+@pytest.mark.parametrize("reader", ["connector", "segments"])
+def test_emr_serverless_launcher_and_job_role(recording, recorded_emr, reader):
+    """An application created, the job run on it, the application stopped and deleted: the launcher's
+    calls under `launcher`, the job's (artifacts, Scan, export, its driver logs) under `job_role`."""
+    rec, plan = recording
+    table, bucket = lab_table(rec.stack, 120), new_bucket(rec.stack)
+    proc = run("export", "--runner", "emr-serverless", "--reader", reader, "--table", table, "--to", f"s3://{bucket}/iam-sls",
+               "--json", "--log-uri", f"s3://{bucket}/iam-logs/")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "deleted EMR Serverless application" in proc.stderr
+    docs = printed("emr-serverless", table, bucket, "iam-sls", "--log-prefix", "iam-logs")
+    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+                               "job_role": (ROLE_ARN + "ddb-s3-serverless-job", {"job_role": docs["job_role"]})},
+                        {FAKE_KEY_ID: "launcher", JOB_KEY: "job_role"})
+    assert {r.principal for r in requests} == {"launcher", "job_role"}
+    actions = {r.action for r in requests if r.principal == "launcher"}
+    assert {"emr-serverless:CreateApplication", "emr-serverless:StartJobRun", "emr-serverless:DeleteApplication",
+            "iam:PassRole"} <= actions, actions
+    scans = [s for s in plan.requests("dynamodb", "Scan") if FAKE_KEY_ID not in s.headers.get("authorization", "")]
+    assert scans and all(JOB_KEY in s.headers.get("authorization", "") for s in scans)
+
+
 # The native engine: dynalite has no PITR and no export API, so the proxy answers those three calls
 # as DynamoDB would (and puts a native export, tests/fixtures/backups/native-full, where DynamoDB
 # would write it). The requests themselves are the tool's, recorded on the wire like all others.
@@ -350,7 +380,7 @@ def test_restore_into_a_new_table_and_into_an_existing_one(recording, tmp_path):
 def test_every_exemption_names_a_statement_that_grants_it():
     """EXEMPT stays honest: each entry is an action some printed document grants under that Sid."""
     docs = {}
-    for runner in ("local", "emr", "native", "restore"):
+    for runner in ("local", "emr", "emr-serverless", "native", "restore"):
         for name, doc in policies(runner, "LabResults", "lab-backups", "ddb", REGION, ACCOUNT, log_prefix="logs",
                                   kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab").items():
             docs[f"{runner}/{name}"] = doc

@@ -58,6 +58,7 @@ class EmrServerlessRunner(Runner):
         self.settle_seconds = settle_seconds  # how long teardown waits for a cancel or a stop to take
         self.helper_jar = helper_jar
         self.clock, self.sleep = clock, sleep
+        self._logs_seen: set[str] = set()
 
     def make_hook(self, plan: ExportPlan) -> EmrServerlessHook:
         return self.hook or EmrServerlessHook(Aws(plan.region), settings=plan.s3)
@@ -178,9 +179,16 @@ class EmrServerlessRunner(Runner):
             self.sleep(self.poll_seconds)
 
     def counters(self, hook: EmrServerlessHook, plan: ExportPlan, app_id: str, run_id: str, state: str) -> str:
+        """The job's counters from the driver's stdout under the logUri, once it is there (a listing
+        first: a GetObject of a key not there yet is refused under the printed policy, not a 404)."""
         if not plan.serverless.log_uri or state != "RUNNING":
             return ""
-        found = last_counters(hook.read_log(driver_log_key(plan.serverless.log_uri, app_id, run_id, "stdout.gz")) or "")
+        uri = driver_log_key(plan.serverless.log_uri, app_id, run_id, "stdout.gz")
+        if uri not in self._logs_seen:
+            if not hook.log_exists(uri):
+                return ""
+            self._logs_seen.add(uri)
+        found = last_counters(hook.read_log(uri) or "")
         return f" ({counters_text(found)})" if found else ""
 
     # --- failure ----------------------------------------------------------------------------
@@ -213,7 +221,7 @@ class EmrServerlessRunner(Runner):
     def wait_for_log(self, hook: EmrServerlessHook, uri: str) -> str | None:
         deadline = self.clock() + self.log_wait_seconds
         while True:
-            text = hook.read_log(uri)
+            text = hook.read_log(uri) if hook.log_exists(uri) else None
             if text is not None or self.clock() >= deadline:
                 return text
             self.progress(f"waiting for the driver's stderr at {uri}")
