@@ -23,7 +23,8 @@ HELP_SECTIONS = {
     "Where to run": ["runner", "cluster", "dry_run", "work_dir", "poll_seconds"],
     "Cluster (runner emr)": ["release_label", "instance_type", "core_nodes", "spot", "log_uri", "service_role",
                              "instance_profile", "subnet_id", "artifacts_uri", "connector_version", "python_packages"],
-    "EMR Serverless (runner emr-serverless)": ["application_id", "execution_role", "workers"],
+    "EMR Serverless and Glue (runners emr-serverless, glue)": ["application_id", "execution_role", "workers", "worker_type",
+                                                              "glue_job", "glue_role", "keep"],
     "Limits": ["max_hours", "idle_timeout"],
 }  # fmt: skip
 
@@ -57,11 +58,14 @@ def export(dry_run: bool, as_json: bool, work_dir: Path | None, **kw: Any) -> No
     plan = plan_export(build(ExportRequest, kw))
     show_plan(plan)
     if dry_run:
-        target = (
-            Target.emr(plan.artifacts_uri)
-            if plan.runner in (RunnerName.EMR, RunnerName.EMR_SERVERLESS)
-            else Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
-        )
+        if plan.runner == RunnerName.GLUE:
+            from launcher.export.render import glue
+
+            target = glue.target(plan.artifacts_uri)
+        elif plan.runner in (RunnerName.EMR, RunnerName.EMR_SERVERLESS):
+            target = Target.emr(plan.artifacts_uri)
+        else:
+            target = Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
         rendered = render_export(plan, target)
         if as_json:  # one document for scripts: the plan (estimate inside) and every artifact
             out.print(json.dumps(dry_run_doc(plan, rendered)), markup=False)
@@ -100,6 +104,12 @@ def show_plan(plan: ExportPlan) -> None:
         say(
             f"plan: EMR Serverless {spec.release_label} on {where}; {spec.workers} workers; the job run times out after {spec.timeout_minutes} minutes"
         )
+    if plan.runner == RunnerName.GLUE:
+        g = plan.glue
+        what = (
+            f"Glue job {g.job_name} ({'created for the run' + (', kept' if g.keep else ', deleted after it') if g.created else 'updated'})"
+        )
+        say(f"plan: {what}; {g.workers} x {g.worker_type}; the job run times out after {g.timeout_minutes} minutes")
     if plan.transient:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     say(f"plan: destination {plan.export_uri}")
@@ -114,6 +124,7 @@ def dry_run_doc(plan: ExportPlan, rendered: Rendered) -> dict[str, Any]:
         "runJobFlow": rendered.run_job_flow,
         "createApplication": rendered.create_application,
         "startJobRun": rendered.start_job_run,
+        "glueJob": rendered.glue_job,
     }
 
 
@@ -132,6 +143,9 @@ def print_rendered(rendered: Rendered) -> None:
     if rendered.create_application is not None:
         out.rule("CreateApplication request")
         out.print(json.dumps(rendered.create_application, indent=2), markup=False)
+    if rendered.glue_job is not None:
+        out.rule("CreateJob request" if "Name" in rendered.glue_job else "UpdateJob request")
+        out.print(json.dumps(rendered.glue_job, indent=2), markup=False)
     if rendered.start_job_run is not None:
         out.rule("StartJobRun request")
         out.print(json.dumps(rendered.start_job_run, indent=2), markup=False)

@@ -28,6 +28,14 @@ EMR Serverless writes them; CancelJobRun and executionTimeoutMinutes kill the ru
 CANCELLED, stateDetails saying which). A minute of executionTimeoutMinutes lasts
 DDB_S3_LOCAL_MINUTE_SECONDS seconds here (60 unless set), so a test can see a timeout.
 
+Glue job runs too (moto's Glue in the same server; moto's state manager holds a run's state still,
+the executor moves it): STARTING -> RUNNING -> SUCCEEDED | FAILED (ErrorMessage) | TIMEOUT (the
+run's Timeout, in the same minutes) | STOPPED (BatchStopJobRun, which moto lacks and gets here, as
+UpdateJob does): `spark-submit` of the job's ScriptLocation with --extra-jars and --extra-py-files
+as --jars and --py-files, Python 3.11 (Glue 5's: this process's own), the job role's credentials,
+and the run's arguments after the script as Glue passes them; the driver's stderr and stdout go to
+CloudWatch Logs (/aws-glue/jobs/error and /output, a stream per run id) on this server.
+
 Bootstrap actions never write into the host: `sudo` is a shim that runs its command unprivileged,
 and our scripts honour DDB_S3_NODE_ROOT (their absolute paths land under the node folder) and
 DDB_S3_PYTHON (pip installs go into the node's Python 3.9 environment).
@@ -71,6 +79,8 @@ EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python
 INSTANCE_PROFILE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALEMRINSTANCE", "AWS_SECRET_ACCESS_KEY": "local-emr-instance-profile"}
 # What an EMR Serverless job run gets from its job runtime role (executionRoleArn), told apart the same way.
 JOB_ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALSERVERLESSJOB", "AWS_SECRET_ACCESS_KEY": "local-emr-serverless-job-role"}
+GLUE_ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALGLUEJOBROLE", "AWS_SECRET_ACCESS_KEY": "local-glue-job-role"}
+GLUE_DONE_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
 MINUTE_SECONDS_ENV = "DDB_S3_LOCAL_MINUTE_SECONDS"  # seconds a minute of executionTimeoutMinutes lasts here
 JOB_DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
 
@@ -139,6 +149,7 @@ def patch_moto() -> None:
         return status
 
     patch_moto_serverless()
+    patch_moto_glue()
     models.Cluster.__init__ = init_then_ready
     models.Cluster.start_cluster = start_cluster
     models.Cluster.run_bootstrap_actions = lambda self: None
@@ -181,6 +192,77 @@ def patch_moto_serverless() -> None:
     models.EMRServerlessBackend.cancel_job_run = cancel
 
 
+def patch_moto_glue() -> None:
+    """Glue job runs stay where the executor puts them (moto's state manager: a manual transition
+    that never fires), report their ErrorMessage, execution time and Glue version; UpdateJob and
+    BatchStopJobRun, which moto lacks, are added (a stop asks for STOPPING; the executor ends it)."""
+    from moto.core.responses import ActionResult
+    from moto.glue import models as moto_models
+    from moto.glue import responses as moto_responses
+    from moto.moto_api import state_manager
+
+    models: Any = moto_models
+    responses: Any = moto_responses
+    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "manual", "times": 2**62})
+    run_init, run_dict = models.FakeJobRun.__init__, models.FakeJobRun.as_dict
+
+    def run_ready(self: Any, *args: Any, **kwargs: Any) -> None:
+        run_init(self, *args, **kwargs)
+        self.local_emr_ready = True
+
+    def run_as_dict(self: Any) -> dict[str, Any]:
+        out = run_dict(self)
+        out["ExecutionTime"] = getattr(self, "execution_seconds", 0)
+        out["LogGroupName"] = "/aws-glue/jobs"
+        out["GlueVersion"] = getattr(self, "glue_version", None) or out["GlueVersion"]
+        if getattr(self, "error_message", None):
+            out["ErrorMessage"] = self.error_message
+        return out
+
+    fields = {
+        "Description": "description",
+        "Role": "role",
+        "Command": "command",
+        "DefaultArguments": "default_arguments",
+        "NonOverridableArguments": "non_overridable_arguments",
+        "ExecutionProperty": "execution_property",
+        "MaxRetries": "max_retries",
+        "Timeout": "timeout",
+        "GlueVersion": "glue_version",
+        "WorkerType": "worker_type",
+        "NumberOfWorkers": "number_of_workers",
+        "ExecutionClass": "execution_class",
+    }
+
+    def update_job(self: Any) -> Any:
+        name = self._get_param("JobName")
+        job = self.glue_backend.get_job(name)
+        for key, value in (self._get_param("JobUpdate") or {}).items():
+            if key in fields:
+                setattr(job, fields[key], value)
+        job.last_modified_on = _now()
+        return ActionResult({"JobName": name})
+
+    def batch_stop_job_run(self: Any) -> Any:
+        name = self._get_param("JobName")
+        job = self.glue_backend.get_job(name)
+        done, errors = [], []
+        for run_id in self._get_param("JobRunIds") or []:
+            run = next((r for r in job.job_runs if r.job_run_id == run_id), None)
+            if run is None or run.status in GLUE_DONE_STATES:
+                detail = {"ErrorCode": "InvalidInputException", "ErrorMessage": f"Job run {run_id} is not running"}
+                errors.append({"JobName": name, "JobRunId": run_id, "ErrorDetail": detail})
+                continue
+            run.status = "STOPPING"
+            done.append({"JobName": name, "JobRunId": run_id})
+        return ActionResult({"SuccessfulSubmissions": done, "Errors": errors})
+
+    models.FakeJobRun.__init__ = run_ready
+    models.FakeJobRun.as_dict = run_as_dict
+    responses.GlueResponse.update_job = update_job
+    responses.GlueResponse.batch_stop_job_run = batch_stop_job_run
+
+
 class StepFailed(Exception):
     pass
 
@@ -196,6 +278,7 @@ class Executor:
         self.stop = threading.Event()
         self.s3 = self.s3_client(INSTANCE_PROFILE_CREDENTIALS)  # the nodes' S3: artifacts, bootstrap scripts, step logs
         self.job_s3 = self.s3_client(JOB_ROLE_CREDENTIALS)  # an EMR Serverless job run's S3
+        self.glue_s3 = self.s3_client(GLUE_ROLE_CREDENTIALS)  # a Glue job run's S3
         self.minute_seconds = float(env.get(MINUTE_SECONDS_ENV) or 60)
 
     def s3_client(self, credentials: dict[str, str]) -> Any:
@@ -225,6 +308,15 @@ class Executor:
                 for app_id, runs in list(backend.job_runs.items()):
                     yield from ((backend.applications[app_id], run) for run in list(runs))
 
+    def glue_runs(self) -> Iterator[tuple[Any, Any]]:
+        """(job, job run) of every Glue job run moto holds."""
+        from moto.glue.models import glue_backends
+
+        for account in list(glue_backends.keys()):
+            for region in list(glue_backends[account].keys()):
+                for job in list(glue_backends[account][region].jobs.values()):
+                    yield from ((job, run) for run in list(job.job_runs))
+
     def serve(self) -> None:
         while not self.stop.is_set():
             for cluster in self.clusters():
@@ -235,6 +327,10 @@ class Executor:
                 if run.id not in self.seen and getattr(run, "local_emr_ready", False):
                     self.seen.add(run.id)
                     threading.Thread(target=self.run_job_run, args=(app, run), daemon=True, name=run.id).start()
+            for job, run in self.glue_runs():
+                if run.job_run_id not in self.seen and getattr(run, "local_emr_ready", False):
+                    self.seen.add(run.job_run_id)
+                    threading.Thread(target=self.run_glue_job_run, args=(job, run), daemon=True, name=run.job_run_id).start()
             time.sleep(POLL_S)
 
     # --- a cluster -----------------------------------------------------------------------
@@ -550,6 +646,87 @@ class Executor:
             loc = S3Uri.parse(driver_log_key(log_uri, run.application_id, run.id, f"{name}.gz"), "log")
             data = (folder / name).read_bytes() if (folder / name).exists() else b""
             self.job_s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
+
+    # --- a Glue job run ---------------------------------------------------------------------------
+
+    def run_glue_job_run(self, job: Any, run: Any) -> None:
+        """A Glue 5 job run: the job's script with its --extra-jars and --extra-py-files, Python 3.11,
+        the run's timeout, the driver's output to CloudWatch Logs."""
+        folder = self.work / "glue" / run.job_run_id
+        (folder / "bin").mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        run.glue_version = job.glue_version
+        try:
+            if run.status == "STOPPING":
+                self.end_glue_run(run, "STOPPED", None, started)
+                return
+            args = dict(run.arguments or {})
+            spark: list[str] = []
+            if args.get("--extra-jars"):
+                spark += ["--jars", args["--extra-jars"]]
+            if args.get("--extra-py-files"):
+                spark += ["--py-files", args["--extra-py-files"]]
+            script_args = ["--JOB_NAME", job.name, "--JOB_RUN_ID", run.job_run_id]
+            for key, value in args.items():
+                script_args += [key, str(value)]
+            try:
+                cmd = self.spark_submit([*spark, job.command["ScriptLocation"], *script_args], folder, folder, self.glue_s3)
+            except (KeyError, TypeError, StepFailed) as e:
+                (folder / "stderr").write_text(f"local Glue: cannot run this job: {e}\n")
+                (folder / "stdout").write_text("")
+                self.glue_logs(run, folder)
+                self.end_glue_run(run, "FAILED", f"local Glue: cannot run this job: {e}", started)
+                return
+            run.status = "RUNNING"
+            timeout = (run.timeout or job.timeout or 2880) * self.minute_seconds
+            env = self.node_env(folder, GLUE_ROLE_CREDENTIALS)
+            env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = env["DDB_S3_PYTHON"] = sys.executable  # Glue 5: Python 3.11
+            code = self.run_process(
+                cmd,
+                folder,
+                env,
+                stopped=lambda: run.status == "STOPPING" or time.monotonic() - started > timeout,
+                archive=lambda: None,
+            )
+            self.glue_logs(run, folder)
+            if code is None and run.status == "STOPPING":
+                self.end_glue_run(run, "STOPPED", None, started)
+            elif code is None:
+                self.end_glue_run(run, "TIMEOUT", f"Job run timed out after {run.timeout or job.timeout} minutes (Timeout)", started)
+            elif code == 0:
+                self.end_glue_run(run, "SUCCEEDED", None, started)
+            else:
+                cause = probable_cause((folder / "stderr").read_text(errors="replace").splitlines())
+                self.end_glue_run(run, "FAILED", cause, started)
+        except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the run
+            self.end_glue_run(run, "ERROR", f"local Glue: {type(e).__name__}: {e}", started)
+
+    @staticmethod
+    def end_glue_run(run: Any, state: str, message: str | None, started: float) -> None:
+        run.error_message = message
+        run.execution_seconds = int(time.monotonic() - started)
+        run.completed_on = run.modified_on = _now()
+        run.status = state
+
+    def glue_logs(self, run: Any, folder: Path) -> None:
+        """The driver's stderr and stdout as CloudWatch Logs events, a stream per run, as Glue writes them."""
+        logs = boto3.client(
+            "logs",
+            endpoint_url=self.env.get("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"),
+            region_name=self.env.get("AWS_DEFAULT_REGION"),
+            aws_access_key_id=GLUE_ROLE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=GLUE_ROLE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        for name, group in (("stderr", "/aws-glue/jobs/error"), ("stdout", "/aws-glue/jobs/output")):
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_group(logGroupName=group)
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_stream(logGroupName=group, logStreamName=run.job_run_id)
+            lines = (folder / name).read_text(errors="replace").splitlines() if (folder / name).exists() else []
+            now = int(time.time() * 1000)
+            events = [{"timestamp": now, "message": line or " "} for line in lines[-5000:]]
+            for at in range(0, len(events), 1000):
+                logs.put_log_events(logGroupName=group, logStreamName=run.job_run_id, logEvents=events[at : at + 1000])
 
 
 _FLAGS = {"--verbose", "--supervise"}  # spark-submit options that take no value

@@ -25,6 +25,11 @@ SERVERLESS_GB_HOUR = 0.0057785
 SERVERLESS_WORKER_VCPUS = 4  # spark.executor.cores of an EMR Serverless job run (and its driver)
 SERVERLESS_WORKER_MEMORY_GB = 16  # spark.executor.memory 14g + overhead: EMR Serverless bills 16 GB a worker
 SERVERLESS_START_SECONDS = 120  # CreateApplication, then the job run's driver and executors (no pre-initialized capacity)
+# AWS Glue 5 (Spark), us-east-1: per DPU-hour, billed per second with a minute at least; G.1X is 1 DPU
+# (4 vCPU, 16 GB), G.2X 2, G.4X 4, G.8X 8; NumberOfWorkers counts the driver.
+GLUE_DPU_HOUR = 0.44
+GLUE_WORKER_DPUS = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+GLUE_START_SECONDS = 30
 CLUSTER_START_SECONDS = 480  # a transient EMR cluster takes ~6-10 minutes to reach RUNNING
 LOCAL_START_SECONDS = 15  # local Spark with the connector jars
 
@@ -39,9 +44,15 @@ class Estimate:
     instance_hours: float
     vcpu_hours: float = 0.0  # runner emr-serverless
     gb_hours: float = 0.0
+    dpu_hours: float = 0.0  # runner glue
 
     def describe(self) -> str:
         time = f"~{duration(self.total_seconds)} ({duration(self.read_seconds)} reading), ~{self.read_units:,.0f} read units"
+        if self.dpu_hours:
+            return (
+                f"{time}, est. ${self.read_cost_usd + (self.cluster_cost_usd or 0):,.2f} (reads ${self.read_cost_usd:,.2f}, "
+                f"Glue ${self.cluster_cost_usd or 0:,.2f} for {self.dpu_hours:.2f} DPU-hours)"
+            )
         if self.vcpu_hours:
             return (
                 f"{time}, est. ${self.read_cost_usd + (self.cluster_cost_usd or 0):,.2f} (reads ${self.read_cost_usd:,.2f}, "
@@ -79,17 +90,21 @@ def estimate(
     instance_type: str,
     core_nodes: int,
     workers: int = 2,
+    worker_type: str = "G.1X",
 ) -> Estimate:
     # One read unit reads 4 KB strongly consistent, 8 KB eventually consistent.
     read_units = math.ceil(size_bytes / 4096) * (1.0 if consistent else 0.5)
     read_seconds = read_units / max(read_units_per_second, 1e-9)
-    start = {"local": LOCAL_START_SECONDS, "emr-serverless": SERVERLESS_START_SECONDS}.get(
+    start = {"local": LOCAL_START_SECONDS, "emr-serverless": SERVERLESS_START_SECONDS, "glue": GLUE_START_SECONDS}.get(
         runner, CLUSTER_START_SECONDS if transient else 30
     )
     total = read_seconds + start
     hours = 0.0
     cluster_cost: float | None = 0.0
     read_cost = read_units / 1e6 * ON_DEMAND_READ_PRICE_PER_MILLION if on_demand else 0.0
+    if runner == "glue":
+        dpu_h = max(60.0, total) / 3600 * workers * GLUE_WORKER_DPUS.get(worker_type, 1)
+        return Estimate(read_seconds, total, read_units, read_cost, dpu_h * GLUE_DPU_HOUR, 0.0, dpu_hours=dpu_h)
     if runner == "emr-serverless":
         billed_hours = max(60.0, total) / 3600 * (workers + 1)  # the executors and the driver, at least a minute
         vcpu_h, gb_h = billed_hours * SERVERLESS_WORKER_VCPUS, billed_hours * SERVERLESS_WORKER_MEMORY_GB

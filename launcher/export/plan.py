@@ -17,7 +17,7 @@ from launcher.core.errors import BadInput
 from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
-from launcher.export.estimate import SERVERLESS_WORKER_VCPUS, Estimate, estimate, vcpus
+from launcher.export.estimate import GLUE_WORKER_DPUS, SERVERLESS_WORKER_VCPUS, Estimate, estimate, vcpus
 from launcher.options import ExportRequest, parse_time
 
 GIB = 1024**3
@@ -38,6 +38,7 @@ class RunnerName(StrEnum):
     LOCAL = "local"
     EMR = "emr"
     EMR_SERVERLESS = "emr-serverless"
+    GLUE = "glue"
 
 
 class ClusterSpec(BaseModel):
@@ -82,6 +83,21 @@ class ServerlessSpec(BaseModel):
         return self.application_id is None
 
 
+class GlueSpec(BaseModel):
+    """The Glue side of a run: a job to create (job_name None: ddb-s3-export-<export id>) or the
+    user's own to update, its role, workers and the run's timeout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_name: str
+    created: bool  # the job is created for this run (and deleted after it unless keep)
+    keep: bool
+    role: str  # a role name (made an ARN with the caller's account) or an ARN
+    worker_type: str
+    workers: int
+    timeout_minutes: int
+
+
 class ExportPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -116,6 +132,7 @@ class ExportPlan(BaseModel):
     s3: S3WriteSettings  # ExpectedBucketOwner and SSE of every S3 call
     cluster: ClusterSpec
     serverless: ServerlessSpec
+    glue: GlueSpec
     poll_seconds: float  # between status polls of a cluster or a native export
     estimate: dict[str, float | None]
     estimate_text: str
@@ -146,6 +163,8 @@ def parallelism_for(request: ExportRequest, local_cores: int) -> int:
         return max(1, local_cores)
     if request.runner == "emr-serverless":
         return request.workers * SERVERLESS_WORKER_VCPUS
+    if request.runner == "glue":  # one worker is the driver; a worker's executor has 4 cores a DPU
+        return max(1, (request.workers - 1) * 4 * GLUE_WORKER_DPUS[request.worker_type])
     return max(1, request.core_nodes * vcpus(request.instance_type))
 
 
@@ -176,6 +195,18 @@ def serverless_spec(request: ExportRequest, estimated_seconds: float) -> Serverl
         log_uri=request.log_uri,
         # at least 5 minutes: EMR Serverless refuses a shorter executionTimeoutMinutes
         timeout_minutes=max(5, math.ceil(max_runtime(request.max_hours, estimated_seconds) / 60)),
+    )
+
+
+def glue_spec(request: ExportRequest, export_id: str, estimated_seconds: float) -> GlueSpec:
+    return GlueSpec(
+        job_name=request.glue_job or f"ddb-s3-export-{export_id}",
+        created=request.glue_job is None,
+        keep=request.keep,
+        role=request.glue_role,
+        worker_type=request.worker_type,
+        workers=request.workers,
+        timeout_minutes=max(1, math.ceil(max_runtime(request.max_hours, estimated_seconds) / 60)),
     )
 
 
@@ -235,6 +266,7 @@ def make_plan(
         request.instance_type,
         request.core_nodes,
         request.workers,
+        request.worker_type,
     )
     cluster = cluster_spec(request, est.total_seconds)
     return ExportPlan(
@@ -269,6 +301,7 @@ def make_plan(
         s3=S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id),
         cluster=cluster,
         serverless=serverless_spec(request, est.total_seconds),
+        glue=glue_spec(request, export_id, est.total_seconds),
         poll_seconds=request.poll_seconds,
         estimate=est.__dict__,
         estimate_text=est.describe(),

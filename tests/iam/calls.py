@@ -59,6 +59,13 @@ Authorization Reference and each API's "Permissions" section:
                                                        new run with its tags
             GET|DELETE /applications/<id>/jobruns/<r>  GetJobRun | CancelJobRun on .../jobruns/<r>
             GET /applications                          ListApplications, resource "*"
+  Glue      AWSGlue.X with JobName (Name for CreateJob)    glue:X on job/<name>; CreateJob with aws:RequestTag/<k>,
+                                                       aws:TagKeys + glue:TagResource on the job (tag-on-create,
+                                                       assumed as for EMR); CreateJob and UpdateJob also
+                                                       iam:PassRole on the job's Role (a name: in the account;
+                                                       iam:PassedToService glue.amazonaws.com)
+  CloudWatch Logs_20140328.GetLogEvents              logs:GetLogEvents on log-group:<g>:log-stream:<s>
+  Logs
   STS       Action=X (query API)                       sts:X, resource "*"
 
 Anything else (an unknown S3 sub-resource, another service, an unsigned call) is not guessed: it
@@ -443,6 +450,44 @@ def serverless_requests(method: str, path: str, body: Mapping[str, Any], respons
     return f"EMR Serverless {method} {sub} has no IAM rule here"
 
 
+# --------------------------------------------------------------------------- Glue and CloudWatch Logs
+
+GLUE_SERVICE = "glue.amazonaws.com"
+GLUE_JOB_OPS = ("CreateJob", "UpdateJob", "GetJob", "DeleteJob", "StartJobRun", "GetJobRun", "BatchStopJobRun", "GetJobRuns")
+
+
+def glue_requests(op: str, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    if op not in GLUE_JOB_OPS:
+        return f"Glue {op} has no IAM rule here"
+    name = body.get("Name") if op == "CreateJob" else body.get("JobName")
+    if not name:
+        return f"Glue {op} without a job name"
+    arn = f"arn:{scope.partition}:glue:{scope.region}:{scope.account}:job/{name}"
+    if op == "CreateJob":
+        ctx = _map_tags(body.get("Tags") or {})
+        out: list[tuple[str, str, dict[str, Any]]] = [("glue:CreateJob", arn, ctx)]
+        if ctx:
+            out.append(("glue:TagResource", arn, ctx))
+        role = body.get("Role")
+    elif op == "UpdateJob":
+        out, role = [("glue:UpdateJob", arn, {})], (body.get("JobUpdate") or {}).get("Role")
+    else:
+        return [("glue:" + op, arn, {})]
+    if role:
+        out.append(("iam:PassRole", _role_arn(role, scope), {"iam:PassedToService": GLUE_SERVICE}))
+    return out
+
+
+def logs_requests(op: str, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    group, stream = body.get("logGroupName"), body.get("logStreamName")
+    base = f"arn:{scope.partition}:logs:{scope.region}:{scope.account}:log-group:{group}"
+    if op in ("GetLogEvents", "PutLogEvents", "CreateLogStream") and group and stream:
+        return [("logs:" + op, f"{base}:log-stream:{stream}", {})]
+    if op == "CreateLogGroup" and group:
+        return [("logs:CreateLogGroup", base, {})]
+    return f"CloudWatch Logs {op} has no IAM rule here"
+
+
 # --------------------------------------------------------------------------- all calls
 
 
@@ -490,6 +535,12 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
         elif service == "emr-serverless":
             op = f"{s.method} {urlsplit(s.path).path}"
             mapped = serverless_requests(s.method, s.path, _json(s.body), _json(s.response), sls_tags, scope)
+        elif service == "glue":
+            op = s.headers.get("x-amz-target", "").rpartition(".")[2]
+            mapped = glue_requests(op, _json(s.body), scope)
+        elif service == "logs":
+            op = s.headers.get("x-amz-target", "").rpartition(".")[2]
+            mapped = logs_requests(op, _json(s.body), scope)
         elif service == "sts":
             op = (parse_qs(s.body.decode(errors="replace")).get("Action") or ["?"])[0]
             mapped = [("sts:" + op, "*", {})] if op != "?" else "STS call without an Action"

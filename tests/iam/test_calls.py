@@ -229,7 +229,7 @@ def test_iam_requests_tell_principals_apart_by_access_key_and_report_what_they_c
     assert requests[6].context == {"aws:ResourceTag/ddb-s3:managed": "true", "aws:ResourceTag/team": "lab"}
     assert "GET /b/p/k" in requests[0].call
     assert [p.split(":")[0] for p in problems] == ["unsigned request", "signed with an unknown access key 'AKIASTRANGER'",
-                                                    "signed for region us-east-1, not eu-west-1", "no IAM rules for service 'glue'"]
+                                                    "signed for region us-east-1, not eu-west-1", "Glue CreateTable has no IAM rule here"]
 
 
 def test_used_and_granted_compare_statements_and_actions():
@@ -269,3 +269,20 @@ def test_emr_serverless_rest_calls_map_to_actions_on_applications_and_runs():
         ("emr-serverless:DeleteApplication", base + "/app1", {"aws:ResourceTag/ddb-s3:managed": "true"})]
     assert serverless_requests("GET", "/applications?states=STARTED", {}, {}, tags, SCOPE) == [("emr-serverless:ListApplications", "*", {})]
     assert isinstance(serverless_requests("PUT", "/somewhere", {}, {}, tags, SCOPE), str)
+
+
+def test_glue_and_logs_calls_map_to_jobs_and_log_streams():
+    from calls import glue_requests, logs_requests
+
+    job = f"arn:aws:glue:{REGION}:{ACCOUNT}:job/ddb-s3-export-1"
+    ctx = {"aws:RequestTag/ddb-s3:managed": "true", "aws:TagKeys": ["ddb-s3:managed"]}
+    assert glue_requests("CreateJob", {"Name": "ddb-s3-export-1", "Role": "glue-role", "Tags": {"ddb-s3:managed": "true"}}, SCOPE) == [
+        ("glue:CreateJob", job, ctx), ("glue:TagResource", job, ctx),
+        ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/glue-role", {"iam:PassedToService": "glue.amazonaws.com"})]
+    assert glue_requests("UpdateJob", {"JobName": "team", "JobUpdate": {"Role": "r"}}, SCOPE)[0] == (
+        "glue:UpdateJob", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/team", {})
+    assert glue_requests("BatchStopJobRun", {"JobName": "ddb-s3-export-1", "JobRunIds": ["jr_1"]}, SCOPE) == [
+        ("glue:BatchStopJobRun", job, {})]
+    assert isinstance(glue_requests("GetDatabases", {}, SCOPE), str)
+    assert logs_requests("GetLogEvents", {"logGroupName": "/aws-glue/jobs/error", "logStreamName": "jr_1"}, SCOPE) == [
+        ("logs:GetLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/jobs/error:log-stream:jr_1", {})]

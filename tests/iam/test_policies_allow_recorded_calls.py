@@ -36,7 +36,7 @@ from launcher.aws.iam_policies import policies
 from launcher.core import layout
 from launcher.core.codec import item_line, wire_to_json
 from launcher.core.s3args import S3WriteSettings
-from launcher.dev.local_emr import INSTANCE_PROFILE_CREDENTIALS, JOB_ROLE_CREDENTIALS
+from launcher.dev.local_emr import GLUE_ROLE_CREDENTIALS, INSTANCE_PROFILE_CREDENTIALS, JOB_ROLE_CREDENTIALS
 from launcher.dev.localstack import FAKE_KEY_ID, REGION, REPO_ROOT, LocalStack
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 from launcher.job import commit, s3io
@@ -51,6 +51,7 @@ DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 ACCOUNT = "123456789012"  # moto's account; the policies are printed for it
 INSTANCE_KEY = INSTANCE_PROFILE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 JOB_KEY = JOB_ROLE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+GLUE_KEY = GLUE_ROLE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/"
 
 # Granted actions a scenario legitimately leaves unused, keyed by (statement Sid, action). Each
@@ -79,6 +80,14 @@ EXEMPT: dict[tuple[str, str], str] = {
         "the cleanup after a CreateApplication interrupted before it returned",
     ("DriverLogsList", "s3:ListBucket"): "the launcher reads the driver's stderr from --log-uri only when the job run failed",
     ("DriverLogsRead", "s3:GetObject"): "the launcher reads the driver's stderr from --log-uri only when the job run failed",
+    ("GlueRunJob", "glue:BatchStopJobRun"): "only when the export is interrupted while its Glue job run goes on",
+    ("DriverLogs", "logs:GetLogEvents"): "the launcher reads the driver's stderr from CloudWatch Logs only when the job run failed",
+    ("JobLogGroups", "logs:CreateLogGroup"):
+        "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
+    ("JobLogs", "logs:CreateLogStream"):
+        "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
+    ("JobLogs", "logs:PutLogEvents"):
+        "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
 }
 
 
@@ -109,7 +118,9 @@ class Recorder:
         proxy (calls are told apart by their signature's service, tests/iam/calls.py), or the local
         EMR's API once it runs."""
         return {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.url, "AWS_ENDPOINT_URL_S3": self.s3.url,
-                "AWS_ENDPOINT_URL_STS": self.s3.url, "AWS_ENDPOINT_URL_GLUE": self.s3.url,
+                "AWS_ENDPOINT_URL_STS": self.s3.url,
+                "AWS_ENDPOINT_URL_GLUE": self.emr.url if self.emr is not None else self.s3.url,
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.emr.url if self.emr is not None else self.s3.url,
                 "AWS_ENDPOINT_URL_EMR": self.emr.url if self.emr is not None else self.s3.url,
                 "AWS_ENDPOINT_URL_EMR_SERVERLESS": self.emr.url if self.emr is not None else self.s3.url}
 
@@ -291,6 +302,24 @@ def test_emr_serverless_launcher_and_job_role(recording, recorded_emr, reader):
     assert scans and all(JOB_KEY in s.headers.get("authorization", "") for s in scans)
 
 
+@pytest.mark.parametrize("reader", ["connector", "segments"])
+def test_glue_launcher_and_job_role(recording, recorded_emr, reader):
+    """A Glue job created, run and deleted: the launcher's calls under `launcher`, the job's (artifacts
+    and jars, Scan, the export) under `job_role`."""
+    rec, plan = recording
+    table, bucket = lab_table(rec.stack, 120), new_bucket(rec.stack)
+    proc = run("export", "--runner", "glue", "--reader", reader, "--table", table, "--to", f"s3://{bucket}/iam-glue", "--json")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "deleted Glue job" in proc.stderr
+    docs = printed("glue", table, bucket, "iam-glue")
+    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+                               "job_role": (ROLE_ARN + "ddb-s3-glue-job", {"job_role": docs["job_role"]})},
+                        {FAKE_KEY_ID: "launcher", GLUE_KEY: "job_role"})
+    assert {r.principal for r in requests} == {"launcher", "job_role"}
+    actions = {r.action for r in requests if r.principal == "launcher"}
+    assert {"glue:CreateJob", "glue:StartJobRun", "glue:DeleteJob", "iam:PassRole"} <= actions, actions
+
+
 # The native engine: dynalite has no PITR and no export API, so the proxy answers those three calls
 # as DynamoDB would (and puts a native export, tests/fixtures/backups/native-full, where DynamoDB
 # would write it). The requests themselves are the tool's, recorded on the wire like all others.
@@ -380,7 +409,7 @@ def test_restore_into_a_new_table_and_into_an_existing_one(recording, tmp_path):
 def test_every_exemption_names_a_statement_that_grants_it():
     """EXEMPT stays honest: each entry is an action some printed document grants under that Sid."""
     docs = {}
-    for runner in ("local", "emr", "emr-serverless", "native", "restore"):
+    for runner in ("local", "emr", "emr-serverless", "glue", "native", "restore"):
         for name, doc in policies(runner, "LabResults", "lab-backups", "ddb", REGION, ACCOUNT, log_prefix="logs",
                                   kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab").items():
             docs[f"{runner}/{name}"] = doc

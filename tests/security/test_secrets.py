@@ -230,7 +230,7 @@ def test_hostile_names_cannot_change_the_hiveql(name):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("runner", ["local", "emr", "emr-serverless", "native", "restore"])
+@pytest.mark.parametrize("runner", ["local", "emr", "emr-serverless", "glue", "native", "restore"])
 def test_iam_policies_are_least_privilege(runner, capsys):
     from launcher.cli import main
     from launcher.aws.iam_policies import actions
@@ -238,7 +238,8 @@ def test_iam_policies_are_least_privilege(runner, capsys):
     main(["iam-policy", "--runner", runner, "--table", "LabResults", "--bucket", "lab-backups", "--prefix", "ddb",
           "--region", "eu-west-1", "--account", "123456789012", "--kms-key-arn", KMS_KEY])  # returns: exit 0
     docs = json.loads(capsys.readouterr().out)
-    assert set(docs) == {"emr": {"launcher", "instance_role"}, "emr-serverless": {"launcher", "job_role"}}.get(runner, {runner})
+    assert set(docs) == {"emr": {"launcher", "instance_role"}, "emr-serverless": {"launcher", "job_role"},
+                         "glue": {"launcher", "job_role"}}.get(runner, {runner})
     allowed = set().union(*(actions(d) for d in docs.values()))
     assert not any(a.endswith("*") for a in allowed)
     assert not allowed & {"dynamodb:DeleteTable", "dynamodb:UpdateTable", "s3:DeleteBucket", "s3:PutBucketPolicy", "iam:CreateRole"}
@@ -250,7 +251,9 @@ def test_iam_policies_are_least_privilege(runner, capsys):
                         or st["Action"] in (["elasticmapreduce:ListClusters"], ["emr-serverless:ListApplications"]))
             for r in res:
                 assert (r == "*" or "LabResults" in r or "lab-backups" in r or ":role/" in r or ":kms:" in r or ":cluster/" in r
-                        or r.startswith("arn:aws:emr-serverless:eu-west-1:123456789012:/applications/"))
+                        or r.startswith("arn:aws:emr-serverless:eu-west-1:123456789012:/applications/")
+                        or r == "arn:aws:glue:eu-west-1:123456789012:job/ddb-s3-export-*"
+                        or r.startswith("arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/"))
             if any(a in st["Action"] for a in ("emr-serverless:CreateApplication", "emr-serverless:DeleteApplication")):
                 assert "Condition" in st  # only with (create) or on (delete) our managed tag
             if st["Action"] == ["s3:ListBucket"]:
@@ -260,6 +263,8 @@ def test_iam_policies_are_least_privilege(runner, capsys):
              "restore": {"dynamodb:BatchWriteItem", "dynamodb:CreateTable", "s3:GetObject", "kms:Decrypt"},
              "emr": {"elasticmapreduce:RunJobFlow", "elasticmapreduce:TerminateJobFlows", "iam:PassRole",
                      "dynamodb:Scan", "s3:PutObject"},
+             "glue": {"glue:CreateJob", "glue:StartJobRun", "glue:BatchStopJobRun", "glue:DeleteJob", "iam:PassRole",
+                      "logs:GetLogEvents", "dynamodb:Scan", "s3:PutObject"},
              "emr-serverless": {"emr-serverless:CreateApplication", "emr-serverless:StartJobRun", "emr-serverless:CancelJobRun",
                                 "emr-serverless:DeleteApplication", "iam:PassRole", "dynamodb:Scan", "s3:PutObject"}}[runner]
     assert needs <= allowed
@@ -269,6 +274,6 @@ def test_iam_policies_are_least_privilege(runner, capsys):
         # the launcher scans only to size an uncounted table (PlanSampleSize); the nodes never pass roles
         launcher_scans = [st for st in docs["launcher"]["Statement"] if "dynamodb:Scan" in st["Action"]]
         assert [st["Sid"] for st in launcher_scans] == ["PlanSampleSize"] and "iam:PassRole" not in actions(docs["instance_role"])
-    if runner == "emr-serverless":
+    if runner in ("emr-serverless", "glue"):
         launcher_scans = [st for st in docs["launcher"]["Statement"] if "dynamodb:Scan" in st["Action"]]
         assert [st["Sid"] for st in launcher_scans] == ["PlanSampleSize"] and "iam:PassRole" not in actions(docs["job_role"])

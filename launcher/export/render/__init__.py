@@ -7,6 +7,7 @@ writes them out and `--dry-run` prints them.
     hive.py         the Hive engine: export.hql (DynamoDBStorageHandler) and the convert step
     emr_cluster.py  bootstrap actions, tags and the RunJobFlow request of a transient cluster
     serverless.py   the EMR Serverless CreateApplication and StartJobRun requests, from the same step
+    glue.py         the Glue job (CreateJob / UpdateJob) and StartJobRun, from the same step
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import replace
 
 from launcher.core.versions import EMR_CONNECTOR_JAR
 from launcher.export.plan import Engine, ExportPlan, RunnerName
-from launcher.export.render import emr_cluster, serverless
+from launcher.export.render import emr_cluster, glue, serverless
 from launcher.export.render.base import Rendered, Target, template_dirs
 from launcher.export.render.hive import render_hive
 from launcher.export.render.spark import render_spark
@@ -34,6 +35,11 @@ def render_export(plan: ExportPlan, target: Target) -> Rendered:
         render_spark(plan, target, out)
     elif plan.engine == Engine.HIVE:
         render_hive(plan, target, out)
+    if emr and plan.runner == RunnerName.GLUE and out.steps:
+        step = out.steps[0]
+        out.glue_job = glue.create_job_request(plan, step) if plan.glue.created else glue.update_job_request(plan, step)
+        out.start_job_run = glue.start_job_run_request(plan)
+        return out
     if emr and plan.runner == RunnerName.EMR_SERVERLESS and out.steps:
         spec = plan.serverless
         out.create_application = serverless.create_application_request(plan) if spec.created else None
