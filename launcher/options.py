@@ -39,7 +39,7 @@ FLAG_ONLY: JsonDict = {"flag_only": True}  # json_schema_extra of a field that n
 
 Engine = Literal["spark", "hive", "native", "auto"]
 Reader = Literal["connector", "segments"]
-RunnerName = Literal["local", "emr", "emr-serverless", "glue"]
+RunnerName = Literal["local", "emr", "emr-serverless", "glue", "auto"]
 WorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
 
 OptionsT = TypeVar("OptionsT", bound="Options")
@@ -180,7 +180,9 @@ class ExportRequest(Options):
     segments: int | None = Field(None, description="parallel scan segments (default: from table size and read budget)")
     on_demand_read_units: Count = Field(40000, description="read units assumed for an on-demand table (the connector's convention)")
     max_items_per_file: Count = Field(100_000, description="rotate data files after this many items")
-    runner: RunnerName = Field("local", description="local (Spark here) | emr | emr-serverless | glue")
+    runner: RunnerName = Field(
+        "local", description="local (Spark here) | emr | emr-serverless | glue | auto (the plan picks one and says why)"
+    )
     sse: Literal["AES256", "aws:kms"] | None = Field(None, description="server-side encryption for every object written")
     sse_kms_key_id: str | None = Field(None, description="KMS key for sse=aws:kms")
     # EMR settings (used by runner=emr and by `render`).

@@ -97,7 +97,7 @@ def show_plan(plan: ExportPlan) -> None:
             + (f" (the connector's tasks read at {plan.effective_read_units_per_second:g})" if plan.reader == Reader.CONNECTOR else "")
             + (", consistent reads" if plan.consistent_read else "")
         )
-    say(f"plan: runner {plan.runner}, estimate {plan.estimate_text}")
+    say(f"plan: runner {plan.runner} ({plan.runner_reason}), estimate {plan.estimate_text}")
     if plan.runner == RunnerName.EMR_SERVERLESS:
         spec = plan.serverless
         where = f"application {spec.application_id}" if spec.application_id else "an application created for the run and deleted after it"
