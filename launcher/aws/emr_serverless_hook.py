@@ -14,7 +14,6 @@ from launcher.aws.errors import describe
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
-from launcher.core.s3uri import S3Uri
 
 
 class EmrServerlessHook(EmrHook):
@@ -58,13 +57,6 @@ class EmrServerlessHook(EmrHook):
         for page in self.serverless.get_paginator("list_applications").paginate(states=states):
             found += [a for a in page["applications"] if a.get("name") == name]
         return found
-
-    def log_exists(self, uri: str) -> bool:
-        """Whether a log object is there yet, from a one-key listing: allowed by a ListBucket limited to
-        the log prefix, where a GetObject of a missing key is refused (403) instead of answered 404."""
-        loc = S3Uri.parse(uri, "log")
-        found = self.s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.key, MaxKeys=1, **self.settings.read_args())
-        return any(o["Key"] == loc.key for o in found.get("Contents", []))
 
     # --- job runs --------------------------------------------------------------------------
 
