@@ -277,3 +277,49 @@ def test_iam_policies_are_least_privilege(runner, capsys):
     if runner in ("emr-serverless", "glue"):
         launcher_scans = [st for st in docs["launcher"]["Statement"] if "dynamodb:Scan" in st["Action"]]
         assert [st["Sid"] for st in launcher_scans] == ["PlanSampleSize"] and "iam:PassRole" not in actions(docs["job_role"])
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("runner", ["emr-serverless", "glue"])
+def test_serverless_runners_put_no_credential_in_a_request_or_a_log(local_stack, fake_credentials, runner, monkeypatch,
+                                                                    tmp_path_factory):
+    """The launcher's credentials reach no request (StartJobRun, CreateJob), no job argument, no line
+    of its own and no driver log: the job runs with its role's."""
+    import gzip
+    import time
+
+    from launcher.dev.localstack import REPO_ROOT
+
+    if local_stack.emr_endpoint is None:
+        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("sec-emr"), time.monotonic() + 60, 60)
+    for svc in ("EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{svc}", local_stack.emr_endpoint)
+    ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
+    s3 = boto3.client("s3", endpoint_url=local_stack.s3_endpoint)
+    table, bucket = unique_name("secs"), unique_name("secs").lower()
+    create_lab_table(ddb, table)
+    load_items(ddb, table, lab_items(40))
+    s3.create_bucket(Bucket=bucket)
+    proc = subprocess.run([DDB_S3, "export", "--runner", runner, "--table", table, "--to", f"s3://{bucket}/sec", "--json",
+                           "--reader", "segments", "--log-uri", f"s3://{bucket}/logs/", "--keep", "--poll-seconds", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    where, run_id = json.loads(proc.stdout)["clusterId"].split("/")
+    scanned = {"stdout": proc.stdout, "stderr": proc.stderr}
+    if runner == "emr-serverless":
+        sls = boto3.client("emr-serverless", endpoint_url=local_stack.emr_endpoint)
+        scanned["job run"] = json.dumps(sls.get_job_run(applicationId=where, jobRunId=run_id)["jobRun"], default=str)
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix="logs/")["Contents"]:
+            scanned[o["Key"]] = gzip.decompress(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+    else:
+        glue = boto3.client("glue", endpoint_url=local_stack.emr_endpoint)
+        scanned["job"] = json.dumps(glue.get_job(JobName=where)["Job"], default=str)
+        scanned["job run"] = json.dumps(glue.get_job_run(JobName=where, RunId=run_id)["JobRun"], default=str)
+        logs = boto3.client("logs", endpoint_url=local_stack.emr_endpoint)
+        for group in ("/aws-glue/jobs/error", "/aws-glue/jobs/output"):
+            events = logs.get_log_events(logGroupName=group, logStreamName=run_id)["events"]
+            scanned[group] = "\n".join(e["message"] for e in events)
+        glue.delete_job(JobName=where)
+    assert len(scanned) > 3
+    found = {w: leaks(t) for w, t in scanned.items() if leaks(t)}
+    assert not found, f"credentials leaked: {found}"
