@@ -75,13 +75,13 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("StepLogsList", "s3:ListBucket"): "the launcher reads a step's stderr from --log-uri only when the step failed",
     ("StepLogsRead", "s3:GetObject"): "the launcher reads a step's stderr from --log-uri only when the step failed",
     ("ServerlessJobRuns", "emr-serverless:CancelJobRun"):
-        "only when the export is interrupted (Ctrl-C, SIGTERM, an error) while its job run goes on",
+        "only when the export is interrupted (Ctrl-C, SIGTERM, an error) while its job run goes on (evaluated in test_failed_and_interrupted_serverless_runs)",
     ("ServerlessListApplications", "emr-serverless:ListApplications"):
         "the cleanup after a CreateApplication interrupted before it returned",
-    ("DriverLogsList", "s3:ListBucket"): "the launcher reads the driver's stderr from --log-uri only when the job run failed",
-    ("DriverLogsRead", "s3:GetObject"): "the launcher reads the driver's stderr from --log-uri only when the job run failed",
-    ("GlueRunJob", "glue:BatchStopJobRun"): "only when the export is interrupted while its Glue job run goes on",
-    ("DriverLogs", "logs:GetLogEvents"): "the launcher reads the driver's stderr from CloudWatch Logs only when the job run failed",
+    ("DriverLogsList", "s3:ListBucket"): "the launcher reads the driver's stderr from --log-uri only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
+    ("DriverLogsRead", "s3:GetObject"): "the launcher reads the driver's stderr from --log-uri only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
+    ("GlueRunJob", "glue:BatchStopJobRun"): "only when the export is interrupted while its Glue job run goes on (evaluated in test_failed_and_interrupted_serverless_runs)",
+    ("DriverLogs", "logs:GetLogEvents"): "the launcher reads the driver's stderr from CloudWatch Logs only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
     ("JobLogGroups", "logs:CreateLogGroup"):
         "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
     ("JobLogs", "logs:CreateLogStream"):
@@ -172,7 +172,7 @@ def recorded_emr(recorder, tmp_path_factory) -> Recorder:
 
 
 def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dict]]],
-          keys: dict[str, str]) -> tuple[list[IamRequest], list[Decision]]:
+          keys: dict[str, str], unused_ok: frozenset[tuple[str, str]] = frozenset()) -> tuple[list[IamRequest], list[Decision]]:
     """Evaluate every recorded call under its principal's documents ({principal: (role ARN, {name:
     document})}, principals told by access key id in `keys`); fail on a denied or unmappable call
     and on a granted action no call used that EXEMPT does not excuse."""
@@ -189,7 +189,7 @@ def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dic
     ignored = sorted({f"{r.action}: {k}" for r, d in zip(requests, decisions, strict=True) for k in d.ignored_context_keys})
     docs = {name: doc for _, by_name in docs_by_principal.values() for name, doc in by_name.items()}
     unused = sorted(f"{doc}: {sid} grants {action}" for doc, sid, action in granted(docs) - used(requests, decisions)
-                    if (sid, action) not in EXEMPT)
+                    if (sid, action) not in EXEMPT and (sid, action) not in unused_ok)
     message = []
     if problems:
         message += ["calls that could not be mapped to IAM requests:", *sorted(set(problems))]
@@ -318,6 +318,53 @@ def test_glue_launcher_and_job_role(recording, recorded_emr, reader):
     assert {r.principal for r in requests} == {"launcher", "job_role"}
     actions = {r.action for r in requests if r.principal == "launcher"}
     assert {"glue:CreateJob", "glue:StartJobRun", "glue:DeleteJob", "iam:PassRole"} <= actions, actions
+
+
+@pytest.mark.parametrize("runner", ["emr-serverless", "glue"])
+def test_failed_and_interrupted_serverless_runs(recording, recorded_emr, runner):
+    """The paths the happy scenarios leave to EXEMPT, evaluated: a run interrupted by SIGINT
+    (CancelJobRun or BatchStopJobRun, then the teardown), and a run that fails (the table is gone when
+    the job scans: the launcher reads the driver's stderr, from S3 or from CloudWatch Logs)."""
+    import signal
+
+    from launcher.core.errors import DdbS3Error
+    from launcher.export.flow import make_runner, plan_export, run_and_verify
+    from launcher.options import build_request
+
+    rec, plan = recording
+    table, bucket = lab_table(rec.stack, 120), new_bucket(rec.stack)
+    log = ["--log-uri", f"s3://{bucket}/iam-logs/"] if runner == "emr-serverless" else []
+    proc = subprocess.Popen([DDB_S3, "export", "--runner", runner, "--reader", "segments", "--read-percent", "0.0001",
+                             "--table", table, "--to", f"s3://{bucket}/iam-x", *log],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen += line
+        if " RUNNING; " in line and "job run " in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    seen += proc.communicate(timeout=120)[1]
+    assert proc.returncode != 0 and ("CANCELLED" in seen or "STOPPED" in seen), seen[-3000:]
+    flags = {"table": table, "to": f"s3://{bucket}/iam-x", "runner": runner, "reader": "segments", "poll_seconds": 1}
+    if log:
+        flags["log_uri"] = log[1]
+    failing = plan_export(build_request(flags))
+    direct(rec.stack, "dynamodb").delete_table(TableName=table)  # gone when the job scans
+    runner_obj = make_runner(failing, lambda line: None)
+    runner_obj.log_poll_seconds = 1  # type: ignore[attr-defined]
+    with pytest.raises(DdbS3Error, match="probable cause"):
+        run_and_verify(failing, runner_obj)
+    key, role = {"emr-serverless": (JOB_KEY, "ddb-s3-serverless-job"), "glue": (GLUE_KEY, "ddb-s3-glue-job")}[runner]
+    docs = printed(runner, table, bucket, "iam-x", *(["--log-prefix", "iam-logs"] if log else []))
+    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+                               "job_role": (ROLE_ARN + role, {"job_role": docs["job_role"]})},
+                        {FAKE_KEY_ID: "launcher", key: "job_role"},
+                        # no export finishes here: nothing is verified, and the job never lists its data for the commit
+                        unused_ok=frozenset({("VerifyRead", "s3:GetObject"), ("VerifyList", "s3:ListBucket"),
+                                             ("ExportList", "s3:ListBucket")}))
+    wanted = {"emr-serverless": {"emr-serverless:CancelJobRun", "s3:GetObject"}, "glue": {"glue:BatchStopJobRun", "logs:GetLogEvents"}}
+    assert wanted[runner] <= {r.action for r in requests if r.principal == "launcher"}
 
 
 # The native engine: dynalite has no PITR and no export API, so the proxy answers those three calls
