@@ -32,11 +32,15 @@ from launcher.core.versions import DEFAULT_RELEASE
 _TABLE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 _CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
+_GLUE_JOB = re.compile(r"^[\w.:+=@-][\w .:+=@-]{0,254}$")
+_APPLICATION_ID = re.compile(r"^[0-9a-z]{1,64}$")
+_ROLE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$")
 FLAG_ONLY: JsonDict = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
 
 Engine = Literal["spark", "hive", "native", "auto"]
 Reader = Literal["connector", "segments"]
-RunnerName = Literal["local", "emr"]
+RunnerName = Literal["local", "emr", "emr-serverless", "glue", "auto"]
+WorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
 
 OptionsT = TypeVar("OptionsT", bound="Options")
 
@@ -176,7 +180,9 @@ class ExportRequest(Options):
     segments: int | None = Field(None, description="parallel scan segments (default: from table size and read budget)")
     on_demand_read_units: Count = Field(40000, description="read units assumed for an on-demand table (the connector's convention)")
     max_items_per_file: Count = Field(100_000, description="rotate data files after this many items")
-    runner: RunnerName = Field("local", description="local (Spark here) | emr")
+    runner: RunnerName = Field(
+        "local", description="local (Spark here) | emr | emr-serverless | glue | auto (the plan picks one and says why)"
+    )
     sse: Literal["AES256", "aws:kms"] | None = Field(None, description="server-side encryption for every object written")
     sse_kms_key_id: str | None = Field(None, description="KMS key for sse=aws:kms")
     # EMR settings (used by runner=emr and by `render`).
@@ -191,8 +197,8 @@ class ExportRequest(Options):
     subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
     max_hours: float | None = Field(
         None,
-        description="runner emr, transient cluster: the cluster shuts itself down after this many hours whatever runs "
-        "(default: 3 times the estimate, at least 1)",
+        description="runner emr, transient cluster: the cluster shuts itself down after this many hours whatever runs; "
+        "runner emr-serverless, glue: the job run's timeout (default: 3 times the estimate, at least 1)",
     )
     poll_seconds: Seconds = Field(30.0, description="runner emr, engine native: seconds between status polls")
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
@@ -203,6 +209,23 @@ class ExportRequest(Options):
         "(string bigint double boolean binary array<string> array<bigint> array<double> array<binary>); "
         "default: the whole item as one map<string,string> column",
     )
+    # EMR Serverless settings (runner emr-serverless).
+    application_id: str | None = Field(
+        None, description="runner emr-serverless: an existing application to run on (default: create one for the run, delete it after)"
+    )
+    execution_role: str = Field(
+        "ddb-s3-serverless-job", description="runner emr-serverless: the job runtime role (a role name in this account, or its ARN)"
+    )
+    workers: Count = Field(
+        2, description="runner emr-serverless: Spark executors (4 vCPU, 16 GB each); runner glue: NumberOfWorkers (the driver is one)"
+    )
+    # Glue settings (runner glue).
+    worker_type: WorkerType = Field("G.1X", description="runner glue: G.1X (1 DPU: 4 vCPU, 16 GB) | G.2X | G.4X | G.8X")
+    glue_job: str | None = Field(
+        None, description="runner glue: an existing Glue job to update and run (default: create one for the run, delete it after)"
+    )
+    glue_role: str = Field("ddb-s3-glue-job", description="runner glue: the job's IAM role (a role name in this account, or its ARN)")
+    keep: bool = Field(False, description="runner glue: keep the Glue job created for the run (to look at it or run it again)")
     # engine=native incremental export (ExportTableToPointInTime INCREMENTAL_EXPORT): a time window.
     export_from: str | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
     export_to: str | None = Field(None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)")
@@ -245,6 +268,27 @@ class ExportRequest(Options):
         for req in (v or "").split(","):
             if v is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,-]+\])?==[A-Za-z0-9.+!-]+", req.strip()):
                 raise ValueError("must be comma-separated pinned requirements like boto3==1.44.5")
+        return v
+
+    @field_validator("application_id")
+    @classmethod
+    def _application_id(cls, v: str | None) -> str | None:
+        if v is not None and not _APPLICATION_ID.match(v):
+            raise ValueError("must be an EMR Serverless application id like 00fabc123def4g09")
+        return v
+
+    @field_validator("glue_job")
+    @classmethod
+    def _glue_job(cls, v: str | None) -> str | None:
+        if v is not None and not _GLUE_JOB.match(v):
+            raise ValueError("must be a Glue job name (1-255 letters, digits, spaces and _ . : + = @ -)")
+        return v
+
+    @field_validator("execution_role", "glue_role")
+    @classmethod
+    def _execution_role(cls, v: str) -> str:
+        if not _ROLE.match(v):
+            raise ValueError("must be an IAM role name or a role ARN (arn:aws:iam::<account>:role/<name>)")
         return v
 
     @field_validator("idle_timeout")
@@ -312,6 +356,12 @@ class ExportRequest(Options):
                 "--connector-version and --python-packages are installed by bootstrap actions, which only a "
                 "cluster ddb-s3 starts runs: use --cluster transient, or install them on your cluster"
             )
+        if self.runner in ("emr-serverless", "glue") and (self.connector_version or self.python_packages):
+            raise ValueError("--connector-version and --python-packages are EMR bootstrap actions: use --runner emr")
+        if self.runner == "glue" and self.workers < 2:
+            raise ValueError("--workers: a Glue job needs at least 2 workers (one is the driver)")
+        if self.runner in ("emr-serverless", "glue") and self.engine == "hive":
+            raise ValueError("--engine hive runs on EMR clusters only: use --runner emr, or --engine spark")
         return self
 
     @property

@@ -1,4 +1,5 @@
-"""Airflow operators for ddb-s3: export a table on EMR, verify an export, restore one.
+"""Airflow operators for ddb-s3: export a table on EMR (or EMR Serverless, or Glue), verify an export,
+restore one.
 
 DdbS3ExportOperator builds the same ExportRequest as the CLI (same option names, same ddb-s3.toml
 profiles, same DDB_S3_* variables) and plans it with the CLI's flow (launcher.export.flow), then
@@ -8,7 +9,11 @@ cause), then verifies the export without downloading it (S3's stored SHA-256 che
 manifest, HeadObject only). A cluster the task started is terminated when the task succeeds, fails
 or is killed; a cluster it did not start never is. Each cluster it starts is tagged with the task
 instance, so a retry of the same task instance reattaches to a cluster still running instead of
-starting a second one."""
+starting a second one.
+
+`runner="emr-serverless"` or `runner="glue"` takes the CLI's runner of that name (the same plan and
+rendered job, launcher/export/run/emr_serverless.py and glue.py): the task waits in the worker (not
+deferrable), and its job run is cancelled and what it created deleted when the task fails or is killed."""
 
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 # few characters): a retry of that task instance finds its cluster by it.
 AIRFLOW_TASK_TAG = "ddb-s3:airflow-task"
 XCOM_KEYS = ("exportUri", "exportId", "clusterId", "itemCount")
+RUNNERS = ("emr", "emr-serverless", "glue")
 
 
 def task_instance_tag(ti: Any) -> str | None:
@@ -51,6 +57,8 @@ class DdbS3ExportOperator(BaseOperator):
     :param table: DynamoDB table name (templated)
     :param to: destination s3://bucket/prefix (templated)
     :param cluster: "transient" (start, export, terminate) or an existing cluster id j-... (templated)
+    :param runner: "emr" (default), "emr-serverless" or "glue", as the CLI's --runner; the last two wait
+        in the worker (their settings, e.g. application_id, glue_job, workers, go in `options`)
     :param options: any other ExportRequest field by its name (region, engine, read_percent,
         instance_type, core_nodes, spot, log_uri, release_label, ...), as in ddb-s3.toml (templated)
     :param config_path: a ddb-s3.toml (default ./ddb-s3.toml or $DDB_S3_CONFIG, if present)
@@ -68,7 +76,7 @@ class DdbS3ExportOperator(BaseOperator):
     "stepIds" as soon as the steps are submitted.
     """
 
-    template_fields: Sequence[str] = ("table", "to", "cluster", "options", "profile", "config_path", "aws_conn_id")
+    template_fields: Sequence[str] = ("table", "to", "cluster", "runner", "options", "profile", "config_path", "aws_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json"}
     ui_color = "#f0e4ff"
 
@@ -78,6 +86,7 @@ class DdbS3ExportOperator(BaseOperator):
         table: str,
         to: str,
         cluster: str = "transient",
+        runner: str = "emr",
         options: dict[str, Any] | None = None,
         config_path: str | None = None,
         profile: str | None = None,
@@ -93,6 +102,7 @@ class DdbS3ExportOperator(BaseOperator):
         self.table = table
         self.to = to
         self.cluster = cluster
+        self.runner = runner
         self.options = options or {}
         self.config_path = config_path
         self.profile = profile
@@ -105,7 +115,9 @@ class DdbS3ExportOperator(BaseOperator):
         self._runner: Any = None
 
     def build_request(self) -> ExportRequest:
-        flags = {**self.options, "table": self.table, "to": self.to, "cluster": self.cluster, "runner": "emr"}
+        if self.runner not in RUNNERS:
+            raise BadInput(f"runner {self.runner!r}: the operator runs {', '.join(RUNNERS)}")
+        flags = {**self.options, "table": self.table, "to": self.to, "cluster": self.cluster, "runner": self.runner}
         return build_request(flags, config_path=Path(self.config_path) if self.config_path else None, profile=self.profile)
 
     # --- the task ----------------------------------------------------------------------------
@@ -132,6 +144,8 @@ class DdbS3ExportOperator(BaseOperator):
                 raise BadInput(
                     "engine native needs no cluster: use `ddb-s3 export --engine native` or the Amazon provider's DynamoDBToS3Operator"
                 )
+            if plan.runner != "emr":
+                return self._run_job(plan, aws)
             ti = _ti(context)
             tag = task_instance_tag(ti)
             # Airflow owns SIGTERM in the task process; it calls on_kill, which terminates our cluster.
@@ -215,6 +229,28 @@ class DdbS3ExportOperator(BaseOperator):
             self._runner.cleanup("the Airflow task was killed")
 
     # --- parts -------------------------------------------------------------------------------
+
+    def _run_job(self, plan: ExportPlan, aws: Aws) -> dict[str, Any]:
+        """runner emr-serverless or glue: the CLI's runner with this task's AWS connection, waiting here;
+        on_kill (or a failure) cancels the run and deletes what the runner created."""
+        from launcher.aws.emr_serverless_hook import EmrServerlessHook
+        from launcher.aws.glue_job_hook import GlueJobHook
+        from launcher.export.run.emr_serverless import EmrServerlessRunner
+        from launcher.export.run.glue import GlueRunner
+
+        runner: Any
+        if plan.runner == "glue":
+            runner = GlueRunner(
+                self.log.info, hook=GlueJobHook(aws, settings=plan.s3), poll_seconds=self._poll(plan), install_signal_handlers=False
+            )
+        else:
+            hook = EmrServerlessHook(aws, settings=plan.s3)
+            runner = EmrServerlessRunner(self.log.info, hook=hook, poll_seconds=self._poll(plan), install_signal_handlers=False)
+        if self.deferrable:
+            self.log.info("runner %s waits in the worker: only the emr runner defers", plan.runner)
+        self._runner = runner
+        result = runner.run(plan)
+        return self._verified(plan, aws, result.cluster_id)
 
     def _poll(self, plan: ExportPlan) -> float:
         return self.poll_seconds if self.poll_seconds is not None else plan.poll_seconds

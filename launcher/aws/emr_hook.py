@@ -110,6 +110,13 @@ class EmrHook:
 
     # --- logs ------------------------------------------------------------------------------
 
+    def log_exists(self, uri: str) -> bool:
+        """Whether a log object is there yet, from a one-key listing: allowed by a ListBucket limited to
+        the log prefix, where a GetObject of a missing key is refused (403) instead of answered 404."""
+        loc = S3Uri.parse(uri, "log")
+        found = self.s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.key, MaxKeys=1, **self.settings.read_args())
+        return any(o["Key"] == loc.key for o in found.get("Contents", []))
+
     def read_log(self, uri: str, max_bytes: int = 4 << 20) -> str | None:
         """A (gzipped) log object's text, or None while it is not there (EMR uploads every ~5 min)."""
         loc = S3Uri.parse(uri, "log")

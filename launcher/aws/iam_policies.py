@@ -4,6 +4,13 @@
     emr      two documents: `launcher` (who runs `ddb-s3 export --runner emr`: EMR API, PassRole,
              artifacts upload, planning and verify) and `instance_role` (the cluster's EC2
              instance profile: the Spark/Hive step scans the table and writes the export)
+    emr-serverless  two documents: `launcher` (who runs `ddb-s3 export --runner emr-serverless`:
+             applications and job runs, PassRole of the job role, artifacts, planning, verify, the
+             driver's logs) and `job_role` (the job runtime role: the Spark job scans the table, writes
+             the export, reads the artifacts and writes its logs)
+    glue     two documents: `launcher` (the Glue job: create/update, run, stop, delete; PassRole of the
+             job role; the driver's stderr from CloudWatch Logs; artifacts, planning, verify) and
+             `job_role` (the Glue job's role: the Spark job and its CloudWatch logs)
     native   ExportTableToPointInTime (no cluster) + verify
     restore  reading an export and writing it into a table (`ddb-s3 restore`)
 
@@ -24,13 +31,14 @@ from typing import Any
 from launcher.core.emr import MANAGED_TAG
 from launcher.core.errors import BadInput
 
-RUNNERS = ("local", "emr", "native", "restore")
+RUNNERS = ("local", "emr", "emr-serverless", "glue", "native", "restore")
 _TABLE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 _TABLE_GLOB = re.compile(r"^[a-zA-Z0-9_.*?-]{1,255}$")  # IAM ARN patterns know * and ?, not [...]
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 # EmrRunner tags every cluster it starts with it (launcher/core/emr.py); the launcher may start and end only those.
 MANAGED = {"aws:RequestTag/" + MANAGED_TAG: "true"}
@@ -152,13 +160,18 @@ def policies(
     instance_role: str = "EMR_EC2_DefaultRole",
     artifacts_prefix: str | None = None,
     log_prefix: str | None = None,
+    job_role: str | None = None,
+    glue_job: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{document name: IAM policy document} for the runner."""
     if runner not in RUNNERS:
         raise BadInput(f"--runner {runner!r}: must be one of {', '.join(RUNNERS)}")
     prefix = _check(table, bucket, prefix, region, account, kms_key_arn)
-    for role in (service_role, instance_role):
-        if not _ROLE.match(role):
+    job_role = job_role or ("ddb-s3-glue-job" if runner == "glue" else "ddb-s3-serverless-job")
+    if glue_job is not None and not re.fullmatch(r"[\w.:+=@-][\w .:+=@-]{0,254}", glue_job):
+        raise BadInput(f"--glue-job {glue_job!r} is not a Glue job name")
+    for role in (service_role, instance_role, job_role):
+        if not (_ROLE.match(role) or _ROLE_ARN.match(role)):
             raise BadInput(f"role name {role!r} is not a valid IAM role name")
     if runner == "restore" and _is_glob(table):
         raise BadInput(f"--table {table!r}: a restore writes one table; give its name")
@@ -213,10 +226,14 @@ def policies(
                 _kms(kms_key_arn, write=False),
             )
         }
-    # emr: the launcher and the cluster's instance role
+    # emr, emr-serverless: the launcher and the role the job runs as
     artifacts = artifacts_prefix if artifacts_prefix is not None else "/".join(x for x in (prefix, "_ddb_s3_artifacts") if x)
     logs = log_prefix.strip("/") if log_prefix is not None else None
     art = _Arns(table, bucket, artifacts.strip("/"), region, account)
+    if runner == "emr-serverless":
+        return _serverless(a, art, logs, job_role, kms_key_arn)
+    if runner == "glue":
+        return _glue(a, art, job_role, glue_job, kms_key_arn)
     clusters = f"arn:{a.p}:elasticmapreduce:{a.region}:{a.account}:cluster/*"
     launcher = _doc(
         *_list_tables(table),
@@ -298,6 +315,131 @@ def policies(
         _kms(kms_key_arn, write=True),
     )
     return {"launcher": launcher, "instance_role": instance}
+
+
+def _serverless(a: _Arns, art: _Arns, logs: str | None, job_role: str, kms_key_arn: str | None) -> dict[str, dict[str, Any]]:
+    """EMR Serverless: CreateApplication and its tags only with our managed tag; StopApplication and
+    DeleteApplication only on applications that carry it (`--application-id` names the user's own,
+    untagged one, which is only read and run on); job runs on any application of the account."""
+    base = f"arn:{a.p}:emr-serverless:{a.region}:{a.account}:/applications"
+    log_arns = _Arns(a.table_name, a.bucket, logs, a.region, a.account) if logs is not None else None
+    launcher = _doc(
+        _describe(a),
+        {"Sid": "PlanSampleSize", "Effect": "Allow", "Action": ["dynamodb:Scan"], "Resource": a.table},
+        # CreateApplication has no resource ARN (IAM takes "*" only); allowed with our managed tag alone.
+        {
+            "Sid": "ServerlessCreate",
+            "Effect": "Allow",
+            "Action": ["emr-serverless:CreateApplication"],
+            "Resource": "*",
+            "Condition": {"StringEquals": MANAGED},
+        },
+        # CreateApplication and StartJobRun tag what they create: the tags must include ours.
+        {
+            "Sid": "ServerlessTagOnCreate",
+            "Effect": "Allow",
+            "Action": ["emr-serverless:TagResource"],
+            "Resource": [base + "/*", base + "/*/jobruns/*"],
+            "Condition": {"StringEquals": MANAGED},
+        },
+        {
+            "Sid": "ServerlessRun",
+            "Effect": "Allow",
+            "Action": ["emr-serverless:GetApplication", "emr-serverless:StartJobRun"],
+            "Resource": base + "/*",
+        },
+        {
+            "Sid": "ServerlessJobRuns",
+            "Effect": "Allow",
+            "Action": ["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+            "Resource": base + "/*/jobruns/*",
+        },
+        {
+            "Sid": "ServerlessEndOwnApplications",
+            "Effect": "Allow",
+            "Action": ["emr-serverless:StopApplication", "emr-serverless:DeleteApplication"],
+            "Resource": base + "/*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/" + MANAGED_TAG: "true"}},
+        },
+        # The cleanup after a CreateApplication interrupted before it returned; it has no resource ARN.
+        {"Sid": "ServerlessListApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"], "Resource": "*"},
+        {
+            "Sid": "PassJobRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": job_role if job_role.startswith("arn:") else a.role(job_role),
+            "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+        },
+        {"Sid": "UploadArtifacts", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": art.objects()},
+        *_s3_read(a, "Verify"),
+        *(_s3_read(log_arns, "DriverLogs") if log_arns is not None else []),
+        _kms(kms_key_arn, write=True),
+    )
+    job = _doc(
+        _scan(a),
+        *_s3_read(a, "Export"),
+        _s3_write(a, "ExportWrite"),
+        {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": art.objects()},
+        {"Sid": "WriteLogs", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": log_arns.objects()} if log_arns else {},
+        _kms(kms_key_arn, write=True),
+    )
+    return {"launcher": launcher, "job_role": job}
+
+
+GLUE_JOB_PREFIX = "ddb-s3-export-"  # the jobs the Glue runner creates: ddb-s3-export-<export id>
+
+
+def _glue(a: _Arns, art: _Arns, job_role: str, glue_job: str | None, kms_key_arn: str | None) -> dict[str, dict[str, Any]]:
+    """Glue: jobs named ddb-s3-export-* (the ones the runner creates) are created only with our tag,
+    run, stopped and deleted; `--glue-job NAME` adds that one job (read, updated, run and stopped,
+    never deleted). The driver's stderr is read from its CloudWatch Logs stream."""
+    jobs = f"arn:{a.p}:glue:{a.region}:{a.account}:job/"
+    ours = jobs + GLUE_JOB_PREFIX + "*"
+    logs = f"arn:{a.p}:logs:{a.region}:{a.account}:log-group:/aws-glue/jobs/"
+    launcher = _doc(
+        _describe(a),
+        {"Sid": "PlanSampleSize", "Effect": "Allow", "Action": ["dynamodb:Scan"], "Resource": a.table},
+        {"Sid": "GlueCreateJob", "Effect": "Allow", "Action": ["glue:CreateJob"], "Resource": ours, "Condition": {"StringEquals": MANAGED}},
+        {
+            "Sid": "GlueTagOnCreate",
+            "Effect": "Allow",
+            "Action": ["glue:TagResource"],
+            "Resource": ours,
+            "Condition": {"StringEquals": MANAGED},
+        },
+        {
+            "Sid": "GlueRunJob",
+            "Effect": "Allow",
+            "Action": ["glue:StartJobRun", "glue:GetJobRun", "glue:BatchStopJobRun"],
+            "Resource": [ours] + ([jobs + glue_job] if glue_job else []),
+        },
+        {"Sid": "GlueDeleteOwnJob", "Effect": "Allow", "Action": ["glue:DeleteJob"], "Resource": ours},
+        {"Sid": "GlueUpdateNamedJob", "Effect": "Allow", "Action": ["glue:GetJob", "glue:UpdateJob"], "Resource": jobs + glue_job}
+        if glue_job
+        else {},
+        {
+            "Sid": "PassGlueJobRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": job_role if job_role.startswith("arn:") else a.role(job_role),
+            "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}},
+        },
+        {"Sid": "DriverLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": logs + "error:log-stream:*"},
+        {"Sid": "UploadArtifacts", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": art.objects()},
+        *_s3_read(a, "Verify"),
+        _kms(kms_key_arn, write=True),
+    )
+    job = _doc(
+        _scan(a),
+        *_s3_read(a, "Export"),
+        _s3_write(a, "ExportWrite"),
+        {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": art.objects()},
+        # Glue writes the driver's and executors' output into these groups as the job's role.
+        {"Sid": "JobLogGroups", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": logs + "*"},
+        {"Sid": "JobLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": logs + "*:log-stream:*"},
+        _kms(kms_key_arn, write=True),
+    )
+    return {"launcher": launcher, "job_role": job}
 
 
 def actions(doc: dict[str, Any]) -> set[str]:

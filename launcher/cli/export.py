@@ -29,6 +29,8 @@ HELP_SECTIONS = {
     "Where to run": ["runner", "cluster", "dry_run", "work_dir", "poll_seconds"],
     "Cluster (runner emr)": ["release_label", "instance_type", "core_nodes", "spot", "log_uri", "service_role",
                              "instance_profile", "subnet_id", "artifacts_uri", "connector_version", "python_packages"],
+    "EMR Serverless and Glue (runners emr-serverless, glue)": ["application_id", "execution_role", "workers", "worker_type",
+                                                              "glue_job", "glue_role", "keep"],
     "Limits": ["max_hours", "idle_timeout"],
 }  # fmt: skip
 
@@ -129,11 +131,14 @@ def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir:
     plan = plan_export(request)
     show_plan(plan)
     if dry_run:
-        target = (
-            Target.emr(plan.artifacts_uri)
-            if plan.runner == RunnerName.EMR
-            else Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
-        )
+        if plan.runner == RunnerName.GLUE:
+            from launcher.export.render import glue
+
+            target = glue.target(plan.artifacts_uri)
+        elif plan.runner in (RunnerName.EMR, RunnerName.EMR_SERVERLESS):
+            target = Target.emr(plan.artifacts_uri)
+        else:
+            target = Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
         rendered = render_export(plan, target)
         doc = dry_run_doc(plan, rendered)
         if not as_json:
@@ -223,7 +228,19 @@ def show_plan(plan: ExportPlan) -> None:
             + (f" (the connector's tasks read at {plan.effective_read_units_per_second:g})" if plan.reader == Reader.CONNECTOR else "")
             + (", consistent reads" if plan.consistent_read else "")
         )
-    say(f"plan: runner {plan.runner}, estimate {plan.estimate_text}")
+    say(f"plan: runner {plan.runner} ({plan.runner_reason}), estimate {plan.estimate_text}")
+    if plan.runner == RunnerName.EMR_SERVERLESS:
+        spec = plan.serverless
+        where = f"application {spec.application_id}" if spec.application_id else "an application created for the run and deleted after it"
+        say(
+            f"plan: EMR Serverless {spec.release_label} on {where}; {spec.workers} workers; the job run times out after {spec.timeout_minutes} minutes"
+        )
+    if plan.runner == RunnerName.GLUE:
+        g = plan.glue
+        what = (
+            f"Glue job {g.job_name} ({'created for the run' + (', kept' if g.keep else ', deleted after it') if g.created else 'updated'})"
+        )
+        say(f"plan: {what}; {g.workers} x {g.worker_type}; the job run times out after {g.timeout_minutes} minutes")
     if plan.transient:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     say(f"plan: destination {plan.export_uri}")
@@ -236,6 +253,9 @@ def dry_run_doc(plan: ExportPlan, rendered: Rendered) -> dict[str, Any]:
         "artifacts": {name: content if isinstance(content, str) else f"<{len(content)} bytes>" for name, content in rendered.files.items()},
         "steps": rendered.steps,
         "runJobFlow": rendered.run_job_flow,
+        "createApplication": rendered.create_application,
+        "startJobRun": rendered.start_job_run,
+        "glueJob": rendered.glue_job,
     }
 
 
@@ -251,6 +271,15 @@ def print_rendered(rendered: Rendered) -> None:
     if rendered.run_job_flow is not None:
         out.rule("RunJobFlow request")
         out.print(json.dumps(rendered.run_job_flow, indent=2), markup=False)
+    if rendered.create_application is not None:
+        out.rule("CreateApplication request")
+        out.print(json.dumps(rendered.create_application, indent=2), markup=False)
+    if rendered.glue_job is not None:
+        out.rule("CreateJob request" if "Name" in rendered.glue_job else "UpdateJob request")
+        out.print(json.dumps(rendered.glue_job, indent=2), markup=False)
+    if rendered.start_job_run is not None:
+        out.rule("StartJobRun request")
+        out.print(json.dumps(rendered.start_job_run, indent=2), markup=False)
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from launcher.cli.base import cli, out
 
 
 @cli.command("iam-policy")
-@click.option("--runner", required=True, help="local | emr | native | restore")
+@click.option("--runner", required=True, help="local | emr | emr-serverless | glue | native | restore")
 @click.option("--table", required=True, help="DynamoDB table name")
 @click.option("--bucket", required=True, help="S3 bucket of the export (a name, not a URI)")
 @click.option("--prefix", default="", help="key prefix of the export (as in --to s3://bucket/prefix)")
@@ -21,11 +21,15 @@ from launcher.cli.base import cli, out
 @click.option("--kms-key-arn", default=None, help="KMS key used with --sse aws:kms")
 @click.option("--service-role", default="EMR_DefaultRole", help="EMR service role name (runner emr)")
 @click.option("--instance-role", default="EMR_EC2_DefaultRole", help="role of the EC2 instance profile (runner emr)")
-@click.option("--artifacts-prefix", default=None, help="key prefix of uploaded artifacts (runner emr)")
-@click.option("--log-prefix", default=None, help="key prefix of EMR logs in the same bucket (runner emr)")
+@click.option(
+    "--job-role", default=None, help="the job's role, a name or ARN (emr-serverless: ddb-s3-serverless-job; glue: ddb-s3-glue-job)"
+)
+@click.option("--glue-job", default=None, help="an existing Glue job the export updates and runs (runner glue, --glue-job)")
+@click.option("--artifacts-prefix", default=None, help="key prefix of uploaded artifacts (runners emr, emr-serverless)")
+@click.option("--log-prefix", default=None, help="key prefix of EMR logs in the same bucket (runners emr, emr-serverless)")
 def iam_policy(runner: str, **kw: Any) -> None:
-    """Print the IAM policy document(s) for RUNNER: {"local": {...}} or, for emr,
-    {"launcher": {...}, "instance_role": {...}}."""
+    """Print the IAM policy document(s) for RUNNER: {"local": {...}}; for emr
+    {"launcher": {...}, "instance_role": {...}}; for emr-serverless {"launcher": {...}, "job_role": {...}}; the same two for glue."""
     docs = policies(runner, **kw)
     out.print(json.dumps(docs, indent=2), markup=False)
 

@@ -57,3 +57,14 @@ def hive_string(value: str) -> str:
         else:
             out.append(ch)
     return "'" + "".join(out) + "'"
+
+
+def submit_parameters(args: list[str]) -> str:
+    """EMR Serverless's `sparkSubmitParameters`: spark-submit options in one string, which the service
+    splits on whitespace and does not unquote. So no quoting can carry a space: an argument with
+    whitespace, a quote, a backslash or a control character is refused rather than split or
+    mangled; every other argument passes unchanged."""
+    for arg in args:
+        if not arg or any(ch.isspace() or ch in "'\"\\" or ord(ch) < 0x20 or ch == "\x7f" for ch in arg):
+            raise ValueError(f"cannot pass {arg!r} in sparkSubmitParameters (no whitespace, quotes or backslashes)")
+    return " ".join(args)

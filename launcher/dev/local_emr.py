@@ -19,6 +19,23 @@ the stack's own servers) and the executor changes the backend's cluster and step
                     cluster TERMINATED_WITH_ERRORS (STEP_FAILURE)
     TerminateJobFlows  kills the running step's process group (the step ends INTERRUPTED)
 
+EMR Serverless job runs are served the same way (moto's emr-serverless API in the same server, the
+same executor code): a job run goes SUBMITTED -> SCHEDULED -> RUNNING (its application STARTED, as
+autoStart does) -> SUCCESS | FAILED, running `spark-submit` with the run's sparkSubmitParameters and
+entry point (artifacts fetched from S3 as for a step) under the job runtime role's credentials; the
+driver's stdout and stderr go gzipped to <logUri>/applications/<app>/jobs/<run>/SPARK_DRIVER/ as
+EMR Serverless writes them; CancelJobRun and executionTimeoutMinutes kill the run (CANCELLING ->
+CANCELLED, stateDetails saying which). A minute of executionTimeoutMinutes lasts
+DDB_S3_LOCAL_MINUTE_SECONDS seconds here (60 unless set), so a test can see a timeout.
+
+Glue job runs too (moto's Glue in the same server; moto's state manager holds a run's state still,
+the executor moves it): STARTING -> RUNNING -> SUCCEEDED | FAILED (ErrorMessage) | TIMEOUT (the
+run's Timeout, in the same minutes) | STOPPED (BatchStopJobRun, which moto lacks and gets here, as
+UpdateJob does): `spark-submit` of the job's ScriptLocation with --extra-jars and --extra-py-files
+as --jars and --py-files, Python 3.11 (Glue 5's: this process's own), the job role's credentials,
+and the run's arguments after the script as Glue passes them; the driver's stderr and stdout go to
+CloudWatch Logs (/aws-glue/jobs/error and /output, a stream per run id) on this server.
+
 Bootstrap actions never write into the host: `sudo` is a shim that runs its command unprivileged,
 and our scripts honour DDB_S3_NODE_ROOT (their absolute paths land under the node folder) and
 DDB_S3_PYTHON (pip installs go into the node's Python 3.9 environment).
@@ -38,7 +55,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +66,7 @@ from botocore.config import Config
 from launcher.core.procs import die_with_parent
 from launcher.core.s3uri import S3Uri
 from launcher.core.versions import EMR_CONNECTOR_JAR
-from launcher.export.run.step_logs import probable_cause, step_log_key
+from launcher.export.run.step_logs import driver_log_key, probable_cause, step_log_key
 
 POLL_S = 0.2
 ARCHIVE_SECONDS = 3.0  # a running step's logs to LogUri: EMR does it every ~5 minutes; short here for the tests
@@ -60,6 +77,12 @@ EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python
 # the launcher's, so every call a node makes (bootstrap actions, artifacts, the steps, log archiving)
 # signs as the instance role and a recording proxy can tell it from the launcher's (tests/iam).
 INSTANCE_PROFILE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALEMRINSTANCE", "AWS_SECRET_ACCESS_KEY": "local-emr-instance-profile"}
+# What an EMR Serverless job run gets from its job runtime role (executionRoleArn), told apart the same way.
+JOB_ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALSERVERLESSJOB", "AWS_SECRET_ACCESS_KEY": "local-emr-serverless-job-role"}
+GLUE_ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALGLUEJOBROLE", "AWS_SECRET_ACCESS_KEY": "local-glue-job-role"}
+GLUE_DONE_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
+MINUTE_SECONDS_ENV = "DDB_S3_LOCAL_MINUTE_SECONDS"  # seconds a minute of executionTimeoutMinutes lasts here
+JOB_DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
 
 
 def cancel_pending(cluster: Any) -> None:
@@ -125,6 +148,8 @@ def patch_moto() -> None:
             status["StateChangeReason"]["Code"] = self.reason_code
         return status
 
+    patch_moto_serverless()
+    patch_moto_glue()
     models.Cluster.__init__ = init_then_ready
     models.Cluster.start_cluster = start_cluster
     models.Cluster.run_bootstrap_actions = lambda self: None
@@ -133,6 +158,109 @@ def patch_moto() -> None:
     models.Step.start = lambda self: None
     models.Step.status = property(step_status_with_failure)
     models.Cluster.status = property(cluster_status_with_code)
+
+
+def patch_moto_serverless() -> None:
+    """EMR Serverless as the service behaves: a new application is CREATED (moto: STARTED), a job run
+    starts SUBMITTED (moto: SUCCESS at once) and the executor moves it; CancelJobRun asks for
+    CANCELLING and the executor ends the run CANCELLED; a run already done cannot be cancelled."""
+    from moto.emrserverless import models as moto_models
+    from moto.emrserverless.exceptions import ValidationException
+
+    models: Any = moto_models
+    app_init, run_init = models.Application.__init__, models.JobRun.__init__
+
+    def app_created(self: Any, *args: Any, **kwargs: Any) -> None:
+        app_init(self, *args, **kwargs)
+        self.state = "CREATED"
+
+    def run_submitted(self: Any, *args: Any, **kwargs: Any) -> None:
+        run_init(self, *args, **kwargs)
+        self.state = "SUBMITTED"
+        self.local_emr_ready = True
+
+    def cancel(self: Any, application_id: str, job_run_id: str) -> tuple[str, str]:
+        run = self.get_job_run(application_id, job_run_id)
+        if run.state in JOB_DONE_STATES:
+            raise ValidationException(f"Job run {job_run_id} is {run.state} and cannot be cancelled")
+        run.state = "CANCELLING"
+        run.cancel_reason = "Job run cancelled by user request (CancelJobRun)"
+        return application_id, job_run_id
+
+    models.Application.__init__ = app_created
+    models.JobRun.__init__ = run_submitted
+    models.EMRServerlessBackend.cancel_job_run = cancel
+
+
+def patch_moto_glue() -> None:
+    """Glue job runs stay where the executor puts them (moto's state manager: a manual transition
+    that never fires), report their ErrorMessage, execution time and Glue version; UpdateJob and
+    BatchStopJobRun, which moto lacks, are added (a stop asks for STOPPING; the executor ends it)."""
+    from moto.core.responses import ActionResult
+    from moto.glue import models as moto_models
+    from moto.glue import responses as moto_responses
+    from moto.moto_api import state_manager
+
+    models: Any = moto_models
+    responses: Any = moto_responses
+    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "manual", "times": 2**62})
+    run_init, run_dict = models.FakeJobRun.__init__, models.FakeJobRun.as_dict
+
+    def run_ready(self: Any, *args: Any, **kwargs: Any) -> None:
+        run_init(self, *args, **kwargs)
+        self.local_emr_ready = True
+
+    def run_as_dict(self: Any) -> dict[str, Any]:
+        out = run_dict(self)
+        out["ExecutionTime"] = getattr(self, "execution_seconds", 0)
+        out["LogGroupName"] = "/aws-glue/jobs"
+        out["GlueVersion"] = getattr(self, "glue_version", None) or out["GlueVersion"]
+        if getattr(self, "error_message", None):
+            out["ErrorMessage"] = self.error_message
+        return out
+
+    fields = {
+        "Description": "description",
+        "Role": "role",
+        "Command": "command",
+        "DefaultArguments": "default_arguments",
+        "NonOverridableArguments": "non_overridable_arguments",
+        "ExecutionProperty": "execution_property",
+        "MaxRetries": "max_retries",
+        "Timeout": "timeout",
+        "GlueVersion": "glue_version",
+        "WorkerType": "worker_type",
+        "NumberOfWorkers": "number_of_workers",
+        "ExecutionClass": "execution_class",
+    }
+
+    def update_job(self: Any) -> Any:
+        name = self._get_param("JobName")
+        job = self.glue_backend.get_job(name)
+        for key, value in (self._get_param("JobUpdate") or {}).items():
+            if key in fields:
+                setattr(job, fields[key], value)
+        job.last_modified_on = _now()
+        return ActionResult({"JobName": name})
+
+    def batch_stop_job_run(self: Any) -> Any:
+        name = self._get_param("JobName")
+        job = self.glue_backend.get_job(name)
+        done, errors = [], []
+        for run_id in self._get_param("JobRunIds") or []:
+            run = next((r for r in job.job_runs if r.job_run_id == run_id), None)
+            if run is None or run.status in GLUE_DONE_STATES:
+                detail = {"ErrorCode": "InvalidInputException", "ErrorMessage": f"Job run {run_id} is not running"}
+                errors.append({"JobName": name, "JobRunId": run_id, "ErrorDetail": detail})
+                continue
+            run.status = "STOPPING"
+            done.append({"JobName": name, "JobRunId": run_id})
+        return ActionResult({"SuccessfulSubmissions": done, "Errors": errors})
+
+    models.FakeJobRun.__init__ = run_ready
+    models.FakeJobRun.as_dict = run_as_dict
+    responses.GlueResponse.update_job = update_job
+    responses.GlueResponse.batch_stop_job_run = batch_stop_job_run
 
 
 class StepFailed(Exception):
@@ -148,12 +276,18 @@ class Executor:
         self.seen: set[str] = set()
         self.node_groups: dict[str, list[int]] = {}  # cluster id -> process groups of its bootstrap actions
         self.stop = threading.Event()
-        self.s3 = boto3.client(
+        self.s3 = self.s3_client(INSTANCE_PROFILE_CREDENTIALS)  # the nodes' S3: artifacts, bootstrap scripts, step logs
+        self.job_s3 = self.s3_client(JOB_ROLE_CREDENTIALS)  # an EMR Serverless job run's S3
+        self.glue_s3 = self.s3_client(GLUE_ROLE_CREDENTIALS)  # a Glue job run's S3
+        self.minute_seconds = float(env.get(MINUTE_SECONDS_ENV) or 60)
+
+    def s3_client(self, credentials: dict[str, str]) -> Any:
+        return boto3.client(
             "s3",
-            endpoint_url=env.get("AWS_ENDPOINT_URL_S3"),
-            region_name=env.get("AWS_DEFAULT_REGION"),
-            aws_access_key_id=INSTANCE_PROFILE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=INSTANCE_PROFILE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            endpoint_url=self.env.get("AWS_ENDPOINT_URL_S3"),
+            region_name=self.env.get("AWS_DEFAULT_REGION"),
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
             config=Config(retries={"mode": "standard", "max_attempts": 5}),
         )
 
@@ -164,12 +298,39 @@ class Executor:
             for region in list(emr_backends[account].keys()):
                 yield from list(emr_backends[account][region].clusters.values())
 
+    def job_runs(self) -> Iterator[tuple[Any, Any]]:
+        """(application, job run) of every EMR Serverless job run moto holds."""
+        from moto.emrserverless.models import emrserverless_backends
+
+        for account in list(emrserverless_backends.keys()):
+            for region in list(emrserverless_backends[account].keys()):
+                backend = emrserverless_backends[account][region]
+                for app_id, runs in list(backend.job_runs.items()):
+                    yield from ((backend.applications[app_id], run) for run in list(runs))
+
+    def glue_runs(self) -> Iterator[tuple[Any, Any]]:
+        """(job, job run) of every Glue job run moto holds."""
+        from moto.glue.models import glue_backends
+
+        for account in list(glue_backends.keys()):
+            for region in list(glue_backends[account].keys()):
+                for job in list(glue_backends[account][region].jobs.values()):
+                    yield from ((job, run) for run in list(job.job_runs))
+
     def serve(self) -> None:
         while not self.stop.is_set():
             for cluster in self.clusters():
                 if cluster.id not in self.seen and getattr(cluster, "local_emr_ready", False):
                     self.seen.add(cluster.id)
                     threading.Thread(target=self.run_cluster, args=(cluster,), daemon=True, name=cluster.id).start()
+            for app, run in self.job_runs():
+                if run.id not in self.seen and getattr(run, "local_emr_ready", False):
+                    self.seen.add(run.id)
+                    threading.Thread(target=self.run_job_run, args=(app, run), daemon=True, name=run.id).start()
+            for job, run in self.glue_runs():
+                if run.job_run_id not in self.seen and getattr(run, "local_emr_ready", False):
+                    self.seen.add(run.job_run_id)
+                    threading.Thread(target=self.run_glue_job_run, args=(job, run), daemon=True, name=run.job_run_id).start()
             time.sleep(POLL_S)
 
     # --- a cluster -----------------------------------------------------------------------
@@ -240,8 +401,8 @@ class Executor:
             cluster.state = state
             cluster.end_datetime = _now()
 
-    def node_env(self, node: Path) -> dict[str, str]:
-        env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node), **INSTANCE_PROFILE_CREDENTIALS)
+    def node_env(self, node: Path, credentials: dict[str, str] = INSTANCE_PROFILE_CREDENTIALS) -> dict[str, str]:
+        env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node), **credentials)
         env["PATH"] = f"{node / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}"
         python = env.get(EMR_PYTHON_ENV)
         if python:
@@ -249,11 +410,11 @@ class Executor:
         env["SPARK_HOME"] = spark_home()  # spark-submit would look for it with the node's Python
         return env
 
-    def fetch(self, uri: str, folder: Path) -> Path:
+    def fetch(self, uri: str, folder: Path, s3: Any = None) -> Path:
         loc = S3Uri.parse(uri, "artifact")
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / loc.key.rsplit("/", 1)[-1]
-        self.s3.download_file(loc.bucket, loc.key, str(path))
+        (s3 or self.s3).download_file(loc.bucket, loc.key, str(path))
         return path
 
     def bootstrap(self, cluster: Any, node: Path, n: int, action: Any) -> None:
@@ -292,11 +453,26 @@ class Executor:
             stderr.write_text(str(e) + "\n")
             stdout.write_text("")
             return self.finish(cluster, step, folder, 1)
-        with open(stdout, "wb") as out, open(stderr, "wb") as err:
+        code = self.run_process(
+            cmd, folder, self.node_env(node), stopped=lambda: self.ended(cluster), archive=lambda: self.archive(cluster, step, folder)
+        )
+        if code is None:  # TerminateJobFlows mid-step: the step died with the cluster
+            step.state = "INTERRUPTED"
+            step.end_date_time = _now()
+            self.archive(cluster, step, folder)
+            return False
+        return self.finish(cluster, step, folder, code)
+
+    def run_process(
+        self, cmd: list[str], folder: Path, env: dict[str, str], stopped: Callable[[], bool], archive: Callable[[], object]
+    ) -> int | None:
+        """Run a step's or a job run's command in `folder` (stdout and stderr files there), archiving
+        its logs every ARCHIVE_SECONDS; kill its process group and return None once `stopped()`."""
+        with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
             proc = subprocess.Popen(
                 cmd,
                 cwd=folder,
-                env=self.node_env(node),
+                env=env,
                 stdout=out,
                 stderr=err,
                 stdin=subprocess.DEVNULL,
@@ -306,17 +482,14 @@ class Executor:
             archived = time.monotonic()
             while proc.poll() is None:
                 if time.monotonic() - archived >= ARCHIVE_SECONDS:  # as EMR does every ~5 minutes
-                    self.archive(cluster, step, folder)
+                    archive()
                     archived = time.monotonic()
-                if self.ended(cluster):  # TerminateJobFlows mid-step: the step dies with the cluster
+                if stopped():
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-                    step.state = "INTERRUPTED"
-                    step.end_date_time = _now()
-                    self.archive(cluster, step, folder)
-                    return False
+                    return None
                 time.sleep(POLL_S)
-        return self.finish(cluster, step, folder, proc.returncode)
+        return proc.returncode
 
     def finish(self, cluster: Any, step: Any, folder: Path, code: int) -> bool:
         stderr_uri = self.archive(cluster, step, folder)
@@ -371,7 +544,7 @@ class Executor:
         )
         return hive_local_command(hive_args, session)
 
-    def spark_submit(self, args: list[str], node: Path, folder: Path) -> list[str]:
+    def spark_submit(self, args: list[str], node: Path, folder: Path, s3: Any = None) -> list[str]:
         from launcher.export.run.jars import connector_classpath
         from launcher.export.run.local import spark_submit_path
 
@@ -388,7 +561,7 @@ class Executor:
                     if item == EMR_CONNECTOR_JAR:  # the release's connector: the local connector build
                         local += [str(p) for p in connector_classpath() if not p.name.startswith("ddb-s3-spark-helpers")]
                     elif item.startswith("s3://"):
-                        local.append(str(self.fetch(item, folder / "artifacts")))
+                        local.append(str(self.fetch(item, folder / "artifacts", s3)))
                     elif item.startswith("/") and not Path(item).exists() and (node / item.lstrip("/")).exists():
                         local.append(str(node / item.lstrip("/")))  # installed by a bootstrap action
                     else:
@@ -398,12 +571,162 @@ class Executor:
                 continue
             if not arg.startswith("--") and (i == 0 or not args[i - 1].startswith("--") or args[i - 1] in _FLAGS):
                 # the application and its arguments
-                app = str(self.fetch(arg, folder / "artifacts")) if arg.startswith("s3://") else arg
+                app = str(self.fetch(arg, folder / "artifacts", s3)) if arg.startswith("s3://") else arg
                 out += [app, *args[i + 1 :]]
                 break
             out.append(arg)
             i += 1
         return [spark_submit_path(), "--master", SPARK_MASTER, "--driver-memory", "1g", "--conf", "spark.ui.enabled=false", *out]
+
+    # --- an EMR Serverless job run -----------------------------------------------------------
+
+    def run_job_run(self, app: Any, run: Any) -> None:
+        """A job run as EMR Serverless runs it: the application started (autoStart), the driver's
+        spark-submit with the run's own parameters, the run's timeout, its logs to the S3 logUri."""
+        folder = self.work / "serverless" / app.id / run.id
+        (folder / "bin").mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        try:
+            if run.state == "CANCELLING":  # cancelled before it was scheduled
+                self.end_run(run, "CANCELLED", run.cancel_reason, started)
+                return
+            if app.state in ("CREATED", "STOPPED", "STOPPING"):
+                app.state = "STARTED"
+            run.state = "SCHEDULED"
+            try:
+                driver = run.job_driver["sparkSubmit"]
+                args = [*str(driver.get("sparkSubmitParameters", "")).split(), driver["entryPoint"], *driver.get("entryPointArguments", [])]
+                cmd = self.spark_submit(args, folder, folder, self.job_s3)
+            except (KeyError, TypeError, StepFailed) as e:
+                (folder / "stderr").write_text(f"local EMR Serverless: cannot run this job driver: {e}\n")
+                self.archive_run(run, folder)
+                self.end_run(run, "FAILED", f"Job failed: {e}", started)
+                return
+            run.state = "RUNNING"
+            timeout = run.execution_timeout_minutes * self.minute_seconds
+            code = self.run_process(
+                cmd,
+                folder,
+                self.node_env(folder, JOB_ROLE_CREDENTIALS),
+                stopped=lambda: run.state == "CANCELLING" or time.monotonic() - started > timeout,
+                archive=lambda: self.archive_run(run, folder),
+            )
+            self.archive_run(run, folder)
+            if code is None:
+                reason = getattr(run, "cancel_reason", None) if run.state == "CANCELLING" else None
+                reason = reason or f"Job run timed out after {run.execution_timeout_minutes} minutes (executionTimeoutMinutes)"
+                self.end_run(run, "CANCELLED", reason, started)
+            elif code == 0:
+                self.end_run(run, "SUCCESS", "", started)
+            else:
+                cause = probable_cause((folder / "stderr").read_text(errors="replace").splitlines())
+                self.end_run(
+                    run,
+                    "FAILED",
+                    f"Job failed, please check complete logs in configured logging destination. ExitCode: {code}. Last few exceptions: {cause}",
+                    started,
+                )
+        except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the run
+            self.end_run(run, "FAILED", f"local EMR Serverless: {type(e).__name__}: {e}", started)
+
+    @staticmethod
+    def end_run(run: Any, state: str, details: str, started: float) -> None:
+        run.state_details = details or None
+        run.total_execution_duration_seconds = int(time.monotonic() - started)
+        run.updated_at = _now()
+        run.state = state
+
+    def archive_run(self, run: Any, folder: Path) -> None:
+        """The driver's stdout.gz and stderr.gz under <logUri>/applications/<app>/jobs/<run>/SPARK_DRIVER/."""
+        monitoring = (run.configuration_overrides or {}).get("monitoringConfiguration", {})
+        log_uri = monitoring.get("s3MonitoringConfiguration", {}).get("logUri")
+        if not log_uri:
+            return
+        for name in ("stdout", "stderr"):
+            loc = S3Uri.parse(driver_log_key(log_uri, run.application_id, run.id, f"{name}.gz"), "log")
+            data = (folder / name).read_bytes() if (folder / name).exists() else b""
+            self.job_s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
+
+    # --- a Glue job run ---------------------------------------------------------------------------
+
+    def run_glue_job_run(self, job: Any, run: Any) -> None:
+        """A Glue 5 job run: the job's script with its --extra-jars and --extra-py-files, Python 3.11,
+        the run's timeout, the driver's output to CloudWatch Logs."""
+        folder = self.work / "glue" / run.job_run_id
+        (folder / "bin").mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        run.glue_version = job.glue_version
+        try:
+            if run.status == "STOPPING":
+                self.end_glue_run(run, "STOPPED", None, started)
+                return
+            args = dict(run.arguments or {})
+            spark: list[str] = []
+            if args.get("--extra-jars"):
+                spark += ["--jars", args["--extra-jars"]]
+            if args.get("--extra-py-files"):
+                spark += ["--py-files", args["--extra-py-files"]]
+            script_args = ["--JOB_NAME", job.name, "--JOB_RUN_ID", run.job_run_id]
+            for key, value in args.items():
+                script_args += [key, str(value)]
+            try:
+                cmd = self.spark_submit([*spark, job.command["ScriptLocation"], *script_args], folder, folder, self.glue_s3)
+            except (KeyError, TypeError, StepFailed) as e:
+                (folder / "stderr").write_text(f"local Glue: cannot run this job: {e}\n")
+                (folder / "stdout").write_text("")
+                self.glue_logs(run, folder)
+                self.end_glue_run(run, "FAILED", f"local Glue: cannot run this job: {e}", started)
+                return
+            run.status = "RUNNING"
+            timeout = (run.timeout or job.timeout or 2880) * self.minute_seconds
+            env = self.node_env(folder, GLUE_ROLE_CREDENTIALS)
+            env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = env["DDB_S3_PYTHON"] = sys.executable  # Glue 5: Python 3.11
+            code = self.run_process(
+                cmd,
+                folder,
+                env,
+                stopped=lambda: run.status == "STOPPING" or time.monotonic() - started > timeout,
+                archive=lambda: None,
+            )
+            self.glue_logs(run, folder)
+            if code is None and run.status == "STOPPING":
+                self.end_glue_run(run, "STOPPED", None, started)
+            elif code is None:
+                self.end_glue_run(run, "TIMEOUT", f"Job run timed out after {run.timeout or job.timeout} minutes (Timeout)", started)
+            elif code == 0:
+                self.end_glue_run(run, "SUCCEEDED", None, started)
+            else:
+                cause = probable_cause((folder / "stderr").read_text(errors="replace").splitlines())
+                self.end_glue_run(run, "FAILED", cause, started)
+        except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the run
+            self.end_glue_run(run, "ERROR", f"local Glue: {type(e).__name__}: {e}", started)
+
+    @staticmethod
+    def end_glue_run(run: Any, state: str, message: str | None, started: float) -> None:
+        run.error_message = message
+        run.execution_seconds = int(time.monotonic() - started)
+        run.completed_on = run.modified_on = _now()
+        run.status = state
+
+    def glue_logs(self, run: Any, folder: Path) -> None:
+        """The driver's stderr and stdout as CloudWatch Logs events, a stream per run, as Glue writes them."""
+        logs = boto3.client(
+            "logs",
+            endpoint_url=self.env.get("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"),
+            region_name=self.env.get("AWS_DEFAULT_REGION"),
+            aws_access_key_id=GLUE_ROLE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=GLUE_ROLE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        for name, group in (("stderr", "/aws-glue/jobs/error"), ("stdout", "/aws-glue/jobs/output")):
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_group(logGroupName=group)
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_stream(logGroupName=group, logStreamName=run.job_run_id)
+            lines = (folder / name).read_text(errors="replace").splitlines() if (folder / name).exists() else []
+            now = int(time.time() * 1000)
+            events = [{"timestamp": now, "message": line or " "} for line in lines[-5000:]]
+            for at in range(0, len(events), 1000):
+                logs.put_log_events(logGroupName=group, logStreamName=run.job_run_id, logEvents=events[at : at + 1000])
 
 
 _FLAGS = {"--verbose", "--supervise"}  # spark-submit options that take no value

@@ -47,7 +47,8 @@ FAKE_SECRET = "testing"
 # Real-account settings that would otherwise leak into clients pointed at the local stack
 # (a session token paired with the fake keys, a profile that may not exist here).
 CLEARED_VARS = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
-MOTO_SERVICES = ("S3", "EMR", "GLUE", "STS")  # all served by moto on one port
+MOTO_SERVICES = ("S3", "EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS", "STS")  # all served by moto on one port
+LOCAL_EMR_SERVICES = ("EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS")  # served by the local EMR once it runs
 
 STOP_GRACE_S = 5.0
 TAIL_LINES = 20
@@ -242,8 +243,9 @@ class LocalStack:
         """Variables that point boto3 (and anything the tool starts) at this stack, with fake credentials."""
         env = {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint}
         env.update({f"AWS_ENDPOINT_URL_{svc}": self.s3_endpoint for svc in MOTO_SERVICES})
-        if self.emr_endpoint:
-            env["AWS_ENDPOINT_URL_EMR"] = self.emr_endpoint
+        if self.emr_endpoint:  # the local EMR runs EMR steps, EMR Serverless and Glue job runs (and holds their logs)
+            for svc in LOCAL_EMR_SERVICES:
+                env[f"AWS_ENDPOINT_URL_{svc}"] = self.emr_endpoint
         env.update(
             AWS_DEFAULT_REGION=REGION,
             AWS_REGION=REGION,  # read by the Java SDK (connector, Hadoop) where AWS_DEFAULT_REGION is not

@@ -18,6 +18,18 @@ INSTANCE_PRICES: dict[str, tuple[int, float, float]] = {
 }
 SIZE_VCPUS = {"medium": 1, "large": 2, "xlarge": 4}  # EC2's size names; "<n>xlarge" is 4n vCPUs
 ON_DEMAND_READ_PRICE_PER_MILLION = 0.125  # USD per million read request units (2025 price)
+# EMR Serverless, us-east-1, x86: per vCPU-hour and per GB-hour of the workers and the driver
+# (billed per second, at least a minute); 20 GB of ephemeral storage a worker is included.
+SERVERLESS_VCPU_HOUR = 0.052624
+SERVERLESS_GB_HOUR = 0.0057785
+SERVERLESS_WORKER_VCPUS = 4  # spark.executor.cores of an EMR Serverless job run (and its driver)
+SERVERLESS_WORKER_MEMORY_GB = 16  # spark.executor.memory 14g + overhead: EMR Serverless bills 16 GB a worker
+SERVERLESS_START_SECONDS = 120  # CreateApplication, then the job run's driver and executors (no pre-initialized capacity)
+# AWS Glue 5 (Spark), us-east-1: per DPU-hour, billed per second with a minute at least; G.1X is 1 DPU
+# (4 vCPU, 16 GB), G.2X 2, G.4X 4, G.8X 8; NumberOfWorkers counts the driver.
+GLUE_DPU_HOUR = 0.44
+GLUE_WORKER_DPUS = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+GLUE_START_SECONDS = 30
 CLUSTER_START_SECONDS = 480  # a transient EMR cluster takes ~6-10 minutes to reach RUNNING
 LOCAL_START_SECONDS = 15  # local Spark with the connector jars
 
@@ -30,9 +42,22 @@ class Estimate:
     read_cost_usd: float  # on-demand tables only; provisioned capacity is paid for anyway
     cluster_cost_usd: float | None  # None: no price known for the instance type
     instance_hours: float
+    vcpu_hours: float = 0.0  # runner emr-serverless
+    gb_hours: float = 0.0
+    dpu_hours: float = 0.0  # runner glue
 
     def describe(self) -> str:
         time = f"~{duration(self.total_seconds)} ({duration(self.read_seconds)} reading), ~{self.read_units:,.0f} read units"
+        if self.dpu_hours:
+            return (
+                f"{time}, est. ${self.read_cost_usd + (self.cluster_cost_usd or 0):,.2f} (reads ${self.read_cost_usd:,.2f}, "
+                f"Glue ${self.cluster_cost_usd or 0:,.2f} for {self.dpu_hours:.2f} DPU-hours)"
+            )
+        if self.vcpu_hours:
+            return (
+                f"{time}, est. ${self.read_cost_usd + (self.cluster_cost_usd or 0):,.2f} (reads ${self.read_cost_usd:,.2f}, "
+                f"EMR Serverless ${self.cluster_cost_usd or 0:,.2f} for {self.vcpu_hours:.2f} vCPU-hours and {self.gb_hours:.2f} GB-hours)"
+            )
         if self.cluster_cost_usd is None:
             return (
                 f"{time}, reads ${self.read_cost_usd:,.2f}, cluster price unknown for this instance type "
@@ -64,19 +89,31 @@ def estimate(
     transient: bool,
     instance_type: str,
     core_nodes: int,
+    workers: int = 2,
+    worker_type: str = "G.1X",
 ) -> Estimate:
     # One read unit reads 4 KB strongly consistent, 8 KB eventually consistent.
     read_units = math.ceil(size_bytes / 4096) * (1.0 if consistent else 0.5)
     read_seconds = read_units / max(read_units_per_second, 1e-9)
-    start = LOCAL_START_SECONDS if runner == "local" else (CLUSTER_START_SECONDS if transient else 30)
+    start = {"local": LOCAL_START_SECONDS, "emr-serverless": SERVERLESS_START_SECONDS, "glue": GLUE_START_SECONDS}.get(
+        runner, CLUSTER_START_SECONDS if transient else 30
+    )
     total = read_seconds + start
     hours = 0.0
     cluster_cost: float | None = 0.0
+    read_cost = read_units / 1e6 * ON_DEMAND_READ_PRICE_PER_MILLION if on_demand else 0.0
+    if runner == "glue":
+        dpu_h = max(60.0, total) / 3600 * workers * GLUE_WORKER_DPUS.get(worker_type, 1)
+        return Estimate(read_seconds, total, read_units, read_cost, dpu_h * GLUE_DPU_HOUR, 0.0, dpu_hours=dpu_h)
+    if runner == "emr-serverless":
+        billed_hours = max(60.0, total) / 3600 * (workers + 1)  # the executors and the driver, at least a minute
+        vcpu_h, gb_h = billed_hours * SERVERLESS_WORKER_VCPUS, billed_hours * SERVERLESS_WORKER_MEMORY_GB
+        cost = vcpu_h * SERVERLESS_VCPU_HOUR + gb_h * SERVERLESS_GB_HOUR
+        return Estimate(read_seconds, total, read_units, read_cost, cost, 0.0, vcpu_h, gb_h)
     if runner == "emr" and transient:
         hours = (core_nodes + 1) * total / 3600
         price = INSTANCE_PRICES.get(instance_type)
         cluster_cost = hours * (price[1] + price[2]) if price else None
-    read_cost = read_units / 1e6 * ON_DEMAND_READ_PRICE_PER_MILLION if on_demand else 0.0
     return Estimate(read_seconds, total, read_units, read_cost, cluster_cost, hours)
 
 

@@ -57,7 +57,11 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     check_instance_type(request.instance_type, list(INSTANCE_PRICES))  # before any call: a typo is bad input
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
-    if request.runner == "emr" and request.engine != "native" and not (request.engine == "auto" and table.pitr_enabled):
+    if (
+        request.runner in ("emr", "emr-serverless", "glue")
+        and request.engine != "native"
+        and not (request.engine == "auto" and table.pitr_enabled)
+    ):
         table = with_sampled_size(aws, table)  # the cluster's estimate needs a size; the native export reads none
     check_bucket(aws, request.destination.bucket, request.destination.prefix, S3WriteSettings(request.expected_bucket_owner))
     return make_plan(
@@ -81,6 +85,14 @@ def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | N
         from launcher.export.run.local import LocalRunner
 
         return LocalRunner(work_dir or runs_dir(), progress, counts=counts)
+    if plan.runner == RunnerName.GLUE:
+        from launcher.export.run.glue import GlueRunner
+
+        return GlueRunner(progress=progress, poll_seconds=plan.poll_seconds, counts=counts)
+    if plan.runner == RunnerName.EMR_SERVERLESS:
+        from launcher.export.run.emr_serverless import EmrServerlessRunner
+
+        return EmrServerlessRunner(progress=progress, poll_seconds=plan.poll_seconds, counts=counts)
     from launcher.export.run.emr import EmrRunner, StepWaiter
 
     return EmrRunner(progress=progress, waiter=StepWaiter(plan.poll_seconds, log_uri=plan.cluster.log_uri), counts=counts)

@@ -17,7 +17,7 @@ from launcher.core.errors import BadInput
 from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
-from launcher.export.estimate import Estimate, estimate, vcpus
+from launcher.export.estimate import GLUE_WORKER_DPUS, SERVERLESS_WORKER_VCPUS, Estimate, duration, estimate, vcpus
 from launcher.options import ExportRequest, parse_time
 
 GIB = 1024**3
@@ -37,6 +37,8 @@ class Reader(StrEnum):
 class RunnerName(StrEnum):
     LOCAL = "local"
     EMR = "emr"
+    EMR_SERVERLESS = "emr-serverless"
+    GLUE = "glue"
 
 
 class ClusterSpec(BaseModel):
@@ -63,6 +65,39 @@ class ClusterSpec(BaseModel):
         return self.cluster_id is None
 
 
+class ServerlessSpec(BaseModel):
+    """The EMR Serverless side of a run: an application to create (application_id None) or the
+    user's own, the job runtime role, the workers and the run's timeout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str | None
+    release_label: str
+    execution_role: str  # a role name (its ARN is made with the application's account) or an ARN
+    workers: int
+    log_uri: str | None
+    timeout_minutes: int  # executionTimeoutMinutes: EMR Serverless cancels the run after it
+
+    @property
+    def created(self) -> bool:
+        return self.application_id is None
+
+
+class GlueSpec(BaseModel):
+    """The Glue side of a run: a job to create (job_name None: ddb-s3-export-<export id>) or the
+    user's own to update, its role, workers and the run's timeout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_name: str
+    created: bool  # the job is created for this run (and deleted after it unless keep)
+    keep: bool
+    role: str  # a role name (made an ARN with the caller's account) or an ARN
+    worker_type: str
+    workers: int
+    timeout_minutes: int
+
+
 class ExportPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -70,6 +105,7 @@ class ExportPlan(BaseModel):
     table_schema: dict[str, Any]  # what restore needs to recreate the table (into the summary)
     engine: Engine
     engine_reason: str
+    runner_reason: str
     reader: Reader
     runner: RunnerName
     consistent_read: bool
@@ -96,6 +132,8 @@ class ExportPlan(BaseModel):
     export_to: datetime | None
     s3: S3WriteSettings  # ExpectedBucketOwner and SSE of every S3 call
     cluster: ClusterSpec
+    serverless: ServerlessSpec
+    glue: GlueSpec
     poll_seconds: float  # between status polls of a cluster or a native export
     estimate: dict[str, float | None]
     estimate_text: str
@@ -121,9 +159,59 @@ def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str
     return Engine.SPARK, "point-in-time recovery is off, so the native export is not available"
 
 
+AUTO_LOCAL_MAX_BYTES = 2 * GIB  # --runner auto: up to this size, and
+AUTO_LOCAL_MAX_SECONDS = 1800  # this long a read at the budget, the export runs here (no start-up, no compute bill)
+CLOUD_RUNNERS = ("emr", "emr-serverless", "glue")
+
+
+def choose_runner(request: ExportRequest, table: TableInfo, budget: float, on_demand: bool) -> tuple[str, str]:
+    """--runner auto: what exists first (a named cluster, application or Glue job), then the table's
+    size and the read budget (a small, quick read runs here), then the least compute cost among the
+    three cloud runners at the request's sizes. Returns (runner, the reason in words)."""
+    if request.cluster != "transient":
+        return "emr", f"--cluster {request.cluster} names a running EMR cluster: no start-up and no new cluster to pay for"
+    if request.application_id:
+        return "emr-serverless", f"--application-id {request.application_id} names an existing EMR Serverless application"
+    if request.glue_job:
+        return "glue", f"--glue-job {request.glue_job} names an existing Glue job"
+    if request.engine == "hive":
+        return "emr", "the Hive engine runs on EMR clusters only"
+    estimates = {
+        r: estimate(
+            table.size_bytes,
+            budget,
+            request.consistent_read,
+            on_demand,
+            r,
+            True,
+            request.instance_type,
+            request.core_nodes,
+            request.workers,
+            request.worker_type,
+        )
+        for r in ("local", *CLOUD_RUNNERS)
+    }
+    size = f"{table.size_bytes / GIB:,.2f} GiB" + (" (sampled)" if table.size_sampled else "")
+    local = estimates["local"]
+    if table.size_bytes <= AUTO_LOCAL_MAX_BYTES and local.read_seconds <= AUTO_LOCAL_MAX_SECONDS:
+        return "local", (
+            f"the table is {size} and reads in ~{duration(local.read_seconds)} at the {budget:g} units/s budget: "
+            f"local Spark, no start-up and no compute to pay for"
+        )
+    costs = {r: e.cluster_cost_usd if e.cluster_cost_usd is not None else math.inf for r, e in estimates.items() if r != "local"}
+    best = min(CLOUD_RUNNERS, key=lambda r: (costs[r], estimates[r].total_seconds))
+    why = "larger than 2 GiB" if table.size_bytes > AUTO_LOCAL_MAX_BYTES else f"a read of ~{duration(local.read_seconds)} at the budget"
+    compared = ", ".join(f"{r} ${costs[r]:,.2f} (~{duration(estimates[r].total_seconds)})" for r in CLOUD_RUNNERS)
+    return best, f"the table is {size}, {why}, so not here; compute estimates {compared}: {best} costs least"
+
+
 def parallelism_for(request: ExportRequest, local_cores: int) -> int:
     if request.runner == "local":
         return max(1, local_cores)
+    if request.runner == "emr-serverless":
+        return request.workers * SERVERLESS_WORKER_VCPUS
+    if request.runner == "glue":  # one worker is the driver; a worker's executor has 4 cores a DPU
+        return max(1, (request.workers - 1) * 4 * GLUE_WORKER_DPUS[request.worker_type])
     return max(1, request.core_nodes * vcpus(request.instance_type))
 
 
@@ -142,6 +230,30 @@ def cluster_spec(request: ExportRequest, estimated_seconds: float) -> ClusterSpe
         connector_version=request.connector_version,
         python_packages=[r.strip() for r in (request.python_packages or "").split(",") if r.strip()],
         max_runtime_seconds=max_runtime(request.max_hours, estimated_seconds),
+    )
+
+
+def serverless_spec(request: ExportRequest, estimated_seconds: float) -> ServerlessSpec:
+    return ServerlessSpec(
+        application_id=request.application_id,
+        release_label=request.release_label,
+        execution_role=request.execution_role,
+        workers=request.workers,
+        log_uri=request.log_uri,
+        # at least 5 minutes: EMR Serverless refuses a shorter executionTimeoutMinutes
+        timeout_minutes=max(5, math.ceil(max_runtime(request.max_hours, estimated_seconds) / 60)),
+    )
+
+
+def glue_spec(request: ExportRequest, export_id: str, estimated_seconds: float) -> GlueSpec:
+    return GlueSpec(
+        job_name=request.glue_job or f"ddb-s3-export-{export_id}",
+        created=request.glue_job is None,
+        keep=request.keep,
+        role=request.glue_role,
+        worker_type=request.worker_type,
+        workers=request.workers,
+        timeout_minutes=max(1, math.ceil(max_runtime(request.max_hours, estimated_seconds) / 60)),
     )
 
 
@@ -177,6 +289,14 @@ def make_plan(
     on_demand = table.billing_mode != "PROVISIONED"
     capacity = request.on_demand_read_units if on_demand else table.read_capacity
     budget = max(1.0, math.floor(capacity * request.read_percent))
+    if request.runner == "auto":
+        chosen, runner_reason = choose_runner(request, table, budget, on_demand)
+        request = request.model_copy(update={"runner": chosen})
+    else:
+        asked = "runner" in request.model_fields_set
+        runner_reason = f"--runner {request.runner} was asked for" if asked else "the default runner"
+    if engine == Engine.NATIVE:
+        runner_reason = "the native export runs in DynamoDB itself: no Spark runner"
     parallelism = parallelism_for(request, local_cores or os.cpu_count() or 2)
     # Segments: at least one per core so the scan runs in parallel, and one per GiB of table.
     segments = request.segments or min(1_000_000, max(parallelism, math.ceil(table.size_bytes / GIB)))
@@ -200,6 +320,8 @@ def make_plan(
         request.cluster == "transient",
         request.instance_type,
         request.core_nodes,
+        request.workers,
+        request.worker_type,
     )
     cluster = cluster_spec(request, est.total_seconds)
     return ExportPlan(
@@ -207,6 +329,7 @@ def make_plan(
         table_schema=table.schema(),
         engine=engine,
         engine_reason=reason,
+        runner_reason=runner_reason,
         reader=reader,
         runner=RunnerName(request.runner),
         consistent_read=request.consistent_read,
@@ -233,6 +356,8 @@ def make_plan(
         export_to=parse_time(request.export_to, "--export-to"),
         s3=S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id),
         cluster=cluster,
+        serverless=serverless_spec(request, est.total_seconds),
+        glue=glue_spec(request, export_id, est.total_seconds),
         poll_seconds=request.poll_seconds,
         estimate=est.__dict__,
         estimate_text=est.describe(),

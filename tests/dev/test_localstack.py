@@ -66,16 +66,18 @@ def test_endpoints_are_loopback_and_bound_only_there(local_stack: LocalStack) ->
 def test_env_points_every_service_at_the_stack(local_stack: LocalStack) -> None:
     env = local_stack.env()
     assert env["AWS_ENDPOINT_URL_DYNAMODB"] == local_stack.dynamodb_endpoint
-    for svc in ("S3", "GLUE", "STS"):
+    for svc in ("S3", "STS"):
         assert env[f"AWS_ENDPOINT_URL_{svc}"] == local_stack.s3_endpoint
     # EMR: moto's own API, or the local EMR once a test started it (the tests using it set it themselves)
     assert env["AWS_ENDPOINT_URL_EMR"] == (local_stack.emr_endpoint or local_stack.s3_endpoint)
+    for svc in ("EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS"):  # the local EMR runs their jobs too
+        assert env[f"AWS_ENDPOINT_URL_{svc}"] == (local_stack.emr_endpoint or local_stack.s3_endpoint)
     assert env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["AWS_ACCESS_KEY_ID"].isalnum() and env["AWS_SECRET_ACCESS_KEY"].isalnum()
     # The fixture applied them (as they were when the session began): clients built from the
     # environment alone reach moto, not AWS.
     for name, value in env.items():
-        if name != "AWS_ENDPOINT_URL_EMR":
+        if name not in ("AWS_ENDPOINT_URL_EMR", "AWS_ENDPOINT_URL_EMR_SERVERLESS", "AWS_ENDPOINT_URL_GLUE", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"):
             assert os.environ[name] == value
     assert "AWS_SESSION_TOKEN" not in os.environ
     assert boto3.client("sts").get_caller_identity()["Account"] == "123456789012"  # moto's fake account

@@ -48,6 +48,24 @@ Authorization Reference and each API's "Permissions" section:
                                                        assuming the instance profile and its role share a
                                                        name, as EMR_EC2_DefaultRole's do
             ListClusters                               resource "*"
+  EMR       REST: POST /applications                   emr-serverless:CreateApplication on "*" (it has no
+  Serverless                                           resource ARN) with aws:RequestTag/<k>, aws:TagKeys
+                                                       + emr-serverless:TagResource on it (tag-on-create)
+            GET|DELETE /applications/<id>,             Get|DeleteApplication, Stop|StartApplication on
+            POST /applications/<id>/stop|start         applications/<id> with aws:ResourceTag/<k> of it
+            POST /applications/<id>/jobruns            StartJobRun on the application; + iam:PassRole on
+                                                       executionRoleArn (iam:PassedToService
+                                                       emr-serverless.amazonaws.com); + TagResource on the
+                                                       new run with its tags
+            GET|DELETE /applications/<id>/jobruns/<r>  GetJobRun | CancelJobRun on .../jobruns/<r>
+            GET /applications                          ListApplications, resource "*"
+  Glue      AWSGlue.X with JobName (Name for CreateJob)    glue:X on job/<name>; CreateJob with aws:RequestTag/<k>,
+                                                       aws:TagKeys + glue:TagResource on the job (tag-on-create,
+                                                       assumed as for EMR); CreateJob and UpdateJob also
+                                                       iam:PassRole on the job's Role (a name: in the account;
+                                                       iam:PassedToService glue.amazonaws.com)
+  CloudWatch Logs_20140328.GetLogEvents              logs:GetLogEvents on log-group:<g>:log-stream:<s>
+  Logs
   STS       Action=X (query API)                       sts:X, resource "*"
 
 Anything else (an unknown S3 sub-resource, another service, an unsigned call) is not guessed: it
@@ -373,6 +391,103 @@ def emr_requests(op: str, body: Mapping[str, Any], response: Mapping[str, Any], 
     return f"EMR {op} has no IAM rule here"
 
 
+# --------------------------------------------------------------------------- EMR Serverless
+
+SERVERLESS_SERVICE = "emr-serverless.amazonaws.com"
+_SERVERLESS_PATH = re.compile(r"^/applications(?:/([0-9a-z]+)(?:/(stop|start|jobruns)(?:/([0-9a-z]+))?)?)?/?$")
+
+
+def serverless_tags(calls: Iterable[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]]) -> dict[str, dict[str, str]]:
+    """Tags of each application and job run as the recorded creates set them: [(method, path, body, response)]."""
+    tags: dict[str, dict[str, str]] = {}
+    for method, path, body, response in calls:
+        m = _SERVERLESS_PATH.match(unquote(urlsplit(path).path))
+        if method == "POST" and m and (response.get("applicationId") and not m.group(2) or response.get("jobRunId")):
+            tags[response.get("jobRunId") or response["applicationId"]] = dict(body.get("tags") or {})
+    return tags
+
+
+def _map_tags(tags: Mapping[str, str]) -> dict[str, Any]:
+    return _request_tags([{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+def serverless_requests(method: str, path: str, body: Mapping[str, Any], response: Mapping[str, Any],
+                        tags: Mapping[str, Mapping[str, str]], scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    m = _SERVERLESS_PATH.match(unquote(urlsplit(path).path))
+    if not m:
+        return f"EMR Serverless {method} has no IAM rule here"
+    app, sub, run = m.groups()
+    base = f"arn:{scope.partition}:emr-serverless:{scope.region}:{scope.account}:/applications"
+
+    def arn(resource_id: str, path_arn: str) -> tuple[str, dict[str, Any]]:
+        return path_arn, {f"aws:ResourceTag/{k}": v for k, v in (tags.get(resource_id) or {}).items()}
+
+    if app is None:
+        if method == "GET":
+            return [("emr-serverless:ListApplications", "*", {})]
+        if method == "POST":
+            new = f"{base}/{response.get('applicationId', '*')}"
+            ctx = _map_tags(body.get("tags") or {})
+            return [("emr-serverless:CreateApplication", "*", ctx)] + ([("emr-serverless:TagResource", new, ctx)] if ctx else [])
+        return f"EMR Serverless {method} /applications has no IAM rule here"
+    if sub is None:
+        action = {"GET": "GetApplication", "DELETE": "DeleteApplication", "PATCH": "UpdateApplication"}.get(method)
+        return [("emr-serverless:" + action, *arn(app, f"{base}/{app}"))] if action else f"EMR Serverless {method} application"
+    if sub in ("stop", "start") and method == "POST":
+        return [(f"emr-serverless:{sub.capitalize()}Application", *arn(app, f"{base}/{app}"))]
+    if sub == "jobruns" and run is None:
+        if method == "GET":
+            return [("emr-serverless:ListJobRuns", *arn(app, f"{base}/{app}"))]
+        out: list[tuple[str, str, dict[str, Any]]] = [("emr-serverless:StartJobRun", *arn(app, f"{base}/{app}"))]
+        if body.get("executionRoleArn"):
+            out.append(("iam:PassRole", body["executionRoleArn"], {"iam:PassedToService": SERVERLESS_SERVICE}))
+        if body.get("tags") and response.get("jobRunId"):
+            out.append(("emr-serverless:TagResource", f"{base}/{app}/jobruns/{response['jobRunId']}", _map_tags(body["tags"])))
+        return out
+    if sub == "jobruns" and run is not None:
+        action = {"GET": "GetJobRun", "DELETE": "CancelJobRun"}.get(method)
+        return [("emr-serverless:" + action, *arn(run, f"{base}/{app}/jobruns/{run}"))] if action else f"EMR Serverless {method} job run"
+    return f"EMR Serverless {method} {sub} has no IAM rule here"
+
+
+# --------------------------------------------------------------------------- Glue and CloudWatch Logs
+
+GLUE_SERVICE = "glue.amazonaws.com"
+GLUE_JOB_OPS = ("CreateJob", "UpdateJob", "GetJob", "DeleteJob", "StartJobRun", "GetJobRun", "BatchStopJobRun", "GetJobRuns")
+
+
+def glue_requests(op: str, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    if op not in GLUE_JOB_OPS:
+        return f"Glue {op} has no IAM rule here"
+    name = body.get("Name") if op == "CreateJob" else body.get("JobName")
+    if not name:
+        return f"Glue {op} without a job name"
+    arn = f"arn:{scope.partition}:glue:{scope.region}:{scope.account}:job/{name}"
+    if op == "CreateJob":
+        ctx = _map_tags(body.get("Tags") or {})
+        out: list[tuple[str, str, dict[str, Any]]] = [("glue:CreateJob", arn, ctx)]
+        if ctx:
+            out.append(("glue:TagResource", arn, ctx))
+        role = body.get("Role")
+    elif op == "UpdateJob":
+        out, role = [("glue:UpdateJob", arn, {})], (body.get("JobUpdate") or {}).get("Role")
+    else:
+        return [("glue:" + op, arn, {})]
+    if role:
+        out.append(("iam:PassRole", _role_arn(role, scope), {"iam:PassedToService": GLUE_SERVICE}))
+    return out
+
+
+def logs_requests(op: str, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    group, stream = body.get("logGroupName"), body.get("logStreamName")
+    base = f"arn:{scope.partition}:logs:{scope.region}:{scope.account}:log-group:{group}"
+    if op in ("GetLogEvents", "PutLogEvents", "CreateLogStream") and group and stream:
+        return [("logs:" + op, f"{base}:log-stream:{stream}", {})]
+    if op == "CreateLogGroup" and group:
+        return [("logs:CreateLogGroup", base, {})]
+    return f"CloudWatch Logs {op} has no IAM rule here"
+
+
 # --------------------------------------------------------------------------- all calls
 
 
@@ -391,6 +506,8 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
     problems: list[str] = []
     emr_calls = [(s.op, _json(s.body), _json(s.response)) for s in seen if (signer(s.headers, s.path) or ("", "", ""))[2] == "elasticmapreduce"]
     tags = cluster_tags(emr_calls)
+    sls_tags = serverless_tags((s.method, s.path, _json(s.body), _json(s.response)) for s in seen
+                               if (signer(s.headers, s.path) or ("", "", ""))[2] == "emr-serverless")
     for s in seen:
         sig = signer(s.headers, s.path)
         where = f"{s.method} {s.path[:160]}" + (f" ({s.headers.get('x-amz-target')})" if s.headers.get("x-amz-target") else "")
@@ -415,6 +532,15 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
         elif service == "elasticmapreduce":
             op = s.headers.get("x-amz-target", "").rpartition(".")[2]
             mapped = emr_requests(op, _json(s.body), _json(s.response), tags, scope)
+        elif service == "emr-serverless":
+            op = f"{s.method} {urlsplit(s.path).path}"
+            mapped = serverless_requests(s.method, s.path, _json(s.body), _json(s.response), sls_tags, scope)
+        elif service == "glue":
+            op = s.headers.get("x-amz-target", "").rpartition(".")[2]
+            mapped = glue_requests(op, _json(s.body), scope)
+        elif service == "logs":
+            op = s.headers.get("x-amz-target", "").rpartition(".")[2]
+            mapped = logs_requests(op, _json(s.body), scope)
         elif service == "sts":
             op = (parse_qs(s.body.decode(errors="replace")).get("Action") or ["?"])[0]
             mapped = [("sts:" + op, "*", {})] if op != "?" else "STS call without an Action"

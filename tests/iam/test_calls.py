@@ -229,7 +229,7 @@ def test_iam_requests_tell_principals_apart_by_access_key_and_report_what_they_c
     assert requests[6].context == {"aws:ResourceTag/ddb-s3:managed": "true", "aws:ResourceTag/team": "lab"}
     assert "GET /b/p/k" in requests[0].call
     assert [p.split(":")[0] for p in problems] == ["unsigned request", "signed with an unknown access key 'AKIASTRANGER'",
-                                                    "signed for region us-east-1, not eu-west-1", "no IAM rules for service 'glue'"]
+                                                    "signed for region us-east-1, not eu-west-1", "Glue CreateTable has no IAM rule here"]
 
 
 def test_used_and_granted_compare_statements_and_actions():
@@ -239,3 +239,50 @@ def test_used_and_granted_compare_statements_and_actions():
     requests = [IamRequest("p", "s3:GetObject", "arn:aws:s3:::b/k"), IamRequest("p", "s3:PutObject", "arn:aws:s3:::b/k")]
     decisions = [Decision("Allowed", ("d:A",), ()), Decision("ImplicitlyDenied", (), ())]
     assert used(requests, decisions) == {("d", "A", "s3:GetObject")}
+
+
+# --------------------------------------------------------------------------- EMR Serverless
+
+
+def test_emr_serverless_rest_calls_map_to_actions_on_applications_and_runs():
+    from calls import serverless_requests, serverless_tags
+
+    base = f"arn:aws:emr-serverless:{REGION}:{ACCOUNT}:/applications"
+    ours = {"ddb-s3:managed": "true"}
+    calls = [("POST", "/applications", {"tags": ours}, {"applicationId": "app1"}),
+             ("POST", "/applications/app1/jobruns", {"tags": ours}, {"jobRunId": "run1"})]
+    tags = serverless_tags(calls)
+    assert tags == {"app1": ours, "run1": ours}
+    create = serverless_requests("POST", "/applications", {"tags": ours}, {"applicationId": "app1"}, tags, SCOPE)
+    ctx = {"aws:RequestTag/ddb-s3:managed": "true", "aws:TagKeys": ["ddb-s3:managed"]}
+    assert create == [("emr-serverless:CreateApplication", "*", ctx), ("emr-serverless:TagResource", base + "/app1", ctx)]
+    start = serverless_requests("POST", "/applications/app1/jobruns",
+                                {"executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/job", "tags": ours}, {"jobRunId": "run1"}, tags, SCOPE)
+    assert start[0] == ("emr-serverless:StartJobRun", base + "/app1", {"aws:ResourceTag/ddb-s3:managed": "true"})
+    assert start[1] == ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/job", {"iam:PassedToService": "emr-serverless.amazonaws.com"})
+    assert start[2] == ("emr-serverless:TagResource", base + "/app1/jobruns/run1", ctx)
+    assert serverless_requests("GET", "/applications/app1/jobruns/run1", {}, {}, tags, SCOPE)[0][:2] == (
+        "emr-serverless:GetJobRun", base + "/app1/jobruns/run1")
+    assert serverless_requests("DELETE", "/applications/app1/jobruns/run1", {}, {}, tags, SCOPE)[0][0] == "emr-serverless:CancelJobRun"
+    assert serverless_requests("POST", "/applications/app1/stop", {}, {}, tags, SCOPE)[0][0] == "emr-serverless:StopApplication"
+    assert serverless_requests("DELETE", "/applications/app1", {}, {}, tags, SCOPE) == [
+        ("emr-serverless:DeleteApplication", base + "/app1", {"aws:ResourceTag/ddb-s3:managed": "true"})]
+    assert serverless_requests("GET", "/applications?states=STARTED", {}, {}, tags, SCOPE) == [("emr-serverless:ListApplications", "*", {})]
+    assert isinstance(serverless_requests("PUT", "/somewhere", {}, {}, tags, SCOPE), str)
+
+
+def test_glue_and_logs_calls_map_to_jobs_and_log_streams():
+    from calls import glue_requests, logs_requests
+
+    job = f"arn:aws:glue:{REGION}:{ACCOUNT}:job/ddb-s3-export-1"
+    ctx = {"aws:RequestTag/ddb-s3:managed": "true", "aws:TagKeys": ["ddb-s3:managed"]}
+    assert glue_requests("CreateJob", {"Name": "ddb-s3-export-1", "Role": "glue-role", "Tags": {"ddb-s3:managed": "true"}}, SCOPE) == [
+        ("glue:CreateJob", job, ctx), ("glue:TagResource", job, ctx),
+        ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/glue-role", {"iam:PassedToService": "glue.amazonaws.com"})]
+    assert glue_requests("UpdateJob", {"JobName": "team", "JobUpdate": {"Role": "r"}}, SCOPE)[0] == (
+        "glue:UpdateJob", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/team", {})
+    assert glue_requests("BatchStopJobRun", {"JobName": "ddb-s3-export-1", "JobRunIds": ["jr_1"]}, SCOPE) == [
+        ("glue:BatchStopJobRun", job, {})]
+    assert isinstance(glue_requests("GetDatabases", {}, SCOPE), str)
+    assert logs_requests("GetLogEvents", {"logGroupName": "/aws-glue/jobs/error", "logStreamName": "jr_1"}, SCOPE) == [
+        ("logs:GetLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws-glue/jobs/error:log-stream:jr_1", {})]

@@ -230,7 +230,7 @@ def test_hostile_names_cannot_change_the_hiveql(name):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("runner", ["local", "emr", "native", "restore"])
+@pytest.mark.parametrize("runner", ["local", "emr", "emr-serverless", "glue", "native", "restore"])
 def test_iam_policies_are_least_privilege(runner, capsys):
     from launcher.cli import main
     from launcher.aws.iam_policies import actions
@@ -238,7 +238,8 @@ def test_iam_policies_are_least_privilege(runner, capsys):
     main(["iam-policy", "--runner", runner, "--table", "LabResults", "--bucket", "lab-backups", "--prefix", "ddb",
           "--region", "eu-west-1", "--account", "123456789012", "--kms-key-arn", KMS_KEY])  # returns: exit 0
     docs = json.loads(capsys.readouterr().out)
-    assert set(docs) == ({"launcher", "instance_role"} if runner == "emr" else {runner})
+    assert set(docs) == {"emr": {"launcher", "instance_role"}, "emr-serverless": {"launcher", "job_role"},
+                         "glue": {"launcher", "job_role"}}.get(runner, {runner})
     allowed = set().union(*(actions(d) for d in docs.values()))
     assert not any(a.endswith("*") for a in allowed)
     assert not allowed & {"dynamodb:DeleteTable", "dynamodb:UpdateTable", "s3:DeleteBucket", "s3:PutBucketPolicy", "iam:CreateRole"}
@@ -246,17 +247,26 @@ def test_iam_policies_are_least_privilege(runner, capsys):
         for st in doc["Statement"]:
             res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             if "*" in res:  # only EMR actions without a resource ARN: RunJobFlow (tag-conditioned), ListClusters
-                assert (st["Action"] == ["elasticmapreduce:RunJobFlow"] and "Condition" in st
-                        or st["Action"] == ["elasticmapreduce:ListClusters"])
+                assert (st["Action"] in (["elasticmapreduce:RunJobFlow"], ["emr-serverless:CreateApplication"]) and "Condition" in st
+                        or st["Action"] in (["elasticmapreduce:ListClusters"], ["emr-serverless:ListApplications"]))
             for r in res:
-                assert r == "*" or "LabResults" in r or "lab-backups" in r or ":role/" in r or ":kms:" in r or ":cluster/" in r
+                assert (r == "*" or "LabResults" in r or "lab-backups" in r or ":role/" in r or ":kms:" in r or ":cluster/" in r
+                        or r.startswith("arn:aws:emr-serverless:eu-west-1:123456789012:/applications/")
+                        or r == "arn:aws:glue:eu-west-1:123456789012:job/ddb-s3-export-*"
+                        or r.startswith("arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/"))
+            if any(a in st["Action"] for a in ("emr-serverless:CreateApplication", "emr-serverless:DeleteApplication")):
+                assert "Condition" in st  # only with (create) or on (delete) our managed tag
             if st["Action"] == ["s3:ListBucket"]:
                 assert st["Condition"]["StringLike"]["s3:prefix"][0].startswith("ddb")
     needs = {"local": {"dynamodb:Scan", "s3:PutObject", "s3:DeleteObject", "kms:GenerateDataKey"},
              "native": {"dynamodb:ExportTableToPointInTime", "dynamodb:DescribeExport", "s3:PutObject"},
              "restore": {"dynamodb:BatchWriteItem", "dynamodb:CreateTable", "s3:GetObject", "kms:Decrypt"},
              "emr": {"elasticmapreduce:RunJobFlow", "elasticmapreduce:TerminateJobFlows", "iam:PassRole",
-                     "dynamodb:Scan", "s3:PutObject"}}[runner]
+                     "dynamodb:Scan", "s3:PutObject"},
+             "glue": {"glue:CreateJob", "glue:StartJobRun", "glue:BatchStopJobRun", "glue:DeleteJob", "iam:PassRole",
+                      "logs:GetLogEvents", "dynamodb:Scan", "s3:PutObject"},
+             "emr-serverless": {"emr-serverless:CreateApplication", "emr-serverless:StartJobRun", "emr-serverless:CancelJobRun",
+                                "emr-serverless:DeleteApplication", "iam:PassRole", "dynamodb:Scan", "s3:PutObject"}}[runner]
     assert needs <= allowed
     if runner == "restore":
         assert not {a for a in allowed if a.startswith("s3:Put") or a == "s3:DeleteObject"}
@@ -264,3 +274,52 @@ def test_iam_policies_are_least_privilege(runner, capsys):
         # the launcher scans only to size an uncounted table (PlanSampleSize); the nodes never pass roles
         launcher_scans = [st for st in docs["launcher"]["Statement"] if "dynamodb:Scan" in st["Action"]]
         assert [st["Sid"] for st in launcher_scans] == ["PlanSampleSize"] and "iam:PassRole" not in actions(docs["instance_role"])
+    if runner in ("emr-serverless", "glue"):
+        launcher_scans = [st for st in docs["launcher"]["Statement"] if "dynamodb:Scan" in st["Action"]]
+        assert [st["Sid"] for st in launcher_scans] == ["PlanSampleSize"] and "iam:PassRole" not in actions(docs["job_role"])
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("runner", ["emr-serverless", "glue"])
+def test_serverless_runners_put_no_credential_in_a_request_or_a_log(local_stack, fake_credentials, runner, monkeypatch,
+                                                                    tmp_path_factory):
+    """The launcher's credentials reach no request (StartJobRun, CreateJob), no job argument, no line
+    of its own and no driver log: the job runs with its role's."""
+    import gzip
+    import time
+
+    from launcher.dev.localstack import REPO_ROOT
+
+    if local_stack.emr_endpoint is None:
+        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("sec-emr"), time.monotonic() + 60, 60)
+    for svc in ("EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{svc}", local_stack.emr_endpoint)
+    ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
+    s3 = boto3.client("s3", endpoint_url=local_stack.s3_endpoint)
+    table, bucket = unique_name("secs"), unique_name("secs").lower()
+    create_lab_table(ddb, table)
+    load_items(ddb, table, lab_items(40))
+    s3.create_bucket(Bucket=bucket)
+    proc = subprocess.run([DDB_S3, "export", "--runner", runner, "--table", table, "--to", f"s3://{bucket}/sec", "--json",
+                           "--reader", "segments", "--log-uri", f"s3://{bucket}/logs/", "--keep", "--poll-seconds", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    where, run_id = json.loads(proc.stdout)["clusterId"].split("/")
+    scanned = {"stdout": proc.stdout, "stderr": proc.stderr}
+    if runner == "emr-serverless":
+        sls = boto3.client("emr-serverless", endpoint_url=local_stack.emr_endpoint)
+        scanned["job run"] = json.dumps(sls.get_job_run(applicationId=where, jobRunId=run_id)["jobRun"], default=str)
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix="logs/")["Contents"]:
+            scanned[o["Key"]] = gzip.decompress(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+    else:
+        glue = boto3.client("glue", endpoint_url=local_stack.emr_endpoint)
+        scanned["job"] = json.dumps(glue.get_job(JobName=where)["Job"], default=str)
+        scanned["job run"] = json.dumps(glue.get_job_run(JobName=where, RunId=run_id)["JobRun"], default=str)
+        logs = boto3.client("logs", endpoint_url=local_stack.emr_endpoint)
+        for group in ("/aws-glue/jobs/error", "/aws-glue/jobs/output"):
+            events = logs.get_log_events(logGroupName=group, logStreamName=run_id)["events"]
+            scanned[group] = "\n".join(e["message"] for e in events)
+        glue.delete_job(JobName=where)
+    assert len(scanned) > 3
+    found = {w: leaks(t) for w, t in scanned.items() if leaks(t)}
+    assert not found, f"credentials leaked: {found}"

@@ -6,6 +6,8 @@ writes them out and `--dry-run` prints them.
     spark.py        the Spark engine: export_job.py and its spark-submit step
     hive.py         the Hive engine: export.hql (DynamoDBStorageHandler) and the convert step
     emr_cluster.py  bootstrap actions, tags and the RunJobFlow request of a transient cluster
+    serverless.py   the EMR Serverless CreateApplication and StartJobRun requests, from the same step
+    glue.py         the Glue job (CreateJob / UpdateJob) and StartJobRun, from the same step
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from launcher.core.versions import EMR_CONNECTOR_JAR
-from launcher.export.plan import Engine, ExportPlan
-from launcher.export.render import emr_cluster
+from launcher.export.plan import Engine, ExportPlan, RunnerName
+from launcher.export.render import emr_cluster, glue, serverless
 from launcher.export.render.base import Rendered, Target, template_dirs
 from launcher.export.render.hive import render_hive
 from launcher.export.render.spark import render_spark
@@ -33,6 +35,19 @@ def render_export(plan: ExportPlan, target: Target) -> Rendered:
         render_spark(plan, target, out)
     elif plan.engine == Engine.HIVE:
         render_hive(plan, target, out)
+    if emr and plan.runner == RunnerName.GLUE and out.steps:
+        step = out.steps[0]
+        out.glue_job = glue.create_job_request(plan, step) if plan.glue.created else glue.update_job_request(plan, step)
+        out.start_job_run = glue.start_job_run_request(plan)
+        return out
+    if emr and plan.runner == RunnerName.EMR_SERVERLESS and out.steps:
+        spec = plan.serverless
+        out.create_application = serverless.create_application_request(plan) if spec.created else None
+        app = spec.application_id or "<created for the run>"
+        out.start_job_run = serverless.start_job_run_request(
+            plan, out.steps[0], app, serverless.role_arn(spec.execution_role, serverless.UNKNOWN_ACCOUNT)
+        )
+        return out
     if emr:
         out.files.update(emr_cluster.bootstrap_files(plan, template_dirs()[0]))
         if plan.transient:

@@ -66,6 +66,9 @@ class Rendered:
     files: dict[str, str | bytes] = field(default_factory=dict)  # artifact name -> content
     steps: list[dict[str, Any]] = field(default_factory=list)  # EMR StepConfig dicts
     run_job_flow: dict[str, Any] | None = None
+    create_application: dict[str, Any] | None = None  # runner emr-serverless, when it creates the application
+    start_job_run: dict[str, Any] | None = None  # runner emr-serverless (application id and role ARN as far as known), glue
+    glue_job: dict[str, Any] | None = None  # runner glue: CreateJob, or UpdateJob of --glue-job
 
 
 def plan_json(plan: ExportPlan) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class StepWaiter:
         self.clock = clock
         self.sleep = sleep
         self.log_uri = log_uri
+        self._logs_seen: set[str] = set()
 
     def __call__(self, hook: EmrHook, cluster_id: str, step_ids: list[str], progress: Progress) -> list[dict[str, Any]]:
         start = self.clock()
@@ -82,11 +83,19 @@ class StepWaiter:
             self.sleep(self.poll_seconds)
 
     def counters(self, hook: EmrHook, cluster_id: str, step: dict[str, Any]) -> str:
-        """ " (3/8 tasks done, 120,000 items, 118.2 MB written so far)" from a running step's archived
-        stderr, or "" (no LogUri, not archived yet, or not our job)."""
+        """The job's counters from a running step's archived stdout (its driver prints them there), as
+        " (3/8 tasks done, 120,000 items, 118.2 MB written so far)", or "" (no LogUri, not archived
+        yet, or not our job)."""
         if not self.log_uri or step["Status"]["State"] != "RUNNING":
             return ""
-        found = last_counters(hook.read_log(step_log_key(self.log_uri, cluster_id, step["Id"], "stdout.gz")) or "")
+        uri = step_log_key(self.log_uri, cluster_id, step["Id"], "stdout.gz")
+        # A listing first, until the log is there: a GetObject of a key not archived yet is refused
+        # (403) under the printed policy's prefix-limited ListBucket, not answered 404.
+        if uri not in self._logs_seen:
+            if not hook.log_exists(uri):
+                return ""
+            self._logs_seen.add(uri)
+        found = last_counters(hook.read_log(uri) or "")
         return f" ({counters_text(found)})" if found else ""
 
 

@@ -16,3 +16,9 @@ def probable_cause(lines: list[str]) -> str:
 def step_log_key(log_uri: str, cluster_id: str, step_id: str, name: str = "stderr.gz") -> str:
     """<LogUri>/<cluster>/steps/<step>/<name>: where EMR archives a step's logs (every ~5 minutes)."""
     return f"{log_uri.rstrip('/')}/{cluster_id}/steps/{step_id}/{name}"
+
+
+def driver_log_key(log_uri: str, application_id: str, job_run_id: str, name: str = "stderr.gz") -> str:
+    """<logUri>/applications/<app>/jobs/<run>/SPARK_DRIVER/<name>: where EMR Serverless writes a job
+    run's driver logs under its S3 monitoring logUri."""
+    return f"{log_uri.rstrip('/')}/applications/{application_id}/jobs/{job_run_id}/SPARK_DRIVER/{name}"

@@ -1,0 +1,47 @@
+"""--runner auto: the plan picks the runner (pure) and says why: what exists, then size and budget,
+then the least compute cost."""
+from __future__ import annotations
+
+import pytest
+
+from helpers import plan_for, table_description
+
+pytestmark = pytest.mark.unit
+GB = 10**9
+
+
+def auto(size: int, **flags):
+    return plan_for(table_description(size_bytes=size, billing="PAY_PER_REQUEST"), runner="auto", **flags)
+
+
+def test_a_small_table_runs_here():
+    p = auto(GB)
+    assert p.runner == "local" and "no start-up" in p.runner_reason and "GiB" in p.runner_reason
+
+
+def test_a_big_table_goes_to_the_cheapest_cloud_runner_and_the_reason_compares_them():
+    p = auto(100 * GB)
+    assert p.runner in ("emr", "emr-serverless", "glue")
+    for r in ("emr $", "emr-serverless $", "glue $"):
+        assert r in p.runner_reason, p.runner_reason
+    assert p.runner_reason.endswith(f"{p.runner} costs least")
+    assert p.estimate_text  # the chosen runner's own estimate
+
+
+def test_a_small_table_read_slowly_does_not_run_here():
+    p = auto(GB, read_percent=0.001)  # 40 units/s: hours of reading
+    assert p.runner != "local" and "at the budget" in p.runner_reason
+
+
+@pytest.mark.parametrize("flags, runner, word", [
+    ({"cluster": "j-1ABCDEF"}, "emr", "running EMR cluster"),
+    ({"application_id": "00fabc123def4g09"}, "emr-serverless", "existing EMR Serverless application"),
+    ({"glue_job": "nightly"}, "glue", "existing Glue job"),
+])
+def test_what_exists_decides_first(flags, runner, word):
+    p = auto(GB, **flags)
+    assert p.runner == runner and word in p.runner_reason
+
+
+def test_an_asked_runner_says_so():
+    assert plan_for(runner="glue").runner_reason == "--runner glue was asked for"
