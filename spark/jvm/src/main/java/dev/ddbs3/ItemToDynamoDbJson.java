@@ -2,8 +2,8 @@ package dev.ddbs3;
 
 import com.google.gson.stream.JsonWriter;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -38,15 +38,58 @@ public class ItemToDynamoDbJson implements Converter<Object, Object> {
 
   /** The item as one DynamoDB JSON object: {"name":{"S":"x"},...}. */
   public static String toJson(Map<String, AttributeValue> item) {
-    StringWriter out = new StringWriter();
-    try (JsonWriter w = new JsonWriter(out)) {
+    StringBuilder out = new StringBuilder();
+    appendJson(out, item);
+    return out.toString();
+  }
+
+  /** The same JSON appended to out (GzipExportChunks reuses one builder for all its items). */
+  public static void appendJson(StringBuilder out, Map<String, AttributeValue> item) {
+    try {
+      JsonWriter w = new JsonWriter(new BuilderWriter(out));
       w.setHtmlSafe(false);
       w.setLenient(false);
       writeMap(w, item);
+      w.flush();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return out.toString();
+  }
+
+  /** A Writer into a StringBuilder (StringWriter's StringBuffer locks on every write). */
+  private static final class BuilderWriter extends Writer {
+    private final StringBuilder out;
+
+    BuilderWriter(StringBuilder out) {
+      this.out = out;
+    }
+
+    @Override
+    public void write(char[] buf, int off, int len) {
+      out.append(buf, off, len);
+    }
+
+    @Override
+    public void write(int c) {
+      out.append((char) c);
+    }
+
+    @Override
+    public void write(String s, int off, int len) {
+      out.append(s, off, off + len);
+    }
+
+    @Override
+    public Writer append(CharSequence s) {
+      out.append(s);
+      return this;
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void close() {}
   }
 
   private static void writeMap(JsonWriter w, Map<String, AttributeValue> map) throws IOException {
