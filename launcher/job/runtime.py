@@ -95,6 +95,32 @@ def write_watched(
         yield data_file, stats.first, stats.last, stats.bytes if n == 0 else 0
 
 
+def write_gzipped(
+    write: Callable[[dict[str, Any]], Iterable[Any]], partition: int = 0, totals: tuple[Any, Any] | None = None
+) -> Iterator[tuple[Any, Any, Any, int]]:
+    """write_watched for the connector reader, whose JVM side counted the task's items and timed
+    them (and printed its progress lines): `write(task)` writes the files and fills `task` with
+    items, bytes and first/last in epoch ms (s3io.write_gzipped_files). The same tuples out, and the
+    same additions to `totals`."""
+    task: dict[str, Any] = {}
+    files = list(write(task))
+    if "items" not in task:
+        raise RuntimeError(f"partition {partition}: the JVM writer ended without its task count")
+    if totals is not None:
+        totals[0].add(int(task["items"]))
+        totals[1].add(int(task["bytes"]))
+    first, last = _iso_ms(task.get("first")), _iso_ms(task.get("last"))
+    for n, data_file in enumerate(files):
+        yield data_file, first, last, int(task["bytes"]) if n == 0 else 0
+
+
+def _iso_ms(epoch_ms: int | None) -> str | None:
+    if epoch_ms is None:
+        return None
+    ms = int(epoch_ms)
+    return layout.iso(datetime.fromtimestamp(ms // 1000, timezone.utc).replace(microsecond=ms % 1000 * 1000))
+
+
 class DriverCounters:
     """On the driver: every few seconds one line of the job's counters on stdout, which on EMR is the
     step's stdout (archived to LogUri as the step runs, where the launcher's wait reads it; the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -27,10 +28,11 @@ class GzipS3Object:
     bytes that do not match it and keeps it with the object, and the manifest records it, so a
     later `verify` compares stored checksums instead of reading the data back."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings) -> None:
+    def __init__(self, s3: Any, bucket: str, key: str, settings: S3WriteSettings, compressed: bool = False) -> None:
+        """compressed: the caller hands over gzip bytes (write_compressed) instead of lines."""
         self.s3, self.bucket, self.key = s3, bucket, key
         self.write_args, self.read_args = settings.write_args(), settings.read_args()
-        self._gz = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
+        self._gz = None if compressed else zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
         self._buf = bytearray()
         self._md5 = hashlib.md5()
         self._parts: list[dict] = []
@@ -41,9 +43,17 @@ class GzipS3Object:
         self.retries = 0  # S3 calls botocore had to retry (503 SlowDown, 500, resets)
 
     def write_line(self, line: str) -> None:
+        assert self._gz is not None, "write_line on an object opened with compressed=True"
         self._buf += self._gz.compress(line.encode("utf-8") + b"\n")
         self.items += 1
         if len(self._buf) >= PART_SIZE:
+            self._flush_part(bytes(self._buf[:PART_SIZE]))
+            del self._buf[:PART_SIZE]
+
+    def write_compressed(self, data: bytes) -> None:
+        """The next bytes of the object, already gzip (the JVM writer's chunks)."""
+        self._buf += data
+        while len(self._buf) >= PART_SIZE:
             self._flush_part(bytes(self._buf[:PART_SIZE]))
             del self._buf[:PART_SIZE]
 
@@ -71,8 +81,12 @@ class GzipS3Object:
         self.retries += retries_of(resp)
         self._parts.append({"PartNumber": n, "ETag": resp["ETag"], "ChecksumSHA256": sha256})
 
-    def close(self) -> DataFile:
-        self._buf += self._gz.flush()
+    def close(self, items: int | None = None) -> DataFile:
+        """items: the object's line count when they came compressed (write_compressed)."""
+        if self._gz is not None:
+            self._buf += self._gz.flush()
+        if items is not None:
+            self.items = items
         tail = bytes(self._buf)
         self._buf.clear()
         if self._upload_id is None:
@@ -133,4 +147,48 @@ def write_data_files(
         yield obj.close()
     except BaseException:
         obj.abort()
+        raise
+
+
+DATA, FILE_END, TASK_END = b"D", b"F", b"S"  # frame tags of spark/jvm dev.ddbs3.GzipExportChunks
+
+
+def write_gzipped_files(
+    s3: Any,
+    bucket: str,
+    data_prefix: str,
+    partition: int,
+    frames: Iterable[bytes],
+    settings: S3WriteSettings,
+    task: dict[str, Any],
+) -> Iterator[DataFile]:
+    """The connector reader's side of a task: the JVM (spark/jvm GzipExportChunks) read the items,
+    wrote each as its line and gzipped the lines into data files of at most max_items_per_file
+    items; here its frames (a tag byte, then gzip bytes or a small JSON) become the same S3 objects
+    and manifest entries as write_data_files makes. `task` gets the JVM's count for the task:
+    items, bytes (the lines' characters) and first/last (epoch ms of its first and last item)."""
+    seq = 0
+    obj: GzipS3Object | None = None
+    try:
+        for frame in frames:
+            tag, body = frame[:1], frame[1:]
+            if tag == DATA:
+                if obj is None:
+                    obj = GzipS3Object(s3, bucket, data_prefix + data_file_name(partition, seq), settings, compressed=True)
+                obj.write_compressed(body)
+            elif tag == FILE_END:
+                if obj is None:
+                    raise ValueError(f"partition {partition}: a data file ended before it began")
+                yield obj.close(items=json.loads(body)["items"])
+                obj = None
+                seq += 1
+            elif tag == TASK_END:
+                task.update(json.loads(body))
+            else:
+                raise ValueError(f"partition {partition}: unknown frame {tag!r} from the JVM writer")
+        if obj is not None:
+            raise ValueError(f"partition {partition}: the JVM writer stopped inside a data file")
+    except BaseException:
+        if obj is not None:
+            obj.abort()
         raise
