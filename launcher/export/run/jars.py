@@ -1,7 +1,8 @@
 """The JVM side of the Spark `connector` reader: where its jars live, how they are built, Java check.
 
 `make jars` (= `build_jars`) runs Maven on spark/jvm/pom.xml and leaves in JARS_DIR our helper jar
-(dev.ddbs3.ItemToDynamoDbJson, dev.ddbs3.DefaultChainCredentialsProvider), emr-dynamodb-hadoop
+(dev.ddbs3.GzipExportChunks, the export job's connector reader; dev.ddbs3.ItemToDynamoDbJson,
+dev.ddbs3.DefaultChainCredentialsProvider), emr-dynamodb-hadoop
 5.0.0 (a fat jar from Central: AWS SDK v2 2.18.40 and friends are inside) and gson-2.8.9.
 
 Findings from running DynamoDBInputFormat 5.0.0 on local pyspark 3.5.5 against dynalite
@@ -42,7 +43,7 @@ MIN_JAVA = 17
 
 CONVERTER_CLASS = "dev.ddbs3.ItemToDynamoDbJson"
 CREDENTIALS_PROVIDER_CLASS = "dev.ddbs3.DefaultChainCredentialsProvider"
-INPUT_FORMAT_CLASS = "dev.ddbs3.BudgetedDynamoDBInputFormat"  # spark/jvm; the job template names it too
+INPUT_FORMAT_CLASS = "dev.ddbs3.BudgetedDynamoDBInputFormat"  # spark/jvm; GzipExportChunks reads through it
 KEY_CLASS = "org.apache.hadoop.io.Text"
 VALUE_CLASS = "org.apache.hadoop.dynamodb.DynamoDBItemWritable"
 
