@@ -59,13 +59,13 @@ public final class GzipExportChunks {
    * Called from the job's driver through py4j: the table's items, read with the connector conf
    * of the plan (plus the context's Hadoop conf, as pyspark's hadoopRDD merges them), as frames.
    */
-  public static JavaRDD<byte[]> read(JavaSparkContext jsc, Map<String, String> conf, int maxItemsPerFile) {
+  public static JavaRDD<byte[]> read(JavaSparkContext jsc, Map<?, ?> conf, int maxItemsPerFile) {
     if (maxItemsPerFile < 1) {
       throw new IllegalArgumentException("maxItemsPerFile must be at least 1, got " + maxItemsPerFile);
     }
     JobConf job = new JobConf(jsc.hadoopConfiguration());
-    for (Map.Entry<String, String> e : conf.entrySet()) {
-      job.set(e.getKey(), String.valueOf(e.getValue()));
+    for (Map.Entry<?, ?> e : conf.entrySet()) { // py4j's HashMap of the plan's dict
+      job.set(String.valueOf(e.getKey()), String.valueOf(e.getValue()));
     }
     JavaPairRDD<Text, DynamoDBItemWritable> items =
         jsc.hadoopRDD(job, BudgetedDynamoDBInputFormat.class, Text.class, DynamoDBItemWritable.class);
