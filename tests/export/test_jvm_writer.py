@@ -123,7 +123,9 @@ def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty
     # the JVM tasks' progress lines, which the local runner adds up
     log = (tmp_path / result["exportId"] / "step-1.log").read_text()
     reports = [json.loads(m) for m in re.findall(r"ddb-s3 progress: (\{[^}]*\})", log)]
-    assert reports and reports[-1] == {"partition": 0, "items": BIG + SMALL, "bytes": summary["billedSizeBytes"]}
+    assert reports and set(reports[-1]) == {"partition", "items", "bytes", "seconds"}, reports
+    assert reports[-1]["seconds"] >= 0 and {k: reports[-1][k] for k in ("partition", "items", "bytes")} == {
+        "partition": 0, "items": BIG + SMALL, "bytes": summary["billedSizeBytes"]}
 
     verify = subprocess.run([DDB_S3, "verify", result["exportUri"], "--deep"], check=False, capture_output=True, text=True, timeout=600)
     assert verify.returncode == 0 and f"{BIG + SMALL} items" in verify.stderr, verify.stderr[-2000:]

@@ -40,7 +40,8 @@ import scala.Tuple2;
  *
  * An empty split still gives one (empty) data file, as the native export does. Every 5 s (checked
  * each 1,000 items) and at its end a task prints the same progress line to stderr as the Python
- * tasks do (launcher.job.runtime.ReadStats), which the local runner adds up.
+ * tasks do (launcher.job.runtime.ReadStats: partition, items, bytes and the seconds it has been
+ * reading), which the local runner adds up.
  */
 public final class GzipExportChunks {
   public static final byte DATA = 'D';
@@ -86,8 +87,9 @@ public final class GzipExportChunks {
     private int filesWritten;
     private long count;
     private long chars;
-    private long first = -1;
+    private long first = -1; // wall clock, epoch ms
     private long last = -1;
+    private long startedNanos = -1; // the monotonic clock at the first item
     private long reported = System.nanoTime();
     private boolean finished;
 
@@ -130,6 +132,7 @@ public final class GzipExportChunks {
       long now = System.currentTimeMillis();
       if (first < 0) {
         first = now;
+        startedNanos = System.nanoTime();
       }
       last = now;
       if (file != null && fileItems >= maxItemsPerFile) {
@@ -181,8 +184,10 @@ public final class GzipExportChunks {
 
     private void report() {
       reported = System.nanoTime();
+      // seconds: how long the task has been reading, from its first item (as ReadStats says it)
+      double seconds = startedNanos < 0 ? 0.0 : Math.round((reported - startedNanos) / 1e7) / 100.0;
       System.err.println(PROGRESS_PREFIX + "{\"partition\": " + partition + ", \"items\": " + count
-          + ", \"bytes\": " + chars + "}");
+          + ", \"bytes\": " + chars + ", \"seconds\": " + seconds + "}");
       System.err.flush();
     }
 
