@@ -27,9 +27,7 @@ from launcher.export.render import render_export
 from launcher.export.render.base import HELPERS_JAR, Rendered, Target
 from launcher.export.run import Counts, Progress, Runner, RunResult
 from launcher.export.run.signals import sigterm_raises
-from launcher.export.run.step_logs import probable_cause, step_log_key
-
-STDERR_TAIL_LINES = 20
+from launcher.export.run.step_logs import cause_from_stderr, step_log_key
 
 
 class Waiter(Protocol):
@@ -277,10 +275,7 @@ class EmrRunner(Runner):
             if text is None:
                 parts.append(f"stderr not found at {stderr_uri} (EMR uploads step logs every ~5 minutes)")
             else:
-                lines = text.rstrip("\n").splitlines()
-                for line in lines[-STDERR_TAIL_LINES:]:
-                    self.progress(f"stderr | {line}")
-                parts.append(f"probable cause: {probable_cause(lines)} (stderr: {stderr_uri})")
+                parts.append(cause_from_stderr(text.rstrip("\n").splitlines(), f"stderr: {stderr_uri}", self.progress))
         elif status["State"] == "FAILED":
             parts.append("no --log-uri, so the step's stderr was not archived")
         return parts[0] + (": " + "; ".join(parts[1:]) if len(parts) > 1 else "")

@@ -23,9 +23,9 @@ from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export, serverless
 from launcher.export.render.base import HELPERS_JAR, Target
 from launcher.export.run import Counts, Progress, Runner, RunResult
-from launcher.export.run.emr import STDERR_TAIL_LINES, _duration, counters_text, helper_jar_path
+from launcher.export.run.emr import _duration, counters_text, helper_jar_path
 from launcher.export.run.signals import sigterm_raises
-from launcher.export.run.step_logs import driver_log_key, probable_cause
+from launcher.export.run.step_logs import cause_from_stderr, driver_log_key
 
 DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
 # Application states in which a job run can be started (a STOPPED or CREATED one auto-starts).
@@ -212,10 +212,7 @@ class EmrServerlessRunner(Runner):
         if text is None:
             parts.append(f"driver stderr not found at {uri}")
         else:
-            lines = text.rstrip("\n").splitlines()
-            for line in lines[-STDERR_TAIL_LINES:]:
-                self.progress(f"stderr | {line}")
-            parts.append(f"probable cause: {probable_cause(lines)} (stderr: {uri})")
+            parts.append(cause_from_stderr(text.rstrip("\n").splitlines(), f"stderr: {uri}", self.progress))
         return parts[0] + ": " + "; ".join(parts[1:])
 
     def wait_for_log(self, hook: EmrServerlessHook, uri: str) -> str | None:

@@ -22,9 +22,9 @@ from launcher.export.plan import ExportPlan
 from launcher.export.render import glue, render_export
 from launcher.export.render.base import HELPERS_JAR
 from launcher.export.run import Counts, Progress, Runner, RunResult
-from launcher.export.run.emr import STDERR_TAIL_LINES, _duration, helper_jar_path
+from launcher.export.run.emr import _duration, helper_jar_path
 from launcher.export.run.signals import sigterm_raises
-from launcher.export.run.step_logs import probable_cause
+from launcher.export.run.step_logs import cause_from_stderr
 
 
 def local_jars(helper_jar: Path | None = None) -> dict[str, Path]:
@@ -156,9 +156,7 @@ class GlueRunner(Runner):
         if lines is None:
             parts.append(f"no driver stderr in {where}")
         else:
-            for line in lines[-STDERR_TAIL_LINES:]:
-                self.progress(f"stderr | {line}")
-            parts.append(f"probable cause: {probable_cause(lines)} ({where})")
+            parts.append(cause_from_stderr(lines, where, self.progress))
         return parts[0] + ": " + "; ".join(parts[1:])
 
     def wait_for_log(self, hook: GlueJobHook, group: str, stream: str) -> list[str] | None:

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+STDERR_TAIL_LINES = 20
+
+
+def cause_from_stderr(lines: list[str], where: str, progress: Callable[[str], None]) -> str:
+    """A failed run's stderr: its last lines shown as progress, and one line naming the probable
+    cause and where the log is (every runner's failure message ends with it)."""
+    for line in lines[-STDERR_TAIL_LINES:]:
+        progress(f"stderr | {line}")
+    return f"probable cause: {probable_cause(lines)} ({where})"
 
 
 def probable_cause(lines: list[str]) -> str:
