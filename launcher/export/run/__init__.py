@@ -105,6 +105,36 @@ class Runner:
             self.cleanup(outcome(exc))
 
 
+class JobRunRunner(Runner):
+    """What the EMR Serverless and Glue runners share: a job run they start, poll and, on every exit
+    path, stop and clean up after, with the same waits and signal handling."""
+
+    def __init__(
+        self,
+        progress: Progress = print,
+        *,
+        hook: Any = None,
+        poll_seconds: float = 30.0,
+        install_signal_handlers: bool = True,
+        log_wait_seconds: float = 120.0,
+        log_poll_seconds: float = 5.0,
+        settle_seconds: float = 300.0,
+        helper_jar: Any = None,
+        counts: Counts | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(progress, counts)
+        self.hook = hook
+        self.poll_seconds = poll_seconds
+        self.install_signal_handlers = self.hold_signals = install_signal_handlers
+        self.log_wait_seconds = log_wait_seconds
+        self.log_poll_seconds = log_poll_seconds
+        self.settle_seconds = settle_seconds  # how long teardown waits for a cancel or a stop to take
+        self.helper_jar = helper_jar
+        self.clock, self.sleep = clock, sleep
+
+
 def outcome(exc: BaseException | None) -> str:
     """Why a run ended, in the words of a teardown message."""
     if exc is None:

@@ -10,9 +10,6 @@ All AWS calls go through EmrServerlessHook; the requests come from render/server
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from launcher.aws.emr_serverless_hook import EmrServerlessHook, account_of, partition_of
@@ -22,7 +19,7 @@ from launcher.core.result_line import last_counters
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export, serverless
 from launcher.export.render.base import HELPERS_JAR, Target
-from launcher.export.run import Counts, Progress, Runner, RunResult
+from launcher.export.run import JobRunRunner, Progress, RunResult
 from launcher.export.run.emr import _duration, counters_text, helper_jar_path
 from launcher.export.run.signals import sigterm_raises
 from launcher.export.run.step_logs import cause_from_stderr, driver_log_key
@@ -33,31 +30,11 @@ USABLE_APP_STATES = ("CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED")
 DELETABLE_APP_STATES = ("CREATED", "STOPPED")
 
 
-class EmrServerlessRunner(Runner):
-    def __init__(
-        self,
-        progress: Progress = print,
-        *,
-        hook: EmrServerlessHook | None = None,
-        poll_seconds: float = 30.0,
-        install_signal_handlers: bool = True,
-        log_wait_seconds: float = 120.0,
-        log_poll_seconds: float = 5.0,
-        settle_seconds: float = 300.0,
-        helper_jar: Path | None = None,
-        counts: Counts | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(progress, counts)
-        self.hook = hook
-        self.poll_seconds = poll_seconds
-        self.install_signal_handlers = self.hold_signals = install_signal_handlers
-        self.log_wait_seconds = log_wait_seconds
-        self.log_poll_seconds = log_poll_seconds
-        self.settle_seconds = settle_seconds  # how long teardown waits for a cancel or a stop to take
-        self.helper_jar = helper_jar
-        self.clock, self.sleep = clock, sleep
+class EmrServerlessRunner(JobRunRunner):
+    hook: EmrServerlessHook | None
+
+    def __init__(self, progress: Progress = print, **settings: Any) -> None:
+        super().__init__(progress, **settings)
         self._logs_seen: set[str] = set()
 
     def make_hook(self, plan: ExportPlan) -> EmrServerlessHook:

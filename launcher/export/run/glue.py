@@ -10,8 +10,6 @@ All AWS calls go through GlueJobHook; the requests come from render/glue.py (pur
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from launcher.core.errors import DdbS3Error
 from launcher.export.plan import ExportPlan
 from launcher.export.render import glue, render_export
 from launcher.export.render.base import HELPERS_JAR
-from launcher.export.run import Counts, Progress, Runner, RunResult
+from launcher.export.run import JobRunRunner, RunResult
 from launcher.export.run.emr import _duration, helper_jar_path
 from launcher.export.run.signals import sigterm_raises
 from launcher.export.run.step_logs import cause_from_stderr
@@ -38,31 +36,8 @@ def local_jars(helper_jar: Path | None = None) -> dict[str, Path]:
     return {**{j: found[j] for j in glue.CONNECTOR_JARS}, HELPERS_JAR: helper_jar or helper_jar_path()}
 
 
-class GlueRunner(Runner):
-    def __init__(
-        self,
-        progress: Progress = print,
-        *,
-        hook: GlueJobHook | None = None,
-        poll_seconds: float = 30.0,
-        install_signal_handlers: bool = True,
-        log_wait_seconds: float = 120.0,
-        log_poll_seconds: float = 5.0,
-        settle_seconds: float = 300.0,
-        helper_jar: Path | None = None,
-        counts: Counts | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(progress, counts)
-        self.hook = hook
-        self.poll_seconds = poll_seconds
-        self.install_signal_handlers = self.hold_signals = install_signal_handlers
-        self.log_wait_seconds = log_wait_seconds
-        self.log_poll_seconds = log_poll_seconds
-        self.settle_seconds = settle_seconds
-        self.helper_jar = helper_jar
-        self.clock, self.sleep = clock, sleep
+class GlueRunner(JobRunRunner):
+    hook: GlueJobHook | None
 
     def make_hook(self, plan: ExportPlan) -> GlueJobHook:
         return self.hook or GlueJobHook(Aws(plan.region), settings=plan.s3)
