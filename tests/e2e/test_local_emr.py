@@ -107,8 +107,10 @@ def test_a_running_step_shows_the_jobs_counters_from_its_archived_stdout(on_loca
     on the local EMR) and shows the driver's counters: tasks from Spark's status tracker, items and
     bytes from the job's accumulators."""
     table, bucket, items = source
-    proc = export("--table", table, "--to", f"s3://{bucket}/counters", "--reader", "segments", "--segments", "4",
-                  "--read-percent", "0.0002",  # 8 units/s: the step runs long enough to be seen running
+    proc = export("--table", table, "--to", f"s3://{bucket}/counters", "--reader", "segments", "--segments", "1",
+                  # 2 units/s on one segment: ~15 s of reading, so several of the driver's 5-second
+                  # counter lines are archived (every 3 s here) while the step still runs
+                  "--read-percent", "0.00005",
                   "--log-uri", f"s3://{bucket}/logs/")
     assert proc.returncode == 0, proc.stderr[-4000:]
     running = [line for line in proc.stderr.splitlines() if "step 1/1 RUNNING (" in line]
