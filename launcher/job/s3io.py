@@ -14,6 +14,7 @@ from launcher.core.retries import retries_of
 from launcher.core.s3args import S3WriteSettings
 from launcher.job.scan import report
 
+LINES_BATCH_CHARS = 256 * 1024  # characters of lines compressed in one zlib call
 PART_SIZE = 8 * 1024 * 1024  # S3 multipart parts (>= 5 MiB except the last)
 
 
@@ -34,6 +35,8 @@ class GzipS3Object:
         self.write_args, self.read_args = settings.write_args(), settings.read_args()
         self._gz = None if compressed else zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
         self._buf = bytearray()
+        self._lines: list[str] = []  # compressed in batches: one zlib call a line cost ~3 us an item more
+        self._lines_chars = 0
         self._md5 = hashlib.md5()
         self._parts: list[dict] = []
         self._part_digests = bytearray()  # raw SHA-256 of each part, for the composite checksum
@@ -44,9 +47,20 @@ class GzipS3Object:
 
     def write_line(self, line: str) -> None:
         assert self._gz is not None, "write_line on an object opened with compressed=True"
-        self._buf += self._gz.compress(line.encode("utf-8") + b"\n")
+        self._lines.append(line)
+        self._lines_chars += len(line)
         self.items += 1
-        if len(self._buf) >= PART_SIZE:
+        if self._lines_chars >= LINES_BATCH_CHARS:
+            self._compress_lines()
+
+    def _compress_lines(self) -> None:
+        assert self._gz is not None
+        if self._lines:
+            self._lines.append("")  # the last line's line break
+            self._buf += self._gz.compress("\n".join(self._lines).encode("utf-8"))
+            self._lines.clear()
+            self._lines_chars = 0
+        while len(self._buf) >= PART_SIZE:
             self._flush_part(bytes(self._buf[:PART_SIZE]))
             del self._buf[:PART_SIZE]
 
@@ -84,6 +98,7 @@ class GzipS3Object:
     def close(self, items: int | None = None) -> DataFile:
         """items: the object's line count when they came compressed (write_compressed)."""
         if self._gz is not None:
+            self._compress_lines()
             self._buf += self._gz.flush()
         if items is not None:
             self.items = items

@@ -63,6 +63,13 @@ def test_off_a_terminal_counts_are_a_line_every_few_seconds():
     assert lines == ["read 500 items, 0.0 MB, 100 items/s (budget 5 units/s)", "read 1,000 items, 0.0 MB, 100 items/s (budget 5 units/s)"]
 
 
+def test_no_rate_is_shown_before_the_read_has_lasted_long_enough_to_say():
+    """A task's first line can come a millisecond after its first item: 2 items in 1 ms is no rate."""
+    early = ReadCount(items=2, bytes=2000, seconds=0.001, table_items=10, budget=100.0)
+    assert early.rate == 0 and early.text() == "read 2 items, 0.0 MB (budget 100 units/s)"
+    assert ReadCount(items=2, bytes=2000, seconds=1.0, table_items=10, budget=100.0).text().startswith("read 2 items, 0.0 MB, 2 items/s")
+
+
 def test_on_a_terminal_the_read_is_a_live_display(monkeypatch):
     """rich draws what a terminal shows; a console forced to act as one records it here."""
     import io

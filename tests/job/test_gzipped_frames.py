@@ -119,3 +119,25 @@ def test_frames_out_of_order_or_unknown_are_errors_not_files():
         list(s3io.write_gzipped_files(StubS3(), "bkt", "d/", 0, [b"Dabc"], SETTINGS, {}))
     with pytest.raises(RuntimeError, match="without its task count"):
         list(runtime.write_gzipped(lambda task: iter([]), 3))
+
+
+def test_lines_compressed_in_batches_make_the_file_a_line_at_a_time_would(monkeypatch):
+    """write_data_files compresses its lines a batch at a time (one zlib call per line was ~3 us an
+    item more): the bytes stored are what compressing each line in turn gives, across batches,
+    parts and file rotation."""
+    import random
+    import zlib
+
+    monkeypatch.setattr(s3io, "PART_SIZE", 64 * 1024)  # several parts a file with few lines
+    rng = random.Random(7)
+    lines = [json.dumps({"Item": {"k": {"S": str(i)}, "pad": {"S": os.urandom(rng.randint(1, 400)).hex()}}}) for i in range(3000)]
+    s3 = StubS3()
+    files = list(s3io.write_data_files(s3, "b", "data/", 0, iter(lines), 2000, SETTINGS))
+    assert [f.itemCount for f in files] == [2000, 1000]
+    for f, chunk in zip(files, (lines[:2000], lines[2000:])):
+        one_by_one = zlib.compressobj(6, zlib.DEFLATED, 31)
+        expected = b"".join(one_by_one.compress(line.encode() + b"\n") for line in chunk) + one_by_one.flush()
+        stored = s3.objects[f.dataFileS3Key]
+        assert stored == expected and f.size == len(stored)
+        assert f.md5Checksum == base64.b64encode(hashlib.md5(stored).digest()).decode()
+    assert sum(1 for name, _ in s3.calls if name == "UploadPart") > 2

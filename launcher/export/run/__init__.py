@@ -21,6 +21,9 @@ from launcher.export.run.signals import Terminated, signals_held
 Progress = Callable[[str], None]
 
 
+MIN_RATE_SECONDS = 0.5
+
+
 @dataclass(frozen=True)
 class ReadCount:
     """How far an export's read has come: the tasks' own counts (launcher.job.runtime.ReadStats)
@@ -34,10 +37,13 @@ class ReadCount:
 
     @property
     def rate(self) -> float:
-        return self.items / max(self.seconds, 1e-9)
+        """Items a second; 0 (not shown) until the read has lasted long enough to say (a task's first
+        line can come within a millisecond of its first item)."""
+        return self.items / self.seconds if self.seconds >= MIN_RATE_SECONDS else 0.0
 
     def text(self) -> str:
-        text = f"read {self.items:,} items, {self.bytes / 1e6:,.1f} MB, {self.rate:,.0f} items/s (budget {self.budget:g} units/s)"
+        rate = f", {self.rate:,.0f} items/s" if self.rate else ""
+        text = f"read {self.items:,} items, {self.bytes / 1e6:,.1f} MB{rate} (budget {self.budget:g} units/s)"
         if self.table_items > self.items and self.rate > 0:
             text += f"; about {duration((self.table_items - self.items) / self.rate)} left of ~{self.table_items:,}"
         return text

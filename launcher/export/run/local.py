@@ -88,7 +88,9 @@ class LocalRunner(Runner):
             log = run_dir / f"step-{n}.log"
             logs.append(str(log))
             self.progress(f"step {n}/{len(rendered.steps)}: {step['Name']} (log: {log})")
+            began = time.monotonic()
             result.update(self.run_step(step, plan, log))
+            self.progress(f"step {n}/{len(rendered.steps)} done in {time.monotonic() - began:.1f} s")
         return RunResult(plan.export_uri, result, time.monotonic() - start, logs=logs)
 
     def command(self, step: dict, plan: ExportPlan) -> list[str]:
