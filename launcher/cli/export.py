@@ -16,7 +16,7 @@ from launcher.cli.base import SETUP_ERRORS, build, cli, failure, options, out, s
 from launcher.cli.progress import read_display
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.paths import runs_dir
-from launcher.export.estimate import duration
+from launcher.export.estimate import duration, keep_up_advice
 from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
 from launcher.export.render.base import Rendered
 from launcher.options import ExportRequest, Options
@@ -241,6 +241,10 @@ def show_plan(plan: ExportPlan) -> None:
             f"Glue job {g.job_name} ({'created for the run' + (', kept' if g.keep else ', deleted after it') if g.created else 'updated'})"
         )
         say(f"plan: {what}; {g.workers} x {g.worker_type}; the job run times out after {g.timeout_minutes} minutes")
+    if plan.runner == RunnerName.EMR and (advice := keep_up_advice(
+        plan.read_units_per_second, plan.average_item_size, plan.consistent_read, plan.reader.value, plan.cluster.instance_type, plan.cluster.core_nodes
+    )):
+        say(f"plan: {advice}")
     if plan.transient:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     say(f"plan: destination {plan.export_uri}")

@@ -13,6 +13,11 @@ INSTANCE_PRICES: dict[str, tuple[int, float, float]] = {
     "m5.2xlarge": (8, 0.384, 0.096),
     "m5.4xlarge": (16, 0.768, 0.192),
     "m6g.xlarge": (4, 0.154, 0.039),
+    "m6g.2xlarge": (8, 0.308, 0.077),
+    "m6g.4xlarge": (16, 0.616, 0.154),
+    "m7g.xlarge": (4, 0.1632, 0.0408),
+    "m7g.2xlarge": (8, 0.3264, 0.0816),
+    "m7g.4xlarge": (16, 0.6528, 0.1632),
     "r5.xlarge": (4, 0.252, 0.063),
     "c5.xlarge": (4, 0.170, 0.043),
 }
@@ -30,6 +35,12 @@ SERVERLESS_START_SECONDS = 120  # CreateApplication, then the job run's driver a
 GLUE_DPU_HOUR = 0.44
 GLUE_WORKER_DPUS = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 GLUE_START_SECONDS = 30
+# The CPU each reader's Spark job spends per item, all its processes together (marginal: Spark's
+# start taken off), measured by `make bench` on ~1 KB items (docs/bench.md, run of 2026-11-29, 2-vCPU
+# AMD EPYC). It says how many vCPUs keep up with a read budget: past that, the executors and not the
+# budget set the pace. The Hive engine is not measured; the connector's figure stands for it.
+CPU_US_PER_ITEM = {"connector": 40.0, "segments": 20.0}
+NODE_FAMILIES = ("m5", "m6g", "m7g")  # what the projection sizes a cluster from (general purpose)
 CLUSTER_START_SECONDS = 480  # a transient EMR cluster takes ~6-10 minutes to reach RUNNING
 LOCAL_START_SECONDS = 15  # local Spark with the connector jars
 
@@ -45,9 +56,14 @@ class Estimate:
     vcpu_hours: float = 0.0  # runner emr-serverless
     gb_hours: float = 0.0
     dpu_hours: float = 0.0  # runner glue
+    cpu_seconds: float = 0.0  # the items' processing at CPU_US_PER_ITEM over the run's vCPUs
 
     def describe(self) -> str:
-        time = f"~{duration(self.total_seconds)} ({duration(self.read_seconds)} reading), ~{self.read_units:,.0f} read units"
+        if self.cpu_seconds > self.read_seconds:
+            pace = f"{duration(self.cpu_seconds)} processing: the vCPUs, not the read budget, set the pace"
+        else:
+            pace = f"{duration(self.read_seconds)} reading"
+        time = f"~{duration(self.total_seconds)} ({pace}), ~{self.read_units:,.0f} read units"
         if self.dpu_hours:
             return (
                 f"{time}, est. ${self.read_cost_usd + (self.cluster_cost_usd or 0):,.2f} (reads ${self.read_cost_usd:,.2f}, "
@@ -91,30 +107,82 @@ def estimate(
     core_nodes: int,
     workers: int = 2,
     worker_type: str = "G.1X",
+    *,
+    items: int = 0,
+    reader: str = "connector",
+    run_vcpus: int = 0,
 ) -> Estimate:
+    """items, reader, run_vcpus: when given, the run takes the longer of the read at the budget and
+    the items' processing (CPU_US_PER_ITEM) over the run's vCPUs."""
     # One read unit reads 4 KB strongly consistent, 8 KB eventually consistent.
     read_units = math.ceil(size_bytes / 4096) * (1.0 if consistent else 0.5)
     read_seconds = read_units / max(read_units_per_second, 1e-9)
+    cpu_seconds = items * cpu_us_per_item(reader) / 1e6 / run_vcpus if run_vcpus else 0.0
     start = {"local": LOCAL_START_SECONDS, "emr-serverless": SERVERLESS_START_SECONDS, "glue": GLUE_START_SECONDS}.get(
         runner, CLUSTER_START_SECONDS if transient else 30
     )
-    total = read_seconds + start
+    total = max(read_seconds, cpu_seconds) + start
     hours = 0.0
     cluster_cost: float | None = 0.0
     read_cost = read_units / 1e6 * ON_DEMAND_READ_PRICE_PER_MILLION if on_demand else 0.0
     if runner == "glue":
         dpu_h = max(60.0, total) / 3600 * workers * GLUE_WORKER_DPUS.get(worker_type, 1)
-        return Estimate(read_seconds, total, read_units, read_cost, dpu_h * GLUE_DPU_HOUR, 0.0, dpu_hours=dpu_h)
+        return Estimate(read_seconds, total, read_units, read_cost, dpu_h * GLUE_DPU_HOUR, 0.0, dpu_hours=dpu_h, cpu_seconds=cpu_seconds)
     if runner == "emr-serverless":
         billed_hours = max(60.0, total) / 3600 * (workers + 1)  # the executors and the driver, at least a minute
         vcpu_h, gb_h = billed_hours * SERVERLESS_WORKER_VCPUS, billed_hours * SERVERLESS_WORKER_MEMORY_GB
         cost = vcpu_h * SERVERLESS_VCPU_HOUR + gb_h * SERVERLESS_GB_HOUR
-        return Estimate(read_seconds, total, read_units, read_cost, cost, 0.0, vcpu_h, gb_h)
+        return Estimate(read_seconds, total, read_units, read_cost, cost, 0.0, vcpu_h, gb_h, cpu_seconds=cpu_seconds)
     if runner == "emr" and transient:
         hours = (core_nodes + 1) * total / 3600
         price = INSTANCE_PRICES.get(instance_type)
         cluster_cost = hours * (price[1] + price[2]) if price else None
-    return Estimate(read_seconds, total, read_units, read_cost, cluster_cost, hours)
+    return Estimate(read_seconds, total, read_units, read_cost, cluster_cost, hours, cpu_seconds=cpu_seconds)
+
+
+def cpu_us_per_item(reader: str) -> float:
+    return CPU_US_PER_ITEM.get(reader, CPU_US_PER_ITEM["connector"])
+
+
+def vcpus_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, reader: str) -> float:
+    """vCPUs whose processing keeps pace with the read budget: a unit reads 8 KB of items (4 KB
+    consistent), each item costs CPU_US_PER_ITEM of CPU."""
+    items_per_second = read_units_per_second * (4096 if consistent else 8192) / max(average_item_size, 1)
+    return items_per_second * cpu_us_per_item(reader) / 1e6
+
+
+def core_nodes_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, reader: str, instance_type: str) -> int:
+    return max(1, math.ceil(vcpus_to_keep_up(read_units_per_second, average_item_size, consistent, reader) / vcpus(instance_type)))
+
+
+def cheapest_cluster_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, reader: str) -> tuple[str, int]:
+    """Of NODE_FAMILIES' sizes we price, each with as few core nodes as keep up with the budget: the
+    cheapest cluster an hour (the master is the same type), then the fewest nodes. (type, core nodes)."""
+    options = []
+    for instance_type, (_, ec2, emr) in INSTANCE_PRICES.items():
+        if instance_type.split(".")[0] in NODE_FAMILIES:
+            nodes = core_nodes_to_keep_up(read_units_per_second, average_item_size, consistent, reader, instance_type)
+            options.append(((nodes + 1) * (ec2 + emr), nodes, instance_type))
+    _, nodes, instance_type = min(options)
+    return instance_type, nodes
+
+
+def keep_up_advice(
+    read_units_per_second: float, average_item_size: int, consistent: bool, reader: str, instance_type: str, core_nodes: int
+) -> str | None:
+    """A plan line when the cluster's vCPUs cannot process items as fast as the budget reads them
+    (None when they can): how many core nodes would, and the cheapest cluster that would."""
+    need = vcpus_to_keep_up(read_units_per_second, average_item_size, consistent, reader)
+    have = core_nodes * vcpus(instance_type)
+    if need <= have:
+        return None
+    nodes = core_nodes_to_keep_up(read_units_per_second, average_item_size, consistent, reader, instance_type)
+    cheapest, cheapest_nodes = cheapest_cluster_to_keep_up(read_units_per_second, average_item_size, consistent, reader)
+    return (
+        f"{core_nodes} x {instance_type} ({have} vCPUs) process fewer items a second than {read_units_per_second:g} units/s read: "
+        f"~{need:.1f} vCPUs keep up at the {reader} reader's measured {cpu_us_per_item(reader):g} us an item; "
+        f"--core-nodes {nodes} does, or --instance-type {cheapest} --core-nodes {cheapest_nodes} (the cheapest that does)"
+    )
 
 
 def duration(seconds: float) -> str:

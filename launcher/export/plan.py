@@ -322,6 +322,9 @@ def make_plan(
         request.core_nodes,
         request.workers,
         request.worker_type,
+        items=table.item_count or table.size_bytes // (table.average_item_size or 1024),
+        reader=reader.value if engine == Engine.SPARK else Reader.CONNECTOR.value,
+        run_vcpus=parallelism,
     )
     cluster = cluster_spec(request, est.total_seconds)
     return ExportPlan(
