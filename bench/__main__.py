@@ -3,7 +3,7 @@ everything in one run, print a markdown table of ratios and write bench/out/{res
 results.json,bench.png}.
 
 Environment:
-  BENCH_SIZES            table sizes (default 20000,200000,1000000)
+  BENCH_SIZES            table sizes (default 20000,300000,1000000)
   BENCH_QUICK=1          small sizes for development (5000) and shorter budget runs
   BENCH_SCAN_SEGMENTS    segment counts tried for the raw-scan ceiling (default 1,2,4,8)
   BENCH_RESTORE_MAX      largest size on which the restore comparisons run (default 200000)
@@ -28,7 +28,7 @@ from typing import Any
 
 from launcher.dev.localstack import CLEARED_VARS, LocalStack
 
-from . import budget, ceiling, ours, projection, restore_bench, tools, verify_scale
+from . import budget, ceiling, ours, projection, restore_bench, stages, tools, verify_scale
 from .common import Timer, log
 from .data import client, make_table
 from .report import render
@@ -36,6 +36,7 @@ from .report import render
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench/out"
 BUCKET = "bench-exports"
+STAGE_ITEMS = 20_000  # items whose task stages are timed apart (bench/stages.py)
 
 
 def env_list(name: str, default: str) -> list[int]:
@@ -110,7 +111,7 @@ def one_size(n: int, cfg: dict[str, Any], work: Path) -> dict[str, Any]:
 def main() -> int:
     quick = os.environ.get("BENCH_QUICK") == "1"
     cfg = {
-        "sizes": env_list("BENCH_SIZES", "5000" if quick else "20000,200000,1000000"),
+        "sizes": env_list("BENCH_SIZES", "5000" if quick else "20000,300000,1000000"),
         "scan_segments": env_list("BENCH_SCAN_SEGMENTS", "1,2,4,8"),
         "restore_max": int(os.environ.get("BENCH_RESTORE_MAX", "200000")),
         "dynamodump_max": int(os.environ.get("BENCH_DYNAMODUMP_MAX", "1000000")),
@@ -134,7 +135,14 @@ def main() -> int:
         # Fixed cost: the whole CLI run on a table of 10 items (Spark start, plan, verify, commit).
         make_table("bench-tiny", 10)
         results["fixed"] = {r: ours.export("bench-tiny", BUCKET, r, prefix="tiny") for r in ("connector", "segments")}
-        log(f"fixed cost: {[(r, round(v['wall_s'], 1)) for r, v in results['fixed'].items()]}")
+        results["cli_start_s"] = min(ours.cli_start() for _ in range(3))
+        log(f"fixed cost: {[(r, round(v['wall_s'], 1), v['phases']) for r, v in results['fixed'].items()]}; "
+            f"`ddb-s3 --help` {results['cli_start_s']:.2f}s")
+
+        # Where a task's time goes, stage by stage, per item.
+        make_table("bench-stages", STAGE_ITEMS)
+        results["stages"] = stages.task_stages("bench-stages", BUCKET)
+        log(f"stages (us/item): {results['stages']}")
 
         # Sets and binary: Airflow's operator fails, ours exports every type.
         make_table("bench-sets", cfg["sets_items"], plain=False)
@@ -175,8 +183,8 @@ def main() -> int:
         r = big["ours"][reader]
         # Marginal CPU: the 10-item run's CPU (JVM and Spark start) taken off.
         cpu_per_item = max(0.0, r["cpu_s"] - results["fixed"][reader]["cpu_s"]) / big["items"]
-        for budget_units, inst, nodes in ((10000, "m5.xlarge", 2), (40000, "m5.xlarge", 4)):
-            results["projection"].append(projection.project(100, 1024, cpu_per_item, budget_units, inst, nodes)
+        for budget_units, inst, nodes in ((10000, "m5.xlarge", 2), (40000, "m5.xlarge", 2), (40000, None, None)):
+            results["projection"].append(projection.project(100, 1024, cpu_per_item * 1e6, budget_units, inst, nodes)
                                          | {"reader": reader, "cpu_s_per_item": cpu_per_item})
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     publish(results)

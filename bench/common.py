@@ -121,17 +121,30 @@ class Run:
     stderr: str
     seconds: float
     peaks: Peaks
+    stamped: list[tuple[float, str]]  # stderr lines with the seconds since the start they arrived at
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
                  timeout: float = 3600, stdin: str | None = None) -> Run:
-    """Run cmd, wall-clock it and sample its tree's RSS. Output goes to temp files (no pipe stalls)."""
+    """Run cmd, wall-clock it and sample its tree's RSS. Stdout goes to a temp file (no pipe stalls);
+    stderr is read as it comes, each line time-stamped (the phases of a run)."""
     import tempfile
+    import threading
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    stamped: list[tuple[float, str]] = []
+    with tempfile.TemporaryFile() as out:
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err,
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.PIPE,
                                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        assert proc.stderr is not None
+        err = proc.stderr
+
+        def read_stderr() -> None:
+            for raw in err:
+                stamped.append((time.monotonic() - t0, raw.decode(errors="replace")))
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
         with RssSampler(proc.pid) as sampler:
             if stdin is not None:
                 assert proc.stdin is not None
@@ -143,9 +156,10 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None, cwd: str | N
                 proc.kill()
                 code = proc.wait()
         seconds = time.monotonic() - t0
-        out.seek(0), err.seek(0)
-        return Run(cmd, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"), seconds,
-                   sampler.peaks)
+        reader.join(timeout=10)
+        out.seek(0)
+        return Run(cmd, code, out.read().decode(errors="replace"), "".join(line for _, line in stamped), seconds,
+                   sampler.peaks, stamped)
 
 
 class Timer:

@@ -14,6 +14,7 @@ from .data import client
 
 RUNS = Path(".cache/bench-runs")
 _JOB = re.compile(r"Job \d+ finished: .* took ([\d.]+) s")
+_WORKER_TIMES = re.compile(r"PythonRunner: Times: total = \d+, boot = (-?\d+), init = (\d+)")
 _TASK = re.compile(r"Finished task \S+ in stage \S+ \(TID \d+\) in (\d+) ms")
 
 
@@ -34,10 +35,30 @@ def export(table: str, bucket: str, reader: str, *extra: str, prefix: str = "our
     tasks = [int(m[1]) / 1000 for m in _TASK.finditer(text)]
     data_bytes = _data_bytes(doc["exportUri"])
     return {
+        "phases": phases(run.stamped, run.seconds, text, sum(job)),
         "reader": reader, "items": doc["itemCount"], "files": doc["dataFiles"], "wall_s": run.seconds,
         "runner_s": doc["seconds"], "job_s": sum(job), "task_max_s": max(tasks, default=0.0), "fixed_s": run.seconds - sum(job),
         "data_bytes": data_bytes, "rss_mib": run.peaks.mib(), "cpu_s": run.peaks.cpu_s, "export_uri": doc["exportUri"],
     }
+
+
+def phases(stamped: list[tuple[float, str]], wall: float, log: str, job_s: float) -> dict[str, float | None]:
+    """A run's seconds by phase, from when its stderr lines arrived and from the step log: the
+    launcher (Python start, imports, DescribeTable, plan, render) up to the step's start; the step
+    (JVM and Spark start and stop, and the Spark job, within which the Python workers start); after
+    the step (verify, result)."""
+    started = next((t for t, line in stamped if line.startswith("step 1/")), None)
+    done = next((t for t, line in stamped if " done in " in line and line.startswith("step ")), None)
+    workers = [(int(m[1]) + int(m[2])) / 1000 for m in _WORKER_TIMES.finditer(log)]
+    if started is None or done is None:
+        return {"launcher": None, "spark_start_stop": None, "job": job_s, "workers_start": None, "after_step": None}
+    return {"launcher": started, "spark_start_stop": done - started - job_s, "job": job_s,
+            "workers_start": max(workers, default=None), "after_step": wall - done}
+
+
+def cli_start() -> float:
+    """`ddb-s3 --help`: Python's start and the CLI's imports, nothing else."""
+    return run_measured([ddb_s3(), "--help"], env=dict(os.environ)).seconds
 
 
 def _data_bytes(uri: str) -> int:

@@ -241,10 +241,12 @@ def show_plan(plan: ExportPlan) -> None:
             f"Glue job {g.job_name} ({'created for the run' + (', kept' if g.keep else ', deleted after it') if g.created else 'updated'})"
         )
         say(f"plan: {what}; {g.workers} x {g.worker_type}; the job run times out after {g.timeout_minutes} minutes")
-    if plan.runner == RunnerName.EMR and (advice := keep_up_advice(
-        plan.read_units_per_second, plan.average_item_size, plan.consistent_read, plan.reader.value, plan.cluster.instance_type, plan.cluster.core_nodes
-    )):
-        say(f"plan: {advice}")
+    if plan.runner == RunnerName.EMR:
+        c = plan.cluster
+        if advice := keep_up_advice(
+            plan.read_units_per_second, plan.average_item_size, plan.consistent_read, plan.reader.value, c.instance_type, c.core_nodes
+        ):
+            say(f"plan: {advice}")
     if plan.transient:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     say(f"plan: destination {plan.export_uri}")

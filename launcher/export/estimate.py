@@ -109,15 +109,15 @@ def estimate(
     worker_type: str = "G.1X",
     *,
     items: int = 0,
-    reader: str = "connector",
+    cpu_us: float = 0.0,
     run_vcpus: int = 0,
 ) -> Estimate:
-    """items, reader, run_vcpus: when given, the run takes the longer of the read at the budget and
-    the items' processing (CPU_US_PER_ITEM) over the run's vCPUs."""
+    """items, cpu_us (CPU per item, CPU_US_PER_ITEM), run_vcpus: when given, the run takes the
+    longer of the read at the budget and the items' processing over the run's vCPUs."""
     # One read unit reads 4 KB strongly consistent, 8 KB eventually consistent.
     read_units = math.ceil(size_bytes / 4096) * (1.0 if consistent else 0.5)
     read_seconds = read_units / max(read_units_per_second, 1e-9)
-    cpu_seconds = items * cpu_us_per_item(reader) / 1e6 / run_vcpus if run_vcpus else 0.0
+    cpu_seconds = items * cpu_us / 1e6 / run_vcpus if run_vcpus else 0.0
     start = {"local": LOCAL_START_SECONDS, "emr-serverless": SERVERLESS_START_SECONDS, "glue": GLUE_START_SECONDS}.get(
         runner, CLUSTER_START_SECONDS if transient else 30
     )
@@ -144,24 +144,24 @@ def cpu_us_per_item(reader: str) -> float:
     return CPU_US_PER_ITEM.get(reader, CPU_US_PER_ITEM["connector"])
 
 
-def vcpus_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, reader: str) -> float:
+def vcpus_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, cpu_us: float) -> float:
     """vCPUs whose processing keeps pace with the read budget: a unit reads 8 KB of items (4 KB
-    consistent), each item costs CPU_US_PER_ITEM of CPU."""
+    consistent), each item costs cpu_us of CPU."""
     items_per_second = read_units_per_second * (4096 if consistent else 8192) / max(average_item_size, 1)
-    return items_per_second * cpu_us_per_item(reader) / 1e6
+    return items_per_second * cpu_us / 1e6
 
 
-def core_nodes_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, reader: str, instance_type: str) -> int:
-    return max(1, math.ceil(vcpus_to_keep_up(read_units_per_second, average_item_size, consistent, reader) / vcpus(instance_type)))
+def core_nodes_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, cpu_us: float, instance_type: str) -> int:
+    return max(1, math.ceil(vcpus_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us) / vcpus(instance_type)))
 
 
-def cheapest_cluster_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, reader: str) -> tuple[str, int]:
+def cheapest_cluster_to_keep_up(read_units_per_second: float, average_item_size: int, consistent: bool, cpu_us: float) -> tuple[str, int]:
     """Of NODE_FAMILIES' sizes we price, each with as few core nodes as keep up with the budget: the
     cheapest cluster an hour (the master is the same type), then the fewest nodes. (type, core nodes)."""
     options = []
     for instance_type, (_, ec2, emr) in INSTANCE_PRICES.items():
         if instance_type.split(".")[0] in NODE_FAMILIES:
-            nodes = core_nodes_to_keep_up(read_units_per_second, average_item_size, consistent, reader, instance_type)
+            nodes = core_nodes_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us, instance_type)
             options.append(((nodes + 1) * (ec2 + emr), nodes, instance_type))
     _, nodes, instance_type = min(options)
     return instance_type, nodes
@@ -172,15 +172,16 @@ def keep_up_advice(
 ) -> str | None:
     """A plan line when the cluster's vCPUs cannot process items as fast as the budget reads them
     (None when they can): how many core nodes would, and the cheapest cluster that would."""
-    need = vcpus_to_keep_up(read_units_per_second, average_item_size, consistent, reader)
+    cpu_us = cpu_us_per_item(reader)
+    need = vcpus_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us)
     have = core_nodes * vcpus(instance_type)
     if need <= have:
         return None
-    nodes = core_nodes_to_keep_up(read_units_per_second, average_item_size, consistent, reader, instance_type)
-    cheapest, cheapest_nodes = cheapest_cluster_to_keep_up(read_units_per_second, average_item_size, consistent, reader)
+    nodes = core_nodes_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us, instance_type)
+    cheapest, cheapest_nodes = cheapest_cluster_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us)
     return (
         f"{core_nodes} x {instance_type} ({have} vCPUs) process fewer items a second than {read_units_per_second:g} units/s read: "
-        f"~{need:.1f} vCPUs keep up at the {reader} reader's measured {cpu_us_per_item(reader):g} us an item; "
+        f"~{need:.1f} vCPUs keep up at the {reader} reader's measured {cpu_us:g} us an item; "
         f"--core-nodes {nodes} does, or --instance-type {cheapest} --core-nodes {cheapest_nodes} (the cheapest that does)"
     )
 

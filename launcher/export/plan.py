@@ -17,7 +17,7 @@ from launcher.core.errors import BadInput
 from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
-from launcher.export.estimate import GLUE_WORKER_DPUS, SERVERLESS_WORKER_VCPUS, Estimate, duration, estimate, vcpus
+from launcher.export.estimate import GLUE_WORKER_DPUS, SERVERLESS_WORKER_VCPUS, Estimate, cpu_us_per_item, duration, estimate, vcpus
 from launcher.options import ExportRequest, parse_time
 
 GIB = 1024**3
@@ -323,7 +323,7 @@ def make_plan(
         request.workers,
         request.worker_type,
         items=table.item_count or table.size_bytes // (table.average_item_size or 1024),
-        reader=reader.value if engine == Engine.SPARK else Reader.CONNECTOR.value,
+        cpu_us=cpu_us_per_item(reader.value if engine == Engine.SPARK else Reader.CONNECTOR.value),
         run_vcpus=parallelism,
     )
     cluster = cluster_spec(request, est.total_seconds)

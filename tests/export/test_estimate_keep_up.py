@@ -24,31 +24,31 @@ QUOTA = 40_000
 
 @pytest.mark.parametrize("reader", ["connector", "segments"])
 def test_100_gb_on_the_nodes_that_keep_up_is_read_bound_and_done_within_15_minutes(reader):
-    need = vcpus_to_keep_up(QUOTA, ITEM, False, reader)
+    need = vcpus_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM[reader])
     assert need == pytest.approx(QUOTA * 8 * CPU_US_PER_ITEM[reader] / 1e6)  # 8 items of 1 KB a unit
-    nodes = core_nodes_to_keep_up(QUOTA, ITEM, False, reader, "m5.xlarge")
+    nodes = core_nodes_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM[reader], "m5.xlarge")
     assert (nodes - 1) * 4 < need <= nodes * 4
-    kept_up = estimate(SIZE, QUOTA, False, True, "emr", True, "m5.xlarge", nodes, items=ITEMS, reader=reader, run_vcpus=nodes * 4)
+    kept_up = estimate(SIZE, QUOTA, False, True, "emr", True, "m5.xlarge", nodes, items=ITEMS, cpu_us=CPU_US_PER_ITEM[reader], run_vcpus=nodes * 4)
     assert kept_up.cpu_seconds <= kept_up.read_seconds
     assert kept_up.total_seconds == pytest.approx(kept_up.read_seconds + CLUSTER_START_SECONDS)
     assert kept_up.total_seconds <= 15 * 60 and "reading" in kept_up.describe()
     # one node fewer: the vCPUs set the pace and the estimate says so
     if nodes > 1:
-        behind = estimate(SIZE, QUOTA, False, True, "emr", True, "m5.xlarge", nodes - 1, items=ITEMS, reader=reader, run_vcpus=(nodes - 1) * 4)
+        behind = estimate(SIZE, QUOTA, False, True, "emr", True, "m5.xlarge", nodes - 1, items=ITEMS, cpu_us=CPU_US_PER_ITEM[reader], run_vcpus=(nodes - 1) * 4)
         assert behind.cpu_seconds > behind.read_seconds and behind.total_seconds > kept_up.total_seconds
         assert "processing: the vCPUs, not the read budget, set the pace" in behind.describe()
 
 
 def test_the_cheapest_cluster_that_keeps_up_is_priced_with_its_master():
-    instance_type, nodes = cheapest_cluster_to_keep_up(QUOTA, ITEM, False, "connector")
+    instance_type, nodes = cheapest_cluster_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM["connector"])
     assert instance_type.split(".")[0] in ("m5", "m6g", "m7g")
-    assert nodes == core_nodes_to_keep_up(QUOTA, ITEM, False, "connector", instance_type)
+    assert nodes == core_nodes_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM["connector"], instance_type)
 
 
 def test_advice_only_when_the_cluster_falls_behind():
     assert keep_up_advice(100, ITEM, False, "connector", "m5.xlarge", 2) is None  # 800 items/s: nothing to say
     advice = keep_up_advice(QUOTA, ITEM, False, "connector", "m5.xlarge", 1)
-    nodes = core_nodes_to_keep_up(QUOTA, ITEM, False, "connector", "m5.xlarge")
+    nodes = core_nodes_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM["connector"], "m5.xlarge")
     assert advice is not None and f"--core-nodes {nodes} does" in advice and "1 x m5.xlarge (4 vCPUs)" in advice
 
 
@@ -56,7 +56,7 @@ def test_the_plan_estimate_of_a_100_gb_table_counts_its_cpu():
     desc = table_description(item_count=ITEMS, size_bytes=SIZE) | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
     small = plan_for(desc, runner="emr", on_demand_read_units=QUOTA, read_percent=1.0, core_nodes=1, reader="segments")
     enough = plan_for(desc, runner="emr", on_demand_read_units=QUOTA, read_percent=1.0, reader="segments",
-                      core_nodes=core_nodes_to_keep_up(QUOTA, small.average_item_size, False, "segments", "m5.xlarge"))
+                      core_nodes=core_nodes_to_keep_up(QUOTA, small.average_item_size, False, CPU_US_PER_ITEM["segments"], "m5.xlarge"))
     assert small.estimate["cpu_seconds"] > small.estimate["read_seconds"]
     assert enough.estimate["cpu_seconds"] <= enough.estimate["read_seconds"]
     assert enough.estimate["total_seconds"] <= 15 * 60 < small.estimate["total_seconds"]

@@ -100,6 +100,8 @@ class LocalRunner(Runner):
         if args[0] == "spark-submit":
             # No Spark UI: it would listen on every interface and costs start-up time.
             # local[N,F]: plain local[N] never retries a failed task; EMR does (spark.task.maxFailures).
+            # The parallel collector: G1's concurrent threads compete with the tasks for a laptop's few
+            # cores (200k items, connector reader, paired runs: ~10% less CPU, driver RSS 1.5 -> 1.0 GB).
             return [
                 spark_submit_path(),
                 "--master",
@@ -108,6 +110,8 @@ class LocalRunner(Runner):
                 "2g",
                 "--conf",
                 "spark.ui.enabled=false",
+                "--conf",
+                "spark.driver.extraJavaOptions=-XX:+UseParallelGC",
                 *args[1:],
             ]
         if args[0] == "hive-script":
