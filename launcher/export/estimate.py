@@ -35,11 +35,12 @@ SERVERLESS_START_SECONDS = 120  # CreateApplication, then the job run's driver a
 GLUE_DPU_HOUR = 0.44
 GLUE_WORKER_DPUS = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
 GLUE_START_SECONDS = 30
-# The CPU each reader's Spark job spends per item, all its processes together (marginal: Spark's
-# start taken off), measured by `make bench` on ~1 KB items (docs/bench.md, run of 2026-11-29, 2-vCPU
-# AMD EPYC). It says how many vCPUs keep up with a read budget: past that, the executors and not the
-# budget set the pace. The Hive engine is not measured; the connector's figure stands for it.
-CPU_US_PER_ITEM = {"connector": 40.0, "segments": 20.0}
+# The CPU each reader's Spark job spends per item, all its processes together (marginal: the
+# 10-item run's CPU taken off), measured by `make bench` on 1M items of ~1 KB (docs/bench.md, run
+# of 2026-11-29 01:20 UTC, 2-vCPU Intel Xeon: 47.6 and 24.0). It says how many vCPUs keep up with a
+# read budget: past that, the executors and not the budget set the pace. The Hive engine is not
+# measured; the connector's figure stands for it.
+CPU_US_PER_ITEM = {"connector": 48.0, "segments": 24.0}
 NODE_FAMILIES = ("m5", "m6g", "m7g")  # what the projection sizes a cluster from (general purpose)
 CLUSTER_START_SECONDS = 480  # a transient EMR cluster takes ~6-10 minutes to reach RUNNING
 LOCAL_START_SECONDS = 15  # local Spark with the connector jars
