@@ -164,7 +164,7 @@ AUTO_LOCAL_MAX_SECONDS = 1800  # this long a read at the budget, the export runs
 CLOUD_RUNNERS = ("emr", "emr-serverless", "glue")
 
 
-def choose_runner(request: ExportRequest, table: TableInfo, budget: float, on_demand: bool) -> tuple[str, str]:
+def choose_runner(request: ExportRequest, table: TableInfo, budget: float, on_demand: bool, local_cores: int) -> tuple[str, str]:
     """--runner auto: what exists first (a named cluster, application or Glue job), then the table's
     size and the read budget (a small, quick read runs here), then the least compute cost among the
     three cloud runners at the request's sizes. Returns (runner, the reason in words)."""
@@ -188,6 +188,9 @@ def choose_runner(request: ExportRequest, table: TableInfo, budget: float, on_de
             request.core_nodes,
             request.workers,
             request.worker_type,
+            items=table_items(table),
+            cpu_us=cpu_us_per_item(request.reader),
+            run_vcpus=parallelism_for(request.model_copy(update={"runner": r}), local_cores),
         )
         for r in ("local", *CLOUD_RUNNERS)
     }
@@ -203,6 +206,11 @@ def choose_runner(request: ExportRequest, table: TableInfo, budget: float, on_de
     why = "larger than 2 GiB" if table.size_bytes > AUTO_LOCAL_MAX_BYTES else f"a read of ~{duration(local.read_seconds)} at the budget"
     compared = ", ".join(f"{r} ${costs[r]:,.2f} (~{duration(estimates[r].total_seconds)})" for r in CLOUD_RUNNERS)
     return best, f"the table is {size}, {why}, so not here; compute estimates {compared}: {best} costs least"
+
+
+def table_items(table: TableInfo) -> int:
+    """DescribeTable's count, else the size over the average item (a sampled size)."""
+    return table.item_count or table.size_bytes // (table.average_item_size or 1024)
 
 
 def parallelism_for(request: ExportRequest, local_cores: int) -> int:
@@ -290,7 +298,7 @@ def make_plan(
     capacity = request.on_demand_read_units if on_demand else table.read_capacity
     budget = max(1.0, math.floor(capacity * request.read_percent))
     if request.runner == "auto":
-        chosen, runner_reason = choose_runner(request, table, budget, on_demand)
+        chosen, runner_reason = choose_runner(request, table, budget, on_demand, local_cores or os.cpu_count() or 2)
         request = request.model_copy(update={"runner": chosen})
     else:
         asked = "runner" in request.model_fields_set
@@ -322,7 +330,7 @@ def make_plan(
         request.core_nodes,
         request.workers,
         request.worker_type,
-        items=table.item_count or table.size_bytes // (table.average_item_size or 1024),
+        items=table_items(table),
         cpu_us=cpu_us_per_item(reader.value if engine == Engine.SPARK else Reader.CONNECTOR.value),
         run_vcpus=parallelism,
     )

@@ -2,6 +2,8 @@
 then the least compute cost."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from helpers import plan_for, table_description
@@ -45,3 +47,18 @@ def test_what_exists_decides_first(flags, runner, word):
 
 def test_an_asked_runner_says_so():
     assert plan_for(runner="glue").runner_reason == "--runner glue was asked for"
+
+
+def test_the_cost_comparison_counts_the_items_processing():
+    """At 40,000 units/s the default 2 x m5.xlarge cannot process the connector's items as fast as
+    they are read (CPU_US_PER_ITEM): the compared EMR time is the CPU-bound one, longer than the read."""
+    import re
+
+    from launcher.export.estimate import CLUSTER_START_SECONDS, duration
+
+    desc = table_description(size_bytes=100 * GB, item_count=100 * GB // 1024, billing="PAY_PER_REQUEST")
+    p = plan_for(desc, runner="auto", on_demand_read_units=40_000, read_percent=1.0)
+    emr_time = re.search(r"emr \$[\d.,]+ \(~([^)]+)\)", p.runner_reason)
+    assert emr_time, p.runner_reason
+    read_only = duration(math.ceil(100 * GB / 4096) * 0.5 / 40_000 + CLUSTER_START_SECONDS)
+    assert emr_time[1] != read_only
