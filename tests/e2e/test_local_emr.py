@@ -190,9 +190,17 @@ def interrupt(proc: subprocess.Popen, sig: int, cluster_id: str) -> None:
     assert f"terminated cluster {cluster_id}" in proc.seen + rest  # type: ignore[attr-defined]
 
 
-def assert_no_processes(pattern: str) -> None:
-    left = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
-    assert not left, f"processes matching {pattern!r} still running: {left}"
+def assert_no_processes(pattern: str, within: float = 15.0) -> None:
+    """No process of the step is left, within a few seconds: the cluster's state turns TERMINATED
+    when TerminateJobFlows is called, and the executor notices it and kills the step's process
+    group at its next poll (EMR, too, ends a cluster's instances after it reports the call)."""
+    deadline = time.monotonic() + within
+    while True:
+        left = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not left, f"processes matching {pattern!r} still running {within:g} s after: {left}"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
