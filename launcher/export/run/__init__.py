@@ -19,9 +19,7 @@ from launcher.export.plan import ExportPlan
 from launcher.export.run.signals import Terminated, signals_held
 
 Progress = Callable[[str], None]
-
-
-MIN_RATE_SECONDS = 0.5
+MIN_RATE_SECONDS = 0.5  # a read shorter than this says nothing of its rate
 
 
 @dataclass(frozen=True)
