@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+
 from botocore.exceptions import ClientError
+
+from launcher.core.errors import BadInput, DdbS3Error
 
 NOT_FOUND_CODES = ("404", "NoSuchBucket", "NotFound", "NoSuchKey")
 DENIED_CODES = ("403", "AccessDenied", "AccessDeniedException")
@@ -16,3 +21,17 @@ def describe(e: ClientError) -> str:
     """'Code: Message' of an AWS error, for a line that names the thing and the call."""
     err = e.response.get("Error", {})
     return f"{err.get('Code', 'Error')}: {err.get('Message', str(e))}"
+
+
+@contextmanager
+def translated(what: str, *, bad_input: Collection[str] = (), messages: Mapping[str, str] | None = None) -> Iterator[None]:
+    """The one translation of an AWS error into ours: inside the block, a ClientError becomes one line,
+    `<what> failed: Code: Message` (or `messages[code]`, our own words for a code the user can act
+    on), as BadInput when its code is in `bad_input` (the request itself is wrong), else DdbS3Error."""
+    try:
+        yield
+    except ClientError as e:
+        code = error_code(e)
+        cls = BadInput if code in bad_input else DdbS3Error
+        text = (messages or {}).get(code) or f"{what} failed: {describe(e)}"
+        raise cls(text) from None
