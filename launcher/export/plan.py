@@ -147,6 +147,19 @@ class ExportPlan(BaseModel):
         """A cluster this run starts and terminates."""
         return self.runner == RunnerName.EMR and self.cluster.transient
 
+    def with_export_id(self, export_id: str) -> ExportPlan:
+        """The same plan re-pointed at another export id: its export root, its artifacts' prefix (the
+        same base, this id last) and a Glue job created for the run (named after the id). An
+        Airflow retry uses it to go on with the export an earlier try started."""
+        update: dict[str, Any] = {
+            "export_id": export_id,
+            "export_root": layout.export_root(self.prefix, export_id),
+            "artifacts_uri": self.artifacts_uri.rstrip("/").rsplit("/", 1)[0] + "/" + export_id,
+        }
+        if self.glue.created:
+            update["glue"] = self.glue.model_copy(update={"job_name": glue_job_name(export_id)})
+        return self.model_copy(update=update)
+
 
 def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str]:
     if request.engine != "auto":
@@ -253,9 +266,14 @@ def serverless_spec(request: ExportRequest, estimated_seconds: float) -> Serverl
     )
 
 
+def glue_job_name(export_id: str) -> str:
+    """The Glue job a run creates (no --glue-job): named after the export."""
+    return f"ddb-s3-export-{export_id}"
+
+
 def glue_spec(request: ExportRequest, export_id: str, estimated_seconds: float) -> GlueSpec:
     return GlueSpec(
-        job_name=request.glue_job or f"ddb-s3-export-{export_id}",
+        job_name=request.glue_job or glue_job_name(export_id),
         created=request.glue_job is None,
         keep=request.keep,
         role=request.glue_role,

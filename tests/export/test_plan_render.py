@@ -151,3 +151,18 @@ def test_an_instance_type_without_a_price_is_priced_as_unknown_never_zero():
 def test_engine_reason_says_default_when_nothing_was_asked():
     assert nightly_plan().engine_reason == "the default engine"
     assert nightly_plan(engine="spark").engine_reason == "--engine spark was asked for"
+
+
+def test_with_export_id_repoints_the_plan_as_a_fresh_plan_of_that_id_would():
+    """An Airflow retry goes on with an earlier try's export: the plan it rebuilds equals the plan
+    made with that export's id (its root, its artifacts, a Glue job named after it)."""
+    earlier = nightly_plan(token="0badcafe")
+    assert nightly_plan().with_export_id(earlier.export_id) == earlier
+    for flags in ({"artifacts_uri": "s3://lab-art/runs/"}, {"runner": "glue"}, {"runner": "glue", "glue_job": "mine"},
+                  {"to": "s3://lab-backups"}):
+        earlier = nightly_plan(token="0badcafe", **flags)
+        assert nightly_plan(**flags).with_export_id(earlier.export_id) == earlier, flags
+    moved = nightly_plan(runner="glue").with_export_id("01700000000000-00000000")
+    assert moved.export_root == "ddb/nightly/AWSDynamoDB/01700000000000-00000000/"
+    assert moved.artifacts_uri == "s3://lab-backups/ddb/nightly/_ddb_s3_artifacts/01700000000000-00000000"
+    assert moved.glue.job_name == "ddb-s3-export-01700000000000-00000000"
