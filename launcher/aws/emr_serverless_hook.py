@@ -1,25 +1,40 @@
 """Every AWS call of the EMR Serverless runner: applications (create, describe, stop, delete, find
-the one an interrupted create left), job runs (start, describe, cancel), and, through EmrHook's S3
-half, the artifacts upload and a driver log's text. The workflow lives in export/run/emr_serverless.py,
-the requests come from export/render/serverless.py (pure)."""
+the one an interrupted create left), job runs (start, describe, cancel); and, composed
+(`hook.artifacts`, `hook.logs`), the artifacts upload and a driver log's text. Every AWS error leaves
+it as one line (aws/errors.translated). The workflow lives in export/run/emr_serverless.py, the
+requests come from export/render/serverless.py (pure)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from launcher.aws.emr_hook import EmrHook
-from launcher.aws.errors import describe
+from launcher.aws.artifacts import ArtifactStore
+from launcher.aws.errors import translated
+from launcher.aws.logs import S3Logs
 from launcher.aws.session import Aws
-from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
 
+NOT_FOUND = ("ResourceNotFoundException",)
 
-class EmrServerlessHook(EmrHook):
-    def __init__(self, aws: Aws | None = None, *, serverless: Any = None, s3: Any = None, settings: S3WriteSettings | None = None) -> None:
-        super().__init__(aws, s3=s3, settings=settings)
+
+class EmrServerlessHook:
+    def __init__(
+        self,
+        aws: Aws | None = None,
+        *,
+        serverless: Any = None,
+        s3: Any = None,
+        settings: S3WriteSettings | None = None,
+        artifacts: ArtifactStore | None = None,
+        logs: S3Logs | None = None,
+    ) -> None:
+        """`s3`: an S3 client for the default artifact store and log reader (else the Aws's)."""
+        self.aws = aws or Aws()
         self._serverless = serverless
+        self.settings = settings or S3WriteSettings()
+        self.artifacts = artifacts or ArtifactStore(s3 if s3 is not None else self.aws, self.settings)
+        self.logs = logs or S3Logs(s3 if s3 is not None else self.aws, self.settings)
 
     @property
     def serverless(self) -> Any:
@@ -27,50 +42,59 @@ class EmrServerlessHook(EmrHook):
             self._serverless = self.aws.client("emr-serverless")
         return self._serverless
 
+    # --- delegates, until the runners call hook.artifacts / hook.logs ------------------------
+
+    def upload_artifacts(self, root: str, files: dict[str, str | bytes], local_files: dict[str, Path]) -> list[str]:
+        return self.artifacts.upload(root, files, local_files)
+
+    def log_exists(self, uri: str) -> bool:
+        return self.logs.exists(uri)
+
+    def read_log(self, uri: str, max_bytes: int = 4 << 20) -> str | None:
+        return self.logs.read(uri, max_bytes)
+
     # --- applications ----------------------------------------------------------------------
 
     def create_application(self, request: dict[str, Any]) -> dict[str, Any]:
         """{applicationId, arn, name}"""
-        try:
+        with translated("CreateApplication"):
             return dict(self.serverless.create_application(**request))
-        except ClientError as e:
-            raise DdbS3Error(f"CreateApplication failed: {describe(e)}") from None
 
     def get_application(self, application_id: str) -> dict[str, Any]:
-        try:
+        missing = f"EMR Serverless application {application_id} not found in {self.serverless.meta.region_name}"
+        with translated(f"GetApplication {application_id}", bad_input=NOT_FOUND, messages=dict.fromkeys(NOT_FOUND, missing)):
             return dict(self.serverless.get_application(applicationId=application_id)["application"])
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                raise BadInput(f"EMR Serverless application {application_id} not found in {self.serverless.meta.region_name}") from None
-            raise DdbS3Error(f"GetApplication {application_id} failed: {describe(e)}") from None
 
     def stop_application(self, application_id: str) -> None:
-        self.serverless.stop_application(applicationId=application_id)
+        with translated(f"StopApplication {application_id}"):
+            self.serverless.stop_application(applicationId=application_id)
 
     def delete_application(self, application_id: str) -> None:
-        self.serverless.delete_application(applicationId=application_id)
+        with translated(f"DeleteApplication {application_id}"):
+            self.serverless.delete_application(applicationId=application_id)
 
     def applications_named(self, name: str) -> list[dict[str, Any]]:
         """Applications not yet deleted with this name (the cleanup after an interrupted CreateApplication)."""
         found = []
         states = ["CREATING", "CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED"]
-        for page in self.serverless.get_paginator("list_applications").paginate(states=states):
-            found += [a for a in page["applications"] if a.get("name") == name]
+        with translated("ListApplications"):
+            for page in self.serverless.get_paginator("list_applications").paginate(states=states):
+                found += [a for a in page["applications"] if a.get("name") == name]
         return found
 
     # --- job runs --------------------------------------------------------------------------
 
     def start_job_run(self, request: dict[str, Any]) -> str:
-        try:
+        with translated(f"StartJobRun on {request.get('applicationId')}"):
             return str(self.serverless.start_job_run(**request)["jobRunId"])
-        except ClientError as e:
-            raise DdbS3Error(f"StartJobRun on {request.get('applicationId')} failed: {describe(e)}") from None
 
     def get_job_run(self, application_id: str, job_run_id: str) -> dict[str, Any]:
-        return dict(self.serverless.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"])
+        with translated(f"GetJobRun {job_run_id} on {application_id}", bad_input=NOT_FOUND):
+            return dict(self.serverless.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"])
 
     def cancel_job_run(self, application_id: str, job_run_id: str) -> None:
-        self.serverless.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
+        with translated(f"CancelJobRun {job_run_id} on {application_id}"):
+            self.serverless.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
 
 
 def account_of(arn: str) -> str:
