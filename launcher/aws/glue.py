@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from launcher.core.errors import BadInput, DdbS3Error
+from launcher.aws.errors import error_code, translated
+from launcher.core.errors import BadInput
 
 _NAME = re.compile(r"^[a-z0-9_]{1,255}$")
 
@@ -42,20 +43,32 @@ def check_name(what: str, name: str) -> None:
 
 
 def _ensure_database(glue: Any, database: str) -> None:
-    try:
-        glue.get_database(Name=database)
-    except ClientError as e:
-        if e.response["Error"]["Code"] != "EntityNotFoundException":
-            raise DdbS3Error(f"Glue GetDatabase {database!r} failed: {e.response['Error']['Code']}") from None
-        glue.create_database(DatabaseInput={"Name": database, "Description": "created by ddb-s3"})
+    with translated(f"Glue GetDatabase {database!r}"):
+        try:
+            glue.get_database(Name=database)
+            return
+        except ClientError as e:
+            if error_code(e) != "EntityNotFoundException":
+                raise
+    with translated(f"Glue CreateDatabase {database!r}"):
+        try:
+            glue.create_database(DatabaseInput={"Name": database, "Description": "created by ddb-s3"})
+        except ClientError as e:
+            if error_code(e) != "AlreadyExistsException":  # made meanwhile by another run
+                raise
 
 
 def _put_table(glue: Any, database: str, table_input: dict[str, Any]) -> None:
-    try:
-        glue.create_table(DatabaseName=database, TableInput=table_input)
-    except ClientError as e:
-        if e.response["Error"]["Code"] != "AlreadyExistsException":
-            raise DdbS3Error(f"Glue CreateTable {database}.{table_input['Name']} failed: {e.response['Error']['Code']}") from None
+    """CreateTable, or UpdateTable when the table is there already."""
+    name = f"{database}.{table_input['Name']}"
+    with translated(f"Glue CreateTable {name}"):
+        try:
+            glue.create_table(DatabaseName=database, TableInput=table_input)
+            return
+        except ClientError as e:
+            if error_code(e) != "AlreadyExistsException":
+                raise
+    with translated(f"Glue UpdateTable {name}"):
         glue.update_table(DatabaseName=database, TableInput=table_input)
 
 
