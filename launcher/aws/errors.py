@@ -20,7 +20,9 @@ def error_code(e: ClientError) -> str:
 def describe(e: ClientError) -> str:
     """'Code: Message' of an AWS error, for a line that names the thing and the call."""
     err = e.response.get("Error", {})
-    return f"{err.get('Code', 'Error')}: {err.get('Message', str(e))}"
+    # One line whatever the server sent (moto answers an unhandled call with an HTML page).
+    message = " ".join(str(err.get("Message", e)).split())
+    return f"{err.get('Code', 'Error')}: {message[:300]}"
 
 
 @contextmanager

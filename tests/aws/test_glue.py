@@ -7,13 +7,15 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 import pytest
+from botocore.stub import Stubber
 
 from launcher.backup.convert import convert
 from launcher.aws.glue import register_dynamodb_json
+from launcher.core.errors import DdbS3Error
 
 from helpers import CONVERT_ITEMS, write_export
 
-pytestmark = pytest.mark.integration
+# Tests that use the local stack are marked integration by conftest; the stubbed ones are unit.
 
 
 def test_parquet_registered_in_glue(s3: Any, bucket: str, tmp_path: Path) -> None:
@@ -37,3 +39,36 @@ def test_dynamodb_json_registered(local_stack) -> None:  # noqa: ANN001
     register_dynamodb_json(glue, "rawdb", "lab_raw", "s3://b/ddb/AWSDynamoDB/x/data/", {"pk": {"S"}, "n": {"N", "S"}})
     cols = glue.get_table(DatabaseName="rawdb", Name="lab_raw")["Table"]["StorageDescriptor"]["Columns"]
     assert cols == [{"Name": "item", "Type": "struct<n:struct<N:string,S:string>,pk:struct<S:string>>"}]
+
+
+def stubbed_glue() -> tuple[Any, Stubber]:
+    glue = boto3.client("glue", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return glue, Stubber(glue)
+
+
+@pytest.mark.unit
+def test_a_refused_catalog_call_is_one_line() -> None:
+    """Stubbed: moto's Glue refuses nothing (no IAM), and a database made between our GetDatabase and
+    CreateDatabase (another run) is a race no local server shows."""
+    glue, stub = stubbed_glue()
+    stub.add_client_error("get_database", "AccessDeniedException", "User is not authorized to perform: glue:GetDatabase")
+    with stub, pytest.raises(DdbS3Error) as err:
+        register_dynamodb_json(glue, "rawdb", "lab_raw", "s3://b/data/", {"pk": {"S"}})
+    assert type(err.value) is DdbS3Error
+    assert str(err.value) == "Glue GetDatabase 'rawdb' failed: AccessDeniedException: User is not authorized to perform: glue:GetDatabase"
+
+
+@pytest.mark.unit
+def test_a_database_made_meanwhile_and_an_existing_table_are_updated() -> None:
+    glue, stub = stubbed_glue()
+    stub.add_client_error("get_database", "EntityNotFoundException")
+    stub.add_client_error("create_database", "AlreadyExistsException")
+    stub.add_client_error("create_table", "AlreadyExistsException")
+    stub.add_response("update_table", {})
+    stub.add_client_error("get_database", "EntityNotFoundException")
+    stub.add_client_error("create_database", "ResourceNumberLimitExceededException", "too many databases")
+    with stub:
+        register_dynamodb_json(glue, "rawdb", "lab_raw", "s3://b/data/", {"pk": {"S"}})
+        with pytest.raises(DdbS3Error, match=r"^Glue CreateDatabase 'rawdb' failed: ResourceNumberLimitExceededException: too many databases$"):
+            register_dynamodb_json(glue, "rawdb", "lab_raw", "s3://b/data/", {"pk": {"S"}})
+    stub.assert_no_pending_responses()
