@@ -1,18 +1,25 @@
-"""DynamoDB calls made outside Spark: DescribeTable (+ DescribeContinuousBackups) as a TableInfo, and
-ListTables for the export's --table globs."""
+"""DynamoDB calls made outside Spark: DescribeTable (+ DescribeContinuousBackups) as a TableInfo,
+ListTables for the export's --table globs, and DynamoDbHook: a restore's target table (described,
+created from an export's recorded schema and waited for until ACTIVE). Every AWS error leaves here
+as one line (aws/errors)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from launcher.aws.errors import error_code, translated
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.table import TableInfo, table_info_from_description
+from launcher.core.wait import SYSTEM_CLOCK, Clock, poll_until
+
+NOT_FOUND = "ResourceNotFoundException"
+DENIED = ("AccessDeniedException", "UnrecognizedClientException")
 
 
 def describe_table(aws: Aws, table: str) -> TableInfo:
@@ -20,11 +27,11 @@ def describe_table(aws: Aws, table: str) -> TableInfo:
     try:
         desc = ddb.describe_table(TableName=table)["Table"]
     except ClientError as e:
-        code = e.response["Error"]["Code"]
-        if code == "ResourceNotFoundException":
+        code = error_code(e)
+        if code == NOT_FOUND:
             raise BadInput(f"table {table!r} not found in {aws.region_name}: check --table and --region") from None
-        if code in ("AccessDeniedException", "UnrecognizedClientException"):
-            raise DdbS3Error(f"not allowed to describe table {table!r}: {e.response['Error'].get('Message', code)}") from None
+        if code in DENIED:
+            raise DdbS3Error(f"not allowed to describe table {table!r}: {_message(e)}") from None
         raise DdbS3Error(f"DescribeTable {table!r} failed: {code}") from None
     except EndpointConnectionError as e:
         raise DdbS3Error(f"cannot reach DynamoDB at {e.kwargs.get('endpoint_url')}: check --region / AWS_ENDPOINT_URL_DYNAMODB") from None
@@ -39,17 +46,21 @@ def describe_table(aws: Aws, table: str) -> TableInfo:
     return table_info_from_description(desc, pitr)
 
 
+def _message(e: ClientError) -> str:
+    """The AWS message of an error (its code when it has none), as the access-denied lines show it."""
+    return str(e.response.get("Error", {}).get("Message") or error_code(e))
+
+
 def list_tables(aws: Aws) -> list[str]:
     """Every table name in the region, all pages of ListTables (what a --table glob matches against)."""
     ddb = aws.client("dynamodb")
     try:
         return [name for page in ddb.get_paginator("list_tables").paginate() for name in page["TableNames"]]
     except ClientError as e:
-        code = e.response["Error"]["Code"]
-        if code in ("AccessDeniedException", "UnrecognizedClientException"):
+        code = error_code(e)
+        if code in DENIED:
             raise DdbS3Error(
-                f"not allowed to list the tables in {aws.region_name} (dynamodb:ListTables, which a --table glob needs): "
-                f"{e.response['Error'].get('Message', code)}"
+                f"not allowed to list the tables in {aws.region_name} (dynamodb:ListTables, which a --table glob needs): {_message(e)}"
             ) from None
         raise DdbS3Error(f"ListTables failed: {code}") from None
     except EndpointConnectionError as e:
@@ -85,3 +96,118 @@ def _count_and_size(pages: Iterable[dict[str, Any]]) -> tuple[int, int]:
         count += page["Count"]
         size += sum(len(json.dumps(item, default=str)) for item in page["Items"])  # about the stored size
     return count, size
+
+
+# --------------------------------------------------------------------------- a restore's target table
+
+
+def create_request(table: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The CreateTable request of `table` from an export's recorded schema (DescribeTable's shape):
+    its keys, billing mode and indexes. A provisioned table (and each GSI) gets the recorded
+    capacity, at least 1 unit, 5 when none was recorded."""
+    billing = schema.get("BillingMode") or "PAY_PER_REQUEST"
+    throughput = schema.get("ProvisionedThroughput") or {}
+    pt = {
+        "ReadCapacityUnits": max(1, int(throughput.get("ReadCapacityUnits") or 5)),
+        "WriteCapacityUnits": max(1, int(throughput.get("WriteCapacityUnits") or 5)),
+    }
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeySchema": schema["KeySchema"],
+        "AttributeDefinitions": schema["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
+    if billing == "PROVISIONED":
+        request["ProvisionedThroughput"] = pt
+    gsis = [_index(ix) for ix in schema.get("GlobalSecondaryIndexes") or []]
+    if gsis:
+        if billing == "PROVISIONED":
+            gsis = [dict(ix, ProvisionedThroughput=pt) for ix in gsis]
+        request["GlobalSecondaryIndexes"] = gsis
+    lsis = [_index(ix) for ix in schema.get("LocalSecondaryIndexes") or []]
+    if lsis:
+        request["LocalSecondaryIndexes"] = lsis
+    return request
+
+
+def _index(ix: dict[str, Any]) -> dict[str, Any]:
+    return {k: ix[k] for k in ("IndexName", "KeySchema", "Projection") if k in ix}
+
+
+def is_active(desc: dict[str, Any]) -> bool:
+    return desc.get("TableStatus") == "ACTIVE"
+
+
+class DynamoDbHook:
+    """The table calls of a restore: describe its target, tell whether it holds items, create it and
+    wait (core/wait.poll_until, clock injected) until it is ACTIVE. Errors leave as one line."""
+
+    CREATE_TIMEOUT = 600.0  # seconds: a table with indexes can take minutes
+    POLL_SECONDS = 0.2  # a new table is ACTIVE within seconds (dynalite: ~0.5 s)
+
+    def __init__(self, aws: Aws | None = None, *, ddb: Any = None) -> None:
+        """`ddb`: a DynamoDB client to use (else the Aws's, made on first use)."""
+        self.aws = aws or Aws()
+        self._ddb = ddb
+
+    @property
+    def ddb(self) -> Any:
+        if self._ddb is None:
+            self._ddb = self.aws.client("dynamodb")
+        return self._ddb
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        """DescribeTable's 'Table', or None when there is no such table (yet)."""
+        with translated(f"DescribeTable {name!r}"):
+            try:
+                return dict(self.ddb.describe_table(TableName=name)["Table"])
+            except ClientError as e:
+                if error_code(e) == NOT_FOUND:
+                    return None
+                raise
+
+    def has_items(self, name: str) -> bool:
+        """Whether the table holds at least one item (one Scan of Limit 1)."""
+        with translated(f"Scan {name!r}"):
+            return bool(self.ddb.scan(TableName=name, Limit=1, Select="COUNT").get("Count"))
+
+    def create(self, request: dict[str, Any]) -> None:
+        # the AWS message says what is wrong with the request (an index, a key type, a limit)
+        with translated(f"CreateTable {request.get('TableName')!r}"):
+            self.ddb.create_table(**request)
+
+    def wait_active(
+        self,
+        name: str,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        timeout: float = CREATE_TIMEOUT,
+        every: float = POLL_SECONDS,
+        say: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Poll DescribeTable until the table is ACTIVE and return its description; WaitTimeout after
+        `timeout` seconds. A table not found yet counts as not ACTIVE (DescribeTable may lag a
+        CreateTable)."""
+        return poll_until(
+            lambda: self.describe(name) or {},  # {}: not found yet
+            is_active,
+            every=every,
+            clock=clock,
+            timeout=timeout,
+            what=f"table {name!r} becoming ACTIVE",
+            describe=lambda d: f"table {name} is {d.get('TableStatus', 'not found yet')}",
+            say=say,
+        )
+
+    def create_and_wait(
+        self,
+        request: dict[str, Any],
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        timeout: float = CREATE_TIMEOUT,
+        every: float = POLL_SECONDS,
+        say: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """CreateTable, then wait_active: the new table's description once it is ACTIVE."""
+        self.create(request)
+        return self.wait_active(str(request["TableName"]), clock=clock, timeout=timeout, every=every, say=say)

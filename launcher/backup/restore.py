@@ -29,21 +29,24 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from launcher.aws.dynamodb import DynamoDbHook, create_request
+from launcher.aws.errors import describe, error_code
 from launcher.aws.json_body import json_body, send_json_bodies
 from launcher.aws.session import Aws
 from launcher.backup.formats import ExportSource, Record, detect, iter_records
-from launcher.backup.storage import open_location
+from launcher.backup.storage import Location, open_location
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_key, items_equal, wire_to_json
 from launcher.core.errors import BadInput, DdbS3Error, IncompleteExport
 from launcher.core.paths import RESTORES_DIR_ENV, user_cache
 from launcher.core.retries import retries_of
 from launcher.core.s3args import S3WriteSettings
+from launcher.core.wait import SYSTEM_CLOCK, Clock
 from launcher.options import RestoreOptions
 
 BATCH = 25
@@ -77,6 +80,16 @@ class Counts:
     @property
     def done(self) -> int:
         return self.written + self.skipped + self.identical + self.deleted
+
+    def __iadd__(self, other: Counts) -> Counts:
+        """Add another Counts (one batch's) into these running totals."""
+        self.written += other.written
+        self.skipped += other.skipped
+        self.identical += other.identical
+        self.deleted += other.deleted
+        self.consumed_wcu += other.consumed_wcu
+        self.retries += other.retries
+        return self
 
 
 @dataclass
@@ -198,59 +211,7 @@ def backoff(attempt: int, base: float = 0.05, cap: float = 5.0) -> float:
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
-# --------------------------------------------------------------------------- table
-
-
-def _describe(ddb: Any, table: str) -> dict[str, Any] | None:
-    try:
-        return ddb.describe_table(TableName=table)["Table"]
-    except ClientError as e:
-        if e.response["Error"]["Code"] == "ResourceNotFoundException":
-            return None
-        raise DdbS3Error(f"DescribeTable {table!r} failed: {e.response['Error']['Code']}") from None
-
-
-def create_table_from_schema(ddb: Any, table: str, schema: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
-    billing = schema.get("BillingMode") or "PAY_PER_REQUEST"
-    throughput = schema.get("ProvisionedThroughput") or {}
-    pt = {
-        "ReadCapacityUnits": max(1, int(throughput.get("ReadCapacityUnits") or 5)),
-        "WriteCapacityUnits": max(1, int(throughput.get("WriteCapacityUnits") or 5)),
-    }
-    args: dict[str, Any] = {
-        "TableName": table,
-        "KeySchema": schema["KeySchema"],
-        "AttributeDefinitions": schema["AttributeDefinitions"],
-        "BillingMode": billing,
-    }
-    if billing == "PROVISIONED":
-        args["ProvisionedThroughput"] = pt
-    gsis = [{k: ix[k] for k in ("IndexName", "KeySchema", "Projection") if k in ix} for ix in schema.get("GlobalSecondaryIndexes") or []]
-    if gsis:
-        if billing == "PROVISIONED":
-            gsis = [dict(ix, ProvisionedThroughput=pt) for ix in gsis]
-        args["GlobalSecondaryIndexes"] = gsis
-    lsis = [{k: ix[k] for k in ("IndexName", "KeySchema", "Projection") if k in ix} for ix in schema.get("LocalSecondaryIndexes") or []]
-    if lsis:
-        args["LocalSecondaryIndexes"] = lsis
-    say(
-        f"creating table {table} ({billing}, keys {', '.join(k['AttributeName'] for k in schema['KeySchema'])}"
-        + (f", {len(gsis)} GSI" if gsis else "")
-        + (f", {len(lsis)} LSI" if lsis else "")
-        + ") from the export's recorded schema"
-    )
-    try:
-        ddb.create_table(**args)
-    except ClientError as e:
-        raise DdbS3Error(f"CreateTable {table!r} failed: {e.response['Error'].get('Message', e.response['Error']['Code'])}") from None
-    deadline = time.monotonic() + 600
-    while True:
-        desc = _describe(ddb, table)
-        if desc and desc.get("TableStatus") == "ACTIVE":
-            return desc
-        if time.monotonic() > deadline:
-            raise DdbS3Error(f"table {table!r} not ACTIVE after 10 minutes")
-        time.sleep(0.2)
+# --------------------------------------------------------------------------- the target table
 
 
 def _key_schema(desc: dict[str, Any]) -> tuple[str, list[str]]:
@@ -258,7 +219,7 @@ def _key_schema(desc: dict[str, Any]) -> tuple[str, list[str]]:
     return keys[0]["AttributeName"], [k["AttributeName"] for k in keys]
 
 
-def _check_target(source: ExportSource, desc: dict[str, Any], ddb: Any, opts: RestoreOptions, resuming: bool) -> None:
+def _check_target(source: ExportSource, desc: dict[str, Any], hook: DynamoDbHook, opts: RestoreOptions, resuming: bool) -> None:
     schema = source.table_schema or {}
     if schema.get("KeySchema"):
         want = sorted((k["AttributeName"], k["KeyType"]) for k in schema["KeySchema"])
@@ -266,13 +227,87 @@ def _check_target(source: ExportSource, desc: dict[str, Any], ddb: Any, opts: Re
         if want != have:
             raise BadInput(f"table {opts.table!r} has key {have}, the export's table had {want}: restore into a table with the same key")
     src = source.table_name
-    if src and src != opts.table and not opts.force and not resuming:  # a resumed restore filled it itself
-        nonempty = bool(ddb.scan(TableName=opts.table, Limit=1, Select="COUNT").get("Count"))
-        if nonempty:
+    # a resumed restore filled it itself
+    if src and src != opts.table and not opts.force and not resuming and hook.has_items(opts.table):
+        raise BadInput(
+            f"the export is of table {src!r}, and {opts.table!r} is another table that already "
+            "holds items: pass --force to restore into it anyway"
+        )
+
+
+def prepare_target(
+    hook: DynamoDbHook,
+    source: ExportSource,
+    loc: Location,
+    opts: RestoreOptions,
+    resuming: bool,
+    say: Callable[[str], None],
+    clock: Clock = SYSTEM_CLOCK,
+) -> dict[str, Any]:
+    """The target table's description, ACTIVE and fit for the export: an existing table is checked
+    (its key, and another table's items unless --force or resuming), a missing one is created from
+    the export's recorded schema when --create-table says so. With --verify the export is checked
+    first, so nothing is created or written for a broken export."""
+    desc = hook.describe(opts.table)
+    if desc is None:
+        if not opts.create_table:
+            raise BadInput(f"table {opts.table!r} does not exist: create it, or pass --create-table to create it from the export's schema")
+        if not (source.table_schema or {}).get("KeySchema"):
             raise BadInput(
-                f"the export is of table {src!r}, and {opts.table!r} is another table that already "
-                "holds items: pass --force to restore into it anyway"
+                f"the export ({source.kind}) records no table schema, so --create-table cannot create {opts.table!r}: create it first"
             )
+    else:
+        if desc.get("TableStatus") not in ("ACTIVE", "UPDATING"):
+            raise BadInput(f"table {opts.table!r} is {desc.get('TableStatus')}, not ACTIVE")
+        _check_target(source, desc, hook, opts, resuming)
+    if opts.verify:
+        from launcher.backup.verify import verify
+
+        say(f"verifying {loc.uri} ({source.kind} export, {len(source.files)} data files) before writing anything")
+        report = verify(loc)
+        if not report.ok:
+            raise IncompleteExport(f"{loc.uri} failed verification, nothing was written: " + "; ".join(report.problems[:3]))
+    if desc is None:
+        request = create_request(opts.table, source.table_schema or {})
+        gsis, lsis = request.get("GlobalSecondaryIndexes") or [], request.get("LocalSecondaryIndexes") or []
+        say(
+            f"creating table {opts.table} ({request['BillingMode']}, keys {', '.join(k['AttributeName'] for k in request['KeySchema'])}"
+            + (f", {len(gsis)} GSI" if gsis else "")
+            + (f", {len(lsis)} LSI" if lsis else "")
+            + ") from the export's recorded schema"
+        )
+        desc = hook.create_and_wait(request, clock=clock)
+    return desc
+
+
+# --------------------------------------------------------------------------- the write budget
+
+
+@dataclass(frozen=True)
+class WriteBudget:
+    """Write units per second for the restore: `percent` of the table's provisioned write capacity,
+    or of --on-demand-write-units for an on-demand table; at least 1."""
+
+    capacity: int
+    percent: float
+    on_demand: bool
+
+    @classmethod
+    def of(cls, desc: dict[str, Any], opts: RestoreOptions) -> WriteBudget:
+        on_demand = (desc.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED") == "PAY_PER_REQUEST"
+        capacity = opts.on_demand_write_units if on_demand else int(desc["ProvisionedThroughput"]["WriteCapacityUnits"])
+        return cls(capacity, opts.write_percent, on_demand)
+
+    @property
+    def rate(self) -> float:
+        return max(1.0, self.capacity * self.percent)
+
+    def bucket(self, clock: Clock = SYSTEM_CLOCK) -> TokenBucket:
+        return TokenBucket(self.rate, clock.now, clock.sleep)
+
+    def text(self) -> str:
+        kind = "assumed on-demand" if self.on_demand else "provisioned"
+        return f"budget {self.rate:,.0f} write units/s ({self.percent:g} of {self.capacity:,} {kind} units)"
 
 
 def default_checkpoint(identity: dict[str, Any], aws: Aws) -> Path:
@@ -313,12 +348,11 @@ class _Writer:
                 counts.retries += retries_of(resp)
                 return resp
             except ClientError as e:
-                code = e.response["Error"]["Code"]
                 counts.retries += retries_of(e.response)
-                if code not in THROTTLING or attempt == MAX_ATTEMPTS - 1:
+                if error_code(e) not in THROTTLING or attempt == MAX_ATTEMPTS - 1:
                     raise
                 counts.retries += 1
-                time.sleep(backoff(attempt))
+                time.sleep(backoff(attempt))  # a backoff before sending again, not a wait for a state
         raise AssertionError("unreachable")
 
     def put_if_absent(self, recs: list[Record]) -> tuple[Counts, list[Record]]:
@@ -343,7 +377,7 @@ class _Writer:
                 consumed = float((resp.get("ConsumedCapacity") or {}).get("CapacityUnits", est))
                 counts.written += 1
             except ClientError as e:
-                if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if error_code(e) != "ConditionalCheckFailedException":
                     raise
                 consumed = est  # a failed condition still costs write units
                 got = self._call(
@@ -388,7 +422,7 @@ class _Writer:
                 call = {"RequestItems": pending, "ReturnConsumedCapacity": "TOTAL"}
                 left = sum(len(r) for r in pending.values())
                 est = est * left / max(1, len(requests))
-                time.sleep(backoff(attempt, base=0.05, cap=20.0))
+                time.sleep(backoff(attempt, base=0.05, cap=20.0))  # a backoff, not a wait for a state
                 attempt += 1
                 counts.retries += 1
                 if attempt > 40:
@@ -404,6 +438,126 @@ class _Writer:
         return counts, []
 
 
+class RestorePipeline:
+    """Reads the export's lines not done yet (per the checkpoint) into batches of contiguous lines,
+    writes them on `concurrency` worker threads, and, in the calling thread, records each finished
+    batch: its counts added to the checkpoint's, its skipped keys listed, its line range marked done,
+    the checkpoint saved, `on_progress` called. At most 2 x concurrency batches are read ahead.
+    Stopped by an error or Ctrl-C, it still records the batches that finished, so a resumed run does
+    not redo them."""
+
+    def __init__(
+        self,
+        source: ExportSource,
+        writer: _Writer,
+        ckpt: Checkpoint,
+        *,
+        overwrite: bool,
+        concurrency: int,
+        skipped_keys_file: Path | None = None,
+        on_progress: Callable[[Counts], None] | None = None,
+        say: Callable[[str], None] = lambda _m: None,
+        resume_hint: str = "",
+    ) -> None:
+        self.source, self.writer, self.ckpt = source, writer, ckpt
+        self.overwrite, self.concurrency = overwrite, concurrency
+        self.skipped_keys_file, self.on_progress, self.say, self.resume_hint = skipped_keys_file, on_progress, say, resume_hint
+        self.work = writer.batch_overwrite if overwrite else writer.put_if_absent
+        self.inflight: dict[Future, tuple[str, int, int]] = {}  # batch -> (data file, first line, end line)
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="restore")  # threads start on first submit
+        self.skipped_out: TextIO | None = None
+
+    @property
+    def counts(self) -> Counts:
+        """The running totals (those of an interrupted run included): the checkpoint's."""
+        return self.ckpt.counts
+
+    def run(self) -> Counts:
+        """Write every item not done yet and return the totals. The checkpoint is saved as batches
+        finish and once at the end, marked complete only when every item was written."""
+        if self.skipped_keys_file:
+            self.skipped_keys_file.parent.mkdir(parents=True, exist_ok=True)
+            self.skipped_out = open(self.skipped_keys_file, "a" if self.ckpt.resumed else "w", encoding="utf-8")  # noqa: SIM115
+        ok = False
+        try:
+            for ref in self.source.files:
+                if not self.ckpt.file_done(ref.key):
+                    self._read_file(ref)
+            self._drain(0)
+            ok = True
+        except KeyboardInterrupt:
+            self.say(f"restore interrupted after {self.counts.done:,} items: run the same command again to resume ({self.resume_hint})")
+            raise
+        except ClientError as e:
+            raise DdbS3Error(
+                f"writing to {self.writer.table!r} failed: {describe(e)} (run the same command again to resume: {self.resume_hint})"
+            ) from None
+        finally:
+            self._stop(ok)
+        return self.counts
+
+    def _read_file(self, ref: Any) -> None:
+        """Submit the data file's lines not done yet, in batches of at most BATCH contiguous lines;
+        its line count is recorded once it was read to its end."""
+        start = self.ckpt.file(ref.key)["next"]
+        batch: list[Record] = []
+        last = start - 1
+        for rec in iter_records(self.source, ref, start):
+            last = rec.line
+            if self.ckpt.is_done_line(ref.key, rec.line):
+                continue
+            if rec.op == "delete" and not self.overwrite:
+                continue
+            if batch and rec.line != batch[-1].line + 1:  # a batch covers one contiguous line range
+                self._submit(ref.key, batch)
+                batch = []
+            batch.append(rec)
+            if len(batch) == BATCH:
+                self._submit(ref.key, batch)
+                batch = []
+        if batch:
+            self._submit(ref.key, batch)
+        self.ckpt.file(ref.key)["total"] = last + 1
+
+    def _submit(self, key: str, recs: list[Record]) -> None:
+        self._drain(2 * self.concurrency)  # bounded memory: at most this many batches read ahead
+        self.inflight[self.pool.submit(self.work, recs)] = (key, recs[0].line, recs[-1].line + 1)
+
+    def _drain(self, limit: int) -> None:
+        """Record finished batches until at most `limit` are in flight."""
+        while len(self.inflight) > limit:
+            done, _ = wait(list(self.inflight), return_when=FIRST_COMPLETED)
+            for fut in done:
+                self._finish(fut)
+
+    def _finish(self, fut: Future) -> None:
+        key, first, end = self.inflight.pop(fut)
+        counts, skipped = fut.result()
+        if self.skipped_out and skipped:
+            for rec in skipped:
+                line = {"key": {k: rec.item[k] for k in self.writer.key_names}, "file": key, "line": rec.line + 1}
+                self.skipped_out.write(json.dumps(line, separators=(",", ":")) + "\n")
+            self.skipped_out.flush()
+        self.ckpt.counts += counts
+        self.ckpt.mark(key, first, end)
+        self.ckpt.save()
+        if self.on_progress:
+            self.on_progress(self.counts)
+
+    def _stop(self, ok: bool) -> None:
+        if not ok:  # record what finished before stopping, so a resumed run does not redo it
+            for fut in list(self.inflight):
+                try:
+                    fut.result()
+                    self._finish(fut)
+                except Exception:  # noqa: BLE001  the first error is the one reported
+                    self.inflight.pop(fut, None)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.ckpt.save(force=True, complete=ok)
+        if self.skipped_out:
+            self.skipped_out.close()
+
+
 def restore(
     where: str,
     opts: RestoreOptions,
@@ -411,154 +565,50 @@ def restore(
     settings: S3WriteSettings | None = None,
     say: Callable[[str], None] | None = None,
     on_progress: Callable[[Counts], None] | None = None,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RestoreResult:
-    """Restore the export at `where` (s3:// or a local folder) into opts.table.
-    `on_progress` is called in the calling thread after each finished batch with the running totals."""
+    """Restore the export at `where` (s3:// or a local folder) into opts.table: prepare the target
+    table, set the write budget, run the pipeline. `on_progress` is called in the calling thread
+    after each finished batch with the running totals. `clock`: the write budget's time and the
+    wait for a created table (tests pass a fake one)."""
     say = say or (lambda _m: None)
     aws = aws or Aws()
     loc = open_location(where, aws, settings)
     source = detect(loc)
     if source.kind == "incremental" and not opts.overwrite:
         raise BadInput("an incremental export is a change log (puts and deletes): apply it with --overwrite")
-    ddb = writer_client(aws.session, opts.concurrency)
     mode = "overwrite" if opts.overwrite else "put-if-absent"
     identity = {"version": 1, "source": source.identity, "table": opts.table, "mode": mode}
     # Without --checkpoint, one in the cache folder per (export, target table, mode, endpoint): a
     # second run of the same restore resumes it, or is recognised as ours once it has finished.
     checkpoint = opts.checkpoint or default_checkpoint(identity, aws)
     ckpt = Checkpoint(checkpoint, identity)
-    desc = _describe(ddb, opts.table)
-    if desc is None:
-        if not opts.create_table:
-            raise BadInput(f"table {opts.table!r} does not exist: create it, or pass --create-table to create it from the export's schema")
-        if not (source.table_schema or {}).get("KeySchema"):
-            raise BadInput(
-                f"the export ({source.kind}) records no table schema, so --create-table cannot create {opts.table!r}: create it first"
-            )
-    else:
-        if desc.get("TableStatus") not in ("ACTIVE", "UPDATING"):
-            raise BadInput(f"table {opts.table!r} is {desc.get('TableStatus')}, not ACTIVE")
-        _check_target(source, desc, ddb, opts, ckpt.resumed or ckpt.done_before)
-    if opts.verify:
-        from launcher.backup.verify import verify
 
-        say(f"verifying {loc.uri} ({source.kind} export, {len(source.files)} data files) before writing anything")
-        report = verify(loc)
-        if not report.ok:
-            raise IncompleteExport(f"{loc.uri} failed verification, nothing was written: " + "; ".join(report.problems[:3]))
-    if desc is None:
-        desc = create_table_from_schema(ddb, opts.table, source.table_schema or {}, say)
-    hash_key, key_names = _key_schema(desc)
-    billing = (desc.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
-    capacity = opts.on_demand_write_units if billing == "PAY_PER_REQUEST" else int(desc["ProvisionedThroughput"]["WriteCapacityUnits"])
-    rate = max(1.0, capacity * opts.write_percent)
+    desc = prepare_target(DynamoDbHook(aws), source, loc, opts, ckpt.resumed or ckpt.done_before, say, clock)
+    budget = WriteBudget.of(desc, opts)
     if ckpt.resumed:
         say(f"resuming from checkpoint {checkpoint}: {ckpt.counts.done:,} items already done")
     elif ckpt.done_before:
         say(f"this restore ran before into {opts.table} ({checkpoint}): writing every item again, {mode}")
-    say(
-        f"restoring into {opts.table} ({mode}), budget {rate:,.0f} write units/s "
-        f"({opts.write_percent:g} of {capacity:,} {'assumed on-demand' if billing == 'PAY_PER_REQUEST' else 'provisioned'} units), "
-        f"{opts.concurrency} threads"
+    say(f"restoring into {opts.table} ({mode}), {budget.text()}, {opts.concurrency} threads")
+
+    hash_key, key_names = _key_schema(desc)
+    writer = _Writer(writer_client(aws.session, opts.concurrency), opts.table, hash_key, key_names, budget.bucket(clock))
+    pipeline = RestorePipeline(
+        source,
+        writer,
+        ckpt,
+        overwrite=opts.overwrite,
+        concurrency=opts.concurrency,
+        skipped_keys_file=opts.skipped_keys_file,
+        on_progress=on_progress,
+        say=say,
+        resume_hint=resume_hint(checkpoint, opts),
     )
-    writer = _Writer(ddb, opts.table, hash_key, key_names, TokenBucket(rate))
-    work = writer.batch_overwrite if opts.overwrite else writer.put_if_absent
-    skipped_out = None
-    if opts.skipped_keys_file:
-        opts.skipped_keys_file.parent.mkdir(parents=True, exist_ok=True)
-        skipped_out = open(opts.skipped_keys_file, "a" if ckpt.resumed else "w", encoding="utf-8")  # noqa: SIM115
     t0 = time.monotonic()
-    inflight: dict[Future, tuple[str, int, int]] = {}
-    pool = ThreadPoolExecutor(max_workers=opts.concurrency, thread_name_prefix="restore")
-
-    def finish(fut: Future) -> None:
-        key, first, end = inflight.pop(fut)
-        counts, skipped = fut.result()
-        if skipped_out and skipped:
-            for rec in skipped:
-                skipped_out.write(
-                    json.dumps({"key": {k: rec.item[k] for k in key_names}, "file": key, "line": rec.line + 1}, separators=(",", ":"))
-                    + "\n"
-                )
-            skipped_out.flush()
-        c = ckpt.counts
-        c.written += counts.written
-        c.skipped += counts.skipped
-        c.identical += counts.identical
-        c.deleted += counts.deleted
-        c.consumed_wcu += counts.consumed_wcu
-        c.retries += counts.retries
-        ckpt.mark(key, first, end)
-        ckpt.save()
-        if on_progress:
-            on_progress(ckpt.counts)
-
-    def drain(limit: int) -> None:
-        while len(inflight) > limit:
-            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-            for fut in done:
-                finish(fut)
-
-    def submit(key: str, recs: list[Record]) -> None:
-        drain(2 * opts.concurrency)  # bounded memory: at most this many batches read ahead
-        inflight[pool.submit(work, recs)] = (key, recs[0].line, recs[-1].line + 1)
-
-    ok = False
-    try:
-        for ref in source.files:
-            if ckpt.file_done(ref.key):
-                continue
-            start = ckpt.file(ref.key)["next"]
-            batch: list[Record] = []
-            last = start - 1
-            for rec in iter_records(source, ref, start):
-                last = rec.line
-                if ckpt.is_done_line(ref.key, rec.line):
-                    continue
-                if rec.op == "delete" and not opts.overwrite:
-                    continue
-                if batch and rec.line != batch[-1].line + 1:  # a batch covers one contiguous line range
-                    submit(ref.key, batch)
-                    batch = []
-                batch.append(rec)
-                if len(batch) == BATCH:
-                    submit(ref.key, batch)
-                    batch = []
-            if batch:
-                submit(ref.key, batch)
-            ckpt.file(ref.key)["total"] = last + 1
-        drain(0)
-        ok = True
-    except KeyboardInterrupt:
-        say(f"restore interrupted after {ckpt.counts.done:,} items: run the same command again to resume ({resume_hint(checkpoint, opts)})")
-        raise
-    except ClientError as e:
-        err = e.response["Error"]
-        raise DdbS3Error(
-            f"writing to {opts.table!r} failed: {err['Code']}: {err.get('Message', '')} "
-            f"(run the same command again to resume: {resume_hint(checkpoint, opts)})"
-        ) from None
-    finally:
-        if not ok:  # record what finished before stopping, so a resumed run does not redo it
-            for fut in list(inflight):
-                try:
-                    fut.result()
-                    finish(fut)
-                except Exception:  # noqa: BLE001  the first error is the one reported
-                    inflight.pop(fut, None)
-        pool.shutdown(wait=True, cancel_futures=True)
-        ckpt.save(force=True, complete=ok)
-        if skipped_out:
-            skipped_out.close()
-    result = RestoreResult(
-        opts.table,
-        source.kind,
-        mode,
-        ckpt.counts,
-        source.expected_items,
-        time.monotonic() - t0,
-        ckpt.resumed,
-        str(opts.skipped_keys_file) if opts.skipped_keys_file else None,
-        rate,
+    counts = pipeline.run()
+    skipped_file = str(opts.skipped_keys_file) if opts.skipped_keys_file else None
+    return RestoreResult(
+        opts.table, source.kind, mode, counts, source.expected_items, time.monotonic() - t0, ckpt.resumed, skipped_file, budget.rate
     )
-    return result
