@@ -10,11 +10,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from helpers import LAB_SCHEMA, unique_name
 from launcher.aws.dynamodb import DynamoDbHook, create_request
 from launcher.core.errors import DdbS3Error
 from launcher.core.wait import Clock, WaitTimeout
-
-from helpers import LAB_SCHEMA, unique_name
 
 
 class FakeClock:
