@@ -2,11 +2,15 @@
 (estimate.CPU_US_PER_ITEM): the plan's estimate takes the slower of the read and the processing,
 and names the nodes that would keep up. The issue's case: 100 GB of 1 KB items at the 40,000-unit
 default table quota, on EMR."""
+import math
+import re
+
 import pytest
 
 from launcher.export.estimate import (
     CLUSTER_START_SECONDS,
     CPU_US_PER_ITEM,
+    INSTANCE_PRICES,
     cheapest_cluster_to_keep_up,
     core_nodes_to_keep_up,
     estimate,
@@ -40,9 +44,33 @@ def test_100_gb_on_the_nodes_that_keep_up_is_read_bound_and_done_within_15_minut
 
 
 def test_the_cheapest_cluster_that_keeps_up_is_priced_with_its_master():
-    instance_type, nodes = cheapest_cluster_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM["connector"])
-    assert instance_type.split(".")[0] in ("m5", "m6g", "m7g")
-    assert nodes == core_nodes_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM["connector"], instance_type)
+    """The cluster the advice names, planned: the plan prints the price of core nodes plus the master
+    at the price table's EC2 + EMR rates for the hours of the run, worked out here by hand."""
+    cpu_us = CPU_US_PER_ITEM["segments"]  # the segments reader reads at exactly the budget
+    options = {}  # type: (core nodes that keep up, $ an hour of one node)
+    for instance_type, (vcpu, ec2, emr) in INSTANCE_PRICES.items():
+        if instance_type.split(".")[0] in ("m5", "m6g", "m7g"):
+            options[instance_type] = (max(1, math.ceil(QUOTA * (8192 // ITEM) * cpu_us / 1e6 / vcpu)), ec2 + emr)
+    with_master = {t: ((n + 1) * price, n) for t, (n, price) in options.items()}
+    want_type = min(with_master, key=with_master.__getitem__)
+    want_nodes = options[want_type][0]
+    # core nodes alone would pick another type: the choice really prices the master
+    assert want_type != min(options, key=lambda t: (options[t][0] * options[t][1], options[t][0]))
+    assert cheapest_cluster_to_keep_up(QUOTA, ITEM, False, cpu_us) == (want_type, want_nodes)
+
+    desc = table_description(item_count=ITEMS, size_bytes=SIZE) | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
+    plan = plan_for(desc, runner="emr", on_demand_read_units=QUOTA, read_percent=1.0, reader="segments",
+                    instance_type=want_type, core_nodes=want_nodes)
+    read_units = math.ceil(SIZE / 4096) / 2  # eventually consistent: 8 KB a unit
+    seconds = read_units / QUOTA + 8 * 60  # read bound (the nodes keep up), plus the transient cluster's start
+    hours = (want_nodes + 1) * seconds / 3600
+    _, ec2, emr = INSTANCE_PRICES[want_type]
+    cluster = hours * (ec2 + emr)
+    reads = read_units / 1e6 * 0.125  # on-demand, $0.125 a million read units
+    printed = re.search(r"est\. \$([\d,.]+) \(reads \$([\d,.]+), cluster \$([\d,.]+) for ([\d.]+) instance-hours\)",
+                        plan.estimate_text)
+    assert printed, plan.estimate_text
+    assert printed.groups() == (f"{reads + cluster:,.2f}", f"{reads:,.2f}", f"{cluster:,.2f}", f"{hours:.2f}"), plan.estimate_text
 
 
 def test_advice_only_when_the_cluster_falls_behind():
