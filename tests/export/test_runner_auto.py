@@ -3,6 +3,7 @@ then the least compute cost."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -21,13 +22,22 @@ def test_a_small_table_runs_here():
     assert p.runner == "local" and "no start-up" in p.runner_reason and "GiB" in p.runner_reason
 
 
-def test_a_big_table_goes_to_the_cheapest_cloud_runner_and_the_reason_compares_them():
-    p = auto(100 * GB)
-    assert p.runner in ("emr", "emr-serverless", "glue")
-    for r in ("emr $", "emr-serverless $", "glue $"):
-        assert r in p.runner_reason, p.runner_reason
-    assert p.runner_reason.endswith(f"{p.runner} costs least")
-    assert p.estimate_text  # the chosen runner's own estimate
+COMPARED = re.compile(r"(emr|emr-serverless|glue) \$([\d,]+\.\d\d) \(~([^)]+)\)")
+OWN_COMPUTE = re.compile(r"(?:cluster|Glue|EMR Serverless) \$([\d,]+\.\d\d) for")
+
+
+@pytest.mark.parametrize("size, winner", [(100 * GB, "glue"), (1000 * GB, "emr")])
+def test_a_big_table_goes_to_the_cheapest_cloud_runner_and_the_reason_compares_them(size, winner):
+    """The printed compute cost of each cloud runner is read back from the reason: the chosen one is
+    the cheapest of them, and its printed cost is the one its own estimate prints. Two sizes with
+    two different winners, so a fixed pick cannot pass."""
+    p = auto(size)
+    costs = {r: float(c.replace(",", "")) for r, c, _ in COMPARED.findall(p.runner_reason)}
+    assert set(costs) == {"emr", "emr-serverless", "glue"}, p.runner_reason
+    assert costs[p.runner] == min(costs.values()), (p.runner, costs)
+    assert p.runner == winner, p.runner_reason
+    own = OWN_COMPUTE.search(p.estimate_text)
+    assert own and float(own[1].replace(",", "")) == costs[p.runner], (p.estimate_text, costs)
 
 
 def test_a_small_table_read_slowly_does_not_run_here():
@@ -52,8 +62,6 @@ def test_an_asked_runner_says_so():
 def test_the_cost_comparison_counts_the_items_processing():
     """At 40,000 units/s the default 2 x m5.xlarge cannot process the connector's items as fast as
     they are read (CPU_US_PER_ITEM): the compared EMR time is the CPU-bound one, longer than the read."""
-    import re
-
     from launcher.export.estimate import CLUSTER_START_SECONDS, duration
 
     desc = table_description(size_bytes=100 * GB, item_count=100 * GB // 1024, billing="PAY_PER_REQUEST")
