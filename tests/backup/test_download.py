@@ -1,4 +1,4 @@
-"""download from moto's S3: checked copy, resumable (kept files), corrupted and missing files refused."""
+"""download from moto's S3: checked copy, resumable (kept files, an interrupted run), corrupted and missing files refused."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 
+from launcher.aws.session import Aws
 from launcher.backup.download import download
+from launcher.core.codec import wire_to_json
+from launcher.dev.sample_data import lab_items
 from launcher.core.errors import IncompleteExport
 from launcher.backup.storage import LocalFolder
 from launcher.backup.verify import verify
 
-from helpers import FIXTURES
+from helpers import FIXTURES, write_export
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +72,50 @@ def test_download_incremental_and_datapipeline(s3: Any, bucket: str, tmp_path: P
     upload_tree(s3, bucket, FIX / "datapipeline", "old/")
     r = download(f"s3://{bucket}/old/", tmp_path / "dp")
     assert r.kind == "datapipeline" and r.items == 30 and verify(LocalFolder(tmp_path / "dp")).ok
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_interrupted_download_resumes_without_fetching_kept_files_again(s3: Any, bucket: str, tmp_path: Path) -> None:
+    """A download stopped by an error after its first file was checked and kept (the others in
+    flight or not started) is run again: the kept file is not fetched again (no GetObject for it, the
+    same file on disk), a torn leftover `.part` is replaced, and the copy ends complete and identical."""
+    src = write_export(tmp_path / "src", [wire_to_json(i) for i in lab_items(600, pad=200)], files=6)
+    upload_tree(s3, bucket, tmp_path / "src")
+    uri = f"s3://{bucket}/{src.relative_to(tmp_path / 'src').as_posix()}/"
+    names = sorted(p.name for p in (src / "data").iterdir())
+    dest = tmp_path / "copy"
+
+    def stop_after_first_file(line: str) -> None:
+        if line.startswith("checked 1/"):  # the first file renamed into place: stop mid-transfer
+            raise Interrupted(line)
+
+    with pytest.raises(Interrupted):
+        download(uri, dest, concurrency=2, progress=stop_after_first_file)
+    kept = [p for p in (dest / "data").iterdir() if not p.name.endswith(".part")]
+    assert [p.name for p in kept] == [names[0]]  # the first file of the manifest, checked, under its name
+    assert not (dest / "manifest-summary.json").exists()  # not a complete copy: verify says so
+    with pytest.raises(IncompleteExport):
+        verify(LocalFolder(dest))
+    before = kept[0].stat()
+    torn = dest / "data" / (names[1] + ".part")
+    torn.write_bytes((src / "data" / names[1]).read_bytes()[:100])  # as a killed run would leave it
+
+    gets: list[str] = []
+    aws = Aws()
+    # every GetObject request this run sends to the server (a ranged part of a big file would count too)
+    aws.session.events.register("before-call.s3.GetObject", lambda params, **_kw: gets.append(params["url_path"]))
+    again = download(uri, dest, aws=aws, concurrency=2)
+    assert (again.fetched, again.skipped, again.items) == (5, 1, 600)
+    fetched = sorted(k.rsplit("/", 1)[-1] for k in gets if "/data/" in k)
+    assert fetched == names[1:]  # each missing file once, the kept one not at all
+    after = kept[0].stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert not list(dest.rglob("*.part"))
+    for name in names:
+        assert (dest / "data" / name).read_bytes() == (src / "data" / name).read_bytes()
+    for name in ("manifest-files.json", "manifest-summary.json"):
+        assert (dest / name).read_bytes() == (src / name).read_bytes()
+    assert verify(LocalFolder(dest)).ok
