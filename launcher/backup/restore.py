@@ -15,6 +15,10 @@ assumed 40000 units, the connector's convention) debited with the ConsumedCapaci
 throttling retried with full-jitter backoff; worker threads; a checkpoint file (per data file: the
 first line not yet done plus done ranges beyond it, written atomically) so an interrupted restore
 started again resumes where it stopped and ends with the same table.
+
+`restore()` is three steps: `prepare_target` (the table described, checked, or created from the
+export's schema and waited for, through aws/dynamodb.DynamoDbHook), `WriteBudget.of` (the rate),
+`RestorePipeline.run` (the reading, the writer threads, the checkpoint).
 """
 
 from __future__ import annotations
