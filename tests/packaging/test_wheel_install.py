@@ -231,6 +231,19 @@ def source(local_stack):
     ddb.delete_table(TableName=table)
 
 
+@pytest.fixture(scope="module")
+def locked_export(source, tmp_path_factory) -> str:
+    """An export of `source` written by the locked environment this suite runs in (the checkout's
+    venv: uv.lock's versions), for a test whose installed wheel can read one but not write one."""
+    table, bucket, _ = source
+    work = tmp_path_factory.mktemp("locked-export")
+    proc = run([str(Path(sys.executable).parent / "ddb-s3"), "export", "--table", table, "--to", f"s3://{bucket}/locked-export",
+                "--runner", "local", "--reader", "segments", "--json", "--work-dir", str(work / "runs")], cwd=work)
+    result = json.loads(proc.stdout)
+    assert result["itemCount"] == ITEMS
+    return result["exportUri"]
+
+
 def export_and_verify(venv: Path, table: str, bucket: str, prefix: str, workdir: Path, *extra: str, terminal: bool = False) -> dict:
     proc = ddb_s3(venv, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--runner", "local", "--json", *extra,
                   cwd=workdir, terminal=terminal)
@@ -327,9 +340,9 @@ def python312() -> str | None:
     return str(found[-1]) if found else shutil.which("python3.12")
 
 
-def test_the_core_wheel_on_python_3_12(wheel, source, tmp_path):
+def test_the_core_wheel_on_python_3_12(wheel, source, locked_export, tmp_path):
     """requires-python is >=3.11: the commands that need no extra, on 3.12 (pyenv's, or python3.12 on
-    PATH), on an export the locked venv wrote."""
+    PATH), on an export the locked environment wrote (locked_export: the core wheel has no Spark)."""
     interpreter = python312()
     if interpreter is None:
         pytest.skip("no CPython 3.12 here (pyenv install 3.12): the 3.12 check needs one")
@@ -341,11 +354,7 @@ def test_the_core_wheel_on_python_3_12(wheel, source, tmp_path):
     uv("pip", "check", "--python", str(venv_python(venv)))
     assert in_venv(venv, "import sys; print(sys.version_info[:2])").strip() == "(3, 12)"
     assert_from_venv(venv)
-    s3 = boto3.client("s3")
-    exported = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if o["Key"].endswith("manifest-summary.json")]
-    if not exported:
-        pytest.skip("no export in the bucket yet: the lowest/locked tests write one")
-    uri = f"s3://{bucket}/{exported[0].rsplit('/', 1)[0]}/"
+    uri = locked_export
     assert json.loads(ddb_s3(venv, "verify", uri, "--json", cwd=tmp_path).stdout)["itemCount"] == ITEMS
     ddb_s3(venv, "download", uri, str(tmp_path / "backup"), cwd=tmp_path)
     restored = unique_name("pkg312")
