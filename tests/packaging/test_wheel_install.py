@@ -346,7 +346,7 @@ def test_the_core_wheel_on_python_3_12(wheel, source, locked_export, tmp_path):
     interpreter = python312()
     if interpreter is None:
         pytest.skip("no CPython 3.12 here (pyenv install 3.12): the 3.12 check needs one")
-    table, bucket, items = source
+    _table, _bucket, items = source
     venv = VENVS / "py312"
     shutil.rmtree(venv, ignore_errors=True)
     uv("venv", "--quiet", "--python", interpreter, str(venv))
