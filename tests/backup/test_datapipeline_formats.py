@@ -1,11 +1,14 @@
 """Issue 14, items 4-6: the older Data Pipeline forms (the Hive-era ETX/STX lines, a folder without a
 `manifest`), what `verify` says it checked for each format, and the convert/restore messages.
 
-Every fixture (tests/fixtures/backups/, built by make_fixtures.py from the real shapes: the native
-samples, emr-dynamodb-tools' DynamoDBExport with and without its manifest, the Hive-based ETX/STX
-export) is verified, converted and restored through the CLI, item for item."""
+Every synthetic fixture (tests/fixtures/backups/, built by make_fixtures.py in the formats' shapes:
+native, emr-dynamodb-tools' DynamoDBExport with and without its manifest, the Hive-based ETX/STX
+export) is verified, converted and restored through the CLI, item for item; AWS's own documented
+examples (tests/fixtures/backups/aws-docs/, copied from the pages its README names) are read and
+compared with values copied from those pages by hand."""
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -19,7 +22,7 @@ from launcher.backup.formats import (
 )
 from launcher.backup.storage import LocalFolder
 from launcher.cli import main
-from launcher.core.codec import CodecError, item_key, items_equal, json_to_wire
+from launcher.core.codec import CodecError, item_key, items_equal, json_to_wire, parse_item_line
 from launcher.core.errors import IncompleteExport
 from launcher.dev.sample_data import create_lab_table, load_items
 
@@ -141,6 +144,48 @@ def test_corrupt_line_is_a_clear_error(line: bytes, message: str) -> None:
     with pytest.raises(CodecError) as e:
         parse_data_pipeline_line(line)
     assert message in str(e.value) and "\n" not in str(e.value) and "\x03" not in str(e.value)
+
+
+# --------------------------------------------------------------------------- AWS's own examples (unit)
+
+AWS_DOCS = BACKUPS / "aws-docs"  # its README names the page each file comes from
+DOCS_EXPORT = AWS_DOCS / "AWSDynamoDB" / "01234567890123-a1b2c3d4"
+# The item on the page "DynamoDB table export output format", written out by hand from the page.
+DOCS_ITEM = {
+    "Authors": {"SS": ["Author1", "Author2"]}, "Dimensions": {"S": "8.5 x 11.0 x 1.5"},
+    "ISBN": {"S": "333-3333333333"}, "Id": {"N": "103"}, "InPublication": {"BOOL": False},
+    "PageCount": {"N": "600"}, "Price": {"N": "2000"}, "ProductCategory": {"S": "Book"},
+    "Title": {"S": "Book 103 Title"},
+}
+
+
+@pytest.mark.unit
+def test_the_documented_native_manifests_and_item_read_as_the_page_says() -> None:
+    """AWS's examples, read by our readers: the summary (indented, as the page shows it), the files
+    manifest's entry, and the data file's item; every expected value copied from the page by hand."""
+    source = detect(LocalFolder(DOCS_EXPORT))
+    assert source.kind == "native" and source.table_name == "ProductCatalog"
+    assert source.expected_items == 8 and source.identity.endswith("/export/01234567890123-a1b2c3d4")
+    ((ref,),) = [source.files]
+    assert (ref.expected_items, ref.md5) == (8, "sQMSpEILNgoQmarvDFonGQ==")
+    assert ref.manifest_key == "AWSDynamoDB/11111111111111-22222222/data/33334444EXAMPLE.json.gz"
+    (line,) = gzip.decompress((DOCS_EXPORT / "data" / "33334444EXAMPLE.json.gz").read_bytes()).splitlines()
+    got = parse_item_line(line)
+    assert got == DOCS_ITEM and list(got) == list(DOCS_ITEM)
+
+
+@pytest.mark.unit
+def test_a_folder_named_as_the_data_pipeline_docs_name_a_file_is_read_without_a_manifest() -> None:
+    """The Data Pipeline guide's file name (an identifier, no extension) holding the connector's own
+    example lines: recognised as a Data Pipeline export without a manifest, items as the connector's
+    test asserts them."""
+    source = detect(LocalFolder(AWS_DOCS / "datapipeline"))
+    assert source.kind == "datapipeline" and source.summary["manifest"] is False
+    assert [f.key for f in source.files] == ["ae10f955-fb2f-4790-9b11-fbfea01a871e_000000"]
+    assert list(iter_items(source)) == [
+        {"attr1": {"S": "seattle"}, "attr2": {"NS": ["123", "456", "789"]}},
+        {"id": {"S": "Seattle"}, "scores": {"NS": ["100", "30", "45"]}},
+    ]
 
 
 # --------------------------------------------------------------------------- layouts (unit)
