@@ -19,6 +19,7 @@ from launcher.core.paths import runs_dir
 from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
+from faults.fixtures import faulty  # noqa: F401  (fixture)
 from helpers import table_items, unique_name
 
 pytestmark = pytest.mark.e2e
@@ -81,10 +82,22 @@ def source(local_stack):
 
 
 @pytest.mark.parametrize("reader, extra", [("connector", []), ("segments", ["--consistent-read"])])
-def test_export_verify_read_back(source, s3, reader, extra):
+def test_export_verify_read_back(source, s3, request, reader, extra):
+    """The run goes through faulty's recording proxy in front of dynalite (no faults added): every
+    DynamoDB request of it, the CLI's, Spark's and the connector's JVM client's alike."""
+    proxy = request.getfixturevalue("faulty")
     table, bucket, items = source
     proc = run_cli("export", "--table", table, "--to", f"s3://{bucket}/{reader}", "--reader", reader,
                    "--segments", "4", "--json", *extra)
+    # What was sent: with --consistent-read every Scan of the run asks for ConsistentRead, and
+    # without it none does (the connector leaves it out or false)
+    scans = [json.loads(r.body) for r in proxy.plan.requests("dynamodb", "Scan")]
+    assert scans and all(s["TableName"] == table for s in scans), scans[:3]
+    flags = [s.get("ConsistentRead") for s in scans]
+    if "--consistent-read" in extra:
+        assert all(f is True for f in flags), f"{flags.count(True)} of {len(flags)} Scans had ConsistentRead true"
+    else:
+        assert all(f in (False, None) for f in flags), f"{len(flags) - flags.count(None) - flags.count(False)} of {len(flags)} Scans were consistent"
     result = json.loads(proc.stdout)
     assert result["itemCount"] == len(items) == 605
     root = result["exportUri"].split(bucket + "/", 1)[1]
