@@ -263,11 +263,12 @@ def test_matrix_reaches_every_command_and_layer():
 @pytest.mark.integration
 def test_export_to_missing_bucket_is_one_clear_line(world, capfd, monkeypatch):
     monkeypatch.chdir(world["work"])
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         main(["export", "--table", world["table"], "--to", "s3://no-such-bucket-zz9/x", "--reader", "segments",
               "--work-dir", str(world["work"] / "runs-missing")])
     lines = [ln for ln in capfd.readouterr().err.splitlines() if ln.startswith("ddb-s3: ")]
     assert len(lines) == 1 and "bucket" in lines[0] and "does not exist" in lines[0]
+    assert exit_.value.code == 2, lines  # README: 2 for bad input
 
 
 def test_a_corrupt_export_exits_3_from_every_command(world, capfd, monkeypatch):
