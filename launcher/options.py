@@ -170,6 +170,19 @@ Count = Annotated[int, AfterValidator(_at_least_one)]
 # --------------------------------------------------------------------------- export
 
 
+# Settings only some cloud runners use: set for another cloud runner, they are refused rather than
+# silently ignored (`--runner local` keeps them: `render` shows the EMR steps of a local request).
+RUNNER_OPTIONS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("instance_type", "core_nodes", "spot", "service_role", "instance_profile", "subnet_id", "idle_timeout"), ("emr",)),
+    "log_uri": ("emr", "emr-serverless"),
+    "release_label": ("emr", "emr-serverless"),
+    "application_id": ("emr-serverless",),
+    "execution_role": ("emr-serverless",),
+    "workers": ("emr-serverless", "glue"),
+    **dict.fromkeys(("worker_type", "glue_job", "glue_role", "keep"), ("glue",)),
+}
+
+
 class ExportRequest(Options):
     table: str = Field(description="DynamoDB table name")
     to: str = Field(description="destination, s3://bucket/prefix; the export lands under <prefix>/AWSDynamoDB/<export-id>/")
@@ -201,6 +214,11 @@ class ExportRequest(Options):
         "runner emr-serverless, glue: the job run's timeout (default: 3 times the estimate, at least 1)",
     )
     poll_seconds: Seconds = Field(30.0, description="runner emr, engine native: seconds between status polls")
+    max_wait_seconds: Seconds | None = Field(
+        None,
+        description="cloud runners, engine native: stop waiting after this many seconds (what the run created is ended; "
+        "a native export keeps running); default: no limit, engine native 24 hours",
+    )
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
     artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
     hive_columns: str | None = Field(
@@ -362,6 +380,11 @@ class ExportRequest(Options):
             raise ValueError("--workers: a Glue job needs at least 2 workers (one is the driver)")
         if self.runner in ("emr-serverless", "glue") and self.engine == "hive":
             raise ValueError("--engine hive runs on EMR clusters only: use --runner emr, or --engine spark")
+        if self.runner in ("emr", "emr-serverless", "glue"):
+            for name, runners in RUNNER_OPTIONS.items():
+                if name in self.model_fields_set and self.runner not in runners:
+                    flag = "--" + name.replace("_", "-")
+                    raise ValueError(f"{flag} is for --runner {' or '.join(runners)}, not {self.runner}: drop it, or use that runner")
         return self
 
     @property

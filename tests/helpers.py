@@ -182,3 +182,20 @@ def write_export(root: Path, items: list[dict], table: str = "LabResults", files
                "tableSchema": schema or LAB_SCHEMA, "exporter": {"tool": "ddb-s3"}}
     (folder / layout.MANIFEST_SUMMARY).write_text(json.dumps(summary))
     return folder
+
+
+def fake_clock() -> Any:
+    """A launcher.core.wait.Clock whose sleep advances its time at once: waits run without sleeping.
+    Its `slept` list holds every sleep asked for."""
+    from launcher.core.wait import Clock
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    clock = Clock(now=lambda: now[0], sleep=sleep)
+    object.__setattr__(clock, "slept", slept)  # frozen dataclass: the list rides along for the tests
+    return clock

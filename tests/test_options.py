@@ -82,3 +82,21 @@ def test_every_command_has_the_shared_flags_and_its_family_s_own():
             assert "--" + name.replace("_", "-") in text, (command, name)
         assert "--config" in text and "--profile" in text
     assert "--verify / --no-verify" in runner.invoke(cli, ["restore", "--help"], terminal_width=200).output
+
+
+@pytest.mark.parametrize("runner, flags, message", [
+    ("emr", {"glue_job": "nightly"}, "--glue-job is for --runner glue, not emr"),
+    ("glue", {"core_nodes": 4}, "--core-nodes is for --runner emr, not glue"),
+    ("glue", {"log_uri": "s3://lab-logs/emr/"}, "--log-uri is for --runner emr or emr-serverless, not glue"),
+    ("emr-serverless", {"keep": True}, "--keep is for --runner glue, not emr-serverless"),
+    ("emr", {"workers": 4}, "--workers is for --runner emr-serverless or glue, not emr"),
+])
+def test_an_option_of_another_cloud_runner_is_refused_not_ignored(runner, flags, message):
+    with pytest.raises(BadInput, match=message):
+        ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", "runner": runner, **flags}, environ={})
+
+
+def test_an_option_of_the_runner_itself_and_emr_options_for_render_are_kept():
+    assert ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", "runner": "glue", "workers": 4}, environ={}).workers == 4
+    # runner local (the default) keeps the EMR settings: `render` shows a local request's EMR steps
+    assert ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", "core_nodes": 5}, environ={}).core_nodes == 5

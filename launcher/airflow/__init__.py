@@ -2,6 +2,6 @@
 and the trigger a deferrable export waits in."""
 
 from launcher.airflow.operators import DdbS3ExportOperator, DdbS3RestoreOperator, DdbS3VerifyOperator
-from launcher.airflow.triggers import DdbS3StepTrigger
+from launcher.airflow.triggers import DdbS3RunTrigger
 
-__all__ = ["DdbS3ExportOperator", "DdbS3RestoreOperator", "DdbS3StepTrigger", "DdbS3VerifyOperator"]
+__all__ = ["DdbS3ExportOperator", "DdbS3RestoreOperator", "DdbS3RunTrigger", "DdbS3VerifyOperator"]

@@ -8,7 +8,6 @@ built by the pure functions of export/render/emr_cluster.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from launcher.aws.artifacts import ArtifactStore
@@ -45,17 +44,6 @@ class EmrHook:
         if self._emr is None:
             self._emr = self.aws.client("emr")
         return self._emr
-
-    # --- delegates, until the runners call hook.artifacts / hook.logs ------------------------
-
-    def upload_artifacts(self, root: str, files: dict[str, str | bytes], local_files: dict[str, Path]) -> list[str]:
-        return self.artifacts.upload(root, files, local_files)
-
-    def log_exists(self, uri: str) -> bool:
-        return self.logs.exists(uri)
-
-    def read_log(self, uri: str, max_bytes: int = 4 << 20) -> str | None:
-        return self.logs.read(uri, max_bytes)
 
     # --- clusters and steps ----------------------------------------------------------------
 

@@ -6,7 +6,6 @@ requests come from export/render/serverless.py (pure)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from launcher.aws.artifacts import ArtifactStore
@@ -41,17 +40,6 @@ class EmrServerlessHook:
         if self._serverless is None:
             self._serverless = self.aws.client("emr-serverless")
         return self._serverless
-
-    # --- delegates, until the runners call hook.artifacts / hook.logs ------------------------
-
-    def upload_artifacts(self, root: str, files: dict[str, str | bytes], local_files: dict[str, Path]) -> list[str]:
-        return self.artifacts.upload(root, files, local_files)
-
-    def log_exists(self, uri: str) -> bool:
-        return self.logs.exists(uri)
-
-    def read_log(self, uri: str, max_bytes: int = 4 << 20) -> str | None:
-        return self.logs.read(uri, max_bytes)
 
     # --- applications ----------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ export/render/glue.py (pure). (aws/glue.py is the Data Catalog side: tables for 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -51,17 +50,6 @@ class GlueJobHook:
         if self._cloudwatch is None:
             self._cloudwatch = self.aws.client("logs")
         return self._cloudwatch
-
-    # --- delegates, until the runners call hook.artifacts / hook.logs ------------------------
-
-    def upload_artifacts(self, root: str, files: dict[str, str | bytes], local_files: dict[str, Path]) -> list[str]:
-        return self.artifacts.upload(root, files, local_files)
-
-    def log_exists(self, uri: str) -> bool:
-        return self.logs.exists(uri)
-
-    def read_log(self, uri: str, max_bytes: int = 4 << 20) -> str | None:
-        return self.logs.read(uri, max_bytes)
 
     # --- the job and its runs --------------------------------------------------------------
 

@@ -289,7 +289,7 @@ def policies(
             "Resource": a.role(instance_role),
             "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
         },
-        # Each artifact is one PutObject (EmrHook.upload_artifacts): no multipart upload to abort.
+        # Each artifact is one PutObject (ArtifactStore.upload): no multipart upload to abort.
         {"Sid": "UploadArtifacts", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": art.objects()},
         *_s3_read(a, "Verify"),
         *(_s3_read(_Arns(table, bucket, logs, region, account), "StepLogs") if logs is not None else []),

@@ -26,7 +26,7 @@ HELP_SECTIONS = {
     "What to read": ["table", "engine", "reader", "read_percent", "consistent_read", "segments", "on_demand_read_units",
                      "hive_columns", "export_from", "export_to"],
     "Where to write": ["to", "max_items_per_file", "sse", "sse_kms_key_id", "expected_bucket_owner", "region"],
-    "Where to run": ["runner", "cluster", "dry_run", "work_dir", "poll_seconds"],
+    "Where to run": ["runner", "cluster", "dry_run", "work_dir", "poll_seconds", "max_wait_seconds"],
     "Cluster (runner emr)": ["release_label", "instance_type", "core_nodes", "spot", "log_uri", "service_role",
                              "instance_profile", "subnet_id", "artifacts_uri", "connector_version", "python_packages"],
     "EMR Serverless and Glue (runners emr-serverless, glue)": ["application_id", "execution_role", "workers", "worker_type",
@@ -125,10 +125,12 @@ def export(dry_run: bool, as_json: bool, work_dir: Path | None, table: tuple[str
 def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir: Path | None, *, many: bool = False) -> TableResult:
     """Plan one table's export, then render it (--dry-run) or run and verify it. Prints its plan and
     result; with `many` the result on stdout is left to the caller's summary."""
+    from launcher.aws.session import Aws
     from launcher.export.flow import make_runner, plan_export, run_and_verify
     from launcher.export.render import Target, render_export
 
-    plan = plan_export(request)
+    aws = Aws(request.region)
+    plan = plan_export(request, aws)
     show_plan(plan)
     if dry_run:
         if plan.runner == RunnerName.GLUE:
@@ -149,7 +151,7 @@ def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir:
             out.print(json.dumps(doc), markup=False)
         return TableResult(request.table, doc, plan.export_uri)
     with read_display() as counts:  # a live display on a terminal; else a line every few seconds
-        done = run_and_verify(plan, make_runner(plan, say, work_dir, counts))
+        done = run_and_verify(plan, make_runner(plan, aws, say, work_dir=work_dir, counts=counts), aws)
     doc = done.doc()
     if not as_json:
         assert done.report is not None

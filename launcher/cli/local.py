@@ -7,11 +7,11 @@ ddb-s3 local down
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -19,6 +19,7 @@ import click
 from launcher.cli.base import cli, out, say
 from launcher.core.errors import DdbS3Error
 from launcher.core.paths import LOCAL_STACK_DIR_ENV, user_cache
+from launcher.core.wait import WaitTimeout, poll_until
 
 
 def state_dir() -> Path:
@@ -66,15 +67,14 @@ def up(detach: bool, timeout: float) -> None:
             start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))
-    deadline = time.monotonic() + timeout
-    while "AWS_ENDPOINT_URL_EMR" not in env_file.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            if proc.poll() is None:
-                proc.kill()
-            pid_file.unlink(missing_ok=True)
-            tail = log_file.read_text().strip().splitlines()[-1:] or ["no output"]
-            raise DdbS3Error(f"the local stack did not start: {tail[0]} (log: {log_file})")
-        time.sleep(0.2)
+    with contextlib.suppress(WaitTimeout):  # until the stack has written its last variable, or has died
+        poll_until(lambda: "AWS_ENDPOINT_URL_EMR" in env_file.read_text() or proc.poll() is not None, bool, every=0.2, timeout=timeout)
+    if "AWS_ENDPOINT_URL_EMR" not in env_file.read_text():
+        if proc.poll() is None:
+            proc.kill()
+        pid_file.unlink(missing_ok=True)
+        tail = log_file.read_text().strip().splitlines()[-1:] or ["no output"]
+        raise DdbS3Error(f"the local stack did not start: {tail[0]} (log: {log_file})")
     out.print(env_file.read_text(), markup=False, end="")
     say(f"# local stack running in the background (pid {proc.pid}); `ddb-s3 local down` stops it")
 
@@ -89,10 +89,9 @@ def down() -> None:
     pid = int(pid_file.read_text())
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _alive(pid):
+        try:
+            poll_until(lambda: _alive(pid), lambda alive: not alive, every=0.2, timeout=20)
+        except WaitTimeout:
             os.killpg(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     say(f"local stack stopped (pid {pid})")

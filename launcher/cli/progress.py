@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from launcher.cli.base import err
-from launcher.export.run import Counts, ReadCount
+from launcher.export.run import ReadCount, ReadCounts
 
 
 @contextmanager
@@ -31,7 +31,7 @@ def progress_bar(label: str, unit_bytes: bool) -> Iterator[tuple[Callable[..., N
 
 
 @contextmanager
-def read_display() -> Iterator[Counts | None]:
+def read_display() -> Iterator[ReadCounts | None]:
     """An export's read: items against the table's count when DescribeTable has one (else a bar
     without an end), MB, items/s against the read budget, time left. Shown from the first count."""
     if not err.is_terminal:

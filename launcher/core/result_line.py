@@ -28,6 +28,12 @@ def last_counters(text: str) -> dict[str, Any] | None:
     return None
 
 
+def counters_text(counters: dict[str, Any]) -> str:
+    """The job's counters (launcher.job.runtime.DriverCounters) in words, for a wait's progress line."""
+    tasks = f"{counters['tasksDone']}/{counters['tasks']} tasks done, " if counters.get("tasks") else ""
+    return f"{tasks}{counters['items']:,} items, {counters['bytes'] / 1e6:,.1f} MB written so far"
+
+
 def print_result(export_id: str, summary: dict[str, Any]) -> None:
     """In one write on a line of its own (the JVM shares stdout)."""
     sys.stdout.flush()

@@ -41,6 +41,44 @@ def elapsed(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
+class Wait(Generic[T]):
+    """The rules of one wait, apart from how it sleeps: `poll_until` sleeps in its thread, Airflow's
+    trigger awaits between polls. Give each polled value to `seen`."""
+
+    def __init__(
+        self,
+        done: Callable[[T], bool],
+        *,
+        every: float,
+        start: float,
+        timeout: float | None = None,
+        what: str = "the wait",
+        describe: Callable[[T], str] | None = None,
+        say: Callable[[str], None] | None = None,
+        report_every: float = 300.0,
+    ) -> None:
+        self.done, self.every, self.start, self.timeout, self.what = done, every, start, timeout, what
+        self.describe, self.say, self.report_every = describe, say, report_every
+        self.last_line: str | None = None
+        self.last_said = start
+
+    def seen(self, value: T, now: float) -> float | None:
+        """None when `value` is done, else the seconds to sleep before the next poll (never past the
+        bound); raises WaitTimeout once the bound has passed."""
+        if self.describe is not None and self.say is not None:
+            line = self.describe(value)
+            if line != self.last_line or now - self.last_said >= self.report_every:
+                self.say(f"{line}; {elapsed(now - self.start)} elapsed")
+                self.last_line, self.last_said = line, now
+        if self.done(value):
+            return None
+        if self.timeout is None:
+            return self.every
+        if now - self.start >= self.timeout:
+            raise WaitTimeout(f"{self.what}: not done after {elapsed(now - self.start)}", value, now - self.start)
+        return max(0.0, min(self.every, self.start + self.timeout - now))
+
+
 def poll_until(
     fetch: Callable[[], T],
     done: Callable[[T], bool],
@@ -59,18 +97,10 @@ def poll_until(
     at least every `report_every` seconds while it does not. With `timeout` (seconds): raises
     WaitTimeout naming `what` once it has passed without `done`, carrying the last value (callers
     that can go on without the state, such as a log that may never be archived, catch it)."""
-    start = clock.now()
-    last_line, last_said = None, start
+    wait = Wait(done, every=every, start=clock.now(), timeout=timeout, what=what, describe=describe, say=say, report_every=report_every)
     while True:
         value = fetch()
-        now = clock.now()
-        if describe is not None and say is not None:
-            line = describe(value)
-            if line != last_line or now - last_said >= report_every:
-                say(f"{line}; {elapsed(now - start)} elapsed")
-                last_line, last_said = line, now
-        if done(value):
+        pause = wait.seen(value, clock.now())
+        if pause is None:
             return value
-        if timeout is not None and now - start >= timeout:
-            raise WaitTimeout(f"{what}: not done after {elapsed(now - start)}", value, now - start)
-        clock.sleep(every if timeout is None else max(0.0, min(every, start + timeout - now)))
+        clock.sleep(pause)

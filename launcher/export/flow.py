@@ -5,6 +5,7 @@ is checked the same way whoever started it (region, ExpectedBucketOwner, SSE fro
 
 from __future__ import annotations
 
+import importlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from launcher.core.paths import runs_dir
 from launcher.core.s3args import S3WriteSettings
 from launcher.export.estimate import INSTANCE_PRICES
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
-from launcher.export.run import Counts, Progress, Runner, RunResult
+from launcher.export.run import Handle, Progress, ReadCounts, Runner, RunResult
 from launcher.options import ExportRequest
 
 
@@ -74,37 +75,61 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     )
 
 
-def make_runner(plan: ExportPlan, progress: Progress = print, work_dir: Path | None = None, counts: Counts | None = None) -> Runner:
-    """The runner the plan asks for (imported on demand: the EMR code only when it is used).
-    `counts` takes the read's running counts (default: a line every few seconds through progress)."""
-    if plan.engine == Engine.NATIVE:
-        from launcher.export.run.native import NativeRunner  # ExportTableToPointInTime: no cluster, no Spark
+# The runner of each --runner, imported on demand (the EMR code only when it is used).
+RUNNERS: dict[RunnerName, str] = {
+    RunnerName.LOCAL: "launcher.export.run.local:LocalRunner",
+    RunnerName.EMR: "launcher.export.run.emr:EmrRunner",
+    RunnerName.EMR_SERVERLESS: "launcher.export.run.emr_serverless:EmrServerlessRunner",
+    RunnerName.GLUE: "launcher.export.run.glue:GlueRunner",
+}
+NATIVE_RUNNER = "launcher.export.run.native:NativeRunner"  # ExportTableToPointInTime: no cluster, no Spark
 
-        return NativeRunner(progress)
-    if plan.runner == RunnerName.LOCAL:
+
+def runner_class(plan: ExportPlan) -> type[Runner]:
+    path = NATIVE_RUNNER if plan.engine == Engine.NATIVE else RUNNERS[RunnerName(plan.runner)]
+    module, name = path.split(":")
+    cls: type[Runner] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def make_runner(
+    plan: ExportPlan,
+    aws: Aws,
+    progress: Progress = print,
+    *,
+    work_dir: Path | None = None,
+    counts: ReadCounts | None = None,
+    install_signal_handlers: bool = True,
+) -> Runner:
+    """The runner the plan asks for, on the session given (the CLI's, or an Airflow connection's).
+    `counts` takes the read's running counts (default: a line every few seconds through progress)."""
+    cls = runner_class(plan)
+    if plan.engine != Engine.NATIVE and plan.runner == RunnerName.LOCAL:
         from launcher.export.run.local import LocalRunner
 
         return LocalRunner(work_dir or runs_dir(), progress, counts=counts)
-    if plan.runner == RunnerName.GLUE:
-        from launcher.export.run.glue import GlueRunner
-
-        return GlueRunner(progress=progress, poll_seconds=plan.poll_seconds, counts=counts)
-    if plan.runner == RunnerName.EMR_SERVERLESS:
-        from launcher.export.run.emr_serverless import EmrServerlessRunner
-
-        return EmrServerlessRunner(progress=progress, poll_seconds=plan.poll_seconds, counts=counts)
-    from launcher.export.run.emr import EmrRunner, StepWaiter
-
-    return EmrRunner(progress=progress, waiter=StepWaiter(plan.poll_seconds, log_uri=plan.cluster.log_uri), counts=counts)
+    return cls(
+        progress,
+        counts,
+        aws=aws,
+        poll_seconds=plan.poll_seconds,
+        max_wait_seconds=plan.max_wait_seconds,
+        install_signal_handlers=install_signal_handlers,
+    )
 
 
-def run_and_verify(plan: ExportPlan, runner: Runner, *, check: bool = True) -> ExportOutcome:
-    """Run the plan, then verify what it wrote with the plan's region and S3 settings."""
+def run_and_verify(plan: ExportPlan, runner: Runner, aws: Aws, *, check: bool = True, resume: Handle | None = None) -> ExportOutcome:
+    """Run the plan (or go on with the run `resume` names), then verify what it wrote with the same
+    session and the plan's S3 settings."""
     with runner:
-        result = runner.run(plan)
-    report = None
-    if check:
-        report = verify_export(result.export_uri, Aws(plan.region), plan.s3)
-        if not report.ok:
-            raise DdbS3Error(f"export {result.export_uri} failed verification: {report.problems[0]}")
+        result = runner.run(plan, resume)
+    report = check_export(result.export_uri, aws, plan.s3) if check else None
     return ExportOutcome(plan, result, report)
+
+
+def check_export(export_uri: str, aws: Aws, settings: S3WriteSettings) -> VerifyReport:
+    """A finished export against its manifest: S3's stored checksums, no data downloaded."""
+    report = verify_export(export_uri, aws, settings)
+    if not report.ok:
+        raise DdbS3Error(f"export {export_uri} failed verification: {report.problems[0]}")
+    return report

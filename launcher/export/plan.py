@@ -135,6 +135,7 @@ class ExportPlan(BaseModel):
     serverless: ServerlessSpec
     glue: GlueSpec
     poll_seconds: float  # between status polls of a cluster or a native export
+    max_wait_seconds: float | None = None  # the runner's wait gives up after it (None: no limit)
     estimate: dict[str, float | None]
     estimate_text: str
 
@@ -388,6 +389,7 @@ def make_plan(
         serverless=serverless_spec(request, est.total_seconds),
         glue=glue_spec(request, export_id, est.total_seconds),
         poll_seconds=request.poll_seconds,
+        max_wait_seconds=request.max_wait_seconds,
         estimate=est.__dict__,
         estimate_text=est.describe(),
     )

@@ -5,13 +5,15 @@ cluster starts.
 
 moto does not enforce ExpectedBucketOwner, so the fault proxy in front of it does, as S3 documents
 (403 AccessDenied when the header names another account); the operator runs in its own process
-(tests/fixtures/emr/airflow_owner_driver.py) with real Airflow."""
+(tests/fixtures/emr/airflow_owner_driver.py) with real Airflow, and its step really runs on the
+local EMR, so the job's own S3 calls are checked too."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -19,15 +21,23 @@ import pytest
 
 from helpers import FIXTURES, REPO_ROOT, unique_name
 from faults.fixtures import faulty  # noqa: F401  (fixture)
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --all-extras)")
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 DRIVER = FIXTURES / "emr" / "airflow_owner_driver.py"
 MOTO_ACCOUNT = "123456789012"
 
 
+@pytest.fixture(scope="module")
+def local_emr(local_stack, tmp_path_factory) -> str:
+    if local_stack.emr_endpoint is None:  # the local EMR beside the session's stack, as test_local_emr.py starts it
+        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("emr-nodes"), time.monotonic() + 60, 60)
+    return local_stack.emr_endpoint
+
+
 def run_operator(table: str, to: str, owner: str, home: Path) -> dict:
-    env = dict(os.environ, AIRFLOW_HOME=str(home), PYTHONPATH=str(REPO_ROOT))
+    env = dict(os.environ, AIRFLOW_HOME=str(home), PYTHONPATH=str(REPO_ROOT), DDB_S3_POLL_SECONDS="1")
     proc = subprocess.run([sys.executable, str(DRIVER), table, to, owner], capture_output=True, text=True,
                           timeout=300, env=env)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("DRIVER-RESULT ")), None)
@@ -36,13 +46,13 @@ def run_operator(table: str, to: str, owner: str, home: Path) -> dict:
 
 
 @pytest.fixture
-def table_and_bucket(faulty, tmp_path):  # noqa: F811
+def table_and_bucket(faulty, local_emr, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EMR", local_emr)
     faulty.plan.bucket_owner = MOTO_ACCOUNT  # the proxy answers like S3: another owner gets 403
     table, bucket = unique_name("owner"), unique_name("owner").lower()
     ddb = boto3.client("dynamodb")
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    create_lab_table(ddb, table)
+    load_items(ddb, table, lab_items(25))
     boto3.client("s3").create_bucket(Bucket=bucket)
     yield table, bucket
     ddb.delete_table(TableName=table)
@@ -53,7 +63,7 @@ def test_operator_verifies_with_the_bucket_owner(faulty, table_and_bucket, tmp_p
     before = len(faulty.plan.requests("s3"))  # the test's own CreateBucket is not the operator's
     result = run_operator(table, f"s3://{bucket}/ddb", MOTO_ACCOUNT, tmp_path)
     assert result["ok"], result
-    assert result["xcom"]["itemCount"] == 25  # verified: the summary and every file were read back
+    assert result["xcom"]["itemCount"] == 25  # exported on the local EMR and verified against the manifest
     calls = faulty.plan.requests("s3")[before:]
     reads = [r for r in calls if r.op in ("GetObject", "HeadObject", "ListObjectsV2")]
     assert reads, "the operator's verification made no S3 reads"

@@ -1,8 +1,8 @@
-"""DdbS3ExportOperator with real Apache Airflow 3 (dag.test() on the example DAG) against the local
-stack: a transient cluster on moto's EMR. moto never finishes a step, so the step outcome is
-injected through the operator's `waiter` (tests/fixtures/emr/airflow_driver.py); the cluster is
-really created and really terminated on the moto server. One driver process runs the three DAG
-runs (success, failed step, killed task), to pay Airflow's start-up once."""
+"""DdbS3ExportOperator waiting in the worker, with real Apache Airflow 3 (dag.test() on the example
+DAG) against the local stack and the local EMR, which really runs the step
+(tests/fixtures/emr/airflow_driver.py): a verified export, a step that fails on the node because
+its table was deleted after the plan, and a task killed while its step runs. One driver process runs
+the three DAG runs, to pay Airflow's start-up once."""
 from __future__ import annotations
 
 import json
@@ -12,17 +12,20 @@ import sys
 import uuid
 from pathlib import Path
 
+import time
+
 import boto3
 import pytest
 
 from helpers import FIXTURES, REPO_ROOT
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --all-extras)")
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 ROOT = REPO_ROOT
 DRIVER = FIXTURES / "emr" / "airflow_driver.py"
 DAG = ROOT / "examples" / "airflow" / "ddb_s3_export_dag.py"
-MODES = ("success", "fail", "kill")
+MODES = ("success", "kill", "fail")  # fail last: it deletes the table
 # Real-looking fake credentials for the Airflow runs (moto and dynalite accept any): none of them may
 # appear in the task logs or the driver's output.
 FAKE_CREDENTIALS = {
@@ -35,19 +38,18 @@ AIRFLOW_HOME: list[Path] = []
 
 @pytest.fixture(scope="module")
 def runs(local_stack, tmp_path_factory) -> dict[str, tuple[dict, str]]:
+    if local_stack.emr_endpoint is None:  # the local EMR beside the session's stack, as test_local_emr.py starts it
+        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("emr-nodes"), time.monotonic() + 60, 60)
     home = tmp_path_factory.mktemp("airflow")
-    jars = tmp_path_factory.mktemp("jars")
-    (jars / "ddb-s3-spark-helpers-0.1.0.jar").write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # only uploaded
     table, bucket = f"af-{uuid.uuid4().hex[:10]}", f"af-{uuid.uuid4().hex[:10]}"
     ddb = boto3.client("dynamodb")
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    create_lab_table(ddb, table)
+    load_items(ddb, table, lab_items(40))
     boto3.client("s3").create_bucket(Bucket=bucket)
-    # dag.test() serializes the DAG from the dags folder, then runs the in-memory task (with the waiter).
+    # dag.test() serializes the DAG from the dags folder, then runs the in-memory task.
     env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__CORE__DAGS_FOLDER=str(DAG.parent), DDB_S3_JARS_DIR=str(jars), PYTHONPATH=str(ROOT),
-               **FAKE_CREDENTIALS)
+               AIRFLOW__CORE__DAGS_FOLDER=str(DAG.parent), PYTHONPATH=str(ROOT),
+               AWS_ENDPOINT_URL_EMR=local_stack.emr_endpoint, DDB_S3_POLL_SECONDS="1", **FAKE_CREDENTIALS)
     AIRFLOW_HOME.append(home)
     migrate = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], capture_output=True,
                              text=True, timeout=300, env=env)
@@ -62,29 +64,34 @@ def runs(local_stack, tmp_path_factory) -> dict[str, tuple[dict, str]]:
         if line:
             out[mode] = (json.loads(line.removeprefix("DRIVER-RESULT ")), text)
     assert set(out) == set(MODES), f"driver exited {proc.returncode}:\n{proc.stdout[-5000:]}"
-    ddb.delete_table(TableName=table)
     return out
 
 
-def test_example_dag_succeeds_and_terminates_its_cluster(runs):
+def test_example_dag_exports_verifies_and_terminates_its_cluster(runs):
     result, output = runs["success"]
     assert result["state"].endswith("success"), output[-4000:]
-    assert list(result["clusters"].values()) == ["TERMINATED"], output[-4000:]
-    assert "terminated cluster" in output and "started cluster j-" in output
+    (cluster_id,) = result["clusters"]
+    assert result["clusters"][cluster_id] == "TERMINATED", output[-4000:]
+    assert f"started cluster {cluster_id}" in output and f"terminated cluster {cluster_id} (the export finished)" in output
+    assert f"cluster {cluster_id} RUNNING; step 1/1 RUNNING" in output  # waited in the worker, polled
+    assert "verified s3://" in output and ": 40 items in " in output
 
 
-def test_failed_step_fails_the_task_with_its_reason_and_terminates_the_cluster(runs):
+def test_failed_step_fails_the_task_with_its_cause_and_terminates_the_cluster(runs):
     result, output = runs["fail"]
     assert result["state"].endswith("failed"), output[-4000:]
-    assert list(result["clusters"].values()) == ["TERMINATED"]
-    assert "FAILED: Unknown Error: SparkException: Job aborted due to stage failure" in output
+    assert not result["tableExists"]  # the driver deleted it after the plan: the step's Scan failed on the node
+    # The failed step's ActionOnFailure TERMINATE_CLUSTER ends it with errors, unless our teardown came first.
+    assert list(result["clusters"].values()) in (["TERMINATED_WITH_ERRORS"], ["TERMINATED"])
+    assert "FAILED" in output and "probable cause: " in output and "ResourceNotFoundException" in output, output[-4000:]
 
 
 def test_killed_task_terminates_its_cluster_and_fails(runs):
     result, output = runs["kill"]
     assert result["state"].endswith("failed"), output[-4000:]
-    assert list(result["clusters"].values()) == ["TERMINATED"]
-    assert "the Airflow task was killed" in output and "ended before step" in output
+    (cluster_id,) = result["clusters"]
+    assert result["clusters"][cluster_id] == "TERMINATED"
+    assert f"terminated cluster {cluster_id} (the Airflow task was killed)" in output, output[-4000:]
 
 
 def test_no_credential_in_airflow_logs_or_task_output(runs):

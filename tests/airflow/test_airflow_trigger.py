@@ -1,7 +1,7 @@
-"""DdbS3StepTrigger against moto's EMR API (in its own process, so Airflow's imports stay out of
-the test session): it serializes to what re-creates it, a passed deadline fires a timeout event
-with the task's resume data, a user's kill (on_kill) terminates a cluster the task started and
-leaves alone one it did not."""
+"""DdbS3RunTrigger against moto's EMR API (in its own process, so Airflow's imports stay out of
+the test session): it serializes to what re-creates it, it polls through the plan's runner, a
+passed deadline fires a timeout event that carries the plan and the handle back, and a user's kill
+(on_kill) has the runner end a cluster the task started and leave alone one it did not."""
 
 from __future__ import annotations
 
@@ -20,12 +20,15 @@ pytestmark = pytest.mark.integration
 
 SCRIPT = r'''
 import asyncio, json, sys, time
-from launcher.airflow.triggers import DdbS3StepTrigger
+sys.path.insert(0, "tests")
+from helpers import emr_plan
+from launcher.airflow.triggers import DdbS3RunTrigger
 from airflow.sdk._shared.module_loading import import_string
 
 ours, theirs, step = sys.argv[1:4]
-t = DdbS3StepTrigger(cluster_id=ours, step_ids=[step], poll_seconds=0.1, deadline=time.time() - 1, started=True,
-                     resume={"plan": {"x": 1}})
+plan = emr_plan(region="us-east-1").model_dump(mode="json")
+t = DdbS3RunTrigger(plan=plan, handle={"resource": ours, "runs": [step], "created": True}, poll_seconds=0.1,
+                    deadline=time.time() - 1, since=123.0)
 path, kwargs = t.serialize()
 again = import_string(path)(**kwargs)
 
@@ -33,9 +36,10 @@ async def first(trigger):
     async for event in trigger.run():
         return event.payload
 
-out = {"same": again.serialize() == t.serialize(), "event": asyncio.run(first(again))}
+event = asyncio.run(first(again))
+out = {"same": again.serialize() == t.serialize(), "event": {**event, "plan_same": event.pop("plan") == plan}}
 asyncio.run(again.on_kill())
-asyncio.run(DdbS3StepTrigger(cluster_id=theirs, step_ids=[], started=False).on_kill())
+asyncio.run(DdbS3RunTrigger(plan=plan, handle={"resource": theirs, "runs": [], "created": False}).on_kill())
 print("RESULT " + json.dumps(out))
 '''
 
@@ -53,15 +57,15 @@ def test_trigger_serializes_times_out_and_kills_only_its_own_cluster(local_stack
     ours, theirs = cluster("ours"), cluster("theirs")
     step = emr.list_steps(ClusterId=ours)["Steps"][0]["Id"]
     proc = subprocess.run([sys.executable, "-c", SCRIPT, ours, theirs, step], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+                          env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), cwd=REPO_ROOT)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
     assert line, proc.stderr[-3000:]
     out = json.loads(line.removeprefix("RESULT "))
     assert out["same"]
     event = out["event"]
-    assert event["status"] == "timeout" and event["clusterId"] == ours and event["stepIds"] == [step]
-    assert event["resume"] == {"plan": {"x": 1}}
-    assert "not done in time" in event["message"]
+    assert event["status"] == "timeout" and event["plan_same"] and event["since"] == 123.0
+    assert event["handle"] == {"resource": ours, "runs": [step], "created": True}
+    assert event["message"] == f"emr run on {ours} (max_wait_seconds): not done after 0m00s"
     state = {c: emr.describe_cluster(ClusterId=c)["Cluster"]["Status"]["State"] for c in (ours, theirs)}
     assert state[ours] in ("TERMINATING", "TERMINATED")
     assert state[theirs] not in ("TERMINATING", "TERMINATED")

@@ -1,8 +1,7 @@
 """The job's marked lines, read back from a stream the JVM writes into too."""
 import pytest
 
-from launcher.core.result_line import COUNTERS_PREFIX, last_counters, parse_result
-from launcher.export.run.emr import counters_text
+from launcher.core.result_line import COUNTERS_PREFIX, counters_text, last_counters, parse_result
 
 pytestmark = pytest.mark.unit
 

@@ -146,7 +146,8 @@ def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
 
 def test_failed_step_reports_the_cause_from_its_stderr_on_s3(on_local_emr, source):
     from launcher.export.flow import plan_export, run_and_verify
-    from launcher.export.run.emr import EmrRunner, StepWaiter
+    from launcher.aws.session import Aws
+    from launcher.export.run.emr import EmrRunner
     from launcher.options import build_request
     from launcher.core.errors import DdbS3Error
 
@@ -158,9 +159,9 @@ def test_failed_step_reports_the_cause_from_its_stderr_on_s3(on_local_emr, sourc
                                       "log_uri": f"s3://{bucket}/logs/"}))
     ddb.delete_table(TableName=doomed)  # gone between the plan and the step: the Scan fails on the node
     lines: list[str] = []
-    runner = EmrRunner(progress=lines.append, waiter=StepWaiter(poll_seconds=1), log_wait_seconds=30, log_poll_seconds=1)
+    runner = EmrRunner(lines.append, poll_seconds=1, log_wait_seconds=30, log_poll_seconds=1)
     with pytest.raises(DdbS3Error) as e:
-        run_and_verify(plan, runner)
+        run_and_verify(plan, runner, Aws())
     message = str(e.value)
     assert "FAILED" in message and "ResourceNotFoundException" in message, message
     assert f"s3://{bucket}/logs/" in message and message.endswith("stderr.gz)")

@@ -103,6 +103,7 @@ def test_existing_job_is_updated_run_and_kept(on_glue, source):
 def test_failed_run_reports_the_cause_from_its_cloudwatch_log(on_glue, source):
     from launcher.core.errors import DdbS3Error
     from launcher.export.flow import plan_export, run_and_verify
+    from launcher.aws.session import Aws
     from launcher.export.run.glue import GlueRunner
     from launcher.options import build_request
 
@@ -115,7 +116,7 @@ def test_failed_run_reports_the_cause_from_its_cloudwatch_log(on_glue, source):
     lines: list[str] = []
     runner = GlueRunner(progress=lines.append, poll_seconds=1, log_wait_seconds=30, log_poll_seconds=1)
     with pytest.raises(DdbS3Error) as e:
-        run_and_verify(plan, runner)
+        run_and_verify(plan, runner, Aws())
     message = str(e.value)
     assert " FAILED: " in message and "ResourceNotFoundException" in message, message
     assert message.endswith(f"(CloudWatch Logs /aws-glue/jobs/error, stream {message.split('job run ')[1].split()[0]})"), message

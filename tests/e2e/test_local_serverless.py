@@ -101,6 +101,7 @@ def test_existing_application_runs_the_job_and_stays(on_serverless, source):
 def test_failed_run_reports_the_cause_from_the_driver_stderr_on_s3(on_serverless, source):
     from launcher.core.errors import DdbS3Error
     from launcher.export.flow import plan_export, run_and_verify
+    from launcher.aws.session import Aws
     from launcher.export.run.emr_serverless import EmrServerlessRunner
     from launcher.options import build_request
 
@@ -114,7 +115,7 @@ def test_failed_run_reports_the_cause_from_the_driver_stderr_on_s3(on_serverless
     lines: list[str] = []
     runner = EmrServerlessRunner(progress=lines.append, poll_seconds=1, log_wait_seconds=30, log_poll_seconds=1)
     with pytest.raises(DdbS3Error) as e:
-        run_and_verify(plan, runner)
+        run_and_verify(plan, runner, Aws())
     message = str(e.value)
     assert "FAILED" in message and "ResourceNotFoundException" in message, message
     assert f"s3://{bucket}/logs/applications/" in message and message.endswith("/SPARK_DRIVER/stderr.gz)"), message

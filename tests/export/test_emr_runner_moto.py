@@ -1,9 +1,8 @@
-"""EmrRunner against moto's EMR API (a real server on the local stack).
-
-moto accepts clusters and steps but never finishes a step, so these tests inject the step
-outcome through the runner's `waiter` strategy (FakeOutcome below); everything else (uploads,
-RunJobFlow, AddJobFlowSteps, ListSteps, DescribeCluster, TerminateJobFlows) really runs against
-the server. The real wait loop and log fetching are tested with recorded responses in
+"""EmrRunner's submit and teardown against moto's EMR API (a real server on the local stack): the
+RunJobFlow request as rendered, the uploads, a transient cluster terminated on every way out, a
+user's cluster never. Nothing is injected: moto never finishes a step, so these tests stop at what
+submit does and what leaving the runner does; a step that completes or fails runs on the local EMR
+(tests/e2e/test_local_emr.py), and the recorded INTERRUPTED and CANCELLED steps in
 test_emr_runner_stubbed.py."""
 from __future__ import annotations
 
@@ -27,26 +26,6 @@ from launcher.export.run.emr import EmrRunner
 
 pytestmark = pytest.mark.integration
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
-
-
-class FakeOutcome:
-    """Stands in for the wait: checks that moto really holds the steps (not yet finished), then
-    reports them as `state`, as a real cluster would after the Spark job ran."""
-
-    def __init__(self, state: str = "COMPLETED", raise_: BaseException | None = None):
-        self.state, self.raise_, self.calls = state, raise_, []
-
-    def __call__(self, hook, cluster_id, step_ids, progress):
-        steps = [hook.describe_step(cluster_id, s) for s in step_ids]
-        assert all(s["Status"]["State"] in ("PENDING", "RUNNING") for s in steps)
-        self.calls.append((cluster_id, step_ids))
-        if self.raise_:
-            raise self.raise_
-        for s in steps:
-            s["Status"]["State"] = self.state
-            if self.state == "FAILED":
-                s["Status"]["FailureDetails"] = {"Reason": "Unknown Error", "Message": "exit code 1"}
-        return steps
 
 
 @pytest.fixture
@@ -87,48 +66,49 @@ def all_ids(emr) -> set[str]:
     return {c["Id"] for c in emr.list_clusters()["Clusters"]}
 
 
-def test_transient_run_creates_one_cluster_adds_steps_and_terminates_it(table, bucket, emr, s3, helper_jar):
+def test_transient_submit_starts_the_rendered_cluster_and_leaving_terminates_it(table, bucket, emr, s3, helper_jar):
     p = plan(table, bucket, log_uri=f"s3://{bucket}/logs/", python_packages="boto3==1.44.5")
     hook, sent = recording_hook()
-    waiter = FakeOutcome("COMPLETED")
     before = all_ids(emr)
     lines: list[str] = []
-    result = EmrRunner(lines.append, hook=hook, waiter=waiter, helper_jar=helper_jar).run(p)
+    with EmrRunner(lines.append, hook=hook, helper_jar=helper_jar) as runner:
+        handle = runner.submit(p)
+        status = runner.poll(p, handle)
+        assert not status.done and status.line.startswith(f"cluster {handle.resource} ")
 
-    new = all_ids(emr) - before
-    assert new == {result.cluster_id} and len(sent) == 1
+    assert all_ids(emr) - before == {handle.resource} and len(sent) == 1 and handle.created
     expected = render_export(p, Target.emr(p.artifacts_uri)).run_job_flow
     assert sent[0] == expected
-    cluster = emr.describe_cluster(ClusterId=result.cluster_id)["Cluster"]
+    cluster = emr.describe_cluster(ClusterId=handle.resource)["Cluster"]
     assert cluster["Status"]["State"] == "TERMINATED"
     assert tag_dict(cluster)[EXPORT_ID_TAG] == p.export_id
-    steps = emr.list_steps(ClusterId=result.cluster_id)["Steps"]
+    steps = emr.list_steps(ClusterId=handle.resource)["Steps"]
     assert [s["Name"] for s in steps] == [s["Name"] for s in expected["Steps"]]
-    assert waiter.calls == [(result.cluster_id, [s["Id"] for s in steps])]
+    assert list(handle.runs) == [s["Id"] for s in reversed(steps)]
     root = p.artifacts_uri.removeprefix(f"s3://{bucket}/")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=root)["Contents"]}
     assert {f"{root}/export_job.py", f"{root}/ddbs3_job.zip", f"{root}/ddb-s3-spark-helpers.jar",
             f"{root}/bootstrap/install-python-deps.sh"} <= keys
-    assert any(line.startswith(f"terminated cluster {result.cluster_id}") for line in lines)
-
-
-def test_transient_failure_raises_and_terminates(table, bucket, emr, helper_jar):
-    p = plan(table, bucket)
-    before = all_ids(emr)
-    with pytest.raises(DdbS3Error, match=r"FAILED.*Unknown Error: exit code 1.*no --log-uri"):
-        EmrRunner(lambda m: None, waiter=FakeOutcome("FAILED"), helper_jar=helper_jar).run(p)
-    (cid,) = all_ids(emr) - before
-    assert emr.describe_cluster(ClusterId=cid)["Cluster"]["Status"]["State"] == "TERMINATED"
+    assert lines[-1] == f"terminated cluster {handle.resource} (the export finished)"
 
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), RuntimeError("boom")])
-def test_transient_interrupted_wait_terminates(table, bucket, emr, helper_jar, interrupt):
+def test_transient_run_interrupted_once_submitted_terminates(table, bucket, emr, helper_jar, interrupt):
     p = plan(table, bucket)
     before = all_ids(emr)
+    lines: list[str] = []
+    runner = EmrRunner(lines.append, helper_jar=helper_jar, install_signal_handlers=False)
+
+    def interrupted(handle):
+        raise interrupt
+
+    runner.submitted = interrupted  # told right after RunJobFlow, inside run()
     with pytest.raises(type(interrupt)):
-        EmrRunner(lambda m: None, waiter=FakeOutcome(raise_=interrupt), helper_jar=helper_jar).run(p)
+        runner.run(p)
     (cid,) = all_ids(emr) - before
     assert emr.describe_cluster(ClusterId=cid)["Cluster"]["Status"]["State"] == "TERMINATED"
+    why = "interrupted (Ctrl-C)" if isinstance(interrupt, KeyboardInterrupt) else "the export failed"
+    assert lines[-1] == f"terminated cluster {cid} ({why})"
 
 
 @pytest.fixture
@@ -142,17 +122,14 @@ def user_cluster(emr):
     emr.terminate_job_flows(JobFlowIds=[cid])
 
 
-@pytest.mark.parametrize("outcome", ["COMPLETED", "FAILED"])
-def test_existing_cluster_gets_steps_and_is_never_terminated(table, bucket, emr, user_cluster, helper_jar, outcome):
+def test_existing_cluster_gets_steps_and_is_never_terminated(table, bucket, emr, user_cluster, helper_jar):
     p = plan(table, bucket, cluster=user_cluster)
     hook, sent = recording_hook()
     before = all_ids(emr)
-    runner = EmrRunner(lambda m: None, hook=hook, waiter=FakeOutcome(outcome), helper_jar=helper_jar)
-    if outcome == "FAILED":
-        with pytest.raises(DdbS3Error):
-            runner.run(p)
-    else:
-        assert runner.run(p).cluster_id == user_cluster
+    with EmrRunner(lambda m: None, hook=hook, helper_jar=helper_jar) as runner:
+        handle = runner.submit(p)
+        runner.adopt(p, handle)  # as Airflow's resumed task does: still never ours to end
+    assert handle.resource == user_cluster and not handle.created
     assert all_ids(emr) == before and sent == []
     assert emr.describe_cluster(ClusterId=user_cluster)["Cluster"]["Status"]["State"] in ("RUNNING", "WAITING")
     steps = emr.list_steps(ClusterId=user_cluster)["Steps"]
@@ -161,7 +138,7 @@ def test_existing_cluster_gets_steps_and_is_never_terminated(table, bucket, emr,
 
 
 def test_existing_cluster_must_exist_and_accept_steps(table, bucket, emr, user_cluster, helper_jar):
-    runner = EmrRunner(lambda m: None, waiter=FakeOutcome(), helper_jar=helper_jar)
+    runner = EmrRunner(lambda m: None, helper_jar=helper_jar)
     with pytest.raises(BadInput, match="not found"):
         runner.run(plan(table, bucket, cluster="j-NOSUCHCLUSTER"))
     emr.terminate_job_flows(JobFlowIds=[user_cluster])

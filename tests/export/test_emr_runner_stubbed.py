@@ -1,9 +1,10 @@
-"""The wait loop, step failure/interruption/cancellation and stderr fetching, on recorded EMR
-responses (botocore Stubber, tests/fixtures/emr/steps.json).
+"""EmrRunner's poll, wait and diagnosis on recorded EMR responses (botocore Stubber,
+tests/fixtures/emr/steps.json), with a fake clock.
 
-Why not moto: moto's EMR never moves a step past RUNNING and never writes step logs to LogUri,
-so no local server can show a step that completes, fails, is interrupted or is cancelled. The
-Stubber also checks that every request the runner makes is valid for botocore's EMR model."""
+Why recorded responses beside the local EMR (tests/e2e/test_local_emr.py, which runs real steps):
+they hold what the local EMR cannot produce, a step INTERRUPTED by a master instance failure and
+one CANCELLED by a bootstrap failure, as EMR describes them, and the exact sequence of polls and
+sleeps. The Stubber also checks that every request is valid for botocore's EMR model."""
 from __future__ import annotations
 
 import gzip
@@ -17,9 +18,10 @@ from botocore.stub import ANY, Stubber
 
 from launcher.aws.emr_hook import EmrHook
 from launcher.core.errors import DdbS3Error
-from launcher.export.run.emr import EmrRunner, StepWaiter
+from launcher.export.run import Handle
+from launcher.export.run.emr import EmrRunner
 
-from helpers import FIXTURES as TEST_FIXTURES, emr_plan
+from helpers import FIXTURES as TEST_FIXTURES, emr_plan, fake_clock
 
 pytestmark = pytest.mark.unit
 FIXTURES = TEST_FIXTURES / "emr"
@@ -46,29 +48,33 @@ def stderr_body() -> dict:
     return {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)}
 
 
-def test_waiter_polls_until_completed_and_reports_state_changes():
+def waiting_runner(emr, s3, lines, **settings) -> EmrRunner:
+    return EmrRunner(lines.append, hook=EmrHook(emr=emr, s3=s3), clock=fake_clock(), **settings)
+
+
+def test_the_wait_polls_until_completed_and_reports_state_changes():
     emr, stub, s3, _ = clients()
     queue(stub, "success")
-    lines, sleeps = [], []
-    clock = iter(range(0, 1000, 30))
+    lines: list[str] = []
+    runner = waiting_runner(emr, s3, lines, poll_seconds=30)
     with stub:
-        steps = StepWaiter(poll_seconds=30, clock=lambda: next(clock), sleep=sleeps.append)(
-            EmrHook(emr=emr, s3=s3), CID, [SID], lines.append)
+        status = runner.wait(emr_plan(), Handle(CID, (SID,)))
         stub.assert_no_pending_responses()
-    assert [s["Status"]["State"] for s in steps] == ["COMPLETED"] and sleeps == [30, 30]
-    assert lines[0].startswith(f"cluster {CID} STARTING; step 1/1 PENDING")
-    assert lines[-1].startswith(f"cluster {CID} RUNNING; step 1/1 COMPLETED")
+    assert [s["Status"]["State"] for s in status.detail] == ["COMPLETED"] and runner.clock.slept == [30, 30]
+    assert lines == [f"cluster {CID} STARTING; step 1/1 PENDING; 0m00s elapsed", f"cluster {CID} RUNNING; step 1/1 RUNNING; 0m30s elapsed",
+                     f"cluster {CID} RUNNING; step 1/1 COMPLETED; 1m00s elapsed"]
 
 
-def test_waiter_gives_up_after_max_wait():
+def test_the_wait_gives_up_after_max_wait():
     emr, stub, s3, _ = clients()
-    for _ in range(2):
+    for _ in range(3):  # at 0, 30 and 60 s; the bound is 60 s
         stub.add_response("describe_cluster", REC["success"][2][1], {"ClusterId": CID})
         stub.add_response("describe_step", REC["success"][3][1], {"ClusterId": CID, "StepId": SID})
-    clock = iter([0, 0, 61])
-    with stub, pytest.raises(DdbS3Error, match="not done after 1m01s"):
-        StepWaiter(poll_seconds=1, max_wait_seconds=60, clock=lambda: next(clock), sleep=lambda s: None)(
-            EmrHook(emr=emr, s3=s3), CID, [SID], lambda m: None)
+    with stub, pytest.raises(DdbS3Error) as e:
+        waiting_runner(emr, s3, [], poll_seconds=30, max_wait_seconds=60).wait(emr_plan(), Handle(CID, (SID,)))
+    stub.assert_no_pending_responses()
+    assert str(e.value) == (f"emr run on {CID}: not done after 1m00s (--max-wait-seconds 60); "
+                            "what this run created is ended on the way out")
 
 
 def run_existing(scenario: str, log_uri: str | None = None, with_log: bool = True, drop_log_file: bool = False):
@@ -79,12 +85,17 @@ def run_existing(scenario: str, log_uri: str | None = None, with_log: bool = Tru
     queue(stub, scenario, drop_log_file)
     for _ in range(3):  # export_job.py, ddbs3_job.zip, the helper jar
         s3stub.add_response("put_object", {}, {"Bucket": "lab-backups", "Key": ANY, "Body": ANY})
+    if log_uri:  # each poll of a RUNNING step looks for its stdout (the job's counters): not archived yet
+        running = sum(1 for op, r in REC[scenario] if op == "describe_step" and r["Step"]["Status"]["State"] == "RUNNING")
+        for _ in range(running):
+            s3stub.add_response("list_objects_v2", {"KeyCount": 0, "IsTruncated": False},
+                                {"Bucket": "lab-logs", "Prefix": f"emr/{CID}/steps/{SID}/stdout.gz", "MaxKeys": 1})
     if log_uri and with_log:
         s3stub.add_client_error("get_object", "NoSuchKey", http_status_code=404)  # not yet uploaded
         s3stub.add_response("get_object", stderr_body(), {"Bucket": "lab-logs", "Key": f"emr/{CID}/steps/{SID}/stderr.gz"})
     lines: list[str] = []
-    runner = EmrRunner(lines.append, hook=EmrHook(emr=emr, s3=s3), waiter=StepWaiter(sleep=lambda s: None),
-                       log_poll_seconds=0, log_wait_seconds=5, helper_jar=FIXTURES / "steps.json")
+    runner = EmrRunner(lines.append, hook=EmrHook(emr=emr, s3=s3), clock=fake_clock(),
+                       log_poll_seconds=1, log_wait_seconds=5, helper_jar=FIXTURES / "steps.json")
     plan = emr_plan(cluster=CID, **({"log_uri": log_uri} if log_uri else {}))
     with stub, s3stub:
         try:
@@ -124,9 +135,9 @@ def test_interrupted_and_cancelled_steps_fail_the_run(scenario, expect):
     # failure() asks the cluster why once more
     stub.add_response("describe_cluster", REC[scenario][-2][1], {"ClusterId": CID})
     with stub:
-        hook = EmrHook(emr=emr, s3=s3)
-        steps = StepWaiter(sleep=lambda s: None)(hook, CID, [SID], lambda m: None)
-        msg = EmrRunner(lambda m: None, hook=hook).failure(hook, emr_plan(), CID, steps)
+        runner = waiting_runner(emr, s3, [])
+        plan, handle = emr_plan(), Handle(CID, (SID,))
+        msg = runner.diagnose(plan, handle, runner.wait(plan, handle))
         stub.assert_no_pending_responses()
     assert expect in msg
 

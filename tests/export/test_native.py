@@ -15,7 +15,8 @@ from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import ExportPlan, make_plan
 from launcher.options import build_request
-from launcher.export.run.native import export_request, run_native_export
+from launcher.core.wait import Clock
+from launcher.export.run.native import NativeRunner, export_request
 
 pytestmark = pytest.mark.unit
 
@@ -64,6 +65,13 @@ class FakeAws:
         return self._client
 
 
+def run_native(client, progress=lambda _m: None, **settings):  # noqa: ANN001, ANN201
+    """The runner's whole lifecycle with the stubbed client and a clock that never sleeps."""
+    t = [0.0]
+    clock = Clock(now=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
+    return NativeRunner(progress, aws=FakeAws(client), clock=clock, poll_seconds=15, **settings).run(plan())
+
+
 def stubbed():  # noqa: ANN201
     client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     return client, Stubber(client)
@@ -81,7 +89,7 @@ def test_starts_polls_and_finds_the_export_folder() -> None:
                       ExportManifest="ddb/AWSDynamoDB/01716790307109-5f9d6aaa/manifest-summary.json"), {"ExportArn": EXPORT_ARN})
     lines: list[str] = []
     with stub:
-        result = run_native_export(plan(), lines.append, aws=FakeAws(client), poll_seconds=0)
+        result = run_native(client, lines.append)
     stub.assert_no_pending_responses()
     assert result.export_uri == "s3://lab-backups/ddb/AWSDynamoDB/01716790307109-5f9d6aaa/"
     assert result.result["itemCount"] == 40 and result.result["exportId"] == "01716790307109-5f9d6aaa"
@@ -90,11 +98,24 @@ def test_starts_polls_and_finds_the_export_folder() -> None:
 
 def test_failed_export_and_pitr_off() -> None:
     client, stub = stubbed()
-    stub.add_response("export_table_to_point_in_time",
-                      desc("FAILED", FailureCode="S3NoSuchBucket", FailureMessage="no bucket"), export_request(plan()))
+    failed = desc("FAILED", FailureCode="S3NoSuchBucket", FailureMessage="no bucket")
+    stub.add_response("export_table_to_point_in_time", failed, export_request(plan()))
+    stub.add_response("describe_export", failed, {"ExportArn": EXPORT_ARN})
     with stub, pytest.raises(DdbS3Error, match="FAILED: S3NoSuchBucket"):
-        run_native_export(plan(), lambda _m: None, aws=FakeAws(client), poll_seconds=0)
+        run_native(client)
     client, stub = stubbed()
     stub.add_client_error("export_table_to_point_in_time", "PointInTimeRecoveryUnavailableException")
     with stub, pytest.raises(BadInput, match="point-in-time recovery is off"):
-        run_native_export(plan(), lambda _m: None, aws=FakeAws(client), poll_seconds=0)
+        run_native(client)
+
+
+def test_the_wait_gives_up_after_its_bound_and_says_the_export_goes_on() -> None:
+    client, stub = stubbed()
+    stub.add_response("export_table_to_point_in_time", desc("IN_PROGRESS"), export_request(plan()))
+    for _ in range(3):  # polled at 0, 15 and 30 s of the fake clock; the bound is 30 s
+        stub.add_response("describe_export", desc("IN_PROGRESS"), {"ExportArn": EXPORT_ARN})
+    with stub, pytest.raises(DdbS3Error) as e:
+        run_native(client, max_wait_seconds=30)
+    stub.assert_no_pending_responses()
+    assert str(e.value) == (f"native run on {EXPORT_ARN}: not done after 0m30s (--max-wait-seconds 30); the export keeps running "
+                            f"inside DynamoDB: check it with `aws dynamodb describe-export --export-arn {EXPORT_ARN}`")

@@ -347,6 +347,7 @@ def test_failed_and_interrupted_serverless_runs(recording, recorded_emr, runner)
     import signal
 
     from launcher.core.errors import DdbS3Error
+    from launcher.aws.session import Aws
     from launcher.export.flow import make_runner, plan_export, run_and_verify
     from launcher.options import build_request
 
@@ -368,12 +369,13 @@ def test_failed_and_interrupted_serverless_runs(recording, recorded_emr, runner)
     flags = {"table": table, "to": f"s3://{bucket}/iam-x", "runner": runner, "reader": "segments", "poll_seconds": 1}
     if log:
         flags["log_uri"] = log[1]
-    failing = plan_export(build_request(flags))
+    aws = Aws()
+    failing = plan_export(build_request(flags), aws)
     direct(rec.stack, "dynamodb").delete_table(TableName=table)  # gone when the job scans
-    runner_obj = make_runner(failing, lambda line: None)
-    runner_obj.log_poll_seconds = 1  # type: ignore[attr-defined]
+    runner_obj = make_runner(failing, aws, lambda line: None)
+    runner_obj.log_poll_seconds = 1
     with pytest.raises(DdbS3Error, match="probable cause"):
-        run_and_verify(failing, runner_obj)
+        run_and_verify(failing, runner_obj, aws)
     key, role = {"emr-serverless": (JOB_KEY, "ddb-s3-serverless-job"), "glue": (GLUE_KEY, "ddb-s3-glue-job")}[runner]
     docs = printed(runner, table, bucket, "iam-x", *(["--log-prefix", "iam-logs"] if log else []))
     requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),

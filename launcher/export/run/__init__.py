@@ -1,9 +1,20 @@
-"""Runners execute a plan's rendered steps: LocalRunner here (local Spark), EmrRunner on Amazon
-EMR, NativeRunner through DynamoDB's own export. All take the same plan and return a RunResult.
+"""Runners execute a plan's rendered steps: LocalRunner here (local Spark), EmrRunner on Amazon EMR,
+EmrServerlessRunner, GlueRunner, NativeRunner through DynamoDB's own export. All take the same plan
+and return a RunResult, through one lifecycle written once, in `Runner.run`:
 
-A runner is a context manager: what it creates (a cluster) is registered for cleanup the moment it
-exists, and leaving the `with` block (or `cleanup()`, e.g. from Airflow's on_kill) releases it,
-whatever happened in between. This is mrjob's and s3transfer's pattern."""
+    submit(plan) -> Handle        render, upload, create what the run needs (its teardown registered
+                                  before the call that creates it), start; no waiting
+    wait(plan, handle) -> Status  poll(plan, handle) until done (core.wait: one wait, bounded by
+                                  --max-wait-seconds, a line on each change)
+    finish(plan, handle, status)  diagnose() -> DdbS3Error with the failure and its probable cause,
+                                  or result() -> RunResult
+    teardown                      leaving `with runner` (or `cleanup()`, e.g. from Airflow's on_kill)
+                                  releases what submit created, whatever happened in between
+
+A backend gives submit, poll, diagnose and release (and result where it reports more). Airflow's
+deferrable operator calls the same parts in three processes: submit in the worker, poll in the
+triggerer, finish after resuming (`adopt` registers the teardown again). This is mrjob's template
+`run()` and s3transfer's injected clock."""
 
 from __future__ import annotations
 
@@ -12,11 +23,19 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
+from launcher.aws.logs import S3Logs
+from launcher.aws.session import Aws
+from launcher.core.errors import DdbS3Error
+from launcher.core.result_line import counters_text, last_counters
+from launcher.core.wait import SYSTEM_CLOCK, Clock, WaitTimeout, poll_until
 from launcher.export.estimate import duration
 from launcher.export.plan import ExportPlan
-from launcher.export.run.signals import Terminated, signals_held
+from launcher.export.run.signals import Terminated, signals_held, sigterm_raises
+
+T = TypeVar("T")
 
 Progress = Callable[[str], None]
 MIN_RATE_SECONDS = 0.5  # a read shorter than this says nothing of its rate
@@ -47,7 +66,7 @@ class ReadCount:
         return text
 
 
-Counts = Callable[[ReadCount], None]
+ReadCounts = Callable[[ReadCount], None]
 
 
 class CountLines:
@@ -73,26 +92,160 @@ class RunResult:
     logs: list[str] = field(default_factory=list)  # where the step logs are
 
 
+@dataclass(frozen=True)
+class Handle:
+    """What `submit` started, as JSON can carry it (Airflow takes it from the worker to the triggerer
+    and back): the resource (a cluster id, an EMR Serverless application id, a Glue job name, a
+    native export's ARN, a local run folder), the runs on it (step ids, a job run id), and whether
+    this run created the resource (then its teardown ends it)."""
+
+    resource: str
+    runs: tuple[str, ...] = ()
+    created: bool = False
+
+    def doc(self) -> dict[str, Any]:
+        return {"resource": self.resource, "runs": list(self.runs), "created": self.created}
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> Handle:
+        return cls(str(doc["resource"]), tuple(doc.get("runs", ())), bool(doc.get("created", False)))
+
+
+@dataclass(frozen=True)
+class Status:
+    """One poll: whether the run is over, the progress line, and what `diagnose` reads."""
+
+    done: bool
+    line: str
+    detail: Any = None
+
+
 class Runner:
-    """The interface: `with runner: runner.run(plan)`. Subclasses register cleanups with on_exit()."""
+    """`with runner: runner.run(plan)`. Backends implement submit, poll, diagnose and release."""
 
-    # True where the runner owns the process's signals (the CLI): then a second Ctrl-C cannot
-    # interrupt the teardown. Airflow owns them in its task process.
-    hold_signals = False
+    name: ClassVar[str] = ""
+    hook: Any = None
 
-    def __init__(self, progress: Progress = print, counts: Counts | None = None) -> None:
+    def __init__(
+        self,
+        progress: Progress = print,
+        counts: ReadCounts | None = None,
+        *,
+        aws: Aws | None = None,
+        hook: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
+        poll_seconds: float = 30.0,
+        max_wait_seconds: float | None = None,
+        install_signal_handlers: bool = True,
+        log_wait_seconds: float = 120.0,
+        log_poll_seconds: float = 5.0,
+        settle_seconds: float = 300.0,
+        helper_jar: Path | None = None,
+    ) -> None:
         self.progress = progress
         self.counts = counts or CountLines(progress)
+        self.aws, self.hook, self.clock = aws, hook, clock
+        self.poll_seconds, self.max_wait_seconds = poll_seconds, max_wait_seconds
+        # True where the runner owns the process's signals (the CLI): SIGTERM unwinds like Ctrl-C,
+        # and a second Ctrl-C cannot interrupt the teardown. Airflow owns them in its task process.
+        self.install_signal_handlers = install_signal_handlers
+        self.log_wait_seconds, self.log_poll_seconds = log_wait_seconds, log_poll_seconds
+        self.settle_seconds = settle_seconds  # how long teardown waits for a cancel or a stop to take
+        self.helper_jar = helper_jar
         self._cleanups = ExitStack()
         self._why = "cleanup"
         self._lock = threading.Lock()
+        self._logs_seen: set[str] = set()
+        self.tags: dict[str, str] = {}  # added to what submit creates (Airflow's task-instance tag)
+        self.submitted: Callable[[Handle], None] = lambda handle: None  # told the handle once submitted
 
-    def run(self, plan: ExportPlan) -> RunResult:
+    # --- the lifecycle (final: backends implement the parts below) ---------------------------
+
+    def run(self, plan: ExportPlan, resume: Handle | None = None) -> RunResult:
+        """Submit, wait, finish; or, with `resume` (a run submitted earlier), adopt it, wait, finish."""
+        start = self.clock.now()
+        with sigterm_raises(self.install_signal_handlers), self:
+            if resume is None:
+                handle = self.submit(plan, self.tags)
+            else:
+                handle = resume
+                self.adopt(plan, handle)
+            self.submitted(handle)
+            status = self.wait(plan, handle)
+            return self.finish(plan, handle, status, self.clock.now() - start)
+
+    def wait(self, plan: ExportPlan, handle: Handle) -> Status:
+        try:
+            return poll_until(
+                lambda: self.poll(plan, handle),
+                lambda status: status.done,
+                every=self.poll_seconds,
+                clock=self.clock,
+                timeout=self.max_wait_seconds,
+                what=f"{self.name} run on {handle.resource}",
+                describe=lambda status: status.line,
+                say=self.progress,
+            )
+        except WaitTimeout as e:
+            raise DdbS3Error(f"{e} (--max-wait-seconds {self.max_wait_seconds:g}); {self.after_timeout(handle)}") from None
+
+    def finish(self, plan: ExportPlan, handle: Handle, status: Status | None = None, seconds: float = 0.0) -> RunResult:
+        """After the wait (`status`: its last poll; None: polled now): raise DdbS3Error with the
+        failure and its probable cause, or return the RunResult. Call it inside `with runner`, so
+        that what the run created is released."""
+        status = status or self.poll(plan, handle)
+        problem = self.diagnose(plan, handle, status)
+        if problem:
+            raise DdbS3Error(problem)
+        return self.result(plan, handle, status, seconds)
+
+    # --- what a backend implements ---------------------------------------------------------
+
+    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+        """Start the run and return without waiting; what it creates is registered for teardown
+        (`tags`: added to what it creates, where the service has tags)."""
         raise NotImplementedError
+
+    def poll(self, plan: ExportPlan, handle: Handle) -> Status:
+        raise NotImplementedError
+
+    def diagnose(self, plan: ExportPlan, handle: Handle, status: Status) -> str | None:
+        """None when the run succeeded, else one line: what failed and its probable cause."""
+        raise NotImplementedError
+
+    def release(self, plan: ExportPlan, handle: Handle, why: str) -> None:
+        """End what the handle holds that is ours to end (a run still going, a resource it created)."""
+
+    def result(self, plan: ExportPlan, handle: Handle, status: Status, seconds: float) -> RunResult:
+        return RunResult(plan.export_uri, {}, seconds, cluster_id="/".join((handle.resource, *handle.runs)))
+
+    def after_timeout(self, handle: Handle) -> str:
+        return "what this run created is ended on the way out"
+
+    # --- teardown ------------------------------------------------------------------------------
 
     def on_exit(self, release: Callable[[str], None]) -> None:
         """Call release(why) when this runner is cleaned up (latest registered, first released)."""
         self._cleanups.callback(lambda: release(self._why))
+
+    def create(self, make: Callable[[], T], release: Callable[[T, str], None], if_interrupted: Callable[[str], None] | None = None) -> T:
+        """`make()` a resource with its teardown registered before the call: interrupted inside it
+        (the id unknown), `if_interrupted(why)` finds and ends it; once made, `release(value, why)`."""
+        made: list[T] = []
+        if if_interrupted is not None:
+            self.on_exit(lambda why: None if made else if_interrupted(why))
+        made.append(make())
+        self.on_exit(lambda why: release(made[0], why))
+        return made[0]
+
+    def adopt(self, plan: ExportPlan, handle: Handle) -> None:
+        """Register a run submitted earlier (maybe by another process) for teardown."""
+        self.on_exit(lambda why: self.release(plan, handle, why))
+
+    def detach(self) -> None:
+        """Forget the teardown registered so far: the caller now owns what was created."""
+        with self._lock:
+            self._cleanups.pop_all()
 
     def cleanup(self, why: str = "cleanup") -> None:
         """Release everything registered so far, once; safe to call from another thread."""
@@ -105,38 +258,63 @@ class Runner:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        with signals_held(self.hold_signals):
+        with signals_held(self.install_signal_handlers):
             self.cleanup(outcome(exc))
 
+    # --- waits a backend uses ------------------------------------------------------------------
 
-class JobRunRunner(Runner):
-    """What the EMR Serverless and Glue runners share: a job run they start, poll and, on every exit
-    path, stop and clean up after, with the same waits and signal handling."""
+    def session(self, plan: ExportPlan) -> Aws:
+        """The AWS session given (the CLI's, or an Airflow connection's), else the plan's region."""
+        if self.aws is None:
+            self.aws = Aws(plan.region)
+        return self.aws
 
-    def __init__(
-        self,
-        progress: Progress = print,
-        *,
-        hook: Any = None,
-        poll_seconds: float = 30.0,
-        install_signal_handlers: bool = True,
-        log_wait_seconds: float = 120.0,
-        log_poll_seconds: float = 5.0,
-        settle_seconds: float = 300.0,
-        helper_jar: Any = None,
-        counts: Counts | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(progress, counts)
-        self.hook = hook
-        self.poll_seconds = poll_seconds
-        self.install_signal_handlers = self.hold_signals = install_signal_handlers
-        self.log_wait_seconds = log_wait_seconds
-        self.log_poll_seconds = log_poll_seconds
-        self.settle_seconds = settle_seconds  # how long teardown waits for a cancel or a stop to take
-        self.helper_jar = helper_jar
-        self.clock, self.sleep = clock, sleep
+    def helper_files(self, steps: list[dict[str, Any]]) -> dict[str, Path]:
+        """The helper jar to upload beside the rendered files, when a step puts it on its classpath."""
+        from launcher.export.render.base import HELPERS_JAR
+        from launcher.export.run.jars import helper_jar_path
+
+        if not any(HELPERS_JAR in a for s in steps for a in s["HadoopJarStep"].get("Args", [])):
+            return {}
+        return {HELPERS_JAR: self.helper_jar or helper_jar_path()}
+
+    def settle(self, fetch: Callable[[], T], settled: Callable[[T], bool], what: str) -> T:
+        """After a cancel or a stop: poll until it has taken, for at most settle_seconds; the last value."""
+        try:
+            return poll_until(fetch, settled, every=min(self.poll_seconds, 2.0), clock=self.clock, timeout=self.settle_seconds, what=what)
+        except WaitTimeout as e:
+            return e.last
+
+    def wait_for_log(
+        self, read: Callable[[], T | None], where: str, found: Callable[[T | None], bool] = lambda v: v is not None
+    ) -> T | None:
+        """A failed run's log, which the service archives a while after the run ended: polled for at
+        most log_wait_seconds until `found`; None if it never came."""
+        try:
+            return poll_until(
+                read,
+                found,
+                every=self.log_poll_seconds,
+                clock=self.clock,
+                timeout=self.log_wait_seconds,
+                what=f"waiting for {where}",
+                describe=lambda text: f"{'found' if found(text) else 'waiting for'} {where}",
+                say=self.progress,
+            )
+        except WaitTimeout:
+            return None
+
+    def counters_in_log(self, logs: S3Logs, uri: str) -> str:
+        """The job's counters from a running job's archived stdout (its driver prints them there), as
+        " (3/8 tasks done, 120,000 items, 118.2 MB written so far)", or "" while not there. A listing
+        first: a GetObject of a key not archived yet is refused (403) under the printed policy's
+        prefix-limited ListBucket, not answered 404."""
+        if uri not in self._logs_seen:
+            if not logs.exists(uri):
+                return ""
+            self._logs_seen.add(uri)
+        found = last_counters(logs.read(uri) or "")
+        return f" ({counters_text(found)})" if found else ""
 
 
 def outcome(exc: BaseException | None) -> str:

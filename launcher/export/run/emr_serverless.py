@@ -10,18 +10,12 @@ All AWS calls go through EmrServerlessHook; the requests come from render/server
 
 from __future__ import annotations
 
-from typing import Any
-
 from launcher.aws.emr_serverless_hook import EmrServerlessHook, account_of, partition_of
-from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error
-from launcher.core.result_line import last_counters
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export, serverless
-from launcher.export.render.base import HELPERS_JAR, Target
-from launcher.export.run import JobRunRunner, Progress, RunResult
-from launcher.export.run.emr import _duration, counters_text, helper_jar_path
-from launcher.export.run.signals import sigterm_raises
+from launcher.export.render.base import Target
+from launcher.export.run import Handle, Runner, RunResult, Status
 from launcher.export.run.step_logs import cause_from_stderr, driver_log_key
 
 DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
@@ -30,63 +24,53 @@ USABLE_APP_STATES = ("CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED")
 DELETABLE_APP_STATES = ("CREATED", "STOPPED")
 
 
-class EmrServerlessRunner(JobRunRunner):
+class EmrServerlessRunner(Runner):
+    """The Handle: the application id, the job run id, and whether this run created the application."""
+
+    name = "emr-serverless"
     hook: EmrServerlessHook | None
 
-    def __init__(self, progress: Progress = print, **settings: Any) -> None:
-        super().__init__(progress, **settings)
-        self._logs_seen: set[str] = set()
-
     def make_hook(self, plan: ExportPlan) -> EmrServerlessHook:
-        return self.hook or EmrServerlessHook(Aws(plan.region), settings=plan.s3)
+        if self.hook is None:
+            self.hook = EmrServerlessHook(self.session(plan), settings=plan.s3)
+        return self.hook
 
-    def run(self, plan: ExportPlan) -> RunResult:
-        start = self.clock()
-        with sigterm_raises(self.install_signal_handlers), self:
-            hook = self.hook = self.make_hook(plan)
-            root = plan.artifacts_uri
-            rendered = render_export(plan, Target.emr(root))
-            if not rendered.steps:
-                raise DdbS3Error(f"engine {plan.engine} has no job to run on EMR Serverless")
-            spec = plan.serverless
-            if spec.application_id:
-                app = hook.get_application(spec.application_id)
-                if app["state"] not in USABLE_APP_STATES:
-                    raise BadInput(f"EMR Serverless application {spec.application_id} is {app['state']}: it cannot run jobs")
-                if app.get("type", "").upper() != "SPARK":
-                    raise BadInput(f"EMR Serverless application {spec.application_id} is a {app.get('type')} application, not Spark")
-            step = rendered.steps[0]
-            local = (
-                {HELPERS_JAR: self.helper_jar or helper_jar_path()} if any(HELPERS_JAR in a for a in step["HadoopJarStep"]["Args"]) else {}
-            )
-            uploaded = hook.upload_artifacts(root, rendered.files, local)
-            self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
-            if spec.application_id:
-                app_id, app_arn = spec.application_id, app["arn"]
-                self.progress(f"running on application {app_id} ({app.get('releaseLabel')}, {app['state']})")
-            else:
-                app_id, app_arn = self.create_application(hook, plan)
-            role = serverless.role_arn(spec.execution_role, account_of(app_arn), partition_of(app_arn))
-            request = serverless.start_job_run_request(plan, step, app_id, role)
-            run_id = self.start_job_run(hook, app_id, request)
-            final = self.wait(hook, plan, app_id, run_id, start)
-            problem = self.failure(hook, plan, app_id, final)
-            if problem:
-                raise DdbS3Error(problem)
-            logs = [driver_log_key(spec.log_uri, app_id, run_id, "")] if spec.log_uri else []
-            return RunResult(plan.export_uri, {}, self.clock() - start, cluster_id=f"{app_id}/{run_id}", logs=logs)
-
-    # --- what the run creates, and its teardown ---------------------------------------------
+    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+        hook = self.make_hook(plan)
+        root = plan.artifacts_uri
+        rendered = render_export(plan, Target.emr(root))
+        if not rendered.steps:
+            raise DdbS3Error(f"engine {plan.engine} has no job to run on EMR Serverless")
+        spec = plan.serverless
+        if spec.application_id:
+            app = hook.get_application(spec.application_id)
+            if app["state"] not in USABLE_APP_STATES:
+                raise BadInput(f"EMR Serverless application {spec.application_id} is {app['state']}: it cannot run jobs")
+            if app.get("type", "").upper() != "SPARK":
+                raise BadInput(f"EMR Serverless application {spec.application_id} is a {app.get('type')} application, not Spark")
+        step = rendered.steps[0]
+        uploaded = hook.artifacts.upload(root, rendered.files, self.helper_files(rendered.steps))
+        self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
+        if spec.application_id:
+            app_id, app_arn = spec.application_id, app["arn"]
+            self.progress(f"running on application {app_id} ({app.get('releaseLabel')}, {app['state']})")
+        else:
+            app_id, app_arn = self.create_application(hook, plan)
+        role = serverless.role_arn(spec.execution_role, account_of(app_arn), partition_of(app_arn))
+        request = serverless.start_job_run_request(plan, step, app_id, role)
+        run_id = self.create(lambda: hook.start_job_run(request), lambda rid, why: self._cancel(hook, app_id, rid, why))
+        self.progress(f"started job run {run_id} on {app_id} (timeout {request['executionTimeoutMinutes']} minutes)")
+        return Handle(app_id, (run_id,), created=not spec.application_id)
 
     def create_application(self, hook: EmrServerlessHook, plan: ExportPlan) -> tuple[str, str]:
         request = serverless.create_application_request(plan)
-        launching = [True]
-        # Interrupted inside CreateApplication, the id is unknown: find it by its name (the export id's).
-        self.on_exit(lambda why: self._delete_launched(hook, request["name"], why) if launching[0] else None)
-        created = hook.create_application(request)
-        launching[0] = False
+        created = self.create(
+            lambda: hook.create_application(request),
+            lambda app, why: self._delete_application(hook, app["applicationId"], why),
+            # Interrupted inside CreateApplication, the id is unknown: find it by its name (the export id's).
+            if_interrupted=lambda why: self._delete_launched(hook, request["name"], why),
+        )
         app_id = created["applicationId"]
-        self.on_exit(lambda why: self._delete_application(hook, app_id, why))
         spec = plan.serverless
         self.progress(
             f"created EMR Serverless application {app_id} ({spec.release_label}, Spark, up to {spec.workers} workers "
@@ -94,11 +78,55 @@ class EmrServerlessRunner(JobRunRunner):
         )
         return app_id, str(created["arn"])
 
-    def start_job_run(self, hook: EmrServerlessHook, app_id: str, request: dict[str, Any]) -> str:
-        run_id = hook.start_job_run(request)
-        self.on_exit(lambda why: self._cancel(hook, app_id, run_id, why))
-        self.progress(f"started job run {run_id} on {app_id} (timeout {request['executionTimeoutMinutes']} minutes)")
-        return run_id
+    def poll(self, plan: ExportPlan, handle: Handle) -> Status:
+        """GetJobRun; while it runs, the line carries the job's counters from the driver's stdout."""
+        (run_id,) = handle.runs
+        job = self.make_hook(plan).get_job_run(handle.resource, run_id)
+        state = job["state"]
+        counters = ""
+        if plan.serverless.log_uri and state == "RUNNING":
+            uri = driver_log_key(plan.serverless.log_uri, handle.resource, run_id, "stdout.gz")
+            counters = self.counters_in_log(self.make_hook(plan).logs, uri)
+        return Status(state in DONE_STATES, f"job run {run_id} {state}{counters}", job)
+
+    def diagnose(self, plan: ExportPlan, handle: Handle, status: Status) -> str | None:
+        """None on SUCCESS; else one line: the run, its state and stateDetails, and a probable cause
+        from the driver's stderr (its tail shown as progress lines)."""
+        job = status.detail
+        state = job["state"]
+        if state == "SUCCESS":
+            return None
+        app_id, run_id = handle.resource, job["jobRunId"]
+        parts = [f"job run {run_id} on {app_id} {state}"]
+        if job.get("stateDetails"):
+            parts.append(str(job["stateDetails"]))
+        log_uri = plan.serverless.log_uri
+        if not log_uri:
+            parts.append("no --log-uri, so the driver's stderr was not kept")
+            return parts[0] + ": " + "; ".join(parts[1:])
+        uri = driver_log_key(log_uri, app_id, run_id)
+        logs = self.make_hook(plan).logs
+        text = self.wait_for_log(lambda: logs.read(uri) if logs.exists(uri) else None, f"the driver's stderr at {uri}")
+        if text is None:
+            parts.append(f"driver stderr not found at {uri}")
+        else:
+            parts.append(cause_from_stderr(text.rstrip("\n").splitlines(), f"stderr: {uri}", self.progress))
+        return parts[0] + ": " + "; ".join(parts[1:])
+
+    def result(self, plan: ExportPlan, handle: Handle, status: Status, seconds: float) -> RunResult:
+        (run_id,) = handle.runs
+        log_uri = plan.serverless.log_uri
+        logs = [driver_log_key(log_uri, handle.resource, run_id, "")] if log_uri else []
+        return RunResult(plan.export_uri, {}, seconds, cluster_id=f"{handle.resource}/{run_id}", logs=logs)
+
+    def release(self, plan: ExportPlan, handle: Handle, why: str) -> None:
+        hook = self.make_hook(plan)
+        for run_id in handle.runs:
+            self._cancel(hook, handle.resource, run_id, why)
+        if handle.created:
+            self._delete_application(hook, handle.resource, why)
+
+    # --- teardown -------------------------------------------------------------------------------
 
     def _cancel(self, hook: EmrServerlessHook, app_id: str, run_id: str, why: str) -> None:
         try:
@@ -107,10 +135,7 @@ class EmrServerlessRunner(JobRunRunner):
                 return
             hook.cancel_job_run(app_id, run_id)
             self.progress(f"cancelling job run {run_id} ({why})")
-            deadline = self.clock() + self.settle_seconds
-            while state not in DONE_STATES and self.clock() < deadline:
-                self.sleep(min(self.poll_seconds, 2.0))
-                state = hook.get_job_run(app_id, run_id)["state"]
+            state = self.settle(lambda: hook.get_job_run(app_id, run_id)["state"], lambda st: st in DONE_STATES, f"cancel of {run_id}")
         except Exception as e:  # noqa: BLE001 - report, and keep the original error
             self.progress(f"could not cancel job run {run_id} on {app_id}: {e}; cancel it in the EMR Serverless console")
             return
@@ -122,10 +147,7 @@ class EmrServerlessRunner(JobRunRunner):
             state = hook.get_application(app_id)["state"]
             if state not in DELETABLE_APP_STATES:
                 hook.stop_application(app_id)
-                deadline = self.clock() + self.settle_seconds
-                while state not in DELETABLE_APP_STATES and self.clock() < deadline:
-                    self.sleep(min(self.poll_seconds, 2.0))
-                    state = hook.get_application(app_id)["state"]
+                self.settle(lambda: hook.get_application(app_id)["state"], lambda st: st in DELETABLE_APP_STATES, f"stop of {app_id}")
             hook.delete_application(app_id)
         except Exception as e:  # noqa: BLE001 - report, and keep the original error
             self.progress(f"could not delete EMR Serverless application {app_id}: {e}; stop and delete it yourself")
@@ -136,67 +158,3 @@ class EmrServerlessRunner(JobRunRunner):
         for app in hook.applications_named(name):
             self.progress(f"deleting EMR Serverless application {app['id']} ({why}; created while interrupted)")
             self._delete_application(hook, app["id"], why)
-
-    # --- the wait ---------------------------------------------------------------------------
-
-    def wait(self, hook: EmrServerlessHook, plan: ExportPlan, app_id: str, run_id: str, start: float) -> dict[str, Any]:
-        """Poll GetJobRun until SUCCESS, FAILED or CANCELLED; a line when the state changes (with the
-        job's counters from the driver's stdout while it runs) and at least every 5 minutes."""
-        last_line, last_report = "", self.clock()
-        while True:
-            job = hook.get_job_run(app_id, run_id)
-            state = job["state"]
-            line = f"job run {run_id} {state}{self.counters(hook, plan, app_id, run_id, state)}"
-            now = self.clock()
-            if line != last_line or now - last_report >= 300:
-                self.progress(f"{line}; {_duration(now - start)} elapsed")
-                last_line, last_report = line, now
-            if state in DONE_STATES:
-                return job
-            self.sleep(self.poll_seconds)
-
-    def counters(self, hook: EmrServerlessHook, plan: ExportPlan, app_id: str, run_id: str, state: str) -> str:
-        """The job's counters from the driver's stdout under the logUri, once it is there (a listing
-        first: a GetObject of a key not there yet is refused under the printed policy, not a 404)."""
-        if not plan.serverless.log_uri or state != "RUNNING":
-            return ""
-        uri = driver_log_key(plan.serverless.log_uri, app_id, run_id, "stdout.gz")
-        if uri not in self._logs_seen:
-            if not hook.log_exists(uri):
-                return ""
-            self._logs_seen.add(uri)
-        found = last_counters(hook.read_log(uri) or "")
-        return f" ({counters_text(found)})" if found else ""
-
-    # --- failure ----------------------------------------------------------------------------
-
-    def failure(self, hook: EmrServerlessHook, plan: ExportPlan, app_id: str, job: dict[str, Any]) -> str | None:
-        """None on SUCCESS; else one line: the run, its state and stateDetails, and a probable cause
-        from the driver's stderr (its tail shown as progress lines)."""
-        state = job["state"]
-        if state == "SUCCESS":
-            return None
-        run_id = job["jobRunId"]
-        parts = [f"job run {run_id} on {app_id} {state}"]
-        if job.get("stateDetails"):
-            parts.append(str(job["stateDetails"]))
-        log_uri = plan.serverless.log_uri
-        if not log_uri:
-            parts.append("no --log-uri, so the driver's stderr was not kept")
-            return parts[0] + ": " + "; ".join(parts[1:])
-        uri = driver_log_key(log_uri, app_id, run_id)
-        text = self.wait_for_log(hook, uri)
-        if text is None:
-            parts.append(f"driver stderr not found at {uri}")
-        else:
-            parts.append(cause_from_stderr(text.rstrip("\n").splitlines(), f"stderr: {uri}", self.progress))
-        return parts[0] + ": " + "; ".join(parts[1:])
-
-    def wait_for_log(self, hook: EmrServerlessHook, uri: str) -> str | None:
-        deadline = self.clock() + self.log_wait_seconds
-        while True:
-            text = hook.read_log(uri) if hook.log_exists(uri) else None
-            if text is not None or self.clock() >= deadline:
-                return text
-            self.progress(f"waiting for the driver's stderr at {uri}")
-            self.sleep(self.log_poll_seconds)

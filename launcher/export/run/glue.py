@@ -11,24 +11,19 @@ All AWS calls go through GlueJobHook; the requests come from render/glue.py (pur
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from launcher.aws.glue_job_hook import GlueJobHook
-from launcher.aws.session import Aws
 from launcher.core.errors import DdbS3Error
 from launcher.export.plan import ExportPlan
 from launcher.export.render import glue, render_export
 from launcher.export.render.base import HELPERS_JAR
-from launcher.export.run import JobRunRunner, RunResult
-from launcher.export.run.emr import _duration, helper_jar_path
-from launcher.export.run.signals import sigterm_raises
+from launcher.export.run import Handle, Runner, Status
+from launcher.export.run.jars import connector_classpath, helper_jar_path
 from launcher.export.run.step_logs import cause_from_stderr
 
 
 def local_jars(helper_jar: Path | None = None) -> dict[str, Path]:
     """The jars the job's --extra-jars name, from the connector build (make jars) or the wheel."""
-    from launcher.export.run.jars import connector_classpath
-
     found = {p.name: p for p in connector_classpath()}
     missing = [j for j in glue.CONNECTOR_JARS if j not in found]
     if missing:
@@ -36,48 +31,84 @@ def local_jars(helper_jar: Path | None = None) -> dict[str, Path]:
     return {**{j: found[j] for j in glue.CONNECTOR_JARS}, HELPERS_JAR: helper_jar or helper_jar_path()}
 
 
-class GlueRunner(JobRunRunner):
+class GlueRunner(Runner):
+    """The Handle: the Glue job's name, the job run id, and whether the job is ours to delete."""
+
+    name = "glue"
     hook: GlueJobHook | None
 
     def make_hook(self, plan: ExportPlan) -> GlueJobHook:
-        return self.hook or GlueJobHook(Aws(plan.region), settings=plan.s3)
+        if self.hook is None:
+            self.hook = GlueJobHook(self.session(plan), settings=plan.s3)
+        return self.hook
 
-    def run(self, plan: ExportPlan) -> RunResult:
-        start = self.clock()
-        with sigterm_raises(self.install_signal_handlers), self:
-            hook = self.hook = self.make_hook(plan)
-            rendered = render_export(plan, glue.target(plan.artifacts_uri))
-            if not rendered.steps:
-                raise DdbS3Error(f"engine {plan.engine} has no job to run on Glue")
-            spec = plan.glue
-            step = rendered.steps[0]
-            if not spec.created:
-                hook.get_job(spec.job_name)  # it must exist: a typo is bad input, before anything is uploaded
-            uploaded = hook.upload_artifacts(plan.artifacts_uri, rendered.files, local_jars(self.helper_jar))
-            self.progress(f"uploaded {len(uploaded)} artifacts to {plan.artifacts_uri}/")
-            if spec.created:
-                self.create_job(hook, plan, step)
-            else:
-                hook.update_job(glue.update_job_request(plan, step))
-                self.progress(f"updated Glue job {spec.job_name} to run this export")
-            run_id = hook.start_job_run(glue.start_job_run_request(plan))
-            self.on_exit(lambda why: self._stop(hook, spec.job_name, run_id, why))
-            self.progress(
-                f"started job run {run_id} of {spec.job_name} (Glue {glue.GLUE_VERSION}, {spec.workers} x {spec.worker_type}, "
-                f"timeout {spec.timeout_minutes} minutes)"
-            )
-            final = self.wait(hook, spec.job_name, run_id, start)
-            problem = self.failure(hook, plan, final)
-            if problem:
-                raise DdbS3Error(problem)
-            return RunResult(plan.export_uri, {}, self.clock() - start, cluster_id=f"{spec.job_name}/{run_id}")
-
-    def create_job(self, hook: GlueJobHook, plan: ExportPlan, step: dict[str, Any]) -> None:
+    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+        hook = self.make_hook(plan)
+        rendered = render_export(plan, glue.target(plan.artifacts_uri))
+        if not rendered.steps:
+            raise DdbS3Error(f"engine {plan.engine} has no job to run on Glue")
         spec = plan.glue
-        if not spec.keep:  # registered first: interrupted inside CreateJob, the name is known anyway
-            self.on_exit(lambda why: self._delete(hook, spec.job_name, why))
-        hook.create_job(glue.create_job_request(plan, step))
-        self.progress(f"created Glue job {spec.job_name}" + (" (kept after the run: --keep)" if spec.keep else ""))
+        step = rendered.steps[0]
+        if not spec.created:
+            hook.get_job(spec.job_name)  # it must exist: a typo is bad input, before anything is uploaded
+        uploaded = hook.artifacts.upload(plan.artifacts_uri, rendered.files, local_jars(self.helper_jar))
+        self.progress(f"uploaded {len(uploaded)} artifacts to {plan.artifacts_uri}/")
+        if spec.created:
+            request = glue.create_job_request(plan, step)
+            if spec.keep:
+                hook.create_job(request)
+            else:  # the name is known before the call: interrupted inside it, the job is deleted by name
+                delete = lambda why: self._delete(hook, spec.job_name, why)  # noqa: E731
+                self.create(lambda: hook.create_job(request), lambda _, why: delete(why), if_interrupted=delete)
+            self.progress(f"created Glue job {spec.job_name}" + (" (kept after the run: --keep)" if spec.keep else ""))
+        else:
+            hook.update_job(glue.update_job_request(plan, step))
+            self.progress(f"updated Glue job {spec.job_name} to run this export")
+        run_id = self.create(
+            lambda: hook.start_job_run(glue.start_job_run_request(plan)), lambda rid, why: self._stop(hook, spec.job_name, rid, why)
+        )
+        self.progress(
+            f"started job run {run_id} of {spec.job_name} (Glue {glue.GLUE_VERSION}, {spec.workers} x {spec.worker_type}, "
+            f"timeout {spec.timeout_minutes} minutes)"
+        )
+        return Handle(spec.job_name, (run_id,), created=spec.created and not spec.keep)
+
+    def poll(self, plan: ExportPlan, handle: Handle) -> Status:
+        (run_id,) = handle.runs
+        run = self.make_hook(plan).get_job_run(handle.resource, run_id)
+        state = run["JobRunState"]
+        return Status(state in glue.DONE_STATES, f"job run {run_id} {state}", run)
+
+    def diagnose(self, plan: ExportPlan, handle: Handle, status: Status) -> str | None:
+        """None on SUCCEEDED; else the run's ErrorMessage and a probable cause from the driver's
+        stderr in CloudWatch Logs (/aws-glue/jobs/error, the run's stream)."""
+        run = status.detail
+        state = run["JobRunState"]
+        if state == "SUCCEEDED":
+            return None
+        run_id = run["Id"]
+        parts = [f"job run {run_id} of Glue job {handle.resource} {state}"]
+        if run.get("ErrorMessage"):
+            parts.append(str(run["ErrorMessage"]))
+        group = glue.ERROR_LOG_GROUP
+        where = f"CloudWatch Logs {group}, stream {run_id}"
+        hook = self.make_hook(plan)
+        # CloudWatch Logs answers an empty stream until the driver's lines are delivered: wait for lines.
+        lines = self.wait_for_log(lambda: hook.log_lines(group, run_id), f"the driver's stderr in {group}, stream {run_id}", bool)
+        if lines is None:
+            parts.append(f"no driver stderr in {where}")
+        else:
+            parts.append(cause_from_stderr(lines, where, self.progress))
+        return parts[0] + ": " + "; ".join(parts[1:])
+
+    def release(self, plan: ExportPlan, handle: Handle, why: str) -> None:
+        hook = self.make_hook(plan)
+        for run_id in handle.runs:
+            self._stop(hook, handle.resource, run_id, why)
+        if handle.created:
+            self._delete(hook, handle.resource, why)
+
+    # --- teardown -------------------------------------------------------------------------------
 
     def _stop(self, hook: GlueJobHook, name: str, run_id: str, why: str) -> None:
         try:
@@ -86,10 +117,9 @@ class GlueRunner(JobRunRunner):
                 return
             hook.stop_job_run(name, run_id)
             self.progress(f"stopping job run {run_id} ({why})")
-            deadline = self.clock() + self.settle_seconds
-            while state not in glue.DONE_STATES and self.clock() < deadline:
-                self.sleep(min(self.poll_seconds, 2.0))
-                state = hook.get_job_run(name, run_id)["JobRunState"]
+            state = self.settle(
+                lambda: hook.get_job_run(name, run_id)["JobRunState"], lambda st: st in glue.DONE_STATES, f"stop of {run_id}"
+            )
         except Exception as e:  # noqa: BLE001 - report, and keep the original error
             self.progress(f"could not stop job run {run_id} of {name}: {e}; stop it in the Glue console")
             return
@@ -102,43 +132,3 @@ class GlueRunner(JobRunRunner):
             self.progress(f"could not delete Glue job {name}: {e}; delete it yourself")
             return
         self.progress(f"deleted Glue job {name} ({why})")
-
-    def wait(self, hook: GlueJobHook, name: str, run_id: str, start: float) -> dict[str, Any]:
-        last_line, last_report = "", self.clock()
-        while True:
-            run = hook.get_job_run(name, run_id)
-            state = run["JobRunState"]
-            line = f"job run {run_id} {state}"
-            now = self.clock()
-            if line != last_line or now - last_report >= 300:
-                self.progress(f"{line}; {_duration(now - start)} elapsed")
-                last_line, last_report = line, now
-            if state in glue.DONE_STATES:
-                return run
-            self.sleep(self.poll_seconds)
-
-    def failure(self, hook: GlueJobHook, plan: ExportPlan, run: dict[str, Any]) -> str | None:
-        state = run["JobRunState"]
-        if state == "SUCCEEDED":
-            return None
-        run_id = run["Id"]
-        parts = [f"job run {run_id} of Glue job {plan.glue.job_name} {state}"]
-        if run.get("ErrorMessage"):
-            parts.append(str(run["ErrorMessage"]))
-        group = glue.ERROR_LOG_GROUP
-        where = f"CloudWatch Logs {group}, stream {run_id}"
-        lines = self.wait_for_log(hook, group, run_id)
-        if lines is None:
-            parts.append(f"no driver stderr in {where}")
-        else:
-            parts.append(cause_from_stderr(lines, where, self.progress))
-        return parts[0] + ": " + "; ".join(parts[1:])
-
-    def wait_for_log(self, hook: GlueJobHook, group: str, stream: str) -> list[str] | None:
-        deadline = self.clock() + self.log_wait_seconds
-        while True:
-            lines = hook.log_lines(group, stream)
-            if lines or self.clock() >= deadline:
-                return lines
-            self.progress(f"waiting for the driver's stderr in {group}, stream {stream}")
-            self.sleep(self.log_poll_seconds)

@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
+from launcher.export.render.base import HELPERS_JAR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 POM = Path("spark") / "jvm" / "pom.xml"
@@ -75,6 +76,17 @@ def connector_classpath(jars_dir: Path | None = None) -> list[Path]:
     if not jars:
         raise JvmSetupError(f"no connector jars in {d}; run `make jars` (Maven builds spark/jvm into it)")
     return jars
+
+
+def helper_jar_path() -> Path:
+    """The helper jar: inside the installed wheel (launcher/_jars), or built by `make jars` in a checkout."""
+    packaged = Path(__file__).resolve().parents[2] / "_jars" / HELPERS_JAR
+    if packaged.is_file():
+        return packaged
+    jars = [p for p in connector_classpath() if p.name.startswith("ddb-s3-spark-helpers")]
+    if not jars:
+        raise DdbS3Error("the helper jar ddb-s3-spark-helpers*.jar is missing: run `make jars` (in a checkout) or install the ddb-s3 wheel")
+    return jars[-1]
 
 
 def mvn_command(project_root: Path, jars_dir: Path) -> list[str]:

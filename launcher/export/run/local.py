@@ -22,7 +22,7 @@ from launcher.core.result_line import PROGRESS_PREFIX, parse_result
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
 from launcher.export.render.base import Rendered, Target
-from launcher.export.run import Counts, Progress, ReadCount, Runner, RunResult
+from launcher.export.run import Handle, Progress, ReadCount, ReadCounts, Runner, RunResult, Status
 from launcher.export.run.jars import check_java, connector_classpath
 from launcher.export.run.step_logs import probable_cause
 
@@ -66,32 +66,48 @@ def spark_submit_path() -> str:
 
 
 class LocalRunner(Runner):
-    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None, counts: Counts | None = None) -> None:
-        super().__init__(progress, counts)
+    """The Handle: the run's folder, where the rendered artifacts and each step's log are written.
+    The steps run in `wait`, as child processes of this one (nothing outlives the run to release)."""
+
+    name = "local"
+
+    def __init__(self, work_dir: Path, progress: Progress = print, jars: list[str] | None = None, counts: ReadCounts | None = None) -> None:
+        super().__init__(progress, counts, install_signal_handlers=False)
         self.work_dir = work_dir
         self.jars = jars
+        self._steps: list[dict] = []
 
     def target(self, run_dir: Path) -> Target:
         jars = self.jars if self.jars is not None else [str(p) for p in connector_classpath()]
         return Target(str(run_dir), jars)
 
-    def run(self, plan: ExportPlan) -> RunResult:
+    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
         check_java()
         run_dir = (self.work_dir / plan.export_id).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
         rendered = render_export(plan, self.target(run_dir))
         write_artifacts(rendered, run_dir)
-        start = time.monotonic()
+        self._steps = rendered.steps
+        return Handle(str(run_dir), tuple(step["Name"] for step in rendered.steps))
+
+    def wait(self, plan: ExportPlan, handle: Handle) -> Status:
+        """Runs the steps one after the other, streaming their output (a failed one raises)."""
         result: dict = {}
         logs = []
-        for n, step in enumerate(rendered.steps, 1):
-            log = run_dir / f"step-{n}.log"
+        for n, step in enumerate(self._steps, 1):
+            log = Path(handle.resource) / f"step-{n}.log"
             logs.append(str(log))
-            self.progress(f"step {n}/{len(rendered.steps)}: {step['Name']} (log: {log})")
-            began = time.monotonic()
+            self.progress(f"step {n}/{len(self._steps)}: {step['Name']} (log: {log})")
+            began = self.clock.now()
             result.update(self.run_step(step, plan, log))
-            self.progress(f"step {n}/{len(rendered.steps)} done in {time.monotonic() - began:.1f} s")
-        return RunResult(plan.export_uri, result, time.monotonic() - start, logs=logs)
+            self.progress(f"step {n}/{len(self._steps)} done in {self.clock.now() - began:.1f} s")
+        return Status(True, "steps done", {"result": result, "logs": logs})
+
+    def diagnose(self, plan: ExportPlan, handle: Handle, status: Status) -> str | None:
+        return None  # a failed step raised in `wait`, with its probable cause
+
+    def result(self, plan: ExportPlan, handle: Handle, status: Status, seconds: float) -> RunResult:
+        return RunResult(plan.export_uri, status.detail["result"], seconds, logs=status.detail["logs"])
 
     def command(self, step: dict, plan: ExportPlan) -> list[str]:
         args = list(step["HadoopJarStep"]["Args"])

@@ -5,15 +5,11 @@ convert all read."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from launcher.aws.session import Aws
-from launcher.core.errors import BadInput, DdbS3Error
+from launcher.aws.errors import translated
 from launcher.export.plan import ExportPlan
-from launcher.export.run import Progress, Runner, RunResult
+from launcher.export.run import Handle, Runner, RunResult, Status
 
 
 def export_request(plan: ExportPlan) -> dict[str, Any]:
@@ -39,58 +35,53 @@ def export_request(plan: ExportPlan) -> dict[str, Any]:
 
 
 class NativeRunner(Runner):
-    """No cluster to clean up: a started native export runs to its end inside DynamoDB."""
+    """The Handle: the export's ARN. Nothing to tear down: a started native export runs to its end
+    inside DynamoDB (the wait gives up after 24 hours unless told otherwise, the export goes on)."""
 
-    def run(self, plan: ExportPlan) -> RunResult:
-        return run_native_export(plan, self.progress, poll_seconds=plan.poll_seconds)
+    name = "native"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.max_wait_seconds is None:
+            self.max_wait_seconds = 24 * 3600.0
 
-def run_native_export(
-    plan: ExportPlan, progress: Progress = print, *, aws: Aws | None = None, poll_seconds: float = 15.0, timeout_seconds: float = 24 * 3600
-) -> RunResult:
-    aws = aws or Aws(plan.region)
-    ddb = aws.client("dynamodb")
-    args = export_request(plan)
-    t0 = time.monotonic()
-    try:
-        desc = ddb.export_table_to_point_in_time(**args)["ExportDescription"]
-    except ClientError as e:
-        code, msg = e.response["Error"]["Code"], e.response["Error"].get("Message", "")
-        if code == "PointInTimeRecoveryUnavailableException":
-            raise BadInput(f"point-in-time recovery is off on {plan.table.name!r}: enable it or use --engine spark") from None
-        if code in ("InvalidExportTimeException", "ValidationException"):
-            raise BadInput(f"ExportTableToPointInTime refused: {msg or code}") from None
-        raise DdbS3Error(f"ExportTableToPointInTime failed: {code}: {msg}") from None
-    arn = desc["ExportArn"]
-    progress(f"native export started: {arn} ({args['ExportType']})")
-    status = desc.get("ExportStatus", "IN_PROGRESS")
-    while status == "IN_PROGRESS":
-        if time.monotonic() - t0 > timeout_seconds:
-            raise DdbS3Error(
-                f"native export {arn} still IN_PROGRESS after {timeout_seconds:.0f}s; it keeps running: "
-                "check it with aws dynamodb describe-export"
-            )
-        time.sleep(poll_seconds)
-        desc = ddb.describe_export(ExportArn=arn)["ExportDescription"]
+    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+        args = export_request(plan)
+        bad = {
+            "PointInTimeRecoveryUnavailableException": f"point-in-time recovery is off on {plan.table.name!r}: enable it or use --engine spark"
+        }
+        with translated("ExportTableToPointInTime", bad_input=(*bad, "InvalidExportTimeException", "ValidationException"), messages=bad):
+            desc = self.session(plan).client("dynamodb").export_table_to_point_in_time(**args)["ExportDescription"]
+        self.progress(f"native export started: {desc['ExportArn']} ({args['ExportType']})")
+        return Handle(desc["ExportArn"])
+
+    def poll(self, plan: ExportPlan, handle: Handle) -> Status:
+        with translated(f"DescribeExport {handle.resource}"):
+            desc = self.session(plan).client("dynamodb").describe_export(ExportArn=handle.resource)["ExportDescription"]
         status = desc.get("ExportStatus", "IN_PROGRESS")
-        progress(f"native export {status.lower().replace('_', ' ')} after {time.monotonic() - t0:.0f}s")
-    if status != "COMPLETED":
-        raise DdbS3Error(f"native export {arn} {status}: {desc.get('FailureCode', '?')}: {desc.get('FailureMessage', '')}")
-    manifest = desc.get("ExportManifest")  # <prefix>/AWSDynamoDB/<export-id>/manifest-summary.json
-    if not manifest:
-        raise DdbS3Error(f"native export {arn} COMPLETED without an ExportManifest key: cannot locate its files")
-    root = manifest.rsplit("/", 1)[0] + "/"
-    export_id = root.rstrip("/").rsplit("/", 1)[-1]
-    uri = f"s3://{desc.get('S3Bucket', plan.bucket)}/{root}"
-    progress(f"native export completed: {desc.get('ItemCount', '?')} items at {uri}")
-    return RunResult(
-        uri,
-        {
-            "exportArn": arn,
-            "exportId": export_id,
+        return Status(status != "IN_PROGRESS", f"native export {status.lower().replace('_', ' ')}", desc)
+
+    def diagnose(self, plan: ExportPlan, handle: Handle, status: Status) -> str | None:
+        desc = status.detail
+        if desc.get("ExportStatus") != "COMPLETED":
+            return f"native export {handle.resource} {desc.get('ExportStatus')}: {desc.get('FailureCode', '?')}: {desc.get('FailureMessage', '')}"
+        if not desc.get("ExportManifest"):
+            return f"native export {handle.resource} COMPLETED without an ExportManifest key: cannot locate its files"
+        return None
+
+    def result(self, plan: ExportPlan, handle: Handle, status: Status, seconds: float) -> RunResult:
+        desc = status.detail
+        root = desc["ExportManifest"].rsplit("/", 1)[0] + "/"  # <prefix>/AWSDynamoDB/<export-id>/manifest-summary.json
+        uri = f"s3://{desc.get('S3Bucket', plan.bucket)}/{root}"
+        self.progress(f"native export completed: {desc.get('ItemCount', '?')} items at {uri}")
+        result = {
+            "exportArn": handle.resource,
+            "exportId": root.rstrip("/").rsplit("/", 1)[-1],
             "itemCount": desc.get("ItemCount"),
             "billedSizeBytes": desc.get("BilledSizeBytes"),
-            "exportType": args["ExportType"],
-        },
-        seconds=time.monotonic() - t0,
-    )
+            "exportType": desc.get("ExportType", export_request(plan)["ExportType"]),
+        }
+        return RunResult(uri, result, seconds=seconds)
+
+    def after_timeout(self, handle: Handle) -> str:
+        return f"the export keeps running inside DynamoDB: check it with `aws dynamodb describe-export --export-arn {handle.resource}`"
