@@ -50,7 +50,7 @@ demo: setup
 # nodes), ruff format, mypy (strict on launcher/core). What 3.9 cannot run at import time is caught by
 # tests/job/test_emr_python.py, which imports every shipped module in the node Python (make py39).
 lint: venv
-	.venv/bin/ruff check launcher bench
+	.venv/bin/ruff check launcher bench tests
 	.venv/bin/ruff format --check launcher
 	.venv/bin/mypy
 

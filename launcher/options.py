@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.config import JsonDict
 
 from launcher.core.errors import BadInput
-from launcher.core.hive_columns import parse_hive_columns
+from launcher.core.hive_columns import HiveColumn, parse_hive_columns
 from launcher.core.s3uri import S3Uri
 from launcher.core.versions import DEFAULT_RELEASE
 
@@ -162,7 +162,29 @@ def _seconds(v: float) -> float:
     return v
 
 
+def _utc_time(v: Any) -> datetime:
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
+    try:
+        parsed = parse_time(str(v), "time")
+    except BadInput:
+        raise ValueError("is not an ISO-8601 time like 2024-05-27T06:00:00Z") from None
+    assert parsed is not None
+    return parsed
+
+
+def _hive_columns(v: Any) -> Any:
+    if isinstance(v, str):
+        try:
+            return parse_hive_columns(v)
+        except BadInput as e:
+            raise ValueError(str(e).removeprefix("--hive-columns: ")) from None
+    return v
+
+
 Fraction = Annotated[float, AfterValidator(_fraction)]  # of a table's capacity
+UtcTime = Annotated[datetime, BeforeValidator(_utc_time)]  # ISO-8601 text, parsed once; no zone is UTC
+HiveColumns = Annotated[list[HiveColumn], BeforeValidator(_hive_columns)]  # "attribute:hivetype,...", parsed once
 Seconds = Annotated[float, AfterValidator(_seconds)]
 Count = Annotated[int, AfterValidator(_at_least_one)]
 
@@ -221,7 +243,7 @@ class ExportRequest(Options):
     )
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
     artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts (default: <to>/_ddb_s3_artifacts)")
-    hive_columns: str | None = Field(
+    hive_columns: HiveColumns | None = Field(
         None,
         description="engine hive: typed-column form, comma-separated attribute:hivetype "
         "(string bigint double boolean binary array<string> array<bigint> array<double> array<binary>); "
@@ -245,8 +267,10 @@ class ExportRequest(Options):
     glue_role: str = Field("ddb-s3-glue-job", description="runner glue: the job's IAM role (a role name in this account, or its ARN)")
     keep: bool = Field(False, description="runner glue: keep the Glue job created for the run (to look at it or run it again)")
     # engine=native incremental export (ExportTableToPointInTime INCREMENTAL_EXPORT): a time window.
-    export_from: str | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
-    export_to: str | None = Field(None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)")
+    export_from: UtcTime | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
+    export_to: UtcTime | None = Field(
+        None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)"
+    )
     connector_version: str | None = Field(
         None,
         description="install this emr-dynamodb-hadoop version from Maven Central at bootstrap instead of the release's own (e.g. 5.0.0)",
@@ -316,25 +340,6 @@ class ExportRequest(Options):
             raise ValueError("must be between 60 and 604800 seconds (EMR AutoTerminationPolicy)")
         return v
 
-    @field_validator("hive_columns")
-    @classmethod
-    def _hive_columns(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                parse_hive_columns(v)
-            except BadInput as e:
-                raise ValueError(str(e).removeprefix("--hive-columns: ")) from None
-        return v
-
-    @field_validator("export_from", "export_to")
-    @classmethod
-    def _time(cls, v: str | None) -> str | None:
-        try:
-            parse_time(v, "time")
-        except BadInput:
-            raise ValueError("is not an ISO-8601 time like 2024-05-27T06:00:00Z") from None
-        return v
-
     @field_validator("max_hours")
     @classmethod
     def _max_hours(cls, v: float | None) -> float | None:
@@ -364,8 +369,7 @@ class ExportRequest(Options):
             raise ValueError("--export-from/--export-to are for the native engine's incremental export (--engine native)")
         if self.export_to and not self.export_from:
             raise ValueError("--export-to needs --export-from (an incremental export is a time window)")
-        start, end = parse_time(self.export_from, "--export-from"), parse_time(self.export_to, "--export-to")
-        if start and end and end <= start:
+        if self.export_from and self.export_to and self.export_to <= self.export_from:
             raise ValueError("--export-to must be after --export-from")
         if self.sse_kms_key_id and self.sse != "aws:kms":
             raise ValueError("--sse-kms-key-id needs --sse aws:kms")

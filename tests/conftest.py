@@ -4,6 +4,7 @@ per session; unit tests never do."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -12,10 +13,9 @@ from typing import Any
 import boto3
 import pytest
 
+from helpers import unique_name
 from launcher.core.paths import RESTORES_DIR_ENV, RUNS_DIR_ENV
 from launcher.dev.localstack import CLEARED_VARS, LocalStack, LocalStackError
-
-from helpers import unique_name
 
 STACK_FIXTURE = "local_stack"
 
@@ -100,10 +100,8 @@ def fresh_table(ddb: Any) -> Iterator[Callable[..., str]]:
 
     yield make
     for name in created:
-        try:
+        with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
             ddb.delete_table(TableName=name)
-        except ddb.exceptions.ResourceNotFoundException:
-            pass
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,7 @@ def process_alive(pid: int) -> bool:
 
 GIB = 1024**3
 # The default planning clock (an instant with milliseconds, so export ids show them).
-NOW = datetime(2026, 11, 27, 12, 0, 0, 123000, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, 0, 123000, tzinfo=UTC)
 
 
 def table_description(
@@ -106,7 +106,7 @@ def plan_for(
 
 def emr_plan(**flags: Any) -> ExportPlan:
     """plan_for EMR_TABLE with --runner emr, as the EMR request and runner tests use it."""
-    flags = {"runner": "emr", "now": datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)} | flags
+    flags = {"runner": "emr", "now": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)} | flags
     return plan_for(EMR_TABLE, **flags)
 
 

@@ -3,6 +3,7 @@ DDB_S3_* < flags) for export, verify, download, restore and convert; what a run 
 from its command line only."""
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,7 @@ from click.testing import CliRunner
 
 from launcher.cli import cli
 from launcher.core.errors import BadInput
-from launcher.options import (ConvertOptions, DownloadOptions, ExportRequest, Options, RestoreOptions,
-                              VerifyOptions, load_config_file)
+from launcher.options import ConvertOptions, DownloadOptions, ExportRequest, Options, RestoreOptions, VerifyOptions, load_config_file
 
 pytestmark = pytest.mark.unit
 FAMILIES = [ExportRequest, VerifyOptions, DownloadOptions, RestoreOptions, ConvertOptions]
@@ -47,9 +47,9 @@ def test_what_a_run_acts_on_comes_from_the_command_line_only(tmp_path: Path):
     cfg = tmp_path / "ddb-s3.toml"
     cfg.write_text('[default]\ntable = "LabResults"\n')
     assert load_config_file(cfg, None) == {"table": "LabResults"}  # a key of the export family: no error
-    with pytest.raises(BadInput, match="^--table is required$"):
+    with pytest.raises(BadInput, match=r"^--table is required$"):
         RestoreOptions.build({}, config_path=cfg, environ={"DDB_S3_TABLE": "LabResults"})
-    with pytest.raises(BadInput, match="^--out is required$"):
+    with pytest.raises(BadInput, match=r"^--out is required$"):
         ConvertOptions.build({"to": "csv"}, environ={"DDB_S3_OUT": "/tmp/x.csv"})
 
 
@@ -100,3 +100,18 @@ def test_an_option_of_the_runner_itself_and_emr_options_for_render_are_kept():
     assert ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", "runner": "glue", "workers": 4}, environ={}).workers == 4
     # runner local (the default) keeps the EMR settings: `render` shows a local request's EMR steps
     assert ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", "core_nodes": 5}, environ={}).core_nodes == 5
+
+
+def test_times_and_hive_columns_are_parsed_once_into_their_types():
+    from datetime import datetime
+
+    from launcher.core.hive_columns import HiveColumn
+
+    request = ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", "engine": "native",
+                                   "export_from": "2024-05-27T06:00:00", "export_to": "2024-05-27T07:00:00Z"}, environ={})
+    assert request.export_from == datetime(2024, 5, 27, 6, tzinfo=UTC)  # no zone: UTC
+    assert request.export_to == datetime(2024, 5, 27, 7, tzinfo=UTC)
+    hive = ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", "engine": "hive", "runner": "emr",
+                                "hive_columns": "pk:string,n:bigint"}, environ={})
+    assert [type(c) for c in hive.hive_columns] == [HiveColumn, HiveColumn]
+    assert [(c.attribute, c.hive_type) for c in hive.hive_columns] == [("pk", "string"), ("n", "bigint")]

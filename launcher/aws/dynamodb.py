@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from launcher.aws.errors import error_code, translated
+from launcher.aws.errors import error_code, error_message, translated
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.table import TableInfo, table_info_from_description
@@ -31,7 +31,7 @@ def describe_table(aws: Aws, table: str) -> TableInfo:
         if code == NOT_FOUND:
             raise BadInput(f"table {table!r} not found in {aws.region_name}: check --table and --region") from None
         if code in DENIED:
-            raise DdbS3Error(f"not allowed to describe table {table!r}: {_message(e)}") from None
+            raise DdbS3Error(f"not allowed to describe table {table!r}: {error_message(e)}") from None
         raise DdbS3Error(f"DescribeTable {table!r} failed: {code}") from None
     except EndpointConnectionError as e:
         raise DdbS3Error(f"cannot reach DynamoDB at {e.kwargs.get('endpoint_url')}: check --region / AWS_ENDPOINT_URL_DYNAMODB") from None
@@ -46,11 +46,6 @@ def describe_table(aws: Aws, table: str) -> TableInfo:
     return table_info_from_description(desc, pitr)
 
 
-def _message(e: ClientError) -> str:
-    """The AWS message of an error (its code when it has none), as the access-denied lines show it."""
-    return str(e.response.get("Error", {}).get("Message") or error_code(e))
-
-
 def list_tables(aws: Aws) -> list[str]:
     """Every table name in the region, all pages of ListTables (what a --table glob matches against)."""
     ddb = aws.client("dynamodb")
@@ -60,7 +55,7 @@ def list_tables(aws: Aws) -> list[str]:
         code = error_code(e)
         if code in DENIED:
             raise DdbS3Error(
-                f"not allowed to list the tables in {aws.region_name} (dynamodb:ListTables, which a --table glob needs): {_message(e)}"
+                f"not allowed to list the tables in {aws.region_name} (dynamodb:ListTables, which a --table glob needs): {error_message(e)}"
             ) from None
         raise DdbS3Error(f"ListTables failed: {code}") from None
     except EndpointConnectionError as e:

@@ -25,6 +25,23 @@ def describe(e: ClientError) -> str:
     return f"{err.get('Code', 'Error')}: {message[:300]}"
 
 
+def error_message(e: ClientError) -> str:
+    """The AWS message of an error (its code when it has none)."""
+    return str(e.response.get("Error", {}).get("Message") or error_code(e))
+
+
+def s3_error(e: ClientError, bucket: str, key: str, action: str) -> DdbS3Error:
+    """An S3 call's error on an object or a prefix, as one line that says what to do."""
+    code = error_code(e)
+    if code == "NoSuchBucket":
+        return BadInput(f"bucket {bucket!r} does not exist")
+    if code in ("AccessDenied", "403"):
+        return DdbS3Error(f"access denied to s3://{bucket}/{key} (wrong account for ExpectedBucketOwner, or missing s3:{action})")
+    if code in ("NoSuchKey", "404"):
+        return DdbS3Error(f"s3://{bucket}/{key} is missing")
+    return DdbS3Error(f"S3 {action} of s3://{bucket}/{key} failed: {describe(e)}")
+
+
 @contextmanager
 def translated(what: str, *, bad_input: Collection[str] = (), messages: Mapping[str, str] | None = None) -> Iterator[None]:
     """The one translation of an AWS error into ours: inside the block, a ClientError becomes one line,

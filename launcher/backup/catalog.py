@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from launcher.aws.errors import s3_error
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error, IncompleteExport
 from launcher.core.layout import DATA_DIR, MANIFEST_SUMMARY, STARTED, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
@@ -295,22 +296,13 @@ def exports_root(where: S3Uri) -> str:
     return (key + "/" if key else "") + ROOT + "/"
 
 
-def _error(e: ClientError, bucket: str, key: str, action: str) -> DdbS3Error:
-    code = e.response.get("Error", {}).get("Code", "")
-    if code == "NoSuchBucket":
-        return BadInput(f"bucket {bucket!r} does not exist")
-    if code in ("AccessDenied", "403"):
-        return DdbS3Error(f"access denied to s3://{bucket}/{key} (wrong account for ExpectedBucketOwner, or missing s3:{action})")
-    return DdbS3Error(f"S3 error {code} on s3://{bucket}/{key}")
-
-
 def _folder_ids(s3: Any, bucket: str, root: str, settings: S3WriteSettings) -> list[str]:
     """The export folders directly under <prefix>/AWSDynamoDB/ (not the shared data/)."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root, Delimiter="/", **settings.read_args())
     try:
         found = [p["Prefix"][len(root) :].rstrip("/") for page in pages for p in page.get("CommonPrefixes", [])]
     except ClientError as e:
-        raise _error(e, bucket, root, "ListBucket") from None
+        raise s3_error(e, bucket, root, "ListBucket") from None
     return [i for i in found if i and i != DATA_DIR]
 
 
@@ -324,14 +316,14 @@ def _list_folder(s3: Any, bucket: str, folder: str, settings: S3WriteSettings) -
             if o["Key"].startswith(folder)
         ]
     except ClientError as e:
-        raise _error(e, bucket, folder, "ListBucket") from None
+        raise s3_error(e, bucket, folder, "ListBucket") from None
 
 
 def _get(s3: Any, bucket: str, key: str, settings: S3WriteSettings) -> bytes:
     try:
         return bytes(s3.get_object(Bucket=bucket, Key=key, **settings.read_args())["Body"].read())
     except ClientError as e:
-        raise _error(e, bucket, key, "GetObject") from None
+        raise s3_error(e, bucket, key, "GetObject") from None
 
 
 def read_export(s3: Any, bucket: str, root: str, export_id: str, settings: S3WriteSettings) -> ExportEntry:
@@ -420,7 +412,7 @@ def delete_export(s3: Any, entry: ExportEntry, settings: S3WriteSettings, on_bat
         try:
             answer = s3.delete_objects(Bucket=where.bucket, Delete={"Objects": keys, "Quiet": True}, **settings.read_args())
         except ClientError as e:
-            raise _error(e, where.bucket, folder, "DeleteObject") from None
+            raise s3_error(e, where.bucket, folder, "DeleteObject") from None
         errors = answer.get("Errors") or []
         if errors:
             first = errors[0]

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from launcher.aws.errors import s3_error
 from launcher.aws.session import Aws
-from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.errors import BadInput
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
@@ -119,7 +120,7 @@ class S3Folder:
         try:
             return {o["Key"] for page in pages for o in page.get("Contents", [])}
         except ClientError as e:
-            raise _s3_error(e, self.base.bucket, folder) from None
+            raise s3_error(e, self.base.bucket, folder, "ListBucket") from None
 
     def head(self, key: str) -> dict[str, Any]:
         """HeadObject with the stored checksums (ChecksumMode ENABLED)."""
@@ -128,13 +129,13 @@ class S3Folder:
                 self.s3.head_object(Bucket=self.base.bucket, Key=self.key(key), ChecksumMode="ENABLED", **self.settings.read_args())
             )
         except ClientError as e:
-            raise _s3_error(e, self.base.bucket, self.key(key)) from None
+            raise s3_error(e, self.base.bucket, self.key(key), "GetObject") from None
 
     def _get(self, key: str) -> Any:  # botocore's StreamingBody
         try:
             return self.s3.get_object(Bucket=self.base.bucket, Key=self.key(key), **self.settings.read_args())["Body"]
         except ClientError as e:
-            raise _s3_error(e, self.base.bucket, self.key(key)) from None
+            raise s3_error(e, self.base.bucket, self.key(key), "GetObject") from None
 
     def read_bytes(self, key: str) -> bytes:
         return self._get(key).read()
@@ -151,7 +152,7 @@ class S3Folder:
             for page in pages:
                 out += [o["Key"][len(self.base.prefix) :] for o in page.get("Contents", [])]
         except ClientError as e:
-            raise _s3_error(e, self.base.bucket, self.key(sub)) from None
+            raise s3_error(e, self.base.bucket, self.key(sub), "ListBucket") from None
         return sorted(out)
 
     def resolve_data_key(self, bucket_key: str) -> str:
@@ -167,17 +168,6 @@ class S3Folder:
             if bucket_key.startswith(self.base.prefix.rsplit("AWSDynamoDB/", 1)[0]):
                 return "/" + bucket_key
         return relative_to_export(bucket_key)
-
-
-def _s3_error(e: ClientError, bucket: str, key: str) -> DdbS3Error:
-    code = e.response["Error"]["Code"]
-    if code in ("NoSuchBucket",):
-        return BadInput(f"bucket {bucket!r} does not exist")
-    if code in ("AccessDenied", "403"):
-        return DdbS3Error(f"access denied to s3://{bucket}/{key} (wrong account for ExpectedBucketOwner, or missing s3:GetObject)")
-    if code in ("NoSuchKey", "404"):
-        return DdbS3Error(f"s3://{bucket}/{key} is missing")
-    return DdbS3Error(f"S3 error {code} on s3://{bucket}/{key}")
 
 
 def open_location(where: str, aws: Aws | None = None, settings: S3WriteSettings | None = None) -> Location:

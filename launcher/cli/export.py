@@ -127,20 +127,16 @@ def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir:
     result; with `many` the result on stdout is left to the caller's summary."""
     from launcher.aws.session import Aws
     from launcher.export.flow import make_runner, plan_export, run_and_verify
-    from launcher.export.render import Target, render_export
+    from launcher.export.render import Target, cloud_target, render_export
 
     aws = Aws(request.region)
     plan = plan_export(request, aws)
     show_plan(plan)
     if dry_run:
-        if plan.runner == RunnerName.GLUE:
-            from launcher.export.render import glue
-
-            target = glue.target(plan.artifacts_uri)
-        elif plan.runner in (RunnerName.EMR, RunnerName.EMR_SERVERLESS):
-            target = Target.emr(plan.artifacts_uri)
-        else:
+        if plan.runner == RunnerName.LOCAL:
             target = Target(str((work_dir or runs_dir()) / plan.export_id), ["<local connector jars>"])
+        else:
+            target = cloud_target(plan)
         rendered = render_export(plan, target)
         doc = dry_run_doc(plan, rendered)
         if not as_json:
@@ -296,13 +292,13 @@ def print_rendered(rendered: Rendered) -> None:
 def render(out_dir: Path, table: tuple[str, ...], **kw: Any) -> None:
     """Write the job script, steps, bootstrap actions and RunJobFlow request for EMR."""
     from launcher.export.flow import plan_export
-    from launcher.export.render import Target, render_export
+    from launcher.export.render import cloud_target, render_export
     from launcher.export.run.local import write_artifacts
 
     if len(table) > 1 or any(is_glob(t) for t in table):
         raise BadInput(f"render writes one table's artifacts: give one --table name, not {' '.join(repr(t) for t in table)}")
     plan = plan_export(build(ExportRequest, dict(kw, table=table[0] if table else None)))
-    rendered = render_export(plan, Target.emr(plan.artifacts_uri))
+    rendered = render_export(plan, cloud_target(plan))
     write_artifacts(rendered, out_dir)
     (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2) + "\n")
     say(f"rendered {len(rendered.files)} files and {len(rendered.steps)} steps into {out_dir}; upload the files to {plan.artifacts_uri}/")

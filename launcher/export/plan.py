@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict
 
 from launcher.core import layout
 from launcher.core.errors import BadInput
-from launcher.core.hive_columns import HiveColumn, check_key_columns, parse_hive_columns
+from launcher.core.hive_columns import HiveColumn, check_key_columns
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import TableInfo
 from launcher.export.estimate import GLUE_WORKER_DPUS, SERVERLESS_WORKER_VCPUS, Estimate, cpu_us_per_item, duration, estimate, vcpus
-from launcher.options import ExportRequest, parse_time
+from launcher.options import ExportRequest
 
 GIB = 1024**3
 
@@ -310,7 +310,7 @@ def make_plan(
     engine, reason = choose_engine(request, table)
     if engine == Engine.NATIVE and not table.pitr_enabled:
         raise BadInput(f"--engine native needs point-in-time recovery on table {table.name!r}: enable PITR or use --engine spark")
-    hive_columns = parse_hive_columns(request.hive_columns) if request.hive_columns else []
+    hive_columns = request.hive_columns or []
     if engine == Engine.HIVE and hive_columns:
         check_key_columns(hive_columns, table)
     on_demand = table.billing_mode != "PROVISIONED"
@@ -382,8 +382,8 @@ def make_plan(
         max_items_per_file=request.max_items_per_file,
         connector_conf=connector_conf(table, region, endpoints.get("dynamodb"), int(budget), segments, groups_n),
         hive_columns=hive_columns,
-        export_from=parse_time(request.export_from, "--export-from"),
-        export_to=parse_time(request.export_to, "--export-to"),
+        export_from=request.export_from,
+        export_to=request.export_to,
         s3=S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id),
         cluster=cluster,
         serverless=serverless_spec(request, est.total_seconds),

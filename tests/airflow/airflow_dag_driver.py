@@ -34,11 +34,10 @@ def main() -> None:
     run = dag.test()
     clusters = {c["Id"]: c["Status"]["State"] for c in emr.list_clusters()["Clusters"] if c["Id"] not in before}
 
-    from sqlalchemy import select
-
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         tis = session.scalars(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)).all()

@@ -19,8 +19,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from helpers import FIXTURES, REPO_ROOT, unique_name
 from faults.fixtures import faulty  # noqa: F401  (fixture)
+from helpers import FIXTURES, REPO_ROOT, unique_name
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --all-extras)")
@@ -40,13 +40,13 @@ def run_operator(table: str, to: str, owner: str, home: Path) -> dict:
     env = dict(os.environ, AIRFLOW_HOME=str(home), PYTHONPATH=str(REPO_ROOT), DDB_S3_POLL_SECONDS="1")
     proc = subprocess.run([sys.executable, str(DRIVER), table, to, owner], capture_output=True, text=True,
                           timeout=300, env=env)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("DRIVER-RESULT ")), None)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("DRIVER-RESULT ")), None)
     assert line, f"driver exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(line.removeprefix("DRIVER-RESULT "))
 
 
 @pytest.fixture
-def table_and_bucket(faulty, local_emr, monkeypatch):  # noqa: F811
+def table_and_bucket(faulty, local_emr, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_EMR", local_emr)
     faulty.plan.bucket_owner = MOTO_ACCOUNT  # the proxy answers like S3: another owner gets 403
     table, bucket = unique_name("owner"), unique_name("owner").lower()
@@ -58,7 +58,7 @@ def table_and_bucket(faulty, local_emr, monkeypatch):  # noqa: F811
     ddb.delete_table(TableName=table)
 
 
-def test_operator_verifies_with_the_bucket_owner(faulty, table_and_bucket, tmp_path):  # noqa: F811
+def test_operator_verifies_with_the_bucket_owner(faulty, table_and_bucket, tmp_path):
     table, bucket = table_and_bucket
     before = len(faulty.plan.requests("s3"))  # the test's own CreateBucket is not the operator's
     result = run_operator(table, f"s3://{bucket}/ddb", MOTO_ACCOUNT, tmp_path)
@@ -71,7 +71,7 @@ def test_operator_verifies_with_the_bucket_owner(faulty, table_and_bucket, tmp_p
     assert not missing, f"S3 calls without ExpectedBucketOwner: {missing[:5]}"
 
 
-def test_operator_refuses_a_bucket_of_another_owner(faulty, table_and_bucket, tmp_path):  # noqa: F811
+def test_operator_refuses_a_bucket_of_another_owner(faulty, table_and_bucket, tmp_path):
     table, bucket = table_and_bucket
     clusters_before = len(boto3.client("emr").list_clusters()["Clusters"])
     result = run_operator(table, f"s3://{bucket}/ddb", "999999999999", tmp_path)

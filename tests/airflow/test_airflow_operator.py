@@ -9,10 +9,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
-
-import time
 
 import boto3
 import pytest
@@ -60,7 +59,7 @@ def runs(local_stack, tmp_path_factory) -> dict[str, tuple[dict, str]]:
     out: dict[str, tuple[dict, str]] = {}
     for chunk in proc.stdout.split("DRIVER-BEGIN ")[1:]:
         mode, _, text = chunk.partition("\n")
-        line = next((l for l in text.splitlines() if l.startswith("DRIVER-RESULT ")), None)
+        line = next((ln for ln in text.splitlines() if ln.startswith("DRIVER-RESULT ")), None)
         if line:
             out[mode] = (json.loads(line.removeprefix("DRIVER-RESULT ")), text)
     assert set(out) == set(MODES), f"driver exited {proc.returncode}:\n{proc.stdout[-5000:]}"

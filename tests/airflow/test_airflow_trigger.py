@@ -58,7 +58,7 @@ def test_trigger_serializes_times_out_and_kills_only_its_own_cluster(local_stack
     step = emr.list_steps(ClusterId=ours)["Steps"][0]["Id"]
     proc = subprocess.run([sys.executable, "-c", SCRIPT, ours, theirs, step], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), cwd=REPO_ROOT)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line, proc.stderr[-3000:]
     out = json.loads(line.removeprefix("RESULT "))
     assert out["same"]

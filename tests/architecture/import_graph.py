@@ -12,6 +12,7 @@ but that implicit edge is not added (it would make every package that re-exports
 from __future__ import annotations
 
 import ast
+import itertools
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -201,7 +202,7 @@ def cycles(edges: Iterable[Import]) -> list[list[str]]:
 
 def cycle_report(cycle: list[str], edges: Iterable[Import], root: Path) -> str:
     graph = internal_graph(edges, runtime_only=True)
-    steps = [f"{a} -> {b} ({graph[a][b].where(root)})" for a, b in zip(cycle, cycle[1:])]
+    steps = [f"{a} -> {b} ({graph[a][b].where(root)})" for a, b in itertools.pairwise(cycle)]
     return "import cycle: " + "; ".join(steps)
 
 
@@ -263,7 +264,7 @@ def reachable_violations(edges: Iterable[Import], sources: Iterable[str], forbid
         queue = deque([source])
         reported: set[str] = set()
 
-        def chain(v: str) -> tuple[str, ...]:
+        def chain(v: str, parent: dict[str, str | None] = parent) -> tuple[str, ...]:
             path = []
             while parent[v] is not None:
                 path.append(v)

@@ -8,10 +8,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from import_graph import (
+    Violation,
+    cycle_report,
+    cycles,
+    imports,
+    layer_rules,
+    layer_violations,
+    modules,
+    plan_render_violations,
+    pure_modules,
+    report,
+    third_party_violations,
+    unresolved,
+)
 
 from helpers import REPO_ROOT
-from import_graph import (Violation, cycle_report, cycles, imports, layer_rules, layer_violations, modules,
-                          plan_render_violations, pure_modules, report, third_party_violations, unresolved)
 
 pytestmark = pytest.mark.unit
 

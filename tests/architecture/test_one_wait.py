@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-from pathlib import Path
 
 import pytest
 
@@ -78,7 +77,8 @@ def test_each_runner_gives_the_parts_and_keeps_the_one_lifecycle(path):
 
 
 def test_the_registry_names_every_runner():
-    from launcher.export.flow import NATIVE_RUNNER, RUNNERS as REGISTRY
+    from launcher.export.flow import NATIVE_RUNNER
+    from launcher.export.flow import RUNNERS as REGISTRY
 
     assert sorted([*REGISTRY.values(), NATIVE_RUNNER]) == sorted(RUNNERS)
     assert all(inspect.isclass(getattr(importlib.import_module(p.split(":")[0]), p.split(":")[1])) for p in RUNNERS)

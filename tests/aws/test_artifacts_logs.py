@@ -10,13 +10,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from helpers import unique_name
 from launcher.aws.artifacts import ArtifactStore
 from launcher.aws.logs import S3Logs
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
-
-from helpers import unique_name
 
 # Tests that use the local stack are marked integration by conftest; the stubbed ones are unit.
 

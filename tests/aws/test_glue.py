@@ -9,11 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
 
-from launcher.backup.convert import convert
-from launcher.aws.glue import register_dynamodb_json
-from launcher.core.errors import DdbS3Error
-
 from helpers import CONVERT_ITEMS, write_export
+from launcher.aws.glue import register_dynamodb_json
+from launcher.backup.convert import convert
+from launcher.core.errors import DdbS3Error
 
 # Tests that use the local stack are marked integration by conftest; the stubbed ones are unit.
 
@@ -34,7 +33,7 @@ def test_parquet_registered_in_glue(s3: Any, bucket: str, tmp_path: Path) -> Non
     convert(str(export), "parquet", out, glue_database="labdb", glue_table="lab_results")
 
 
-def test_dynamodb_json_registered(local_stack) -> None:  # noqa: ANN001
+def test_dynamodb_json_registered(local_stack) -> None:
     glue = boto3.client("glue")
     register_dynamodb_json(glue, "rawdb", "lab_raw", "s3://b/ddb/AWSDynamoDB/x/data/", {"pk": {"S"}, "n": {"N", "S"}})
     cols = glue.get_table(DatabaseName="rawdb", Name="lab_raw")["Table"]["StorageDescriptor"]["Columns"]

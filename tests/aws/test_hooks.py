@@ -3,11 +3,13 @@ S3 settings, or injected), and every AWS error leaves a hook call as one line of
 against the local stack's servers that fails."""
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 import pytest
 
+from helpers import unique_name
 from launcher.aws.artifacts import ArtifactStore
 from launcher.aws.emr_hook import EmrHook
 from launcher.aws.emr_serverless_hook import EmrServerlessHook
@@ -16,8 +18,6 @@ from launcher.aws.logs import S3Logs
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
-
-from helpers import unique_name
 
 HOOKS = [EmrHook, EmrServerlessHook, GlueJobHook]
 
@@ -127,10 +127,8 @@ def test_glue_calls_on_a_missing_job_are_one_line(local_stack: Any) -> None:
 def test_glue_log_lines_reads_cloudwatch(local_stack: Any) -> None:
     hook = GlueJobHook()
     group, stream = "/aws-glue/jobs/error", unique_name("jr")
-    try:
+    with contextlib.suppress(hook.cloudwatch.exceptions.ResourceAlreadyExistsException):
         hook.cloudwatch.create_log_group(logGroupName=group)
-    except hook.cloudwatch.exceptions.ResourceAlreadyExistsException:
-        pass
     hook.cloudwatch.create_log_stream(logGroupName=group, logStreamName=stream)
     now = int(time.time() * 1000)
     hook.cloudwatch.put_log_events(logGroupName=group, logStreamName=stream,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import boto3
 
+from helpers import unique_name
 from launcher.aws.dynamodb import describe_table, with_sampled_size
 from launcher.aws.session import Aws
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import unique_name
 
 
 def test_uncounted_tables_are_sized_from_a_sample(local_stack):

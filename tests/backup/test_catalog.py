@@ -16,9 +16,19 @@ from typing import Any
 import boto3
 import pytest
 
+from helpers import unique_name
 from launcher.backup import catalog
-from launcher.backup.catalog import (COMPLETE, CORRUPT, INCOMPLETE, ExportEntry, StoredObject, describe, list_exports,
-                                     plan_prune, resolve_export_uri)
+from launcher.backup.catalog import (
+    COMPLETE,
+    CORRUPT,
+    INCOMPLETE,
+    ExportEntry,
+    StoredObject,
+    describe,
+    list_exports,
+    plan_prune,
+    resolve_export_uri,
+)
 from launcher.backup.storage import open_location
 from launcher.core import layout
 from launcher.core.codec import item_line, wire_to_json
@@ -27,8 +37,6 @@ from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 from launcher.dev.sample_data import lab_items
 from launcher.job import commit, runtime, s3io
-
-from helpers import unique_name
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
 NATIVE = next(Path(__file__).parents[1].glob("fixtures/backups/native-full/AWSDynamoDB/*/"))

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import CONVERT_ITEMS as ITEMS
+from helpers import write_export
 from launcher.backup.convert import convert
 from launcher.core.errors import BadInput
-
-from helpers import CONVERT_ITEMS as ITEMS, write_export
 
 pytestmark = pytest.mark.unit
 

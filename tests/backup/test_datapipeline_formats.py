@@ -16,17 +16,21 @@ from typing import Any
 
 import pytest
 
+from helpers import BACKUPS, DP, INCR, LAB_KEYS, NATIVE, expected, table_items, unique_name
 from launcher.backup.convert import plain_item
 from launcher.backup.formats import (
-    DP_NO_MANIFEST, CHECKS, detect, iter_items, parse_data_pipeline_line, parse_delimited_item,
+    CHECKS,
+    DP_NO_MANIFEST,
+    detect,
+    iter_items,
+    parse_data_pipeline_line,
+    parse_delimited_item,
 )
 from launcher.backup.storage import LocalFolder
 from launcher.cli import main
 from launcher.core.codec import CodecError, item_key, items_equal, json_to_wire, parse_item_line
 from launcher.core.errors import IncompleteExport
 from launcher.dev.sample_data import create_lab_table, load_items
-
-from helpers import BACKUPS, DP, INCR, LAB_KEYS, NATIVE, expected, table_items, unique_name
 
 ETX_DIR = BACKUPS / "datapipeline-etx"
 NOMAN_DIR = BACKUPS / "datapipeline-no-manifest"
@@ -110,10 +114,7 @@ def test_every_type_in_both_forms(form: str, null_key: str) -> None:
     """nULL: SDK v1 <= 1.10 field name (and the 5.x+ serializer); nULLValue: SDK 1.11's field,
     which connector 4.x's Gson reflection wrote."""
     attrs = {k: v1(av, null_key) for k, av in EVERY_TYPE.items()}
-    if form == "etx":
-        line = "\x02".join(f"{k}\x03{json.dumps(v)}" for k, v in attrs.items()).encode()
-    else:
-        line = json.dumps(attrs).encode()
+    line = "\x02".join(f"{k}\x03{json.dumps(v)}" for k, v in attrs.items()).encode() if form == "etx" else json.dumps(attrs).encode()
     got = parse_data_pipeline_line(line)
     assert items_equal(got, EVERY_TYPE) and list(got) == list(EVERY_TYPE)
 
@@ -122,7 +123,7 @@ def test_every_type_in_both_forms(form: str, null_key: str) -> None:
 def test_etx_names_may_hold_what_json_names_cannot_be_split_on() -> None:
     """A value is Gson JSON, which escapes every control character, so the name is everything
     before the field's last ETX: names with ':' ',' '{' spaces or even ETX itself survive."""
-    line = 'a b,c:{d}\x03{"s":"x\\u0003y"}\x02odd\x03name\x03{"n":"1"}'.encode()
+    line = b'a b,c:{d}\x03{"s":"x\\u0003y"}\x02odd\x03name\x03{"n":"1"}'
     assert parse_delimited_item(line) == {"a b,c:{d}": {"S": "x\x03y"}, "odd\x03name": {"N": "1"}}
 
 
@@ -208,7 +209,7 @@ def test_forms_are_told_apart_per_line_and_with_a_manifest(tmp_path: Path) -> No
     extra = dict(EVERY_TYPE, patient_id={"S": "P-json"})
     with open(root / "000001_0", "ab") as f:  # one more item, JSON form, in the ETX file
         f.write(json.dumps({k: v1(av, "nULLValue") for k, av in extra.items()}).encode() + b"\n")
-    want = expected("datapipeline-etx") + [extra]
+    want = [*expected("datapipeline-etx"), extra]
     assert same_items(list(iter_items(detect(LocalFolder(root)))), want)
     urls = [f"s3://old-bucket/exports/2014-05-12-21-18-30/{n}" for n in ("000000_0", "000001_0")]
     (root / "manifest").write_text(json.dumps({"name": "DynamoDB-export", "version": 3,

@@ -6,15 +6,14 @@ from typing import Any
 
 import pytest
 
+from helpers import FIXTURES, write_export
 from launcher.aws.session import Aws
 from launcher.backup.download import download
-from launcher.core.codec import wire_to_json
-from launcher.dev.sample_data import lab_items
-from launcher.core.errors import IncompleteExport
 from launcher.backup.storage import LocalFolder
 from launcher.backup.verify import verify
-
-from helpers import FIXTURES, write_export
+from launcher.core.codec import wire_to_json
+from launcher.core.errors import IncompleteExport
+from launcher.dev.sample_data import lab_items
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from launcher.core.codec import item_key, items_equal
-from launcher.core.errors import IncompleteExport
+from helpers import DP, INCR, NATIVE, expected
 from launcher.backup.formats import detect, iter_items, iter_records
 from launcher.backup.storage import LocalFolder
 from launcher.backup.verify import verify
-
-from helpers import DP, INCR, NATIVE, expected
+from launcher.core.codec import item_key, items_equal
+from launcher.core.errors import IncompleteExport
 
 pytestmark = pytest.mark.unit
 
@@ -77,7 +76,7 @@ def test_verify_catches_missing_file(tmp_path: Path) -> None:
     root = copy(NATIVE, tmp_path)
     (root / "data" / "kq3v7d2zq4bqhnw6pmkdcjz6ea.json.gz").unlink()
     report = verify(LocalFolder(root))
-    assert [p for p in report.problems] == ["data/kq3v7d2zq4bqhnw6pmkdcjz6ea.json.gz: missing"]
+    assert list(report.problems) == ["data/kq3v7d2zq4bqhnw6pmkdcjz6ea.json.gz: missing"]
 
 
 def test_verify_catches_wrong_count(tmp_path: Path) -> None:
@@ -94,7 +93,7 @@ def test_verify_catches_wrong_count(tmp_path: Path) -> None:
 def test_manifest_checksum_checked(tmp_path: Path) -> None:
     root = copy(NATIVE, tmp_path)
     (root / "manifest-files.json").write_text((root / "manifest-files.json").read_text() + "\n")
-    with pytest.raises(IncompleteExport, match="does not match manifest-files.md5"):
+    with pytest.raises(IncompleteExport, match=r"does not match manifest-files\.md5"):
         detect(LocalFolder(root))
 
 

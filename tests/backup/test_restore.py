@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
+from helpers import DP, INCR, NATIVE, expected, unique_name, write_export
+from launcher.backup.restore import RestoreOptions, restore
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_key, items_equal, json_to_wire, wire_to_json
 from launcher.core.errors import BadInput
-from launcher.backup.restore import RestoreOptions, restore
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import DP, INCR, NATIVE, expected, unique_name, write_export
 
 pytestmark = pytest.mark.integration
 
@@ -159,7 +158,7 @@ def test_interrupted_restore_resumes_to_same_table(ddb: Any, lab, tmp_path: Path
     ckpt = tmp_path / "ckpt.json"
     opts = RestoreOptions(table=table, checkpoint=ckpt, concurrency=4, skipped_keys_file=tmp_path / "skipped.jsonl")
 
-    def explode(counts) -> None:  # noqa: ANN001
+    def explode(counts) -> None:
         if counts.done >= 700:
             raise Boom()
 
@@ -213,14 +212,14 @@ def test_checkpoint_of_another_restore_refused(ddb: Any, lab, tmp_path: Path) ->
         restore(str(DP), RestoreOptions(table=table, checkpoint=ckpt))
 
 
-def test_throttling_and_unprocessed_items_retried_condition_failure_not(monkeypatch) -> None:  # noqa: ANN001
+def test_throttling_and_unprocessed_items_retried_condition_failure_not(monkeypatch) -> None:
     """dynalite never throttles nor returns UnprocessedItems, so the retry paths use a botocore Stubber."""
     import boto3
     from botocore.stub import ANY, Stubber
 
+    from launcher.aws.json_body import BODY
     from launcher.backup import restore as r
     from launcher.backup.formats import Record
-    from launcher.aws.json_body import BODY
 
     monkeypatch.setattr(r.time, "sleep", lambda _s: None)
     session = boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -251,7 +250,7 @@ def test_a_second_run_of_the_same_restore_resumes_and_is_not_taken_for_another_t
     table = lab()
     opts = RestoreOptions(table=table, concurrency=4)
 
-    def explode(counts) -> None:  # noqa: ANN001
+    def explode(counts) -> None:
         if counts.done >= 500:
             raise Boom()
 

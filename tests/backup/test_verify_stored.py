@@ -7,12 +7,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 
+from faults.fixtures import faulty  # noqa: F401  (fixture)
+from helpers import unique_name
 from launcher.backup.verify import verify_export
 from launcher.core import layout
 from launcher.core.codec import item_line, wire_to_json
@@ -20,9 +22,6 @@ from launcher.core.errors import IncompleteExport
 from launcher.core.s3args import S3WriteSettings
 from launcher.dev.sample_data import lab_items
 from launcher.job import commit, runtime, s3io
-
-from helpers import unique_name
-from faults.fixtures import faulty  # noqa: F401  (fixture)
 
 # AWS's example summary, byte for byte from "DynamoDB table export output format" (the folder's README)
 DOCUMENTED_SUMMARY = Path(__file__).parents[1] / "fixtures/backups/aws-docs/AWSDynamoDB/01234567890123-a1b2c3d4/manifest-summary.json"
@@ -40,7 +39,7 @@ def random_lines(n: int, size: int):
 
 
 def write_ours(s3, bucket: str, n_items: int, per_file: int, lines=None) -> str:
-    root = layout.export_root("nightly", layout.new_export_id(datetime.now(timezone.utc)))
+    root = layout.export_root("nightly", layout.new_export_id(datetime.now(UTC)))
     settings = S3WriteSettings()
     commit.write_started(s3, bucket, root, settings)
     lines = lines or (item_line(wire_to_json(i)) for i in lab_items(n_items))
@@ -139,5 +138,5 @@ def test_verify_catches_a_replaced_file_and_a_damaged_summary_md5(local_stack, b
     s3.put_object(Bucket=bucket, Key=first["dataFileS3Key"], Body=swapped)  # uploaded without a checksum
     assert "S3 stores no SHA-256 checksum" in verify_export(uri).problems[0]
     s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_SUMMARY_MD5, Body=b"AAAAAAAAAAAAAAAAAAAAAA==")
-    with pytest.raises(IncompleteExport, match="manifest-summary.json does not match manifest-summary.md5"):
+    with pytest.raises(IncompleteExport, match=r"manifest-summary\.json does not match manifest-summary\.md5"):
         verify_export(uri)

@@ -10,20 +10,19 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 
-from launcher.core import layout
-from launcher.core.s3args import S3WriteSettings
-from launcher.cli import main
-from launcher.core.codec import item_line, wire_to_json
-from launcher.job import commit, s3io
-from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
 from helpers import unique_name
+from launcher.cli import main
+from launcher.core import layout
+from launcher.core.codec import item_line, wire_to_json
+from launcher.core.s3args import S3WriteSettings
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
+from launcher.job import commit, s3io
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +40,7 @@ def world(local_stack, tmp_path_factory):
     s3.create_bucket(Bucket=bucket)
 
     def export(prefix: str) -> str:
-        root = layout.export_root(prefix, layout.new_export_id(datetime.now(timezone.utc)))
+        root = layout.export_root(prefix, layout.new_export_id(datetime.now(UTC)))
         commit.write_started(s3, bucket, root, S3WriteSettings())
         files = list(s3io.write_data_files(s3, bucket, root + "data/", 0,
                                            (item_line(wire_to_json(i)) for i in lab_items(30)), 10, S3WriteSettings()))
@@ -223,9 +222,9 @@ def test_bad_input(world, case, argv, expected, env, capfd, monkeypatch, s3, ddb
         dest = Path(args[2])
         assert not (dest / "manifest-summary.json").exists() and not (dest / "manifest-files.json").exists()
         after["files"] = [f for f in after["files"] if not f.startswith(dest.name)]
-        from launcher.core.errors import IncompleteExport
         from launcher.backup.storage import open_location
         from launcher.backup.verify import verify
+        from launcher.core.errors import IncompleteExport
         if dest.exists():
             with pytest.raises(IncompleteExport):
                 verify(open_location(str(dest)))

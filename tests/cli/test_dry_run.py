@@ -9,9 +9,8 @@ from pathlib import Path
 
 import boto3
 
-from launcher.dev.sample_data import create_lab_table
-
 from helpers import unique_name
+from launcher.dev.sample_data import create_lab_table
 
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 

@@ -1,5 +1,4 @@
 """The local runner's files go to the user's cache folder, never the working directory (issue 15)."""
-from pathlib import Path
 
 import pytest
 

@@ -80,7 +80,7 @@ def test_hive_parser_reads_hostile_identifiers_back(tmp_path):
     script.write_text("".join(f"SELECT 1 AS {hive_identifier(n)} FROM {hive_identifier('t')};\n" for n in names))
     statements = hql_check(script)
     assert len(statements) == len(names)
-    for name, s in zip(names, statements):
+    for name, s in zip(names, statements, strict=False):
         # the tree shows the identifier as Hive resolved it (backticks unescaped, lower-cased)
         assert json.dumps(s["tree"]).count("tok_selexpr") == 1
         assert name.lower().replace("``", "`") in s["tree"].lower()

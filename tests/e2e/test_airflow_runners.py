@@ -12,10 +12,9 @@ import time
 import boto3
 import pytest
 
+from helpers import FIXTURES, unique_name
 from launcher.dev.localstack import REPO_ROOT
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import FIXTURES, unique_name
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --all-extras)")
 pytestmark = pytest.mark.e2e
@@ -42,7 +41,7 @@ def test_operator_runs_the_export_with_the_runner_it_is_given(local_emr, tmp_pat
         env[f"AWS_ENDPOINT_URL_{svc}"] = local_emr
     proc = subprocess.run([sys.executable, str(DRIVER), runner, table, f"s3://{bucket}/af", mode], capture_output=True,
                           text=True, timeout=600, env=env)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("DRIVER-RESULT ")), None)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("DRIVER-RESULT ")), None)
     assert line, f"driver exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     result = json.loads(line.removeprefix("DRIVER-RESULT "))
     assert result["ok"], result

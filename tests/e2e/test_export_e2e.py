@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from launcher.core.paths import runs_dir
-from launcher.core.codec import item_key, items_equal, parse_item_line
-from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
 from faults.fixtures import faulty  # noqa: F401  (fixture)
 from helpers import table_items, unique_name
+from launcher.core.codec import item_key, items_equal, parse_item_line
+from launcher.core.paths import runs_dir
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]

@@ -16,9 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
-
 from helpers import unique_name
+from launcher.core.codec import item_key, items_equal, parse_item_line, wire_to_json
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")

@@ -16,10 +16,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from helpers import table_items, unique_name
 from launcher.core.codec import items_equal
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import table_items, unique_name
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")

@@ -18,11 +18,10 @@ from typing import Any
 import boto3
 import pytest
 
+from helpers import table_items, unique_name
 from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.dev.localstack import REPO_ROOT
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import table_items, unique_name
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]
@@ -145,11 +144,11 @@ def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
 
 
 def test_failed_step_reports_the_cause_from_its_stderr_on_s3(on_local_emr, source):
-    from launcher.export.flow import plan_export, run_and_verify
     from launcher.aws.session import Aws
+    from launcher.core.errors import DdbS3Error
+    from launcher.export.flow import plan_export, run_and_verify
     from launcher.export.run.emr import EmrRunner
     from launcher.options import build_request
-    from launcher.core.errors import DdbS3Error
 
     _, bucket, _ = source
     ddb = boto3.client("dynamodb")

@@ -15,13 +15,12 @@ from typing import Any
 
 import boto3
 import pytest
+from test_local_emr import read_back
 
+from helpers import table_items, unique_name
 from launcher.core.codec import items_equal
 from launcher.dev.localstack import REPO_ROOT, LocalStack
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import table_items, unique_name
-from test_local_emr import read_back
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -101,9 +100,9 @@ def test_existing_job_is_updated_run_and_kept(on_glue, source):
 
 
 def test_failed_run_reports_the_cause_from_its_cloudwatch_log(on_glue, source):
+    from launcher.aws.session import Aws
     from launcher.core.errors import DdbS3Error
     from launcher.export.flow import plan_export, run_and_verify
-    from launcher.aws.session import Aws
     from launcher.export.run.glue import GlueRunner
     from launcher.options import build_request
 
@@ -119,7 +118,7 @@ def test_failed_run_reports_the_cause_from_its_cloudwatch_log(on_glue, source):
         run_and_verify(plan, runner, Aws())
     message = str(e.value)
     assert " FAILED: " in message and "ResourceNotFoundException" in message, message
-    assert message.endswith(f"(CloudWatch Logs /aws-glue/jobs/error, stream {message.split('job run ')[1].split()[0]})"), message
+    assert message.endswith(f"(CloudWatch Logs /aws-glue/jobs/error, stream {message.split('job run ')[1].split(maxsplit=1)[0]})"), message
     assert any(line.startswith("stderr | ") for line in lines)
     assert plan.glue.job_name not in job_names(on_glue)
 

@@ -16,13 +16,12 @@ from typing import Any
 
 import boto3
 import pytest
+from test_local_emr import read_back
 
+from helpers import table_items, unique_name
 from launcher.core.codec import items_equal
 from launcher.dev.localstack import REPO_ROOT, LocalStack
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import table_items, unique_name
-from test_local_emr import read_back
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -99,9 +98,9 @@ def test_existing_application_runs_the_job_and_stays(on_serverless, source):
 
 
 def test_failed_run_reports_the_cause_from_the_driver_stderr_on_s3(on_serverless, source):
+    from launcher.aws.session import Aws
     from launcher.core.errors import DdbS3Error
     from launcher.export.flow import plan_export, run_and_verify
-    from launcher.aws.session import Aws
     from launcher.export.run.emr_serverless import EmrServerlessRunner
     from launcher.options import build_request
 

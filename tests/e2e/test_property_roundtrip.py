@@ -22,12 +22,21 @@ from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from launcher.core.codec import (CodecError, _check_number_text, check_number, from_python,
-                            item_key, item_line, items_equal, json_to_wire, parse_item_line, to_python, wire_to_json)
-
-from launcher.aws.json_body import BODY, json_body
-
 from helpers import unique_name
+from launcher.aws.json_body import BODY, json_body
+from launcher.core.codec import (
+    CodecError,
+    _check_number_text,
+    check_number,
+    from_python,
+    item_key,
+    item_line,
+    items_equal,
+    json_to_wire,
+    parse_item_line,
+    to_python,
+    wire_to_json,
+)
 
 BOTOCORE_JSON = create_serializer("json", include_validation=True)
 PUT_ITEM = botocore.session.get_session().get_service_model("dynamodb").operation_model("PutItem")
@@ -60,7 +69,7 @@ scalars = st.one_of(
     st.booleans().map(lambda b: {"BOOL": b}),
     st.just({"NULL": True}),
     st.lists(text, min_size=1, max_size=4, unique=True).map(lambda v: {"SS": v}),
-    st.lists(numbers(), min_size=1, max_size=4, unique_by=lambda n: Decimal(n)).map(lambda v: {"NS": v}),
+    st.lists(numbers(), min_size=1, max_size=4, unique_by=Decimal).map(lambda v: {"NS": v}),
     st.lists(binary, min_size=1, max_size=4, unique=True).map(lambda v: {"BS": v}),
 )
 values = st.recursive(

@@ -16,17 +16,16 @@ are read for about a minute after the opening window, where that allowance is un
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
-import subprocess
 
 import boto3
 import pytest
 
-from launcher.dev.sample_data import lab_items, load_items
-
-from helpers import unique_name
 from faults.fixtures import faulty  # noqa: F401  (fixture)
+from helpers import unique_name
+from launcher.dev.sample_data import lab_items, load_items
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -70,5 +69,32 @@ def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items):
     steady = [r for r in scans if r.at >= start + BURST_SECONDS]
     rate = sum(r.consumed for r in steady[:-1]) / (steady[-1].at - steady[0].at)
     report = f"budget {budget:g}/s: {rate:.1f}/s after the first {BURST_SECONDS:g} s, {whole:.1f}/s whole run, {len(scans)} Scans"
+    print(report)
+    assert abs(rate / budget - 1) <= 0.10, report
+
+
+def test_segments_reader_reads_at_the_plan_budget(local_stack, faulty):
+    """The segments reader (boto3 parallel Scan in the Spark tasks) shares the plan's budget out among
+    its tasks, each paying the ConsumedCapacity a page reports into a bucket of one second of its
+    rate (launcher/core/budget.py): after the opening second, the units on the wire hold the budget."""
+    ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
+    rcu, items = 10, 2400
+    table = provisioned_table(ddb, rcu, items)
+    bucket = unique_name("budget").lower()
+    boto3.client("s3", endpoint_url=local_stack.s3_endpoint).create_bucket(Bucket=bucket)
+    try:
+        proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--reader", "segments",
+                               "--read-percent", "0.5", "--json"], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert json.loads(proc.stdout)["itemCount"] == items
+    finally:
+        ddb.delete_table(TableName=table)
+    budget = rcu * 0.5
+    scans = sorted((r for r in faulty.plan.requests("dynamodb", "Scan") if r.consumed is not None), key=lambda r: r.at)
+    assert all(json.loads(r.body).get("ReturnConsumedCapacity") == "TOTAL" for r in scans)  # what the bucket is paid with
+    start = scans[0].at
+    steady = [r for r in scans if r.at >= start + 1.0]
+    rate = sum(r.consumed for r in steady[:-1]) / (steady[-1].at - steady[0].at)
+    report = f"budget {budget:g}/s: {rate:.1f}/s after the first second, {len(scans)} Scans"
     print(report)
     assert abs(rate / budget - 1) <= 0.10, report

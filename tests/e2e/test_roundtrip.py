@@ -12,10 +12,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from helpers import table_items, unique_name
 from launcher.core.codec import items_equal
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import table_items, unique_name
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +27,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def exported(local_stack, tmp_path_factory) -> dict:  # noqa: ANN001
+def exported(local_stack, tmp_path_factory) -> dict:
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     table, bucket = unique_name("LabResults"), unique_name("rt")
     create_lab_table(ddb, table)

@@ -6,13 +6,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from helpers import EMR_TABLE, emr_plan, plan_for
 from launcher.aws.iam_policies import actions, policies
 from launcher.aws.s3 import check_bucket
 from launcher.core.errors import BadInput
 from launcher.core.s3args import S3WriteSettings
 from launcher.export.render import Target, render_export
-
-from helpers import EMR_TABLE, emr_plan, plan_for
 
 pytestmark = pytest.mark.unit
 

@@ -9,11 +9,9 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from launcher.export.render import emr_cluster as emr_request
-from launcher.export.render.base import EMR_CONNECTOR_JAR, HELPERS_JAR, Target
-from launcher.export.render import render_export
-
 from helpers import REPO_ROOT, emr_plan
+from launcher.export.render import render_export
+from launcher.export.render.base import EMR_CONNECTOR_JAR, HELPERS_JAR, Target
 
 pytestmark = pytest.mark.unit
 ROOT = REPO_ROOT

@@ -17,12 +17,12 @@ import pytest
 
 from launcher.aws.emr_hook import EmrHook, tag_dict
 from launcher.core.emr import ACTIVE_CLUSTER_STATES, EXPORT_ID_TAG
-from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.errors import BadInput
 from launcher.export.flow import plan_export
-from launcher.export.render.base import Target
 from launcher.export.render import render_export
-from launcher.options import build_request
+from launcher.export.render.base import Target
 from launcher.export.run.emr import EmrRunner
+from launcher.options import build_request
 
 pytestmark = pytest.mark.integration
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")

@@ -16,12 +16,12 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
+from helpers import FIXTURES as TEST_FIXTURES
+from helpers import emr_plan, fake_clock
 from launcher.aws.emr_hook import EmrHook
 from launcher.core.errors import DdbS3Error
 from launcher.export.run import Handle
 from launcher.export.run.emr import EmrRunner
-
-from helpers import FIXTURES as TEST_FIXTURES, emr_plan, fake_clock
 
 pytestmark = pytest.mark.unit
 FIXTURES = TEST_FIXTURES / "emr"
@@ -30,7 +30,7 @@ CID, SID = REC["cluster_id"], REC["step_id"]
 
 
 def clients():
-    kw = dict(region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    kw = {"region_name": "eu-west-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     emr, s3 = boto3.client("emr", **kw), boto3.client("s3", **kw)
     return emr, Stubber(emr), s3, Stubber(s3)
 

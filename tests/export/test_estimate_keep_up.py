@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from helpers import plan_for, table_description
 from launcher.export.estimate import (
     CLUSTER_START_SECONDS,
     CPU_US_PER_ITEM,
@@ -17,8 +18,6 @@ from launcher.export.estimate import (
     keep_up_advice,
     vcpus_to_keep_up,
 )
-
-from helpers import GIB, plan_for, table_description
 
 pytestmark = pytest.mark.unit
 SIZE, ITEM = 100 * 10**9, 1024

@@ -6,11 +6,10 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from helpers import emr_plan
 from launcher.export.estimate import estimate
 from launcher.export.render import glue, render_export
 from launcher.export.render.base import HELPERS_JAR
-
-from helpers import emr_plan
 
 pytestmark = pytest.mark.unit
 

@@ -7,20 +7,20 @@ from functools import partial
 
 import pytest
 
+from helpers import GOLDEN as TEST_GOLDEN
+from helpers import plan_for, table_description
 from launcher.core.errors import BadInput
 from launcher.core.hive_columns import parse_hive_columns
-from launcher.export.render.hive import CONVERT_SCRIPT, HQL_SCRIPT
-from launcher.export.render.base import Target
 from launcher.export.render import render_export
+from launcher.export.render.base import Target
+from launcher.export.render.hive import CONVERT_SCRIPT, HQL_SCRIPT
 from launcher.options import build_request
-
-from helpers import GOLDEN as TEST_GOLDEN, plan_for, table_description
 
 pytestmark = pytest.mark.unit
 
 GOLDEN = TEST_GOLDEN / "hive"
-HOSTILE = "pk:string,it's:string,back`tick:bigint,a.b:double,select:boolean,semi;$x{y}:binary,tags:array<string>," \
-          "nums:array<double>,blobs:array<binary>,\"dq\" -- ;DROP TABLE t:string"
+HOSTILE = ("pk:string,it's:string,back`tick:bigint,a.b:double,select:boolean,semi;$x{y}:binary,tags:array<string>,"
+           "nums:array<double>,blobs:array<binary>,\"dq\" -- ;DROP TABLE t:string")
 
 
 # `--engine hive --to s3://lab-backups/ddb/nightly`, planned for 2 local cores
@@ -28,7 +28,7 @@ hive_plan = partial(plan_for, to="s3://lab-backups/ddb/nightly", engine="hive", 
 
 
 CASES = {
-    "whole_item": lambda: hive_plan(),
+    "whole_item": hive_plan,
     "whole_item_endpoint": lambda: hive_plan(table_description("orders.v2-prod"), endpoint="http://127.0.0.1:8000",
                                              read_percent=1.0),
     "typed_hash_range": lambda: hive_plan(table_description("Events", (("user", "HASH", "S"), ("ts", "RANGE", "N"))),
@@ -79,7 +79,7 @@ def test_column_spec_errors_are_one_line_bad_input():
         parse_hive_columns("pk:varchar")
     with pytest.raises(BadInput, match="listed twice"):
         parse_hive_columns("pk:string,pk:string")
-    with pytest.raises(BadInput, match="column.mapping cannot"):
+    with pytest.raises(BadInput, match=r"column\.mapping cannot"):
         parse_hive_columns("a:b:string")
     with pytest.raises(BadInput, match="--hive-columns"):
         build_request({"table": "tbl", "to": "s3://bkt-x/p", "hive_columns": "x:float"}, environ={})
@@ -117,7 +117,7 @@ def test_hostile_names_reach_hive_unchanged_and_change_nothing(tmp_path):
     assert len(statements) == 8
     create = statements[5]
     columns = parse_hive_columns(HOSTILE)
-    props = dict(zip(create["strings"][len(columns) + 1::2], create["strings"][len(columns) + 2::2]))
+    props = dict(zip(create["strings"][len(columns) + 1::2], create["strings"][len(columns) + 2::2], strict=False))
     # the column comments are the attribute names, exactly
     assert create["strings"][:len(columns)] == [c.attribute for c in columns]
     assert props["dynamodb.table.name"] == "LabResults"

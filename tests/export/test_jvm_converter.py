@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from launcher.export.run import jars
 from launcher.core.codec import items_equal, wire_to_json
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import connector_conf
+from launcher.export.run import jars
 
 N_ITEMS = 200
 SEGMENTS = 4

@@ -19,11 +19,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from faults.fixtures import faulty  # noqa: F401  (fixture)
+from helpers import unique_name
 from launcher.core import layout
 from launcher.job.s3io import PART_SIZE
-
-from helpers import unique_name
-from faults.fixtures import faulty  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")

@@ -5,7 +5,7 @@ polling sequence are tested with a botocore Stubber (the real client's parameter
 and the reading side with tests/fixtures/backups/native-* built from the documented format."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -13,10 +13,10 @@ from botocore.stub import Stubber
 
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.table import table_info_from_description
-from launcher.export.plan import ExportPlan, make_plan
-from launcher.options import build_request
 from launcher.core.wait import Clock
+from launcher.export.plan import ExportPlan, make_plan
 from launcher.export.run.native import NativeRunner, export_request
+from launcher.options import build_request
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +33,7 @@ TABLE = table_info_from_description({
 def plan(**flags: str) -> ExportPlan:
     request = build_request({"table": "LabResults", "to": "s3://lab-backups/ddb", "engine": "native"} | flags, environ={})
     return make_plan(request, TABLE, region="us-east-1", endpoints={"dynamodb": None, "s3": None},
-                     now=datetime.fromtimestamp(1_700_000_000, timezone.utc), token="0badcafe")
+                     now=datetime.fromtimestamp(1_700_000_000, UTC), token="0badcafe")
 
 
 def test_full_request() -> None:
@@ -47,8 +47,8 @@ def test_incremental_request_and_bad_windows() -> None:
     args = export_request(plan(export_from="2024-05-27T06:00:00Z", export_to="2024-05-27T07:00:00Z"))
     assert args["ExportType"] == "INCREMENTAL_EXPORT"
     assert args["IncrementalExportSpecification"] == {
-        "ExportFromTime": datetime(2024, 5, 27, 6, tzinfo=timezone.utc),
-        "ExportToTime": datetime(2024, 5, 27, 7, tzinfo=timezone.utc), "ExportViewType": "NEW_AND_OLD_IMAGES"}
+        "ExportFromTime": datetime(2024, 5, 27, 6, tzinfo=UTC),
+        "ExportToTime": datetime(2024, 5, 27, 7, tzinfo=UTC), "ExportViewType": "NEW_AND_OLD_IMAGES"}
     # A bad window is refused with the request, before anything is planned or started.
     for bad, says in (({"export_to": "2024-05-27T07:00:00Z"}, "--export-to needs --export-from"),
                       ({"export_from": "yesterday"}, "--export-from: is not an ISO-8601 time"),
@@ -58,21 +58,21 @@ def test_incremental_request_and_bad_windows() -> None:
 
 
 class FakeAws:
-    def __init__(self, client) -> None:  # noqa: ANN001
+    def __init__(self, client) -> None:
         self._client = client
 
-    def client(self, _service: str):  # noqa: ANN201
+    def client(self, _service: str):
         return self._client
 
 
-def run_native(client, progress=lambda _m: None, **settings):  # noqa: ANN001, ANN201
+def run_native(client, progress=lambda _m: None, **settings):
     """The runner's whole lifecycle with the stubbed client and a clock that never sleeps."""
     t = [0.0]
     clock = Clock(now=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
     return NativeRunner(progress, aws=FakeAws(client), clock=clock, poll_seconds=15, **settings).run(plan())
 
 
-def stubbed():  # noqa: ANN201
+def stubbed():
     client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     return client, Stubber(client)
 

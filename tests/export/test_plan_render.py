@@ -2,18 +2,17 @@
 import ast
 import dataclasses
 import json
+import operator
 import re
-from functools import partial
+from functools import partial, reduce
 
 import pytest
 
+from helpers import GIB, plan_for, table_description
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import connector_conf, connector_rate, connector_tasks
-from launcher.export.render.base import JOB_SCRIPT, Target
 from launcher.export.render import render_export
-from launcher.options import build_request
-
-from helpers import GIB, plan_for, table_description
+from launcher.export.render.base import JOB_SCRIPT, Target
 
 pytestmark = pytest.mark.unit
 
@@ -39,7 +38,7 @@ def test_read_budget_and_segments():
     p = nightly_plan(read_percent=0.5)
     assert p.read_units_per_second == 200  # 400 RCU * 0.5
     assert p.segments == 5  # one per GiB of table beats the 4 local cores
-    assert len(p.segment_groups) == 4 and sorted(sum(p.segment_groups, [])) == list(range(5))
+    assert len(p.segment_groups) == 4 and sorted(reduce(operator.iadd, p.segment_groups, [])) == list(range(5))
     assert p.task_read_units_per_second == 50
     assert nightly_plan(segments=16).segments == 16
 

@@ -57,7 +57,7 @@ def test_off_a_terminal_counts_are_a_line_every_few_seconds():
     now = [0.0]
     lines: list[str] = []
     every = CountLines(lines.append, every=5.0, clock=lambda: now[0])
-    for t in range(0, 12):
+    for t in range(12):
         now[0] = float(t)
         every(ReadCount(items=t * 100, bytes=t * 1000, seconds=t, table_items=0, budget=5.0))
     assert lines == ["read 500 items, 0.0 MB, 100 items/s (budget 5 units/s)", "read 1,000 items, 0.0 MB, 100 items/s (budget 5 units/s)"]

@@ -53,7 +53,7 @@ def test_bad_values_give_one_line(flags, message):
 
 
 def test_missing_table():
-    with pytest.raises(BadInput, match="^--table is required$"):
+    with pytest.raises(BadInput, match=r"^--table is required$"):
         build_request({"to": "s3://lab-backups/x"}, environ={})
 
 

@@ -6,12 +6,11 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from helpers import emr_plan
 from launcher.core.quoting import submit_parameters
 from launcher.export.estimate import estimate
 from launcher.export.render import Target, render_export, serverless
 from launcher.export.run.step_logs import driver_log_key
-
-from helpers import emr_plan
 
 pytestmark = pytest.mark.unit
 ROLE = "arn:aws:iam::123456789012:role/ddb-s3-serverless-job"

@@ -32,9 +32,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 HOST = "127.0.0.1"
@@ -115,7 +115,7 @@ class Rule:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}")
-        if self.kind in DDB_ERRORS and self.service != "dynamodb" or self.kind in S3_ERRORS and self.service != "s3":
+        if (self.kind in DDB_ERRORS and self.service != "dynamodb") or (self.kind in S3_ERRORS and self.service != "s3"):
             raise ValueError(f"{self.kind} is not a {self.service} error")
         self.ops = frozenset(self.ops) if self.ops is not None else None
         self._path = re.compile(self.path) if self.path else None
@@ -154,7 +154,7 @@ class FaultPlan:
         self.injected: Counter[tuple[str, str, str]] = Counter()  # (service, op, kind)
         self.seen: list[Seen] = []
 
-    def add(self, *rules: Rule) -> "FaultPlan":
+    def add(self, *rules: Rule) -> FaultPlan:
         with self._lock:
             self.rules.extend(rules)
         return self
@@ -202,7 +202,7 @@ class FaultPlan:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # an idle keep-alive connection's thread ends after this
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
         pass
@@ -225,10 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self._body()
         headers = {k.lower(): v for k, v in self.headers.items()}
-        if proxy.service in ("dynamodb", "emr"):
-            op = dynamodb_operation(headers)
-        else:
-            op = s3_operation(self.command, self.path)
+        op = dynamodb_operation(headers) if proxy.service in ("dynamodb", "emr") else s3_operation(self.command, self.path)
         rule, seen = proxy.plan.decide(proxy.service, op, self.command, self.path, headers, body)
         kind = rule.kind if rule else None
         if kind == "drop":
@@ -302,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    proxy: "FaultProxy"
+    proxy: FaultProxy
 
 
 class FaultProxy:
@@ -327,7 +324,7 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://{HOST}:{self._server.server_address[1]}"
 
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"fault-proxy-{self.service}", daemon=True)
         self._thread.start()
@@ -339,7 +336,7 @@ class FaultProxy:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

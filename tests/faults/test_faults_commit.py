@@ -6,25 +6,24 @@ download through the proxy with GetObject faults."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from launcher.core import layout
-from launcher.core.s3args import S3WriteSettings
+from faults import FaultPlan, FaultProxy, Rule
 from launcher.aws.session import Aws
-from launcher.core.codec import item_line, wire_to_json
 from launcher.backup.download import download
-from launcher.core.errors import IncompleteExport
-from launcher.job import commit, s3io
-from launcher.dev.sample_data import lab_items
 from launcher.backup.storage import open_location
 from launcher.backup.verify import verify
-
-from faults import FaultPlan, FaultProxy, Rule
+from launcher.core import layout
+from launcher.core.codec import item_line, wire_to_json
+from launcher.core.errors import IncompleteExport
+from launcher.core.s3args import S3WriteSettings
+from launcher.dev.sample_data import lab_items
+from launcher.job import commit, s3io
 
 pytestmark = pytest.mark.integration
 FEW_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 3})
@@ -46,7 +45,7 @@ def lines(n: int, seed: int = 3) -> list[str]:
 
 
 def write_export(s3, bucket: str, prefix: str, n: int = 50, per_file: int = 20) -> tuple[str, list[layout.DataFile]]:
-    root = layout.export_root(prefix, layout.new_export_id(datetime.now(timezone.utc)))
+    root = layout.export_root(prefix, layout.new_export_id(datetime.now(UTC)))
     commit.write_started(s3, bucket, root, S3WriteSettings())
     files = list(s3io.write_data_files(s3, bucket, root + "data/", 0, lines(n), per_file, S3WriteSettings()))
     return root, files

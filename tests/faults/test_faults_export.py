@@ -14,12 +14,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from launcher.core.codec import item_key, items_equal, parse_item_line
-from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import table_items, unique_name
 from faults import Rule
 from faults.fixtures import faulty  # noqa: F401  (fixture)
+from helpers import table_items, unique_name
+from launcher.core.codec import item_key, items_equal, parse_item_line
+from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]

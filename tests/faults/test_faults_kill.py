@@ -5,6 +5,7 @@ power cut would). Each partial export is never taken for a backup (no manifest w
 says incomplete with exit 3, download refuses); a rerun gives one complete, exact export."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -17,12 +18,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from launcher.core.codec import item_key, items_equal, parse_item_line
+from helpers import process_alive as alive
+from helpers import table_items, unique_name
 from launcher.backup.download import download
+from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.core.errors import IncompleteExport
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import process_alive as alive, table_items, unique_name
 
 pytestmark = pytest.mark.e2e
 KEYS = ["patient_id", "sample_id"]
@@ -58,10 +59,8 @@ def kill_everything(proc: subprocess.Popen) -> set[int]:
     tree = descendants(proc.pid)
     os.killpg(proc.pid, signal.SIGKILL)
     for pid in tree:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     proc.wait()
     return tree
 
@@ -138,7 +137,7 @@ def test_killed_exports_are_never_backups_and_a_rerun_is_exact(source, s3, tmp_p
         assert not (dest / "manifest-summary.json").exists()
 
     roots = [k[1] for k in killed_at]
-    rerun = subprocess.run(cmd + ["--json"], capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     result = json.loads(rerun.stdout)
     assert result["itemCount"] == len(items)

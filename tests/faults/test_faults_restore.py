@@ -2,22 +2,21 @@
 faults on the reads. The restored table equals the export, item for item; the run does not fail."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 
-from launcher.core import layout
-from launcher.core.s3args import S3WriteSettings
-from launcher.aws.session import Aws
-from launcher.core.codec import item_key, item_line, items_equal, wire_to_json
-from launcher.job import commit, s3io
-from launcher.backup.restore import RestoreOptions, restore
-from launcher.dev.sample_data import lab_items
-
-from helpers import unique_name
 from faults import Rule
 from faults.fixtures import faulty  # noqa: F401  (fixture)
+from helpers import unique_name
+from launcher.aws.session import Aws
+from launcher.backup.restore import RestoreOptions, restore
+from launcher.core import layout
+from launcher.core.codec import item_key, item_line, items_equal, wire_to_json
+from launcher.core.s3args import S3WriteSettings
+from launcher.dev.sample_data import lab_items
+from launcher.job import commit, s3io
 
 pytestmark = pytest.mark.integration
 KEYS = ["patient_id", "sample_id"]
@@ -32,7 +31,7 @@ SCHEMA = {
 
 def make_export(s3, bucket: str, items: list[dict], table: str) -> str:
     """An export written by the job's own modules (no Spark needed)."""
-    root = layout.export_root("src", layout.new_export_id(datetime.now(timezone.utc)))
+    root = layout.export_root("src", layout.new_export_id(datetime.now(UTC)))
     commit.write_started(s3, bucket, root, S3WriteSettings())
     files = list(s3io.write_data_files(s3, bucket, root + "data/", 0,
                                        (item_line(wire_to_json(i)) for i in items), 40, S3WriteSettings()))

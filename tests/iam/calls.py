@@ -402,7 +402,7 @@ def serverless_tags(calls: Iterable[tuple[str, str, Mapping[str, Any], Mapping[s
     tags: dict[str, dict[str, str]] = {}
     for method, path, body, response in calls:
         m = _SERVERLESS_PATH.match(unquote(urlsplit(path).path))
-        if method == "POST" and m and (response.get("applicationId") and not m.group(2) or response.get("jobRunId")):
+        if method == "POST" and m and ((response.get("applicationId") and not m.group(2)) or response.get("jobRunId")):
             tags[response.get("jobRunId") or response["applicationId"]] = dict(body.get("tags") or {})
     return tags
 

@@ -5,9 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from calls import (
+    Decision,
+    IamRequest,
+    Scope,
+    cluster_tags,
+    dynamodb_requests,
+    emr_requests,
+    granted,
+    iam_requests,
+    s3_api_operation,
+    s3_requests,
+    signer,
+    used,
+)
 
-from calls import (Decision, IamRequest, Scope, cluster_tags, dynamodb_requests, emr_requests, granted,
-                   iam_requests, s3_api_operation, s3_requests, signer, used)
 from faults.proxy import Seen
 
 pytestmark = pytest.mark.unit

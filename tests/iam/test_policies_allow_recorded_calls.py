@@ -31,7 +31,11 @@ from typing import Any
 
 import boto3
 import pytest
+from calls import Decision, IamRequest, Scope, evaluate, granted, iam_requests, used
 
+from faults import FaultPlan, FaultProxy
+from faults.proxy import Seen
+from helpers import NATIVE, unique_name
 from launcher.aws.iam_policies import policies
 from launcher.core import layout
 from launcher.core.codec import item_line, wire_to_json
@@ -40,11 +44,6 @@ from launcher.dev.local_emr import GLUE_ROLE_CREDENTIALS, INSTANCE_PROFILE_CREDE
 from launcher.dev.localstack import FAKE_KEY_ID, REGION, REPO_ROOT, LocalStack
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 from launcher.job import commit, s3io
-
-from calls import Decision, IamRequest, Scope, evaluate, granted, iam_requests, used
-from faults import FaultPlan, FaultProxy
-from faults.proxy import Seen
-from helpers import NATIVE, unique_name
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -346,8 +345,8 @@ def test_failed_and_interrupted_serverless_runs(recording, recorded_emr, runner)
     the job scans: the launcher reads the driver's stderr, from S3 or from CloudWatch Logs)."""
     import signal
 
-    from launcher.core.errors import DdbS3Error
     from launcher.aws.session import Aws
+    from launcher.core.errors import DdbS3Error
     from launcher.export.flow import make_runner, plan_export, run_and_verify
     from launcher.options import build_request
 

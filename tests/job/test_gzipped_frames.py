@@ -134,7 +134,7 @@ def test_lines_compressed_in_batches_make_the_file_a_line_at_a_time_would(monkey
     s3 = StubS3()
     files = list(s3io.write_data_files(s3, "b", "data/", 0, iter(lines), 2000, SETTINGS))
     assert [f.itemCount for f in files] == [2000, 1000]
-    for f, chunk in zip(files, (lines[:2000], lines[2000:])):
+    for f, chunk in zip(files, (lines[:2000], lines[2000:]), strict=False):
         one_by_one = zlib.compressobj(6, zlib.DEFLATED, 31)
         expected = b"".join(one_by_one.compress(line.encode() + b"\n") for line in chunk) + one_by_one.flush()
         stored = s3.objects[f.dataFileS3Key]

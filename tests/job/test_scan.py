@@ -9,11 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from launcher.core.codec import item_line, wire_to_json
-from launcher.job.scan import RAW_ITEMS, keep_raw_items, scan_segments, split_items
-from launcher.dev.sample_data import create_lab_table, lab_item, load_items
-
 from helpers import unique_name
+from launcher.core.codec import item_line, wire_to_json
+from launcher.dev.sample_data import create_lab_table, lab_item, load_items
+from launcher.job.scan import RAW_ITEMS, keep_raw_items, scan_segments, split_items
 
 
 def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_stack: Any) -> None:

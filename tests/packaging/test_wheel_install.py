@@ -38,10 +38,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from helpers import REPO_ROOT, table_items, unique_name
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 from launcher.export.run.jars import JARS_DIR_ENV
-
-from helpers import REPO_ROOT, table_items, unique_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

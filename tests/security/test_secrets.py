@@ -11,25 +11,24 @@ import contextlib
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 
+from faults.fixtures import faulty  # noqa: F401  (fixture)
+from helpers import table_description, unique_name
 from launcher.core import layout
+from launcher.core.codec import item_line, wire_to_json
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.table import table_info_from_description
-from launcher.job import commit, s3io
-from launcher.core.codec import item_line, wire_to_json
-from launcher.export.plan import make_plan
-from launcher.export.render.base import JOB_SCRIPT, Target
-from launcher.export.render import render_export
-from launcher.options import build_request
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
-
-from helpers import table_description, unique_name
-from faults.fixtures import faulty  # noqa: F401  (fixture)
+from launcher.export.plan import make_plan
+from launcher.export.render import render_export
+from launcher.export.render.base import JOB_SCRIPT, Target
+from launcher.job import commit, s3io
+from launcher.options import build_request
 
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 KEY_ID = "AKIAQ3EGRZ7VX2WJ4KPL"  # real-looking, fake
@@ -116,10 +115,10 @@ def test_sse_s3_and_owner_on_every_call_of_the_job_modules(local_stack, faulty, 
     monkeypatch.setattr(s3io, "PART_SIZE", 5 * 1024 * 1024)
     write_args = S3WriteSettings(OWNER, "AES256")
     client = boto3.client("s3")  # through the proxy (the fixture set AWS_ENDPOINT_URL_S3)
-    root = layout.export_root("sse", layout.new_export_id(datetime.now(timezone.utc)))
+    root = layout.export_root("sse", layout.new_export_id(datetime.now(UTC)))
     commit.write_started(client, bucket, root, write_args)
-    import os
     import base64
+    import os
     lines = [item_line(wire_to_json(i)) for i in lab_items(40)]
     lines += [item_line({"pk": {"S": str(i)}, "b": {"B": base64.b64encode(os.urandom(3000)).decode()}}) for i in range(2500)]
     files = list(s3io.write_data_files(client, bucket, root + "data/", 0, lines, 10_000, write_args))
@@ -184,7 +183,7 @@ def strings_of(src: str) -> set[str]:
 def rendered(desc: dict, to: str = "s3://lab-backups/ddb") -> str:
     request = build_request({"table": "LabResults", "to": to, "reader": "segments"}, environ={})
     plan = make_plan(request, table_info_from_description(desc), region="us-east-1",
-                     endpoints={"dynamodb": None, "s3": None}, now=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                     endpoints={"dynamodb": None, "s3": None}, now=datetime(2026, 1, 1, tzinfo=UTC),
                      token="abcd1234", local_cores=2)
     return render_export(plan, Target("/tmp/x", ["a.jar"])).files[JOB_SCRIPT]
 
@@ -225,7 +224,7 @@ def hive_statements(desc: dict) -> list[list[str]]:
     refuses ';' in names and hive_string escapes it, so a split on ';' is the Hive CLI's own)."""
     request = build_request({"table": "LabResults", "to": "s3://lab-backups/ddb", "engine": "hive"}, environ={})
     plan = make_plan(request, table_info_from_description(desc), region="us-east-1",
-                     endpoints={"dynamodb": None, "s3": None}, now=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                     endpoints={"dynamodb": None, "s3": None}, now=datetime(2026, 1, 1, tzinfo=UTC),
                      token="abcd1234", local_cores=2)
     out = []
     for name, text in sorted(render_export(plan, Target("/tmp/x", ["a.jar"])).files.items()):
@@ -259,8 +258,8 @@ def test_hostile_names_cannot_change_the_hiveql(name):
 @pytest.mark.unit
 @pytest.mark.parametrize("runner", ["local", "emr", "emr-serverless", "glue", "native", "restore"])
 def test_iam_policies_are_least_privilege(runner, capsys):
-    from launcher.cli import main
     from launcher.aws.iam_policies import actions
+    from launcher.cli import main
 
     main(["iam-policy", "--runner", runner, "--table", "LabResults", "--bucket", "lab-backups", "--prefix", "ddb",
           "--region", "eu-west-1", "--account", "123456789012", "--kms-key-arn", KMS_KEY])  # returns: exit 0
@@ -274,13 +273,10 @@ def test_iam_policies_are_least_privilege(runner, capsys):
         for st in doc["Statement"]:
             res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             if "*" in res:  # only EMR actions without a resource ARN: RunJobFlow (tag-conditioned), ListClusters
-                assert (st["Action"] in (["elasticmapreduce:RunJobFlow"], ["emr-serverless:CreateApplication"]) and "Condition" in st
+                assert ((st["Action"] in (["elasticmapreduce:RunJobFlow"], ["emr-serverless:CreateApplication"]) and "Condition" in st)
                         or st["Action"] in (["elasticmapreduce:ListClusters"], ["emr-serverless:ListApplications"]))
             for r in res:
-                assert (r == "*" or "LabResults" in r or "lab-backups" in r or ":role/" in r or ":kms:" in r or ":cluster/" in r
-                        or r.startswith("arn:aws:emr-serverless:eu-west-1:123456789012:/applications/")
-                        or r == "arn:aws:glue:eu-west-1:123456789012:job/ddb-s3-export-*"
-                        or r.startswith("arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/"))
+                assert (r == "*" or "LabResults" in r or "lab-backups" in r or ":role/" in r or ":kms:" in r or ":cluster/" in r or r.startswith(("arn:aws:emr-serverless:eu-west-1:123456789012:/applications/", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/")) or r == "arn:aws:glue:eu-west-1:123456789012:job/ddb-s3-export-*")
             if any(a in st["Action"] for a in ("emr-serverless:CreateApplication", "emr-serverless:DeleteApplication")):
                 assert "Condition" in st  # only with (create) or on (delete) our managed tag
             if st["Action"] == ["s3:ListBucket"]:

@@ -21,12 +21,21 @@ from launcher.export.render.base import Rendered, Target, template_dirs
 from launcher.export.render.hive import render_hive
 from launcher.export.render.spark import render_spark
 
-__all__ = ["Rendered", "Target", "render_export"]
+__all__ = ["Rendered", "Target", "cloud_target", "render_export"]
+
+
+def cloud_target(plan: ExportPlan) -> Target:
+    """Where the plan's step runs on its cloud runner: Glue's classpath for --runner glue, EMR's for
+    the others (`render` shows a local request's EMR steps)."""
+    return glue.target(plan.artifacts_uri) if plan.runner == RunnerName.GLUE else Target.emr(plan.artifacts_uri)
 
 
 def render_export(plan: ExportPlan, target: Target) -> Rendered:
+    """Every artifact and request of the plan's run on `target`: the job files and steps, and for a
+    cloud target its runner's requests (Glue's CreateJob/UpdateJob and StartJobRun, EMR
+    Serverless's CreateApplication and StartJobRun, or EMR's bootstrap files and RunJobFlow)."""
     out = Rendered()
-    emr = target.artifacts_root.startswith("s3://")
+    emr = target.cloud
     if emr and plan.cluster.connector_version:
         # the jar bootstrap/install-connector.sh installs
         jar = emr_cluster.connector_jar(plan.cluster.connector_version)

@@ -52,10 +52,11 @@ class Target:
     artifacts_root: str
     jars: list[str]
     deploy_mode: str = "client"
+    cloud: bool = False  # the step runs on a cloud runner (the artifacts are uploaded to artifacts_root)
 
     @classmethod
     def emr(cls, artifacts_root: str) -> Target:
-        return cls(artifacts_root.rstrip("/"), [EMR_CONNECTOR_JAR, artifacts_root.rstrip("/") + "/" + HELPERS_JAR])
+        return cls(artifacts_root.rstrip("/"), [EMR_CONNECTOR_JAR, artifacts_root.rstrip("/") + "/" + HELPERS_JAR], cloud=True)
 
     def path(self, name: str) -> str:
         return f"{self.artifacts_root}/{name}"

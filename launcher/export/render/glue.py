@@ -32,7 +32,7 @@ OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"  # its stdout
 def target(artifacts_root: str) -> Target:
     """Where the Glue job's step runs: the artifacts on S3, the connector jars uploaded with them."""
     root = artifacts_root.rstrip("/")
-    return Target(root, [f"{root}/{jar}" for jar in CONNECTOR_JARS] + [f"{root}/{HELPERS_JAR}"])
+    return Target(root, [f"{root}/{jar}" for jar in CONNECTOR_JARS] + [f"{root}/{HELPERS_JAR}"], cloud=True)
 
 
 def tags(plan: ExportPlan) -> dict[str, str]:

@@ -16,8 +16,7 @@ from launcher.aws.emr_hook import EmrHook
 from launcher.core.emr import ACCEPTING_STATES, DONE_STEP_STATES, FAILED_STEP_STATES, TERMINAL_CLUSTER_STATES
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.plan import ExportPlan
-from launcher.export.render import render_export
-from launcher.export.render.base import Target
+from launcher.export.render import cloud_target, render_export
 from launcher.export.run import Handle, Runner, RunResult, Status
 from launcher.export.run.step_logs import cause_from_stderr, step_log_key
 
@@ -50,7 +49,7 @@ class EmrRunner(Runner):
         AddJobFlowSteps."""
         hook = self.make_hook(plan)
         root = plan.artifacts_uri
-        rendered = render_export(plan, Target.emr(root))
+        rendered = render_export(plan, cloud_target(plan))
         if not rendered.steps:
             raise DdbS3Error(f"engine {plan.engine} has no EMR steps")
         spec = plan.cluster

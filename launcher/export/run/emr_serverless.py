@@ -10,11 +10,12 @@ All AWS calls go through EmrServerlessHook; the requests come from render/server
 
 from __future__ import annotations
 
+from typing import Any
+
 from launcher.aws.emr_serverless_hook import EmrServerlessHook, account_of, partition_of
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.plan import ExportPlan
-from launcher.export.render import render_export, serverless
-from launcher.export.render.base import Target
+from launcher.export.render import cloud_target, render_export, serverless
 from launcher.export.run import Handle, Runner, RunResult, Status
 from launcher.export.run.step_logs import cause_from_stderr, driver_log_key
 
@@ -38,7 +39,7 @@ class EmrServerlessRunner(Runner):
     def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
         hook = self.make_hook(plan)
         root = plan.artifacts_uri
-        rendered = render_export(plan, Target.emr(root))
+        rendered = render_export(plan, cloud_target(plan))
         if not rendered.steps:
             raise DdbS3Error(f"engine {plan.engine} has no job to run on EMR Serverless")
         spec = plan.serverless
@@ -48,22 +49,22 @@ class EmrServerlessRunner(Runner):
                 raise BadInput(f"EMR Serverless application {spec.application_id} is {app['state']}: it cannot run jobs")
             if app.get("type", "").upper() != "SPARK":
                 raise BadInput(f"EMR Serverless application {spec.application_id} is a {app.get('type')} application, not Spark")
-        step = rendered.steps[0]
         uploaded = hook.artifacts.upload(root, rendered.files, self.helper_files(rendered.steps))
         self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
         if spec.application_id:
             app_id, app_arn = spec.application_id, app["arn"]
             self.progress(f"running on application {app_id} ({app.get('releaseLabel')}, {app['state']})")
         else:
-            app_id, app_arn = self.create_application(hook, plan)
+            assert rendered.create_application is not None  # rendered when the run creates its application
+            app_id, app_arn = self.create_application(hook, plan, rendered.create_application)
+        # The rendered request, on the application and with the role ARN known only now.
         role = serverless.role_arn(spec.execution_role, account_of(app_arn), partition_of(app_arn))
-        request = serverless.start_job_run_request(plan, step, app_id, role)
+        request = {**(rendered.start_job_run or {}), "applicationId": app_id, "executionRoleArn": role}
         run_id = self.create(lambda: hook.start_job_run(request), lambda rid, why: self._cancel(hook, app_id, rid, why))
         self.progress(f"started job run {run_id} on {app_id} (timeout {request['executionTimeoutMinutes']} minutes)")
         return Handle(app_id, (run_id,), created=not spec.application_id)
 
-    def create_application(self, hook: EmrServerlessHook, plan: ExportPlan) -> tuple[str, str]:
-        request = serverless.create_application_request(plan)
+    def create_application(self, hook: EmrServerlessHook, plan: ExportPlan, request: dict[str, Any]) -> tuple[str, str]:
         created = self.create(
             lambda: hook.create_application(request),
             lambda app, why: self._delete_application(hook, app["applicationId"], why),

@@ -15,7 +15,7 @@ from pathlib import Path
 from launcher.aws.glue_job_hook import GlueJobHook
 from launcher.core.errors import DdbS3Error
 from launcher.export.plan import ExportPlan
-from launcher.export.render import glue, render_export
+from launcher.export.render import cloud_target, glue, render_export
 from launcher.export.render.base import HELPERS_JAR
 from launcher.export.run import Handle, Runner, Status
 from launcher.export.run.jars import connector_classpath, helper_jar_path
@@ -44,29 +44,26 @@ class GlueRunner(Runner):
 
     def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
         hook = self.make_hook(plan)
-        rendered = render_export(plan, glue.target(plan.artifacts_uri))
+        rendered = render_export(plan, cloud_target(plan))
         if not rendered.steps:
             raise DdbS3Error(f"engine {plan.engine} has no job to run on Glue")
         spec = plan.glue
-        step = rendered.steps[0]
+        job_request, run_request = rendered.glue_job or {}, rendered.start_job_run or {}
         if not spec.created:
             hook.get_job(spec.job_name)  # it must exist: a typo is bad input, before anything is uploaded
         uploaded = hook.artifacts.upload(plan.artifacts_uri, rendered.files, local_jars(self.helper_jar))
         self.progress(f"uploaded {len(uploaded)} artifacts to {plan.artifacts_uri}/")
         if spec.created:
-            request = glue.create_job_request(plan, step)
             if spec.keep:
-                hook.create_job(request)
+                hook.create_job(job_request)
             else:  # the name is known before the call: interrupted inside it, the job is deleted by name
                 delete = lambda why: self._delete(hook, spec.job_name, why)  # noqa: E731
-                self.create(lambda: hook.create_job(request), lambda _, why: delete(why), if_interrupted=delete)
+                self.create(lambda: hook.create_job(job_request), lambda _, why: delete(why), if_interrupted=delete)
             self.progress(f"created Glue job {spec.job_name}" + (" (kept after the run: --keep)" if spec.keep else ""))
         else:
-            hook.update_job(glue.update_job_request(plan, step))
+            hook.update_job(job_request)
             self.progress(f"updated Glue job {spec.job_name} to run this export")
-        run_id = self.create(
-            lambda: hook.start_job_run(glue.start_job_run_request(plan)), lambda rid, why: self._stop(hook, spec.job_name, rid, why)
-        )
+        run_id = self.create(lambda: hook.start_job_run(run_request), lambda rid, why: self._stop(hook, spec.job_name, rid, why))
         self.progress(
             f"started job run {run_id} of {spec.job_name} (Glue {glue.GLUE_VERSION}, {spec.workers} x {spec.worker_type}, "
             f"timeout {spec.timeout_minutes} minutes)"
