@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from helpers import unique_name
+from launcher.aws import contracts
 from launcher.core.paths import RESTORES_DIR_ENV, RUNS_DIR_ENV
 from launcher.dev.localstack import CLEARED_VARS, LocalStack, LocalStackError
 
@@ -56,6 +57,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             mp.delenv(name, raising=False)
         for name, value in stack.env().items():
             mp.setenv(name, value)
+        contracts.install(boto3._get_default_session())  # the tests' own clients too
         mp.setenv(RUNS_DIR_ENV, str(tmp_path_factory.mktemp("runs")))  # the local runner's logs, not ~/.cache
         mp.setenv(RESTORES_DIR_ENV, str(tmp_path_factory.mktemp("restores")))  # restore checkpoints, likewise
         yield stack

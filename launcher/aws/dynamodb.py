@@ -134,8 +134,9 @@ def is_active(desc: dict[str, Any]) -> bool:
 
 
 class DynamoDbHook:
-    """The table calls of a restore: describe its target, tell whether it holds items, create it and
-    wait (core/wait.poll_until, clock injected) until it is ACTIVE. Errors leave as one line."""
+    """The table calls of a restore (describe its target, tell whether it holds items, create it and
+    wait, core/wait.poll_until with the clock injected, until it is ACTIVE) and of the native export
+    (start one, describe it). Errors leave as one line."""
 
     CREATE_TIMEOUT = 600.0  # seconds: a table with indexes can take minutes
     POLL_SECONDS = 0.2  # a new table is ACTIVE within seconds (dynalite: ~0.5 s)
@@ -160,6 +161,20 @@ class DynamoDbHook:
                 if error_code(e) == NOT_FOUND:
                     return None
                 raise
+
+    def start_export(self, request: dict[str, Any], table: str) -> dict[str, Any]:
+        """ExportTableToPointInTime: its ExportDescription. PITR off, or a bad window, is bad input."""
+        pitr_off = f"point-in-time recovery is off on {table!r}: enable it or use --engine spark"
+        with translated(
+            "ExportTableToPointInTime",
+            bad_input=("PointInTimeRecoveryUnavailableException", "InvalidExportTimeException", "ValidationException"),
+            messages={"PointInTimeRecoveryUnavailableException": pitr_off},
+        ):
+            return dict(self.ddb.export_table_to_point_in_time(**request)["ExportDescription"])
+
+    def describe_export(self, arn: str) -> dict[str, Any]:
+        with translated(f"DescribeExport {arn}"):
+            return dict(self.ddb.describe_export(ExportArn=arn)["ExportDescription"])
 
     def has_items(self, name: str) -> bool:
         """Whether the table holds at least one item (one Scan of Limit 1)."""

@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import InvalidRegionError
 
+from launcher.aws import contracts
 from launcher.core.errors import BadInput
 
 # Four attempts (backoff of at most 2, 4 and 8 s between them) and a 5 s connect timeout: throttling
@@ -32,8 +33,12 @@ class Aws:
     @cached_property
     def session(self) -> boto3.Session:
         if self.endpoint_urls:
-            return _EndpointSession(self.endpoint_urls, region_name=self.region, **(self.credentials or {}))
-        return boto3.Session(region_name=self.region, **(self.credentials or {}))
+            session = _EndpointSession(self.endpoint_urls, region_name=self.region, **(self.credentials or {}))
+        else:
+            session = boto3.Session(region_name=self.region, **(self.credentials or {}))
+        if contracts.enabled():  # the local stack: refuse what AWS refuses (launcher/aws/contracts.py)
+            contracts.install(session)
+        return session
 
     def client(self, service: str) -> Any:
         try:

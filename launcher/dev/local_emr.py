@@ -81,6 +81,7 @@ INSTANCE_PROFILE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALEMRINSTANCE", "AW
 JOB_ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALSERVERLESSJOB", "AWS_SECRET_ACCESS_KEY": "local-emr-serverless-job-role"}
 GLUE_ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALGLUEJOBROLE", "AWS_SECRET_ACCESS_KEY": "local-glue-job-role"}
 GLUE_DONE_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
+APP_CREATING_SECONDS_ENV = "DDB_S3_LOCAL_APP_CREATING_SECONDS"  # how long a new EMR Serverless application is CREATING
 MINUTE_SECONDS_ENV = "DDB_S3_LOCAL_MINUTE_SECONDS"  # seconds a minute of executionTimeoutMinutes lasts here
 JOB_DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
 
@@ -161,18 +162,45 @@ def patch_moto() -> None:
 
 
 def patch_moto_serverless() -> None:
-    """EMR Serverless as the service behaves: a new application is CREATED (moto: STARTED), a job run
-    starts SUBMITTED (moto: SUCCESS at once) and the executor moves it; CancelJobRun asks for
-    CANCELLING and the executor ends the run CANCELLED; a run already done cannot be cancelled."""
+    """EMR Serverless as the service behaves: a new application is CREATING for a while, then CREATED
+    (moto: STARTED at once), and StartJobRun is refused while it is CREATING, STOPPING or TERMINATED;
+    a job run starts SUBMITTED (moto: SUCCESS at once) and the executor moves it; CancelJobRun asks
+    for CANCELLING and the executor ends the run CANCELLED; a run already done cannot be cancelled.
+
+    The application states, from the EMR Serverless User Guide, "Application states": CREATING "the
+    application is being prepared and isn't ready to use yet"; CREATED "ready to accept jobs"
+    (submitting one starts it); STARTED "ready to accept jobs"; STOPPING; STOPPED (a job submitted
+    auto-starts it); TERMINATED."""
     from moto.emrserverless import models as moto_models
     from moto.emrserverless.exceptions import ValidationException
 
     models: Any = moto_models
-    app_init, run_init = models.Application.__init__, models.JobRun.__init__
+    app_init, run_init, start_run = models.Application.__init__, models.JobRun.__init__, models.EMRServerlessBackend.start_job_run
+    creating = float(os.environ.get(APP_CREATING_SECONDS_ENV) or 2.0)
 
     def app_created(self: Any, *args: Any, **kwargs: Any) -> None:
         app_init(self, *args, **kwargs)
-        self.state = "CREATED"
+        self.state, self.creating_until = "CREATING", time.monotonic() + creating
+
+    def app_state(self: Any) -> str:
+        if self._state == "CREATING" and time.monotonic() >= self.creating_until:
+            self._state = "CREATED"
+        return str(self._state)
+
+    def set_app_state(self: Any, value: str) -> None:
+        self._state = value
+
+    def start_job_run(self: Any, application_id: str, *args: Any, **kwargs: Any) -> Any:
+        state = self.get_application(application_id).state
+        if state in ("CREATING", "STOPPING", "TERMINATED"):
+            raise ValidationException(
+                f"Application {application_id} is in {state} state. Job runs can be submitted only when the "
+                "application is in CREATED, STARTED or STOPPED state."
+            )
+        return start_run(self, application_id, *args, **kwargs)
+
+    models.Application.state = property(app_state, set_app_state)
+    models.EMRServerlessBackend.start_job_run = start_job_run
 
     def run_submitted(self: Any, *args: Any, **kwargs: Any) -> None:
         run_init(self, *args, **kwargs)

@@ -36,6 +36,7 @@ from typing import IO, Any
 import boto3
 from botocore.config import Config
 
+from launcher.aws import contracts
 from launcher.core.procs import die_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -246,6 +247,7 @@ class LocalStack:
         if self.emr_endpoint:  # the local EMR runs EMR steps, EMR Serverless and Glue job runs (and holds their logs)
             for svc in LOCAL_EMR_SERVICES:
                 env[f"AWS_ENDPOINT_URL_{svc}"] = self.emr_endpoint
+        env[contracts.ENV] = "1"  # every client of ours refuses what AWS refuses (launcher/aws/contracts.py)
         env.update(
             AWS_DEFAULT_REGION=REGION,
             AWS_REGION=REGION,  # read by the Java SDK (connector, Hadoop) where AWS_DEFAULT_REGION is not

@@ -89,7 +89,7 @@ def test_export_runs_as_a_job_run_verifies_and_deletes_its_application(on_server
 
 def test_existing_application_runs_the_job_and_stays(on_serverless, source):
     table, bucket, items = source
-    app_id = on_serverless.create_application(name="team app", releaseLabel="emr-7.9.0", type="SPARK")["applicationId"]
+    app_id = on_serverless.create_application(name="team-app", releaseLabel="emr-7.9.0", type="SPARK")["applicationId"]
     proc = export("--table", table, "--to", f"s3://{bucket}/sls-existing", "--reader", "segments", "--application-id", app_id)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert json.loads(proc.stdout)["itemCount"] == len(items)
@@ -180,3 +180,23 @@ def test_a_run_past_its_timeout_is_cancelled_and_the_export_fails_saying_so(fast
     last = proc.stderr.strip().splitlines()[-1]
     assert "CANCELLED" in last and "timed out after 5 minutes (executionTimeoutMinutes)" in last, last
     assert "deleted EMR Serverless application" in proc.stderr
+
+
+def test_the_local_service_refuses_a_job_run_while_the_application_is_creating(on_serverless):
+    """The stand-in itself: a new application is CREATING for a while (AWS: "isn't ready to use
+    yet"), and a StartJobRun then is refused; once CREATED, the same request is accepted."""
+    app = on_serverless.create_application(name="ddb-s3-states-test", releaseLabel="emr-7.9.0", type="SPARK",
+                                           clientToken=unique_name("tok"))["applicationId"]
+    assert on_serverless.get_application(applicationId=app)["application"]["state"] == "CREATING"
+    request = {"applicationId": app, "clientToken": unique_name("tok"), "name": "states",
+               "executionRoleArn": "arn:aws:iam::123456789012:role/ddb-s3-serverless-job",
+               "jobDriver": {"sparkSubmit": {"entryPoint": "s3://nowhere/job.py"}}}
+    with pytest.raises(on_serverless.exceptions.ValidationException, match="is in CREATING state"):
+        on_serverless.start_job_run(**request)
+    deadline = time.monotonic() + 30
+    while on_serverless.get_application(applicationId=app)["application"]["state"] == "CREATING":
+        assert time.monotonic() < deadline, "the application never left CREATING"
+        time.sleep(0.2)
+    assert on_serverless.get_application(applicationId=app)["application"]["state"] == "CREATED"
+    run = on_serverless.start_job_run(**request)["jobRunId"]
+    on_serverless.cancel_job_run(applicationId=app, jobRunId=run)

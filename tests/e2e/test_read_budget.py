@@ -47,23 +47,30 @@ def provisioned_table(ddb, rcu: int, items: int) -> str:
     return name
 
 
-@pytest.mark.parametrize(("rcu", "items"), [(10, 2400), (200, 12000)], ids=["10-rcu", "200-rcu"])
-def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items):
+def export_and_scans(local_stack, faulty, reader: str, rcu: int, items: int):
+    """Export a provisioned table of `items` at --read-percent 0.5 with `reader`; the CLI's stderr and
+    the Scans the proxy saw that carried a ConsumedCapacity, in time order."""
     ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
     table = provisioned_table(ddb, rcu, items)
     bucket = unique_name("budget").lower()
     boto3.client("s3", endpoint_url=local_stack.s3_endpoint).create_bucket(Bucket=bucket)
     try:
-        proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--reader", "connector",
+        proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--reader", reader,
                                "--read-percent", "0.5", "--json"], capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert json.loads(proc.stdout)["itemCount"] == items
     finally:
         ddb.delete_table(TableName=table)
-    budget = rcu * 0.5
-    assert f"read budget {budget:g} units/s (the connector's tasks read at {budget:g})" in proc.stderr
-
     scans = sorted((r for r in faulty.plan.requests("dynamodb", "Scan") if r.consumed is not None), key=lambda r: r.at)
+    return proc.stderr, scans
+
+
+@pytest.mark.parametrize(("rcu", "items"), [(10, 2400), (200, 12000)], ids=["10-rcu", "200-rcu"])
+def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items):
+    stderr, scans = export_and_scans(local_stack, faulty, "connector", rcu, items)
+    budget = rcu * 0.5
+    assert f"read budget {budget:g} units/s (the connector's tasks read at {budget:g})" in stderr
+
     start, end = scans[0].at, scans[-1].at
     whole = sum(r.consumed for r in scans) / (end - start)
     steady = [r for r in scans if r.at >= start + BURST_SECONDS]
@@ -77,20 +84,8 @@ def test_segments_reader_reads_at_the_plan_budget(local_stack, faulty):
     """The segments reader (boto3 parallel Scan in the Spark tasks) shares the plan's budget out among
     its tasks, each paying the ConsumedCapacity a page reports into a bucket of one second of its
     rate (launcher/core/budget.py): after the opening second, the units on the wire hold the budget."""
-    ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
-    rcu, items = 10, 2400
-    table = provisioned_table(ddb, rcu, items)
-    bucket = unique_name("budget").lower()
-    boto3.client("s3", endpoint_url=local_stack.s3_endpoint).create_bucket(Bucket=bucket)
-    try:
-        proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--reader", "segments",
-                               "--read-percent", "0.5", "--json"], capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert json.loads(proc.stdout)["itemCount"] == items
-    finally:
-        ddb.delete_table(TableName=table)
-    budget = rcu * 0.5
-    scans = sorted((r for r in faulty.plan.requests("dynamodb", "Scan") if r.consumed is not None), key=lambda r: r.at)
+    _, scans = export_and_scans(local_stack, faulty, "segments", 10, 2400)
+    budget = 10 * 0.5
     assert all(json.loads(r.body).get("ReturnConsumedCapacity") == "TOTAL" for r in scans)  # what the bucket is paid with
     start = scans[0].at
     steady = [r for r in scans if r.at >= start + 1.0]

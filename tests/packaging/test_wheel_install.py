@@ -418,14 +418,14 @@ import importlib, sys
 from datetime import datetime
 from airflow.sdk import DAG
 from launcher.airflow import DdbS3ExportOperator, DdbS3RestoreOperator, DdbS3VerifyOperator
-from launcher.airflow.triggers import DdbS3StepTrigger
+from launcher.airflow.triggers import DdbS3RunTrigger
 uri, table, restored = sys.argv[1:4]
 with DAG("ddb_s3_packaging", schedule=None, start_date=datetime(2026, 1, 1)):
     export = DdbS3ExportOperator(task_id="export", table=table, to="s3://unused/x")
     verify = DdbS3VerifyOperator(task_id="verify", export_uri=uri)
     restore = DdbS3RestoreOperator(task_id="restore", export_uri=uri, table=restored, options={"create_table": True})
     export >> verify >> restore
-path, kwargs = DdbS3StepTrigger(cluster_id="j-1", step_ids=["s-1"], started=True, resume={"plan": {}}).serialize()
+path, kwargs = DdbS3RunTrigger(plan={"export_id": "x"}, handle={"resource": "j-1", "runs": ["s-1"], "created": True}).serialize()
 module, _, name = path.rpartition(".")
 assert getattr(importlib.import_module(module), name)(**kwargs).serialize() == (path, kwargs)
 print("verify operator:", verify.execute({}))

@@ -323,8 +323,9 @@ def test_serverless_runners_put_no_credential_in_a_request_or_a_log(local_stack,
     create_lab_table(ddb, table)
     load_items(ddb, table, lab_items(40))
     s3.create_bucket(Bucket=bucket)
+    own = ["--log-uri", f"s3://{bucket}/logs/"] if runner == "emr-serverless" else ["--keep"]  # each runner's own options
     proc = subprocess.run([DDB_S3, "export", "--runner", runner, "--table", table, "--to", f"s3://{bucket}/sec", "--json",
-                           "--reader", "segments", "--log-uri", f"s3://{bucket}/logs/", "--keep", "--poll-seconds", "1"],
+                           "--reader", "segments", *own, "--poll-seconds", "1"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     where, run_id = json.loads(proc.stdout)["clusterId"].split("/")

@@ -24,7 +24,16 @@ def tags(plan: ExportPlan) -> dict[str, str]:
 
 
 def name(plan: ExportPlan) -> str:
+    """The job run's name (StartJobRun: 1-256 characters, some not blank)."""
     return f"ddb-s3 export {plan.table.name} {plan.export_id}"[:256]
+
+
+def application_name(plan: ExportPlan) -> str:
+    """The application's name (CreateApplication: [A-Za-z0-9._/#-]+, 1-64 characters, botocore's
+    model): the export id whole, which makes it unique, and as much of the table name as fits
+    (a table name's characters are all allowed)."""
+    head = f"ddb-s3-{plan.table.name}"[: 64 - len(plan.export_id) - 1]
+    return f"{head}-{plan.export_id}"
 
 
 def role_arn(role: str, account: str, partition: str = "aws") -> str:
@@ -37,7 +46,7 @@ def create_application_request(plan: ExportPlan) -> dict[str, Any]:
     job run (autoStart), stopping itself when idle, and capped at the plan's workers and driver."""
     workers = plan.serverless.workers + 1  # the executors and the driver
     return {
-        "name": name(plan)[:64],
+        "name": application_name(plan),
         "releaseLabel": plan.serverless.release_label,
         "type": "SPARK",
         "clientToken": plan.export_id,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from launcher.aws.artifacts import ArtifactStore
 from launcher.aws.logs import S3Logs
 from launcher.aws.session import Aws
 from launcher.core.errors import DdbS3Error
@@ -33,6 +34,7 @@ from launcher.core.result_line import counters_text, last_counters
 from launcher.core.wait import SYSTEM_CLOCK, Clock, WaitTimeout, poll_until
 from launcher.export.estimate import duration
 from launcher.export.plan import ExportPlan
+from launcher.export.render import Rendered, cloud_target, render_export
 from launcher.export.run.signals import Terminated, signals_held, sigterm_raises
 
 T = TypeVar("T")
@@ -268,6 +270,19 @@ class Runner:
         if self.aws is None:
             self.aws = Aws(plan.region)
         return self.aws
+
+    def render(self, plan: ExportPlan) -> Rendered:
+        """The plan rendered for its cloud runner; an engine with no step for it is refused."""
+        rendered = render_export(plan, cloud_target(plan))
+        if not rendered.steps:
+            raise DdbS3Error(f"engine {plan.engine} has no job to run on runner {self.name}")
+        return rendered
+
+    def upload(self, plan: ExportPlan, store: ArtifactStore, rendered: Rendered, local_files: dict[str, Path] | None = None) -> None:
+        """The rendered files (and the helper jar, or `local_files`) under the plan's artifacts prefix."""
+        files = self.helper_files(rendered.steps) if local_files is None else local_files
+        uploaded = store.upload(plan.artifacts_uri, rendered.files, files)
+        self.progress(f"uploaded {len(uploaded)} artifacts to {plan.artifacts_uri}/")
 
     def helper_files(self, steps: list[dict[str, Any]]) -> dict[str, Path]:
         """The helper jar to upload beside the rendered files, when a step puts it on its classpath."""

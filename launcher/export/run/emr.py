@@ -14,9 +14,8 @@ from typing import Any
 
 from launcher.aws.emr_hook import EmrHook
 from launcher.core.emr import ACCEPTING_STATES, DONE_STEP_STATES, FAILED_STEP_STATES, TERMINAL_CLUSTER_STATES
-from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.errors import BadInput
 from launcher.export.plan import ExportPlan
-from launcher.export.render import cloud_target, render_export
 from launcher.export.run import Handle, Runner, RunResult, Status
 from launcher.export.run.step_logs import cause_from_stderr, step_log_key
 
@@ -48,15 +47,11 @@ class EmrRunner(Runner):
         """Upload the artifacts, then RunJobFlow (a transient cluster, with `tags` added to ours) or
         AddJobFlowSteps."""
         hook = self.make_hook(plan)
-        root = plan.artifacts_uri
-        rendered = render_export(plan, cloud_target(plan))
-        if not rendered.steps:
-            raise DdbS3Error(f"engine {plan.engine} has no EMR steps")
+        rendered = self.render(plan)
         spec = plan.cluster
         if spec.cluster_id:
             check_accepting(hook, spec.cluster_id)
-        uploaded = hook.artifacts.upload(root, rendered.files, self.helper_files(rendered.steps))
-        self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
+        self.upload(plan, hook.artifacts, rendered)
         if spec.cluster_id is not None:
             step_ids = hook.add_steps(spec.cluster_id, rendered.steps)
             self.progress(f"added {len(step_ids)} step(s) to cluster {spec.cluster_id}: {', '.join(step_ids)}")

@@ -14,14 +14,18 @@ from typing import Any
 
 from launcher.aws.emr_serverless_hook import EmrServerlessHook, account_of, partition_of
 from launcher.core.errors import BadInput, DdbS3Error
+from launcher.core.wait import WaitTimeout, poll_until
 from launcher.export.plan import ExportPlan
-from launcher.export.render import cloud_target, render_export, serverless
+from launcher.export.render import serverless
 from launcher.export.run import Handle, Runner, RunResult, Status
 from launcher.export.run.step_logs import cause_from_stderr, driver_log_key
 
 DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
-# Application states in which a job run can be started (a STOPPED or CREATED one auto-starts).
-USABLE_APP_STATES = ("CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED")
+# Application states (EMR Serverless User Guide, "Application states"): a job run is accepted in
+# CREATED, STARTED or STOPPED (a CREATED or STOPPED one auto-starts); CREATING, STARTING and STOPPING
+# pass by themselves, so the runner waits them out; TERMINATED never runs anything again.
+READY_APP_STATES = ("CREATED", "STARTED", "STOPPED")
+PASSING_APP_STATES = ("CREATING", "STARTING", "STOPPING")
 DELETABLE_APP_STATES = ("CREATED", "STOPPED")
 
 
@@ -38,25 +42,22 @@ class EmrServerlessRunner(Runner):
 
     def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
         hook = self.make_hook(plan)
-        root = plan.artifacts_uri
-        rendered = render_export(plan, cloud_target(plan))
-        if not rendered.steps:
-            raise DdbS3Error(f"engine {plan.engine} has no job to run on EMR Serverless")
+        rendered = self.render(plan)
         spec = plan.serverless
         if spec.application_id:
             app = hook.get_application(spec.application_id)
-            if app["state"] not in USABLE_APP_STATES:
+            if app["state"] not in (*READY_APP_STATES, *PASSING_APP_STATES):
                 raise BadInput(f"EMR Serverless application {spec.application_id} is {app['state']}: it cannot run jobs")
             if app.get("type", "").upper() != "SPARK":
                 raise BadInput(f"EMR Serverless application {spec.application_id} is a {app.get('type')} application, not Spark")
-        uploaded = hook.artifacts.upload(root, rendered.files, self.helper_files(rendered.steps))
-        self.progress(f"uploaded {len(uploaded)} artifacts to {root}/")
+        self.upload(plan, hook.artifacts, rendered)
         if spec.application_id:
             app_id, app_arn = spec.application_id, app["arn"]
             self.progress(f"running on application {app_id} ({app.get('releaseLabel')}, {app['state']})")
         else:
             assert rendered.create_application is not None  # rendered when the run creates its application
             app_id, app_arn = self.create_application(hook, plan, rendered.create_application)
+        self.ready(hook, app_id)
         # The rendered request, on the application and with the role ARN known only now.
         role = serverless.role_arn(spec.execution_role, account_of(app_arn), partition_of(app_arn))
         request = {**(rendered.start_job_run or {}), "applicationId": app_id, "executionRoleArn": role}
@@ -78,6 +79,25 @@ class EmrServerlessRunner(Runner):
             f"and a driver of {serverless.SERVERLESS_WORKER_VCPUS} vCPU each)"
         )
         return app_id, str(created["arn"])
+
+    def ready(self, hook: EmrServerlessHook, app_id: str) -> None:
+        """Wait (bounded by settle_seconds) while the application is CREATING, STARTING or STOPPING:
+        StartJobRun is refused then."""
+        try:
+            app = poll_until(
+                lambda: hook.get_application(app_id),
+                lambda a: a["state"] not in PASSING_APP_STATES,
+                every=min(self.poll_seconds, 2.0),
+                clock=self.clock,
+                timeout=self.settle_seconds,
+                what=f"EMR Serverless application {app_id} becoming ready for a job run",
+                describe=lambda a: f"application {app_id} {a['state']}",
+                say=self.progress,
+            )
+        except WaitTimeout as e:
+            raise DdbS3Error(str(e)) from None
+        if app["state"] not in READY_APP_STATES:
+            raise DdbS3Error(f"EMR Serverless application {app_id} is {app['state']}: it cannot run jobs")
 
     def poll(self, plan: ExportPlan, handle: Handle) -> Status:
         """GetJobRun; while it runs, the line carries the job's counters from the driver's stdout."""

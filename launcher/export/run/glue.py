@@ -15,7 +15,7 @@ from pathlib import Path
 from launcher.aws.glue_job_hook import GlueJobHook
 from launcher.core.errors import DdbS3Error
 from launcher.export.plan import ExportPlan
-from launcher.export.render import cloud_target, glue, render_export
+from launcher.export.render import glue
 from launcher.export.render.base import HELPERS_JAR
 from launcher.export.run import Handle, Runner, Status
 from launcher.export.run.jars import connector_classpath, helper_jar_path
@@ -44,15 +44,12 @@ class GlueRunner(Runner):
 
     def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
         hook = self.make_hook(plan)
-        rendered = render_export(plan, cloud_target(plan))
-        if not rendered.steps:
-            raise DdbS3Error(f"engine {plan.engine} has no job to run on Glue")
+        rendered = self.render(plan)
         spec = plan.glue
         job_request, run_request = rendered.glue_job or {}, rendered.start_job_run or {}
         if not spec.created:
             hook.get_job(spec.job_name)  # it must exist: a typo is bad input, before anything is uploaded
-        uploaded = hook.artifacts.upload(plan.artifacts_uri, rendered.files, local_jars(self.helper_jar))
-        self.progress(f"uploaded {len(uploaded)} artifacts to {plan.artifacts_uri}/")
+        self.upload(plan, hook.artifacts, rendered, local_jars(self.helper_jar))
         if spec.created:
             if spec.keep:
                 hook.create_job(job_request)

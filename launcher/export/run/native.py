@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from launcher.aws.errors import translated
+from launcher.aws.dynamodb import DynamoDbHook
 from launcher.export.plan import ExportPlan
 from launcher.export.run import Handle, Runner, RunResult, Status
 
@@ -40,24 +40,26 @@ class NativeRunner(Runner):
 
     name = "native"
 
+    hook: DynamoDbHook | None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.max_wait_seconds is None:
             self.max_wait_seconds = 24 * 3600.0
 
+    def make_hook(self, plan: ExportPlan) -> DynamoDbHook:
+        if self.hook is None:
+            self.hook = DynamoDbHook(self.session(plan))
+        return self.hook
+
     def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
         args = export_request(plan)
-        bad = {
-            "PointInTimeRecoveryUnavailableException": f"point-in-time recovery is off on {plan.table.name!r}: enable it or use --engine spark"
-        }
-        with translated("ExportTableToPointInTime", bad_input=(*bad, "InvalidExportTimeException", "ValidationException"), messages=bad):
-            desc = self.session(plan).client("dynamodb").export_table_to_point_in_time(**args)["ExportDescription"]
+        desc = self.make_hook(plan).start_export(args, plan.table.name)
         self.progress(f"native export started: {desc['ExportArn']} ({args['ExportType']})")
         return Handle(desc["ExportArn"])
 
     def poll(self, plan: ExportPlan, handle: Handle) -> Status:
-        with translated(f"DescribeExport {handle.resource}"):
-            desc = self.session(plan).client("dynamodb").describe_export(ExportArn=handle.resource)["ExportDescription"]
+        desc = self.make_hook(plan).describe_export(handle.resource)
         status = desc.get("ExportStatus", "IN_PROGRESS")
         return Status(status != "IN_PROGRESS", f"native export {status.lower().replace('_', ' ')}", desc)
 
