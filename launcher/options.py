@@ -24,6 +24,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from launcher.backends import misplaced_options
 from launcher.core.errors import BadInput
 from launcher.core.hive_columns import HiveColumn, parse_hive_columns
 from launcher.core.s3uri import S3Uri
@@ -190,19 +191,6 @@ Count = Annotated[int, AfterValidator(_at_least_one)]
 
 
 # --------------------------------------------------------------------------- export
-
-
-# Settings only some cloud runners use: set for another cloud runner, they are refused rather than
-# silently ignored (`--runner local` keeps them: `render` shows the EMR steps of a local request).
-RUNNER_OPTIONS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("instance_type", "core_nodes", "spot", "service_role", "instance_profile", "subnet_id", "idle_timeout"), ("emr",)),
-    "log_uri": ("emr", "emr-serverless"),
-    "release_label": ("emr", "emr-serverless"),
-    "application_id": ("emr-serverless",),
-    "execution_role": ("emr-serverless",),
-    "workers": ("emr-serverless", "glue"),
-    **dict.fromkeys(("worker_type", "glue_job", "glue_role", "keep"), ("glue",)),
-}
 
 
 class ExportRequest(Options):
@@ -384,11 +372,9 @@ class ExportRequest(Options):
             raise ValueError("--workers: a Glue job needs at least 2 workers (one is the driver)")
         if self.runner in ("emr-serverless", "glue") and self.engine == "hive":
             raise ValueError("--engine hive runs on EMR clusters only: use --runner emr, or --engine spark")
-        if self.runner in ("emr", "emr-serverless", "glue"):
-            for name, runners in RUNNER_OPTIONS.items():
-                if name in self.model_fields_set and self.runner not in runners:
-                    flag = "--" + name.replace("_", "-")
-                    raise ValueError(f"{flag} is for --runner {' or '.join(runners)}, not {self.runner}: drop it, or use that runner")
+        for name, runners in misplaced_options(self.runner, self.model_fields_set):  # the backends' own options
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} is for --runner {' or '.join(runners)}, not {self.runner}: drop it, or use that runner")
         return self
 
     @property

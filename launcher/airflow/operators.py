@@ -27,6 +27,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from launcher.airflow.connection import get_aws
+from launcher.backends import CLOUD
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.options import ExportRequest, build_request
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 # few characters): a retry of that task instance finds its cluster by it.
 AIRFLOW_TASK_TAG = "ddb-s3:airflow-task"
 XCOM_KEYS = ("exportUri", "exportId", "clusterId", "itemCount")
-RUNNERS = ("emr", "emr-serverless", "glue")
+RUNNERS = CLOUD  # the cloud backends (launcher/backends.py)
 
 
 @contextmanager

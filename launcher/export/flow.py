@@ -5,7 +5,6 @@ is checked the same way whoever started it (region, ExpectedBucketOwner, SSE fro
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from launcher.aws.dynamodb import describe_table, with_sampled_size
 from launcher.aws.ec2 import check_instance_type
 from launcher.aws.s3 import check_bucket
 from launcher.aws.session import Aws
+from launcher.backends import BACKENDS, NATIVE
 from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
 from launcher.core.paths import runs_dir
@@ -75,20 +75,10 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     )
 
 
-# The runner of each --runner, imported on demand (the EMR code only when it is used).
-RUNNERS: dict[RunnerName, str] = {
-    RunnerName.LOCAL: "launcher.export.run.local:LocalRunner",
-    RunnerName.EMR: "launcher.export.run.emr:EmrRunner",
-    RunnerName.EMR_SERVERLESS: "launcher.export.run.emr_serverless:EmrServerlessRunner",
-    RunnerName.GLUE: "launcher.export.run.glue:GlueRunner",
-}
-NATIVE_RUNNER = "launcher.export.run.native:NativeRunner"  # ExportTableToPointInTime: no cluster, no Spark
-
-
 def runner_class(plan: ExportPlan) -> type[Runner]:
-    path = NATIVE_RUNNER if plan.engine == Engine.NATIVE else RUNNERS[RunnerName(plan.runner)]
-    module, name = path.split(":")
-    cls: type[Runner] = getattr(importlib.import_module(module), name)
+    """The plan's backend's runner (launcher/backends.py), imported on demand."""
+    backend = NATIVE if plan.engine == Engine.NATIVE else BACKENDS[plan.runner]
+    cls: type[Runner] = backend.runner_class()
     return cls
 
 
@@ -103,11 +93,10 @@ def make_runner(
 ) -> Runner:
     """The runner the plan asks for, on the session given (the CLI's, or an Airflow connection's).
     `counts` takes the read's running counts (default: a line every few seconds through progress)."""
-    cls = runner_class(plan)
-    if plan.engine != Engine.NATIVE and plan.runner == RunnerName.LOCAL:
-        from launcher.export.run.local import LocalRunner
-
-        return LocalRunner(work_dir or runs_dir(), progress, counts=counts)
+    cls: Any = runner_class(plan)
+    if plan.engine != Engine.NATIVE and plan.runner == RunnerName.LOCAL:  # its steps run here, in a folder
+        runner: Runner = cls(work_dir or runs_dir(), progress, counts=counts)
+        return runner
     return cls(
         progress,
         counts,

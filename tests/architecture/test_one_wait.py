@@ -77,8 +77,10 @@ def test_each_runner_gives_the_parts_and_keeps_the_one_lifecycle(path):
 
 
 def test_the_registry_names_every_runner():
-    from launcher.export.flow import NATIVE_RUNNER
-    from launcher.export.flow import RUNNERS as REGISTRY
+    from launcher.backends import BACKENDS, NATIVE
 
-    assert sorted([*REGISTRY.values(), NATIVE_RUNNER]) == sorted(RUNNERS)
-    assert all(inspect.isclass(getattr(importlib.import_module(p.split(":")[0]), p.split(":")[1])) for p in RUNNERS)
+    assert sorted(b.runner for b in [*BACKENDS.values(), NATIVE]) == sorted(RUNNERS)
+    for backend in [*BACKENDS.values(), NATIVE]:
+        assert inspect.isclass(backend.runner_class()) and backend.runner_class().name == backend.name
+        for path in filter(None, (backend.target, backend.requests)):
+            assert callable(backend.load(path)), path

@@ -14,29 +14,35 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from launcher.backends import BACKENDS, CLOUD, Backend
 from launcher.core.versions import EMR_CONNECTOR_JAR
-from launcher.export.plan import Engine, ExportPlan, RunnerName
-from launcher.export.render import emr_cluster, glue, serverless
-from launcher.export.render.base import Rendered, Target, template_dirs
+from launcher.export.plan import Engine, ExportPlan
+from launcher.export.render import emr_cluster
+from launcher.export.render.base import Rendered, Target
 from launcher.export.render.hive import render_hive
 from launcher.export.render.spark import render_spark
 
 __all__ = ["Rendered", "Target", "cloud_target", "render_export"]
 
 
+def backend_of(plan: ExportPlan) -> Backend:
+    """The plan's cloud backend; EMR's for a local plan (`render` shows a local request's EMR steps)."""
+    return BACKENDS[plan.runner] if plan.runner in CLOUD else BACKENDS["emr"]
+
+
 def cloud_target(plan: ExportPlan) -> Target:
-    """Where the plan's step runs on its cloud runner: Glue's classpath for --runner glue, EMR's for
-    the others (`render` shows a local request's EMR steps)."""
-    return glue.target(plan.artifacts_uri) if plan.runner == RunnerName.GLUE else Target.emr(plan.artifacts_uri)
+    """Where the plan's step runs on its cloud runner (the backend's target)."""
+    backend = backend_of(plan)
+    assert backend.target is not None
+    target: Target = backend.load(backend.target)(plan)
+    return target
 
 
 def render_export(plan: ExportPlan, target: Target) -> Rendered:
     """Every artifact and request of the plan's run on `target`: the job files and steps, and for a
-    cloud target its runner's requests (Glue's CreateJob/UpdateJob and StartJobRun, EMR
-    Serverless's CreateApplication and StartJobRun, or EMR's bootstrap files and RunJobFlow)."""
+    cloud target its backend's requests (launcher/backends.py)."""
     out = Rendered()
-    emr = target.cloud
-    if emr and plan.cluster.connector_version:
+    if target.cloud and plan.cluster.connector_version:
         # the jar bootstrap/install-connector.sh installs
         jar = emr_cluster.connector_jar(plan.cluster.connector_version)
         target = replace(target, jars=[jar if j == EMR_CONNECTOR_JAR else j for j in target.jars])
@@ -44,21 +50,8 @@ def render_export(plan: ExportPlan, target: Target) -> Rendered:
         render_spark(plan, target, out)
     elif plan.engine == Engine.HIVE:
         render_hive(plan, target, out)
-    if emr and plan.runner == RunnerName.GLUE and out.steps:
-        step = out.steps[0]
-        out.glue_job = glue.create_job_request(plan, step) if plan.glue.created else glue.update_job_request(plan, step)
-        out.start_job_run = glue.start_job_run_request(plan)
-        return out
-    if emr and plan.runner == RunnerName.EMR_SERVERLESS and out.steps:
-        spec = plan.serverless
-        out.create_application = serverless.create_application_request(plan) if spec.created else None
-        app = spec.application_id or "<created for the run>"
-        out.start_job_run = serverless.start_job_run_request(
-            plan, out.steps[0], app, serverless.role_arn(spec.execution_role, serverless.UNKNOWN_ACCOUNT)
-        )
-        return out
-    if emr:
-        out.files.update(emr_cluster.bootstrap_files(plan, template_dirs()[0]))
-        if plan.transient:
-            out.run_job_flow = emr_cluster.run_job_flow_request(plan, target.artifacts_root, out.steps)
+    if target.cloud:
+        backend = backend_of(plan)
+        assert backend.requests is not None
+        backend.load(backend.requests)(plan, out, target)
     return out

@@ -111,3 +111,8 @@ def job_zip() -> bytes:
             info = zipfile.ZipInfo("launcher/" + path.relative_to(PACKAGE_DIR).as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
             zf.writestr(info, path.read_bytes())
     return buf.getvalue()
+
+
+def emr_target(plan: ExportPlan) -> Target:
+    """Where an EMR step (or EMR Serverless's job, rendered from it) runs: the release's connector."""
+    return Target.emr(plan.artifacts_uri)

@@ -10,6 +10,7 @@ from typing import Any
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG
 from launcher.export.estimate import duration
 from launcher.export.plan import ExportPlan
+from launcher.export.render.base import Rendered, Target, template_dirs
 
 BOOTSTRAP_CONNECTOR = "bootstrap/install-connector.sh"
 BOOTSTRAP_PYTHON = "bootstrap/install-python-deps.sh"
@@ -114,3 +115,10 @@ def run_job_flow_request(plan: ExportPlan, root: str, steps: list[dict[str, Any]
     if r.log_uri:
         req["LogUri"] = r.log_uri
     return req
+
+
+def add_requests(plan: ExportPlan, out: Rendered, target: Target) -> None:
+    """The bootstrap actions' scripts, and RunJobFlow for a transient cluster (its steps included)."""
+    out.files.update(bootstrap_files(plan, template_dirs()[0]))
+    if plan.transient:
+        out.run_job_flow = run_job_flow_request(plan, target.artifacts_root, out.steps)

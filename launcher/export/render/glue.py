@@ -18,7 +18,7 @@ from typing import Any
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG
 from launcher.core.versions import LOCAL_CONNECTOR
 from launcher.export.plan import ExportPlan
-from launcher.export.render.base import HELPERS_JAR, Target
+from launcher.export.render.base import HELPERS_JAR, Rendered, Target
 from launcher.export.render.serverless import split_spark_submit
 
 GLUE_VERSION = "5.0"  # Spark 3.5, Python 3.11
@@ -83,3 +83,15 @@ def start_job_run_request(plan: ExportPlan) -> dict[str, Any]:
         "WorkerType": spec.worker_type,
         "NumberOfWorkers": spec.workers,
     }
+
+
+def target_of(plan: ExportPlan) -> Target:
+    return target(plan.artifacts_uri)
+
+
+def add_requests(plan: ExportPlan, out: Rendered, target: Target) -> None:
+    """CreateJob (a job made for the run) or UpdateJob (--glue-job), and StartJobRun."""
+    if out.steps:
+        step = out.steps[0]
+        out.glue_job = create_job_request(plan, step) if plan.glue.created else update_job_request(plan, step)
+        out.start_job_run = start_job_run_request(plan)

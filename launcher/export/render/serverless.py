@@ -11,6 +11,7 @@ from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG
 from launcher.core.quoting import submit_parameters
 from launcher.export.estimate import SERVERLESS_WORKER_MEMORY_GB, SERVERLESS_WORKER_VCPUS
 from launcher.export.plan import ExportPlan
+from launcher.export.render.base import Rendered, Target
 
 AUTO_STOP_MINUTES = 15  # an application we create stops itself when idle, should our teardown never run
 # spark-submit options that have no meaning on EMR Serverless: it runs the driver itself, and names
@@ -113,3 +114,13 @@ def start_job_run_request(plan: ExportPlan, step: dict[str, Any], application_id
     if plan.serverless.log_uri:
         request["configurationOverrides"] = {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": plan.serverless.log_uri}}}
     return request
+
+
+def add_requests(plan: ExportPlan, out: Rendered, target: Target) -> None:
+    """CreateApplication (an application made for the run) and StartJobRun, on an application and
+    with a role account the runner fills in once it knows them."""
+    if out.steps:
+        spec = plan.serverless
+        out.create_application = create_application_request(plan) if spec.created else None
+        app = spec.application_id or "<created for the run>"
+        out.start_job_run = start_job_run_request(plan, out.steps[0], app, role_arn(spec.execution_role, UNKNOWN_ACCOUNT))
