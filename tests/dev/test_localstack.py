@@ -184,6 +184,9 @@ def test_cli_up_prints_exports_and_stops_on_sigterm() -> None:
                 exports[name] = value
             if "AWS_SECRET_ACCESS_KEY" in exports:
                 break
+        else:  # stdout closed before the last variable: say why (its stderr)
+            assert proc.stderr is not None
+            pytest.fail(f"`localstack up` ended (exit {proc.wait(timeout=30)}) before printing its variables: {proc.stderr.read()[-3000:]}")
         port = urlparse(exports["AWS_ENDPOINT_URL_DYNAMODB"]).port
         assert exports["AWS_ENDPOINT_URL_S3"] == exports["AWS_ENDPOINT_URL_STS"]
         proc.send_signal(signal.SIGTERM)
