@@ -50,6 +50,7 @@ import contextlib
 import gzip
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -65,10 +66,38 @@ from botocore.config import Config
 
 from launcher.core.procs import die_with_parent
 from launcher.core.s3uri import S3Uri
-from launcher.core.versions import EMR_CONNECTOR_JAR
-from launcher.export.run.step_logs import driver_log_key, probable_cause, step_log_key
 
 POLL_S = 0.2
+# The conventions this emulator keeps are the services' documented ones, written here from AWS's
+# documentation and never imported from the runner it tests (a runner that got one wrong must fail):
+# - the connector on EMR nodes (EMR Release Guide, "DynamoDB connector": /usr/share/aws/emr/ddb/lib);
+EMR_DDB_CONNECTOR = "/usr/share/aws/emr/ddb/lib/emr-ddb-hadoop.jar"
+_EXCEPTION = re.compile(r"[\w$.]*(?:Exception|Error)(?::|$)")
+
+
+def emr_step_log(log_uri: str, cluster_id: str, step_id: str, name: str) -> str:
+    """EMR Management Guide, "View log files archived to Amazon S3": a step's logs are archived gzipped
+    under <LogUri>/<cluster-id>/steps/<step-id>/ (controller, syslog, stderr, stdout)."""
+    return f"{log_uri.rstrip('/')}/{cluster_id}/steps/{step_id}/{name}.gz"
+
+
+def serverless_driver_log(log_uri: str, application_id: str, job_run_id: str, name: str) -> str:
+    """EMR Serverless User Guide, "Storing logs" (Amazon S3 buckets): a job run's driver logs go to
+    <logUri>/applications/<application-id>/jobs/<job-run-id>/SPARK_DRIVER/stdout.gz and stderr.gz."""
+    return f"{log_uri.rstrip('/')}/applications/{application_id}/jobs/{job_run_id}/SPARK_DRIVER/{name}.gz"
+
+
+def last_exception(lines: list[str]) -> str:
+    """What the services put in a failure's text: EMR's step FailureDetails gives the root cause it
+    found in the step's logs (EMR Management Guide, "Troubleshoot a failed step"), EMR Serverless's
+    stateDetails and Glue's ErrorMessage "Last few exceptions". Here: the last exception line of the
+    log (a stack frame is not one), else its last non-blank line."""
+    for line in reversed(lines):
+        if _EXCEPTION.search(line) and not line.strip().startswith("at "):
+            return line.strip()[:500]
+    return next((line.strip()[:500] for line in reversed(lines) if line.strip()), "no output")
+
+
 ARCHIVE_SECONDS = 3.0  # a running step's logs to LogUri: EMR does it every ~5 minutes; short here for the tests
 SHUTDOWN = "SHUTDOWN"  # a node folder's marker: `shutdown` ran on it
 SPARK_MASTER = "local[2,4]"  # two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
@@ -464,7 +493,7 @@ class Executor:
             self.node_groups.setdefault(cluster.id, []).append(proc.pid)
             proc.wait(timeout=600)
         if proc.returncode != 0:
-            cause = probable_cause(log.read_text(errors="replace").splitlines())
+            cause = last_exception(log.read_text(errors="replace").splitlines())
             raise StepFailed(f"bootstrap action {n} ({action.name}) failed with exit {proc.returncode}: {cause}")
 
     # --- a step ------------------------------------------------------------------------------
@@ -528,7 +557,7 @@ class Executor:
             step.state = "COMPLETED"
             return True
         lines = (folder / "stderr").read_text(errors="replace").splitlines()
-        details = {"Reason": "Unknown Error", "Message": probable_cause(lines)}
+        details = {"Reason": "Unknown Error", "Message": last_exception(lines)}
         if stderr_uri:
             details["LogFile"] = stderr_uri
         step.failure_details = details
@@ -540,10 +569,10 @@ class Executor:
         if not cluster.log_uri:
             return None
         for name in ("stdout", "stderr"):
-            loc = S3Uri.parse(step_log_key(cluster.log_uri, cluster.id, step.id, f"{name}.gz"), "log")
+            loc = S3Uri.parse(emr_step_log(cluster.log_uri, cluster.id, step.id, name), "log")
             data = (folder / name).read_bytes() if (folder / name).exists() else b""
             self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
-        return step_log_key(cluster.log_uri, cluster.id, step.id, "stderr.gz")
+        return emr_step_log(cluster.log_uri, cluster.id, step.id, "stderr")
 
     def command(self, step: Any, node: Path, folder: Path) -> list[str]:
         """What command-runner.jar would run, with EMR's paths and s3:// artifacts made local."""
@@ -586,7 +615,7 @@ class Executor:
             if arg in ("--jars", "--py-files", "--files") and i + 1 < len(args):
                 local: list[str] = []
                 for item in args[i + 1].split(","):
-                    if item == EMR_CONNECTOR_JAR:  # the release's connector: the local connector build
+                    if item == EMR_DDB_CONNECTOR:  # the release's connector: the local connector build
                         local += [str(p) for p in connector_classpath() if not p.name.startswith("ddb-s3-spark-helpers")]
                     elif item.startswith("s3://"):
                         local.append(str(self.fetch(item, folder / "artifacts", s3)))
@@ -647,7 +676,7 @@ class Executor:
             elif code == 0:
                 self.end_run(run, "SUCCESS", "", started)
             else:
-                cause = probable_cause((folder / "stderr").read_text(errors="replace").splitlines())
+                cause = last_exception((folder / "stderr").read_text(errors="replace").splitlines())
                 self.end_run(
                     run,
                     "FAILED",
@@ -671,7 +700,7 @@ class Executor:
         if not log_uri:
             return
         for name in ("stdout", "stderr"):
-            loc = S3Uri.parse(driver_log_key(log_uri, run.application_id, run.id, f"{name}.gz"), "log")
+            loc = S3Uri.parse(serverless_driver_log(log_uri, run.application_id, run.id, name), "log")
             data = (folder / name).read_bytes() if (folder / name).exists() else b""
             self.job_s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
 
@@ -724,7 +753,7 @@ class Executor:
             elif code == 0:
                 self.end_glue_run(run, "SUCCEEDED", None, started)
             else:
-                cause = probable_cause((folder / "stderr").read_text(errors="replace").splitlines())
+                cause = last_exception((folder / "stderr").read_text(errors="replace").splitlines())
                 self.end_glue_run(run, "FAILED", cause, started)
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the run
             self.end_glue_run(run, "ERROR", f"local Glue: {type(e).__name__}: {e}", started)

@@ -62,3 +62,12 @@ def test_hooks_compose_rather_than_inherit():
                 hooks[node.name] = [b.id for b in node.bases if isinstance(b, ast.Name)]
     assert {"EmrHook", "EmrServerlessHook", "GlueJobHook", "DynamoDbHook"} <= set(hooks)
     assert {name: bases for name, bases in hooks.items() if any(b.endswith("Hook") for b in bases)} == {}
+
+
+def test_the_local_services_take_no_convention_from_the_runners_they_test():
+    """dev/ may share tools with the runners (how to start Spark or Hive), never a convention the
+    services have (log locations, failure texts, paths): those come from AWS's documentation."""
+    conventions = ("launcher.export.run.step_logs", "launcher.core.versions", "launcher.core.emr")
+    for path in sorted((LAUNCHER / "dev").glob("*.py")):
+        text = path.read_text()
+        assert not [c for c in conventions if c in text], path.name
