@@ -20,6 +20,7 @@ from test_local_emr import read_back
 
 from helpers import table_items, unique_name
 from launcher.core.codec import items_equal
+from launcher.core.wait import poll_until
 from launcher.dev.localstack import REPO_ROOT, LocalStack
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
@@ -193,10 +194,8 @@ def test_the_local_service_refuses_a_job_run_while_the_application_is_creating(o
                "jobDriver": {"sparkSubmit": {"entryPoint": "s3://nowhere/job.py"}}}
     with pytest.raises(on_serverless.exceptions.ValidationException, match="is in CREATING state"):
         on_serverless.start_job_run(**request)
-    deadline = time.monotonic() + 30
-    while on_serverless.get_application(applicationId=app)["application"]["state"] == "CREATING":
-        assert time.monotonic() < deadline, "the application never left CREATING"
-        time.sleep(0.2)
-    assert on_serverless.get_application(applicationId=app)["application"]["state"] == "CREATED"
+    state = poll_until(lambda: on_serverless.get_application(applicationId=app)["application"]["state"],
+                       lambda st: st != "CREATING", every=0.2, timeout=30, what=f"application {app} leaving CREATING")
+    assert state == "CREATED"
     run = on_serverless.start_job_run(**request)["jobRunId"]
     on_serverless.cancel_job_run(applicationId=app, jobRunId=run)

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -23,6 +22,7 @@ from helpers import table_items, unique_name
 from launcher.backup.download import download
 from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.core.errors import IncompleteExport
+from launcher.core.wait import WaitTimeout, poll_until
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
 pytestmark = pytest.mark.e2e
@@ -86,14 +86,14 @@ def source(local_stack):
 def wait_for(proc: subprocess.Popen, s3, bucket: str, prefix: str, before: set[str], what: str) -> set[str]:
     """Poll S3 (bounded) until the export has written `what` ("_started", or "data": a first data
     part), and return what it has written by then. Fails if the CLI ends first or 180 s pass."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
+    def written() -> set[str]:
         assert proc.poll() is None, f"the export ended (exit {proc.returncode}) before writing its first {what}"
-        new = set(keys_under(s3, bucket, prefix)) - before
-        if any(k.endswith("/_started") if what == "_started" else "/data/" in k for k in new):
-            return new
-        time.sleep(0.05)
-    raise AssertionError(f"no {what} object within 180 s")
+        return set(keys_under(s3, bucket, prefix)) - before
+
+    def arrived(new: set[str]) -> bool:
+        return any(k.endswith("/_started") if what == "_started" else "/data/" in k for k in new)
+
+    return poll_until(written, arrived, every=0.05, timeout=180, what=f"the export's first {what} object")
 
 
 def test_killed_exports_are_never_backups_and_a_rerun_is_exact(source, s3, tmp_path):
@@ -112,9 +112,8 @@ def test_killed_exports_are_never_backups_and_a_rerun_is_exact(source, s3, tmp_p
         assert proc.poll() is None, f"{phase}: the export ended before the kill"
         assert not any(k.endswith(("/manifest-summary.json", "/manifest-files.json")) for k in seen), seen
         tree = kill_everything(proc)
-        deadline = time.monotonic() + 30  # SIGKILL is delivered at once; a process can take a moment to be reaped
-        while [p for p in tree if alive(p)] and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with contextlib.suppress(WaitTimeout):  # SIGKILL is delivered at once; a process can take a moment to be reaped
+            poll_until(lambda tree=tree: [p for p in tree if alive(p)], lambda left: not left, every=0.05, timeout=30)
         survivors = [p for p in tree if alive(p)]
         assert not survivors, f"{phase}: processes survived SIGKILL: {survivors}"
         written = set(keys_under(s3, bucket, prefix)) - before
