@@ -164,7 +164,7 @@ class DdbS3ExportOperator(BaseOperator):
                 if not self.deferrable:
                     return self._xcom(run_and_verify(plan, runner, aws, check=self.verify, resume=resume))
                 with runner:  # what submit created is ended on the way out, unless detached
-                    handle = resume or runner.submit(plan, runner.tags)
+                    handle = resume or runner.submit(plan)
                     runner.submitted(handle)
                     runner.detach()  # the trigger waits; execute_complete (or the trigger's on_kill) ends it
             finally:
@@ -227,7 +227,7 @@ class DdbS3ExportOperator(BaseOperator):
 
         runner = make_runner(plan, aws, self.log.info, install_signal_handlers=False)
         runner.poll_seconds = self._poll(plan)
-        runner.max_wait_seconds = self._max_wait(plan) if plan.runner != "native" else runner.max_wait_seconds
+        runner.max_wait_seconds = self._max_wait(plan)
         return runner
 
     def _poll(self, plan: ExportPlan) -> float:

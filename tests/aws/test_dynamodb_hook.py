@@ -10,26 +10,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from helpers import LAB_SCHEMA, unique_name
+from helpers import LAB_SCHEMA, fake_clock, unique_name
 from launcher.aws.dynamodb import DynamoDbHook, create_request
 from launcher.core.errors import DdbS3Error
-from launcher.core.wait import Clock, WaitTimeout
-
-
-class FakeClock:
-    """Time that moves only when slept: a wait's bound is reached without sleeping."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-    @property
-    def clock(self) -> Clock:
-        return Clock(now=lambda: self.t, sleep=self.sleep)
+from launcher.core.wait import WaitTimeout
 
 
 def stubbed_hook() -> tuple[DynamoDbHook, Stubber]:
@@ -95,33 +79,33 @@ def test_create_and_wait_through_the_aws_session(local_stack: Any) -> None:
 
 def test_a_table_that_stays_creating_times_out_without_sleeping() -> None:
     hook, stub = stubbed_hook()
-    fake = FakeClock()
+    fake = fake_clock()
     stub.add_response("create_table", {"TableDescription": {"TableName": "Tab", "TableStatus": "CREATING"}}, REQUEST)
     polls = 0
     for _ in range(31):  # every 2 s up to 60 s: polls at 0, 2, ..., 60
         stub.add_response("describe_table", table("CREATING"), {"TableName": "Tab"})
         polls += 1
     with stub, pytest.raises(WaitTimeout) as caught:
-        hook.create_and_wait(REQUEST, clock=fake.clock, timeout=60, every=2)
+        hook.create_and_wait(REQUEST, clock=fake, timeout=60, every=2)
     stub.assert_no_pending_responses()
     assert str(caught.value) == "table 'Tab' becoming ACTIVE: not done after 1m00s"
     assert caught.value.last["TableStatus"] == "CREATING" and caught.value.seconds == 60
-    assert sum(fake.sleeps) == 60 and len(fake.sleeps) == polls - 1 and max(fake.sleeps) <= 2
+    assert sum(fake.slept) == 60 and len(fake.slept) == polls - 1 and max(fake.slept) <= 2
 
 
 def test_a_table_not_found_just_after_create_table_is_waited_for() -> None:
     """DescribeTable may not know a table for a moment after CreateTable: that is not ACTIVE yet, not an error."""
     hook, stub = stubbed_hook()
-    fake = FakeClock()
+    fake = fake_clock()
     stub.add_response("create_table", {"TableDescription": {"TableName": "Tab"}}, REQUEST)
     stub.add_client_error("describe_table", "ResourceNotFoundException", expected_params={"TableName": "Tab"})
     stub.add_response("describe_table", table("CREATING"), {"TableName": "Tab"})
     stub.add_response("describe_table", table("ACTIVE"), {"TableName": "Tab"})
     said: list[str] = []
     with stub:
-        desc = hook.create_and_wait(REQUEST, clock=fake.clock, timeout=600, every=0.5, say=said.append)
+        desc = hook.create_and_wait(REQUEST, clock=fake, timeout=600, every=0.5, say=said.append)
     stub.assert_no_pending_responses()
-    assert desc["TableStatus"] == "ACTIVE" and fake.sleeps == [0.5, 0.5]
+    assert desc["TableStatus"] == "ACTIVE" and fake.slept == [0.5, 0.5]
     assert said == ["table Tab is not found yet; 0m00s elapsed", "table Tab is CREATING; 0m00s elapsed", "table Tab is ACTIVE; 0m01s elapsed"]
 
 
@@ -134,7 +118,7 @@ def test_errors_leave_the_hook_as_one_line() -> None:
         with pytest.raises(DdbS3Error, match=r"^DescribeTable 'Tab' failed: AccessDeniedException: User x is not authorized"):
             hook.describe("Tab")
         with pytest.raises(DdbS3Error) as caught:
-            hook.create_and_wait(REQUEST, clock=FakeClock().clock)
+            hook.create_and_wait(REQUEST, clock=fake_clock())
         assert str(caught.value) == "CreateTable 'Tab' failed: LimitExceededException: Too many tables being created"
         with pytest.raises(DdbS3Error, match=r"^Scan 'Tab' failed: AccessDeniedException"):
             hook.has_items("Tab")

@@ -126,6 +126,7 @@ class Runner:
     """`with runner: runner.run(plan)`. Backends implement submit, poll, diagnose and release."""
 
     name: ClassVar[str] = ""
+    hook_type: ClassVar[Any] = None  # the AWS hook its calls go through (launcher/aws/), made by make_hook
     hook: Any = None
 
     def __init__(
@@ -168,7 +169,7 @@ class Runner:
         start = self.clock.now()
         with sigterm_raises(self.install_signal_handlers), self:
             if resume is None:
-                handle = self.submit(plan, self.tags)
+                handle = self.submit(plan)
             else:
                 handle = resume
                 self.adopt(plan, handle)
@@ -203,9 +204,9 @@ class Runner:
 
     # --- what a backend implements ---------------------------------------------------------
 
-    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+    def submit(self, plan: ExportPlan) -> Handle:
         """Start the run and return without waiting; what it creates is registered for teardown
-        (`tags`: added to what it creates, where the service has tags)."""
+        (with `self.tags` added to it, where the service has tags)."""
         raise NotImplementedError
 
     def poll(self, plan: ExportPlan, handle: Handle) -> Status:
@@ -264,6 +265,12 @@ class Runner:
             self.cleanup(outcome(exc))
 
     # --- waits a backend uses ------------------------------------------------------------------
+
+    def make_hook(self, plan: ExportPlan) -> Any:
+        """The backend's hook (`hook_type`) on the session given, made once; or the one passed in."""
+        if self.hook is None:
+            self.hook = self.hook_type(self.session(plan), settings=plan.s3)
+        return self.hook
 
     def session(self, plan: ExportPlan) -> Aws:
         """The AWS session given (the CLI's, or an Airflow connection's), else the plan's region."""

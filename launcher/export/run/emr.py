@@ -38,13 +38,10 @@ class EmrRunner(Runner):
         # EMR archives step logs every ~5 minutes: a failed step's stderr may take that long.
         super().__init__(*args, log_wait_seconds=log_wait_seconds, log_poll_seconds=log_poll_seconds, **kwargs)
 
-    def make_hook(self, plan: ExportPlan) -> EmrHook:
-        if self.hook is None:
-            self.hook = EmrHook(self.session(plan), settings=plan.s3)
-        return self.hook
+    hook_type = EmrHook
 
-    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
-        """Upload the artifacts, then RunJobFlow (a transient cluster, with `tags` added to ours) or
+    def submit(self, plan: ExportPlan) -> Handle:
+        """Upload the artifacts, then RunJobFlow (a transient cluster, with `self.tags` added to ours) or
         AddJobFlowSteps."""
         hook = self.make_hook(plan)
         rendered = self.render(plan)
@@ -57,8 +54,8 @@ class EmrRunner(Runner):
             self.progress(f"added {len(step_ids)} step(s) to cluster {spec.cluster_id}: {', '.join(step_ids)}")
             return Handle(spec.cluster_id, tuple(step_ids), created=False)
         request = dict(rendered.run_job_flow or {})
-        if tags:
-            request["Tags"] = [*request.get("Tags", []), *({"Key": k, "Value": v} for k, v in tags.items())]
+        if self.tags:
+            request["Tags"] = [*request.get("Tags", []), *({"Key": k, "Value": v} for k, v in self.tags.items())]
         cluster_id = self.create(
             lambda: hook.run_job_flow(request),
             lambda cid, why: self._terminate(hook, cid, why),

@@ -35,12 +35,9 @@ class EmrServerlessRunner(Runner):
     name = "emr-serverless"
     hook: EmrServerlessHook | None
 
-    def make_hook(self, plan: ExportPlan) -> EmrServerlessHook:
-        if self.hook is None:
-            self.hook = EmrServerlessHook(self.session(plan), settings=plan.s3)
-        return self.hook
+    hook_type = EmrServerlessHook
 
-    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+    def submit(self, plan: ExportPlan) -> Handle:
         hook = self.make_hook(plan)
         rendered = self.render(plan)
         spec = plan.serverless

@@ -37,12 +37,9 @@ class GlueRunner(Runner):
     name = "glue"
     hook: GlueJobHook | None
 
-    def make_hook(self, plan: ExportPlan) -> GlueJobHook:
-        if self.hook is None:
-            self.hook = GlueJobHook(self.session(plan), settings=plan.s3)
-        return self.hook
+    hook_type = GlueJobHook
 
-    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+    def submit(self, plan: ExportPlan) -> Handle:
         hook = self.make_hook(plan)
         rendered = self.render(plan)
         spec = plan.glue

@@ -81,7 +81,7 @@ class LocalRunner(Runner):
         jars = self.jars if self.jars is not None else [str(p) for p in connector_classpath()]
         return Target(str(run_dir), jars)
 
-    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+    def submit(self, plan: ExportPlan) -> Handle:
         check_java()
         run_dir = (self.work_dir / plan.export_id).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -48,11 +48,11 @@ class NativeRunner(Runner):
             self.max_wait_seconds = 24 * 3600.0
 
     def make_hook(self, plan: ExportPlan) -> DynamoDbHook:
-        if self.hook is None:
+        if self.hook is None:  # no S3 settings: the export's own request carries them (export_request)
             self.hook = DynamoDbHook(self.session(plan))
         return self.hook
 
-    def submit(self, plan: ExportPlan, tags: dict[str, str] | None = None) -> Handle:
+    def submit(self, plan: ExportPlan) -> Handle:
         args = export_request(plan)
         desc = self.make_hook(plan).start_export(args, plan.table.name)
         self.progress(f"native export started: {desc['ExportArn']} ({args['ExportType']})")
