@@ -14,7 +14,7 @@ from launcher.aws.artifacts import ArtifactStore
 from launcher.aws.errors import translated
 from launcher.aws.logs import S3Logs
 from launcher.aws.session import Aws
-from launcher.core.emr import ACTIVE_CLUSTER_STATES, EXPORT_ID_TAG, MANAGED_TAG
+from launcher.core.emr import ACTIVE_CLUSTER_STATES, CLUSTER_NAME_PREFIX, EXPORT_ID_TAG, MANAGED_TAG
 from launcher.core.s3args import S3WriteSettings
 
 # What EMR answers for a cluster or step id it does not know.
@@ -81,12 +81,17 @@ class EmrHook:
         self, states: tuple[str, ...] | None = ACTIVE_CLUSTER_STATES, export_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Clusters carrying our managed tag (optionally for one export id), as DescribeCluster dicts.
-        ListClusters has no tag filter, so each listed cluster is described for its tags."""
+        ListClusters has no tag filter, so each listed cluster whose name can be ours (and ends with the
+        export id, when one is asked) is described for its tags; others' clusters are never described."""
         kwargs: dict[str, Any] = {"ClusterStates": list(states)} if states else {}
         found = []
         with translated("ListClusters"):
             summaries = [c for page in self.emr.get_paginator("list_clusters").paginate(**kwargs) for c in page["Clusters"]]
         for summary in summaries:
+            name = summary.get("Name", "")
+            cut = len(name) >= 256  # EMR's name limit: a long table name can cut the export id off
+            if not name.startswith(CLUSTER_NAME_PREFIX) or (export_id and not cut and not name.endswith(f" {export_id}")):
+                continue
             cluster = self.describe_cluster(summary["Id"])
             tags = tag_dict(cluster)
             if tags.get(MANAGED_TAG) == "true" and (export_id is None or tags.get(EXPORT_ID_TAG) == export_id):

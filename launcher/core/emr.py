@@ -6,6 +6,9 @@ from __future__ import annotations
 MANAGED_TAG = "ddb-s3:managed"
 EXPORT_ID_TAG = "ddb-s3:export-id"
 TABLE_TAG = "ddb-s3:table"
+# Every cluster name starts so (render.emr_cluster.cluster_name): ListClusters returns names but no
+# tags, so the hook describes only the clusters whose name can be ours.
+CLUSTER_NAME_PREFIX = "ddb-s3 export "
 
 # Cluster states in which AddJobFlowSteps is accepted (EMR API reference).
 ACCEPTING_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")

@@ -135,3 +135,41 @@ def test_glue_log_lines_reads_cloudwatch(local_stack: Any) -> None:
                                    logEvents=[{"timestamp": now + i, "message": f"line {i}\n"} for i in range(3)])
     assert hook.log_lines(group, stream) == ["line 0", "line 1", "line 2"]
     assert hook.log_lines(group, stream, limit=1) == ["line 2"]
+
+
+@pytest.mark.integration
+def test_managed_clusters_describes_only_clusters_whose_name_can_be_ours(local_stack: Any) -> None:
+    """After an interrupt the runner looks for its export's clusters: others' clusters in the account
+    are never described (ListClusters names them; DescribeCluster on each would be one call per
+    cluster of the whole account)."""
+    from launcher.core.emr import CLUSTER_NAME_PREFIX, EXPORT_ID_TAG, MANAGED_TAG
+
+    hook = EmrHook()
+    export_id = unique_name("x")
+
+    def cluster(name: str, tags: dict[str, str]) -> str:
+        return hook.emr.run_job_flow(
+            Name=name, ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole", JobFlowRole="EMR_EC2_DefaultRole",
+            Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )["JobFlowId"]
+
+    ours = cluster(f"{CLUSTER_NAME_PREFIX}T {export_id}", {MANAGED_TAG: "true", EXPORT_ID_TAG: export_id})
+    others = [cluster(f"someone else's {i}", {}) for i in range(3)]
+    described: list[str] = []
+    hook.emr.meta.events.register("before-parameter-build.emr.DescribeCluster",
+                                  lambda params, **_: described.append(params["ClusterId"]))
+    try:
+        assert [c["Id"] for c in hook.managed_clusters(export_id=export_id)] == [ours]
+        assert described == [ours]
+    finally:
+        hook.emr.terminate_job_flows(JobFlowIds=[ours, *others])
+
+
+@pytest.mark.unit
+def test_every_cluster_we_start_is_named_with_the_prefix_the_hook_looks_for() -> None:
+    from helpers import emr_plan
+    from launcher.core.emr import CLUSTER_NAME_PREFIX
+    from launcher.export.render.emr_cluster import cluster_name
+
+    assert cluster_name(emr_plan()).startswith(CLUSTER_NAME_PREFIX)
