@@ -135,3 +135,14 @@ def test_parser_check_can_fail(tmp_path):
     bad.write_text("CREATE EXTERNAL TABLE t (a string) STORED BY 'x' TBLPROPERTIES ('a' = 'it's');\n")
     with pytest.raises(DdbS3Error, match="cannot parse"):
         hql_check(bad)
+
+
+def test_on_demand_read_units_reach_the_hive_table_as_its_read_throughput():
+    """emr-ddb 5.x's storage handler takes 40000 units for an on-demand table unless the table says
+    dynamodb.throughput.read: the plan's budget goes there, at percent 1.0, as in the Spark reader."""
+    from launcher.export.render.hive import tblproperties
+
+    plan = hive_plan(table_description(billing="PAY_PER_REQUEST"), on_demand_read_units=1000, read_percent=0.5)
+    props = dict(tblproperties(plan))
+    assert props["dynamodb.throughput.read"] == "500" == str(int(plan.read_units_per_second))
+    assert props["dynamodb.throughput.read.percent"] == "1.0"

@@ -49,7 +49,12 @@ def tblproperties(plan: ExportPlan) -> list[tuple[str, str]]:
         if alternates:
             props.append(("dynamodb.type.mapping", ",".join(alternates)))
     props.append(("dynamodb.null.serialization", "false"))  # a missing attribute stays missing
-    props.append(("dynamodb.throughput.read.percent", str(plan.read_percent)))
+    # The plan's budget itself at percent 1.0, as the Spark reader has it. Without
+    # dynamodb.throughput.read the storage handler (emr-ddb 5.x) takes 40000 units for an on-demand
+    # table, so --on-demand-read-units would never reach Hive, and autoscaling reads the provisioned
+    # table's capacity anew. (The local Hive's 4.5.0 always reads ProvisionedThroughput instead.)
+    props.append(("dynamodb.throughput.read", str(int(plan.read_units_per_second))))
+    props.append(("dynamodb.throughput.read.percent", "1.0"))
     props.append(("dynamodb.region", plan.region))
     if ddb_endpoint := plan.endpoints.get("dynamodb"):
         props.append(("dynamodb.endpoint", ddb_endpoint))

@@ -22,7 +22,8 @@ TBLPROPERTIES (
   'dynamodb.column.mapping' = 'c0:user,c1:ts,c2:payload,c3:flags',
   'dynamodb.type.mapping' = 'c3:SS',
   'dynamodb.null.serialization' = 'false',
-  'dynamodb.throughput.read.percent' = '0.5',
+  'dynamodb.throughput.read' = '200',
+  'dynamodb.throughput.read.percent' = '1.0',
   'dynamodb.region' = 'eu-west-1'
 );
 

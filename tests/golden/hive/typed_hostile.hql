@@ -28,7 +28,8 @@ TBLPROPERTIES (
   'dynamodb.column.mapping' = 'c0:pk,c1:it\'s,c2:back`tick,c3:a.b,c4:select,c5:semi\073\044x{y},c6:tags,c7:nums,c8:blobs,c9:\"dq\" -- \073DROP TABLE t',
   'dynamodb.type.mapping' = 'c6:SS,c7:NS,c8:BS',
   'dynamodb.null.serialization' = 'false',
-  'dynamodb.throughput.read.percent' = '0.5',
+  'dynamodb.throughput.read' = '200',
+  'dynamodb.throughput.read.percent' = '1.0',
   'dynamodb.region' = 'eu-west-1'
 );
 

@@ -17,7 +17,8 @@ STORED BY 'org.apache.hadoop.hive.dynamodb.DynamoDBStorageHandler'
 TBLPROPERTIES (
   'dynamodb.table.name' = 'LabResults',
   'dynamodb.null.serialization' = 'false',
-  'dynamodb.throughput.read.percent' = '0.5',
+  'dynamodb.throughput.read' = '200',
+  'dynamodb.throughput.read.percent' = '1.0',
   'dynamodb.region' = 'eu-west-1'
 );
 

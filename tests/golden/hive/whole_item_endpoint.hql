@@ -17,6 +17,7 @@ STORED BY 'org.apache.hadoop.hive.dynamodb.DynamoDBStorageHandler'
 TBLPROPERTIES (
   'dynamodb.table.name' = 'orders.v2-prod',
   'dynamodb.null.serialization' = 'false',
+  'dynamodb.throughput.read' = '400',
   'dynamodb.throughput.read.percent' = '1.0',
   'dynamodb.region' = 'eu-west-1',
   'dynamodb.endpoint' = 'http://127.0.0.1:8000'
