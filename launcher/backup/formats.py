@@ -270,8 +270,8 @@ def _data_pipeline_folder(loc: Location) -> ExportSource | str | None:
         lines = iter_lines(loc, key)
         try:
             first = next(lines, None)
-        except zlib.error as e:
-            return f"{key} is not a valid gzip file ({e})"
+        except CorruptDataFile as e:
+            return f"{key} is not a valid gzip file ({e.why})"
         finally:
             lines.close()
         if first is None:
@@ -294,23 +294,34 @@ def _data_pipeline_folder(loc: Location) -> ExportSource | str | None:
 OUT_CHUNK = 1024 * 1024  # decompressed bytes at a time: JSON lines compress 10-30x
 
 
+class CorruptDataFile(IncompleteExport):
+    """A data file that does not gunzip: one line naming the file (exit 3, as a damaged export)."""
+
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(f"{key} is not a valid gzip file ({why}): the backup is damaged; download or export it again")
+        self.key, self.why = key, why
+
+
 def _plain_chunks(chunks: Iterable[bytes], key: str) -> Iterator[bytes]:
     """A data file's bytes, gunzipped on the fly when it is gzip, never more than OUT_CHUNK of
     output at once (so memory stays flat however well the file compressed)."""
     gz = None
-    for n, chunk in enumerate(chunks):
-        if n == 0 and chunk[:2] == b"\x1f\x8b":
-            gz = zlib.decompressobj(31)
-        if gz is None:
-            yield chunk
-            continue
-        yield gz.decompress(chunk, OUT_CHUNK)
-        while gz.unconsumed_tail:
-            yield gz.decompress(gz.unconsumed_tail, OUT_CHUNK)
-    if gz is not None:
-        yield gz.flush()
-        if not gz.eof:
-            raise zlib.error(f"{key}: truncated gzip stream")
+    try:
+        for n, chunk in enumerate(chunks):
+            if n == 0 and chunk[:2] == b"\x1f\x8b":
+                gz = zlib.decompressobj(31)
+            if gz is None:
+                yield chunk
+                continue
+            yield gz.decompress(chunk, OUT_CHUNK)
+            while gz.unconsumed_tail:
+                yield gz.decompress(gz.unconsumed_tail, OUT_CHUNK)
+        if gz is not None:
+            yield gz.flush()
+    except zlib.error as e:
+        raise CorruptDataFile(key, str(e)) from None
+    if gz is not None and not gz.eof:
+        raise CorruptDataFile(key, "truncated gzip stream")
 
 
 def iter_lines(loc: Location, key: str, start: int = 0) -> Generator[tuple[int, bytes], None, None]:

@@ -42,7 +42,7 @@ from launcher.aws.dynamodb import DynamoDbHook, create_request
 from launcher.aws.errors import describe, error_code
 from launcher.aws.json_body import json_body, send_json_bodies
 from launcher.aws.session import Aws
-from launcher.backup.formats import ExportSource, Record, detect, iter_records
+from launcher.backup.formats import CorruptDataFile, ExportSource, Record, detect, iter_records
 from launcher.backup.storage import Location, open_location
 from launcher.core.budget import TokenBucket
 from launcher.core.codec import item_key, items_equal, wire_to_json
@@ -495,6 +495,11 @@ class RestorePipeline:
         except ClientError as e:
             raise DdbS3Error(
                 f"writing to {self.writer.table!r} failed: {describe(e)} (run the same command again to resume: {self.resume_hint})"
+            ) from None
+        except CorruptDataFile as e:  # the items before it are written and checkpointed
+            raise IncompleteExport(
+                f"{e} ({self.counts.done:,} items were restored before it; with the file replaced, run the same"
+                f" command again to resume: {self.resume_hint})"
             ) from None
         finally:
             self._stop(ok)

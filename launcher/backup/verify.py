@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from launcher.aws.session import Aws
-from launcher.backup.formats import DataFileRef, detect, lines_of, parse_record
+from launcher.backup.formats import CorruptDataFile, DataFileRef, detect, lines_of, parse_record
 from launcher.backup.storage import Location, S3Folder, open_location
 from launcher.core.codec import CodecError
 from launcher.core.layout import ddb_s3_fields
@@ -104,8 +103,8 @@ def check_file(loc: Location, entry: dict[str, Any], parse_kind: str | None = No
             lines += 1
             if parse_kind:
                 parse_record(parse_kind, line, n)
-    except zlib.error as e:
-        check.problem = f"not a valid gzip file ({e})"
+    except CorruptDataFile as e:
+        check.problem = f"not a valid gzip file ({e.why})"
         return check
     except CodecError as e:
         check.problem = f"line {lines}: not an item ({e})"

@@ -67,3 +67,31 @@ def test_bad_input_writes_nothing(export: str, tmp_path: Path) -> None:
     with pytest.raises(BadInput):
         convert(export, "parquet", str(tmp_path / "o"), glue_database="db", glue_table="t")
     assert list(tmp_path.glob("o*")) == []
+
+
+def flip_a_byte(folder: Path, n: int = 1) -> Path:
+    """The n-th data file (sorted) of an export folder, one byte of its deflate stream flipped."""
+    victim = sorted((folder / "data").iterdir())[n]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    return victim
+
+
+def test_a_corrupt_data_file_is_one_line_naming_it_exit_3_and_no_output(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from launcher.core.codec import wire_to_json
+    from launcher.dev.sample_data import lab_items
+
+    folder = write_export(tmp_path / "exp", [wire_to_json(i) for i in lab_items(400)], files=2)
+    victim = flip_a_byte(folder)
+    out = tmp_path / "o.jsonl"
+    proc = subprocess.run([str(Path(sys.executable).parent / "ddb-s3"), "convert", str(folder), "--to", "jsonl",
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert victim.name in lines[0] and "is not a valid gzip file" in lines[0], lines[0]
+    assert not out.exists()

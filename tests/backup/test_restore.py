@@ -147,6 +147,32 @@ def test_refuses_corrupt_export_before_writing(ddb: Any, lab, tmp_path: Path) ->
     assert table_items(ddb, table) == {}
 
 
+def test_a_corrupt_data_file_mid_restore_is_one_line_with_the_count_and_a_resume(ddb: Any, lab, tmp_path: Path) -> None:
+    """--no-verify: the damage shows only when the file is read. The run ends in one line naming the
+    file, what was restored and how to resume (exit 3); with the file replaced, the same command
+    resumes and ends with the table equal to the backup."""
+    items = [wire_to_json(i) for i in lab_items(600)]
+    folder = write_export(tmp_path, items, files=2)
+    victim = sorted((folder / "data").iterdir())[1]
+    good = victim.read_bytes()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0xFF
+    victim.write_bytes(bytes(bad))
+    table = lab()
+    ckpt = tmp_path / "ckpt.json"
+    args = ("restore", str(folder), "--table", table, "--no-verify", "--checkpoint", str(ckpt))
+    proc = ddb_s3(*args)
+    assert proc.returncode == 3, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in proc.stderr and victim.name in line and "is not a valid gzip file" in line, proc.stderr
+    assert "items were restored before it" in line and "run the same command again to resume" in line, line
+    assert 0 < len(table_items(ddb, table)) < 600  # the first file's items are in
+    victim.write_bytes(good)
+    proc = ddb_s3(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert_table_equals(ddb, table, items)
+
+
 class Boom(Exception):
     pass
 
