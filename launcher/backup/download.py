@@ -21,7 +21,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from s3transfer.subscribers import BaseSubscriber
 
 from launcher.aws.session import Aws
-from launcher.backup.formats import DataFileRef, detect
+from launcher.backup.formats import DataFileRef, ExportSource, detect
 from launcher.backup.storage import LocalFolder, S3Folder, open_location
 from launcher.backup.verify import check_file
 from launcher.core.errors import BadInput, IncompleteExport
@@ -56,6 +56,24 @@ def _entry(ref: DataFileRef, key: str) -> dict:
     return {"key": key, "itemCount": ref.expected_items, "md5Checksum": ref.md5}
 
 
+def refuse_another_export(dest: Path, source: ExportSource) -> None:
+    """BadInput when `dest` holds files of anything but this export: a file it would not write, or a
+    manifest that differs from this export's. An earlier (interrupted) download of the same export
+    is fine: it resumes. Without this, two exports mix under one folder's manifests."""
+    if not dest.is_dir():
+        return
+    ours = {local_key(ref) for ref in source.files} | set(source.manifest_names)
+    present = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    strays = [k for k in present if k.removesuffix(".part") not in ours]
+    other = [n for n in source.manifest_names if (dest / n).is_file() and (dest / n).read_bytes() != source.loc.read_bytes(n)]
+    more = lambda names: ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")  # noqa: E731
+    where = "download into an empty folder, or into this export's own"
+    if other:
+        raise BadInput(f"{dest} holds another export: its {more(other)} differ from {source.loc.uri}'s; {where}")
+    if strays:
+        raise BadInput(f"{dest} holds {len(strays)} file(s) that are not part of {source.loc.uri} ({more(strays)}); {where}")
+
+
 def download(
     where: str,
     dest: Path,
@@ -73,6 +91,7 @@ def download(
     if concurrency < 1:
         raise BadInput("--concurrency must be at least 1")
     source = detect(loc)  # refuses an incomplete export before copying anything
+    refuse_another_export(dest, source)
     dest.mkdir(parents=True, exist_ok=True)
     local = LocalFolder(dest)
     result = DownloadResult(dest, len(source.files), 0, 0, kind=source.kind)

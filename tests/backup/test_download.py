@@ -118,3 +118,30 @@ def test_interrupted_download_resumes_without_fetching_kept_files_again(s3: Any,
     for name in ("manifest-files.json", "manifest-summary.json"):
         assert (dest / name).read_bytes() == (src / name).read_bytes()
     assert verify(LocalFolder(dest)).ok
+
+
+def test_download_into_a_folder_holding_another_export_is_refused_and_changes_nothing(s3: Any, bucket: str, tmp_path: Path) -> None:
+    """Two exports never mix under one folder: a second export's download into the first's folder
+    (same file names, other contents) is refused before any byte is written, and so is a folder
+    holding a file the export does not have. The same export again resumes, as before."""
+    from launcher.core.errors import BadInput
+
+    uris = []
+    for name, n, files in (("a", 400, 4), ("b", 200, 2)):
+        src = write_export(tmp_path / name, [wire_to_json(i) for i in lab_items(n)], files=files)
+        upload_tree(s3, bucket, tmp_path / name, prefix=f"{name}/")
+        uris.append(f"s3://{bucket}/{name}/{src.relative_to(tmp_path / name).as_posix()}/")
+    dest = tmp_path / "copy"
+    download(uris[0], dest)
+    before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    with pytest.raises(BadInput, match=r"holds another export: its manifest-files.json, manifest-summary.json differ from"):
+        download(uris[1], dest)
+    assert {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before
+    assert download(uris[0], dest).skipped == 4  # the same export: kept, nothing refused
+
+    stray = tmp_path / "other"
+    (stray / "data").mkdir(parents=True)
+    (stray / "data" / "notes.txt").write_text("mine")
+    with pytest.raises(BadInput, match=r"holds 1 file\(s\) that are not part of .* \(data/notes.txt\)"):
+        download(uris[1], stray)
+    assert sorted(p.name for p in stray.rglob("*")) == ["data", "notes.txt"]
