@@ -17,8 +17,9 @@
 Every statement names its resources: the one table (or, for `export --table 'orders-*'`, the
 tables the glob names, as an IAM ARN pattern, plus ListTables to expand it), the one bucket and prefix (objects under
 <prefix>/*, ListBucket limited to the prefix), the roles passed, the KMS key when SSE-KMS is used.
-The only `*` resources are the EMR actions that take no resource-level ARN (RunJobFlow at creation
-time, ListClusters). RunJobFlow and the tags it sets are allowed only with our managed tag, and
+The only `*` resources are the actions that take no resource-level ARN (EMR's RunJobFlow at creation
+time and ListClusters, EMR Serverless' CreateApplication and ListApplications, and the EC2 Describe*
+calls of `iam-policy --for doctor`). RunJobFlow and the tags it sets are allowed only with our managed tag, and
 TerminateJobFlows only on clusters that carry it; steps may be added to and read from any cluster,
 because `--cluster j-...` names the user's own cluster.
 """
@@ -32,13 +33,31 @@ from launcher.core.emr import MANAGED_TAG
 from launcher.core.errors import BadInput
 
 RUNNERS = ("local", "emr", "emr-serverless", "glue", "native", "restore")
+PURPOSES = ("run", "doctor")  # `iam-policy --for`: what the runner calls, or what `ddb-s3 doctor` calls
+DOCTOR_RUNNERS = ("emr", "emr-serverless", "glue")
 _TABLE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 _TABLE_GLOB = re.compile(r"^[a-zA-Z0-9_.*?-]{1,255}$")  # IAM ARN patterns know * and ?, not [...]
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+# A role's ARN: role/<path><name>, the path "/" or /segments/ (console-made EMR Serverless and Glue
+# roles live under /service-role/); IAM API reference, RoleName and Path.
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+_PROFILE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}$")
+# Service-linked roles the services create in the caller's name on first use, each only for its
+# service (iam:AWSServiceName), at its documented path: EMR Serverless' on the first CreateApplication
+# (EMR Serverless User Guide, "Using service-linked roles"), EMR's cleanup role on the first cluster
+# (EMR Management Guide, "Using the service-linked role for Amazon EMR").
+SERVICE_LINKED_ROLES = {
+    "emr": ("elasticmapreduce.amazonaws.com", "AWSServiceRoleForEMRCleanup"),
+    "emr-serverless": ("ops.emr-serverless.amazonaws.com", "AWSServiceRoleForAmazonEMRServerless"),
+}
+# EC2's vCPU quotas an EMR cluster's instances count against (Service Quotas, service code ec2):
+# "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" and "All Standard (A, C, D, H, I,
+# M, R, T, Z) Spot Instance Requests", both in vCPUs.
+EC2_ON_DEMAND_VCPU_QUOTA = "L-1216C47A"
+EC2_SPOT_VCPU_QUOTA = "L-34B43A08"
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 # EmrRunner tags every cluster it starts with it (launcher/core/emr.py); the launcher may start and end only those.
 MANAGED = {"aws:RequestTag/" + MANAGED_TAG: "true"}
@@ -110,7 +129,75 @@ class _Arns:
         return {"Condition": {"StringLike": {"s3:prefix": [base, base + "/*"]}}}
 
     def role(self, name: str) -> str:
-        return f"arn:{self.p}:iam::{self.account}:role/{name}"
+        """A role's ARN: as given, or from a name at the path "/" (a role under a path needs its ARN)."""
+        return name if name.startswith("arn:") else f"arn:{self.p}:iam::{self.account}:role/{name}"
+
+    def role_any_path(self, name: str) -> list[str]:
+        """The role wherever its path is (doctor looks it up by name, to find the path)."""
+        if name.startswith("arn:"):
+            return [name]
+        return [self.role(name), f"arn:{self.p}:iam::{self.account}:role/*/{name}"]
+
+    def profile_any_path(self, name: str) -> list[str]:
+        if name.startswith("arn:"):
+            return [name]
+        base = f"arn:{self.p}:iam::{self.account}:instance-profile/"
+        return [base + name, base + "*/" + name]
+
+    def service_linked_role(self, runner: str) -> str:
+        service, name = SERVICE_LINKED_ROLES[runner]
+        return f"arn:{self.p}:iam::{self.account}:role/aws-service-role/{service}/{name}"
+
+
+def _create_service_linked_role(a: _Arns, runner: str) -> dict[str, Any]:
+    """The service creates its service-linked role as the caller the first time it is used in the
+    account; allowed for that one role and service, as AWS documents the grant."""
+    service, _ = SERVICE_LINKED_ROLES[runner]
+    return {
+        "Sid": "CreateServiceLinkedRole",
+        "Effect": "Allow",
+        "Action": ["iam:CreateServiceLinkedRole"],
+        "Resource": a.service_linked_role(runner),
+        "Condition": {"StringLike": {"iam:AWSServiceName": service}},
+    }
+
+
+def _doctor(a: _Arns, runner: str, roles: list[str], instance_profile: str | None = None) -> dict[str, Any]:
+    """What `ddb-s3 doctor --runner R` calls, all read-only (`iam-policy --for doctor`): the table
+    (DescribeTable), the bucket (its region, and a listing of the export's prefix, as the export makes
+    it), the roles looked up by name wherever their path is (role/<name> and role/*/<name>: finding
+    the path is the point), the service-linked role, and for EMR the instance profile, the subnet and
+    its routes (EC2's Describe* take no resource ARN) and the EC2 vCPU quotas the cluster counts against."""
+    role_arns = [arn for role in roles for arn in a.role_any_path(role)]
+    if runner in SERVICE_LINKED_ROLES:
+        role_arns.append(a.service_linked_role(runner))
+    out: list[dict[str, Any]] = [
+        {"Sid": "DoctorTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable"], "Resource": a.table},
+        {"Sid": "DoctorBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a.bucket_arn, **a.list_condition()},
+        {"Sid": "DoctorBucketRegion", "Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": a.bucket_arn},
+        {"Sid": "DoctorRoles", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": role_arns},
+    ]
+    if runner != "emr":
+        return _doc(*out)
+    quotas = [f"arn:{a.p}:servicequotas:{a.region}:{a.account}:ec2/{code}" for code in (EC2_ON_DEMAND_VCPU_QUOTA, EC2_SPOT_VCPU_QUOTA)]
+    return _doc(
+        *out,
+        {
+            "Sid": "DoctorInstanceProfile",
+            "Effect": "Allow",
+            "Action": ["iam:GetInstanceProfile"],
+            # Without --instance-profile, the profile is taken to be named as its role (EMR_EC2_DefaultRole's
+            # is); doctor reads the profile's real role and says which to print the policy with.
+            "Resource": a.profile_any_path(instance_profile or "EMR_EC2_DefaultRole"),
+        },
+        {
+            "Sid": "DoctorNetwork",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints"],
+            "Resource": "*",
+        },
+        {"Sid": "DoctorQuotas", "Effect": "Allow", "Action": ["servicequotas:GetServiceQuota"], "Resource": quotas},
+    )
 
 
 def _s3_read(a: _Arns, sid: str, sub: str = "") -> list[dict[str, Any]]:
@@ -162,20 +249,33 @@ def policies(
     log_prefix: str | None = None,
     job_role: str | None = None,
     glue_job: str | None = None,
+    instance_profile: str | None = None,
+    purpose: str = "run",
 ) -> dict[str, dict[str, Any]]:
-    """{document name: IAM policy document} for the runner."""
+    """{document name: IAM policy document} for the runner. A role given by name is taken at the
+    path "/" (role/<name>); one under a path (/service-role/) must be given as its ARN (`ddb-s3 doctor`
+    says which). purpose "doctor": {"doctor": what `ddb-s3 doctor --runner R` calls, read-only}."""
     if runner not in RUNNERS:
         raise BadInput(f"--runner {runner!r}: must be one of {', '.join(RUNNERS)}")
     prefix = _check(table, bucket, prefix, region, account, kms_key_arn)
     job_role = job_role or ("ddb-s3-glue-job" if runner == "glue" else "ddb-s3-serverless-job")
     if glue_job is not None and not re.fullmatch(r"[\w.:+=@-][\w .:+=@-]{0,254}", glue_job):
         raise BadInput(f"--glue-job {glue_job!r} is not a Glue job name")
-    for role in (service_role, instance_role, job_role):
+    for flag, role in (("--service-role", service_role), ("--instance-role", instance_role), ("--job-role", job_role)):
         if not (_ROLE.match(role) or _ROLE_ARN.match(role)):
-            raise BadInput(f"role name {role!r} is not a valid IAM role name")
+            raise BadInput(f"{flag} {role!r} is not an IAM role name or role ARN (arn:aws:iam::<account>:role/<path/><name>)")
+    if instance_profile is not None and not (_ROLE.match(instance_profile) or _PROFILE_ARN.match(instance_profile)):
+        raise BadInput(f"--instance-profile {instance_profile!r} is not an instance profile name or ARN")
     if runner == "restore" and _is_glob(table):
         raise BadInput(f"--table {table!r}: a restore writes one table; give its name")
     a = _Arns(table, bucket, prefix, region, account)
+    if purpose not in PURPOSES:
+        raise BadInput(f"--for {purpose!r}: must be one of {', '.join(PURPOSES)}")
+    if purpose == "doctor":
+        if runner not in DOCTOR_RUNNERS:
+            raise BadInput(f"--for doctor: doctor checks the runners {', '.join(DOCTOR_RUNNERS)}, not {runner}")
+        roles = {"emr": [service_role], "emr-serverless": [job_role], "glue": [job_role]}[runner]
+        return {"doctor": _doctor(a, runner, roles, instance_profile or instance_role.rpartition("/")[2])}
     if runner == "local":
         return {
             "local": _doc(
@@ -272,23 +372,35 @@ def policies(
             "Resource": clusters,
             "Condition": {"StringEquals": {"aws:ResourceTag/" + MANAGED_TAG: "true"}},
         },
+        # RunJobFlow with an AutoTerminationPolicy attaches it to the new cluster: EMR authorises
+        # PutAutoTerminationPolicy (and reads it back, GetAutoTerminationPolicy) as the caller.
+        {
+            "Sid": "EmrAutoTermination",
+            "Effect": "Allow",
+            "Action": ["elasticmapreduce:PutAutoTerminationPolicy", "elasticmapreduce:GetAutoTerminationPolicy"],
+            "Resource": clusters,
+        },
         # `clusters list` and the cleanup after an interrupted RunJobFlow; ListClusters has no resource ARN.
         {"Sid": "EmrListClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": "*"},
-        # RunJobFlow passes the service role to EMR and the instance profile's role to EC2, each only there.
+        # RunJobFlow passes the service role to EMR and the instance profile's role to EC2, each only
+        # there; StringLike "...amazonaws.com*" as AWS's own AmazonEMRFullAccessPolicy_v2 writes it, so
+        # that aws-cn's ec2.amazonaws.com.cn matches too.
         {
             "Sid": "PassEmrServiceRole",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
             "Resource": a.role(service_role),
-            "Condition": {"StringEquals": {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}},
+            "Condition": {"StringLike": {"iam:PassedToService": "elasticmapreduce.amazonaws.com*"}},
         },
         {
             "Sid": "PassInstanceRole",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
             "Resource": a.role(instance_role),
-            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            "Condition": {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com*"}},
         },
+        # The first cluster in an account creates EMR's cleanup service-linked role as the caller.
+        _create_service_linked_role(a, "emr"),
         # Each artifact is one PutObject (ArtifactStore.upload): no multipart upload to abort.
         {"Sid": "UploadArtifacts", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": art.objects()},
         *_s3_read(a, "Verify"),
@@ -367,9 +479,11 @@ def _serverless(a: _Arns, art: _Arns, logs: str | None, job_role: str, kms_key_a
             "Sid": "PassJobRole",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
-            "Resource": job_role if job_role.startswith("arn:") else a.role(job_role),
+            "Resource": a.role(job_role),
             "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
         },
+        # The first application in an account creates EMR Serverless' service-linked role as the caller.
+        _create_service_linked_role(a, "emr-serverless"),
         {"Sid": "UploadArtifacts", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": art.objects()},
         *_s3_read(a, "Verify"),
         *(_s3_read(log_arns, "DriverLogs") if log_arns is not None else []),
@@ -421,7 +535,7 @@ def _glue(a: _Arns, art: _Arns, job_role: str, glue_job: str | None, kms_key_arn
             "Sid": "PassGlueJobRole",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
-            "Resource": job_role if job_role.startswith("arn:") else a.role(job_role),
+            "Resource": a.role(job_role),
             "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}},
         },
         {"Sid": "DriverLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": logs + "error:log-stream:*"},

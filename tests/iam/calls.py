@@ -46,11 +46,23 @@ Authorization Reference and each API's "Permissions" section:
                                                        (iam:PassedToService elasticmapreduce.amazonaws.com)
                                                        and on the JobFlowRole's role (ec2.amazonaws.com),
                                                        assuming the instance profile and its role share a
-                                                       name, as EMR_EC2_DefaultRole's do
+                                                       name, as EMR_EC2_DefaultRole's do;
+                                                       + iam:CreateServiceLinkedRole on AWSServiceRoleForEMRCleanup
+                                                       (iam:AWSServiceName elasticmapreduce.amazonaws.com: EMR
+                                                       creates it as the caller when the account has none);
+                                                       with an AutoTerminationPolicy also
+                                                       elasticmapreduce:PutAutoTerminationPolicy and
+                                                       GetAutoTerminationPolicy on the new cluster (the policy
+                                                       is attached as the caller; both assumed, as the issue
+                                                       and AWS's full-access policy list them)
             ListClusters                               resource "*"
   EMR       REST: POST /applications                   emr-serverless:CreateApplication on "*" (it has no
   Serverless                                           resource ARN) with aws:RequestTag/<k>, aws:TagKeys
                                                        + emr-serverless:TagResource on it (tag-on-create)
+                                                       + iam:CreateServiceLinkedRole on
+                                                       AWSServiceRoleForAmazonEMRServerless (iam:AWSServiceName
+                                                       ops.emr-serverless.amazonaws.com; the first application
+                                                       of an account creates it as the caller)
             GET|DELETE /applications/<id>,             Get|DeleteApplication, Stop|StartApplication on
             POST /applications/<id>/stop|start         applications/<id> with aws:ResourceTag/<k> of it
             POST /applications/<id>/jobruns            StartJobRun on the application; + iam:PassRole on
@@ -67,6 +79,12 @@ Authorization Reference and each API's "Permissions" section:
   CloudWatch Logs_20140328.GetLogEvents              logs:GetLogEvents on log-group:<g>:log-stream:<s>
   Logs
   STS       Action=X (query API)                       sts:X, resource "*"
+  IAM       Action=GetRole, GetInstanceProfile         iam:X on the role's (instance profile's) ARN as the
+            (query API, signed for us-east-1)          response gives it (its path included), else
+                                                       role/<name> (a role that does not exist)
+  EC2       Action=Describe* (query API)               ec2:X, resource "*" (EC2's Describe* have no ARN)
+  Service   ServiceQuotasV20190624.GetServiceQuota     servicequotas:X on
+  Quotas                                               arn:<p>:servicequotas:<region>:<account>:<service>/<quota>
 
 Anything else (an unknown S3 sub-resource, another service, an unsigned call) is not guessed: it
 comes back as a problem and fails the test."""
@@ -87,6 +105,9 @@ EVALUATOR = HERE / "evaluate.mjs"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 EMR_SERVICE = "elasticmapreduce.amazonaws.com"
 EC2_SERVICE = "ec2.amazonaws.com"
+EMR_CLEANUP_ROLE = "role/aws-service-role/elasticmapreduce.amazonaws.com/AWSServiceRoleForEMRCleanup"
+SERVERLESS_SLR_SERVICE = "ops.emr-serverless.amazonaws.com"
+SERVERLESS_SLR = f"role/aws-service-role/{SERVERLESS_SLR_SERVICE}/AWSServiceRoleForAmazonEMRServerless"
 
 
 @dataclass(frozen=True)
@@ -371,6 +392,11 @@ def emr_requests(op: str, body: Mapping[str, Any], response: Mapping[str, Any], 
             out.append(("iam:PassRole", _role_arn(body["ServiceRole"], scope), {"iam:PassedToService": EMR_SERVICE}))
         if body.get("JobFlowRole"):
             out.append(("iam:PassRole", _role_arn(body["JobFlowRole"], scope), {"iam:PassedToService": EC2_SERVICE}))
+        out.append(("iam:CreateServiceLinkedRole", f"arn:{scope.partition}:iam::{scope.account}:{EMR_CLEANUP_ROLE}",
+                    {"iam:AWSServiceName": EMR_SERVICE}))
+        if body.get("AutoTerminationPolicy") and response.get("JobFlowId"):
+            arn, _ = cluster(response["JobFlowId"])
+            out += [("elasticmapreduce:PutAutoTerminationPolicy", arn, {}), ("elasticmapreduce:GetAutoTerminationPolicy", arn, {})]
         return out
     if op == "ListClusters":
         return [(action, "*", {})]
@@ -428,7 +454,9 @@ def serverless_requests(method: str, path: str, body: Mapping[str, Any], respons
         if method == "POST":
             new = f"{base}/{response.get('applicationId', '*')}"
             ctx = _map_tags(body.get("tags") or {})
-            return [("emr-serverless:CreateApplication", "*", ctx)] + ([("emr-serverless:TagResource", new, ctx)] if ctx else [])
+            slr = ("iam:CreateServiceLinkedRole", f"arn:{scope.partition}:iam::{scope.account}:{SERVERLESS_SLR}",
+                   {"iam:AWSServiceName": SERVERLESS_SLR_SERVICE})
+            return [("emr-serverless:CreateApplication", "*", ctx)] + ([("emr-serverless:TagResource", new, ctx)] if ctx else []) + [slr]
         return f"EMR Serverless {method} /applications has no IAM rule here"
     if sub is None:
         action = {"GET": "GetApplication", "DELETE": "DeleteApplication", "PATCH": "UpdateApplication"}.get(method)
@@ -488,6 +516,43 @@ def logs_requests(op: str, body: Mapping[str, Any], scope: Scope) -> list[tuple[
     return f"CloudWatch Logs {op} has no IAM rule here"
 
 
+# --------------------------------------------------------------------------- IAM, EC2, Service Quotas (doctor)
+
+
+def _xml_text(body: bytes, tag: str) -> str | None:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] == tag:
+            return el.text
+    return None
+
+
+def query_requests(service: str, body: bytes, response: bytes, scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    """The query-protocol calls doctor makes: IAM's GetRole and GetInstanceProfile, EC2's Describe*."""
+    params = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+    op = params.get("Action", "")
+    if service == "ec2" and op.startswith("Describe"):
+        return [("ec2:" + op, "*", {})]
+    if service == "iam" and op in ("GetRole", "GetInstanceProfile"):
+        kind, name = ("role", params.get("RoleName")) if op == "GetRole" else ("instance-profile", params.get("InstanceProfileName"))
+        if not name:
+            return f"IAM {op} without a name"
+        # the response's Arn carries the path; the whole profile's Arn is the first Arn in it
+        arn = _xml_text(response, "Arn") if response else None
+        return [("iam:" + op, arn or f"arn:{scope.partition}:iam::{scope.account}:{kind}/{name}", {})]
+    return f"{service} {op or '?'} has no IAM rule here"
+
+
+def quotas_requests(op: str, body: Mapping[str, Any], scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    if op == "GetServiceQuota" and body.get("ServiceCode") and body.get("QuotaCode"):
+        arn = f"arn:{scope.partition}:servicequotas:{scope.region}:{scope.account}:{body['ServiceCode']}/{body['QuotaCode']}"
+        return [("servicequotas:GetServiceQuota", arn, {})]
+    return f"Service Quotas {op} has no IAM rule here"
+
+
 # --------------------------------------------------------------------------- all calls
 
 
@@ -519,7 +584,7 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
         if principal is None:
             problems.append(f"signed with an unknown access key {key!r}: {where}")
             continue
-        if region != scope.region:
+        if region != scope.region and not (service == "iam" and region == "us-east-1"):  # IAM is global, signed for us-east-1
             problems.append(f"signed for region {region}, not {scope.region}: {where}")
             continue
         mapped: list[tuple[str, str, dict[str, Any]]] | str
@@ -541,6 +606,12 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
         elif service == "logs":
             op = s.headers.get("x-amz-target", "").rpartition(".")[2]
             mapped = logs_requests(op, _json(s.body), scope)
+        elif service in ("iam", "ec2"):
+            op = (parse_qs(s.body.decode(errors="replace")).get("Action") or ["?"])[0]
+            mapped = query_requests(service, s.body, s.response or b"", scope)
+        elif service == "servicequotas":
+            op = s.headers.get("x-amz-target", "").rpartition(".")[2]
+            mapped = quotas_requests(op, _json(s.body), scope)
         elif service == "sts":
             op = (parse_qs(s.body.decode(errors="replace")).get("Action") or ["?"])[0]
             mapped = [("sts:" + op, "*", {})] if op != "?" else "STS call without an Action"

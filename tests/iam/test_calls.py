@@ -186,11 +186,39 @@ def test_run_job_flow_with_its_tags_tag_on_create_and_pass_role():
         ("elasticmapreduce:AddTags", CLUSTER_ARN + "j-1", tags),
         ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/EMR_DefaultRole", {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}),
         ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/EMR_EC2_DefaultRole", {"iam:PassedToService": "ec2.amazonaws.com"}),
+        ("iam:CreateServiceLinkedRole", (f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/elasticmapreduce.amazonaws.com/"
+                                        "AWSServiceRoleForEMRCleanup"), {"iam:AWSServiceName": "elasticmapreduce.amazonaws.com"}),
     ]
     arn_profile = dict(RUN_JOB_FLOW, JobFlowRole=f"arn:aws:iam::{ACCOUNT}:instance-profile/nodes/Exporter", Tags=[])
     assert emr_requests("RunJobFlow", arn_profile, {"JobFlowId": "j-1"}, {}, SCOPE)[2] == (
         "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Exporter", {"iam:PassedToService": "ec2.amazonaws.com"})
     assert isinstance(emr_requests("RunJobFlow", dict(RUN_JOB_FLOW, AutoScalingRole="R"), {}, {}, SCOPE), str)
+
+
+def test_run_job_flow_with_an_auto_termination_policy_puts_it_on_the_new_cluster():
+    """Issue 23: RunJobFlow sends an AutoTerminationPolicy; EMR attaches it as the caller."""
+    got = emr_requests("RunJobFlow", dict(RUN_JOB_FLOW, AutoTerminationPolicy={"IdleTimeout": 3600}), {"JobFlowId": "j-1"}, {}, SCOPE)
+    assert got[-2:] == [("elasticmapreduce:PutAutoTerminationPolicy", CLUSTER_ARN + "j-1", {}),
+                        ("elasticmapreduce:GetAutoTerminationPolicy", CLUSTER_ARN + "j-1", {})]
+
+
+def test_doctor_reads_map_to_iam_ec2_and_service_quotas():
+    from calls import query_requests, quotas_requests
+
+    role_xml = (b'<GetRoleResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetRoleResult><Role>'
+                b"<Path>/service-role/</Path><Arn>arn:aws:iam::123456789012:role/service-role/job</Arn></Role></GetRoleResult>"
+                b"</GetRoleResponse>")
+    assert query_requests("iam", b"Action=GetRole&RoleName=job&Version=2010-05-08", role_xml, SCOPE) == [
+        ("iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role/service-role/job", {})]
+    assert query_requests("iam", b"Action=GetRole&RoleName=gone&Version=2010-05-08", b"<ErrorResponse/>", SCOPE) == [
+        ("iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role/gone", {})]
+    assert query_requests("iam", b"Action=GetInstanceProfile&InstanceProfileName=p", b"", SCOPE) == [
+        ("iam:GetInstanceProfile", f"arn:aws:iam::{ACCOUNT}:instance-profile/p", {})]
+    assert query_requests("ec2", b"Action=DescribeSubnets&Version=2016-11-15", b"", SCOPE) == [("ec2:DescribeSubnets", "*", {})]
+    assert isinstance(query_requests("ec2", b"Action=RunInstances", b"", SCOPE), str)
+    assert isinstance(query_requests("iam", b"Action=CreateRole&RoleName=x", b"", SCOPE), str)
+    assert quotas_requests("GetServiceQuota", {"ServiceCode": "ec2", "QuotaCode": "L-1216C47A"}, SCOPE) == [
+        ("servicequotas:GetServiceQuota", f"arn:aws:servicequotas:{REGION}:{ACCOUNT}:ec2/L-1216C47A", {})]
 
 
 def test_cluster_calls_carry_the_cluster_tags_the_recorded_calls_set():
@@ -236,9 +264,9 @@ def test_iam_requests_tell_principals_apart_by_access_key_and_report_what_they_c
     assert [(r.principal, r.action) for r in requests] == [
         ("launcher", "s3:GetObject"), ("instance_role", "dynamodb:Scan"),
         ("launcher", "elasticmapreduce:RunJobFlow"), ("launcher", "elasticmapreduce:AddTags"),
-        ("launcher", "iam:PassRole"), ("launcher", "iam:PassRole"),
+        ("launcher", "iam:PassRole"), ("launcher", "iam:PassRole"), ("launcher", "iam:CreateServiceLinkedRole"),
         ("launcher", "elasticmapreduce:DescribeCluster"), ("launcher", "sts:GetCallerIdentity")]
-    assert requests[6].context == {"aws:ResourceTag/ddb-s3:managed": "true", "aws:ResourceTag/team": "lab"}
+    assert requests[7].context == {"aws:ResourceTag/ddb-s3:managed": "true", "aws:ResourceTag/team": "lab"}
     assert "GET /b/p/k" in requests[0].call
     assert [p.split(":")[0] for p in problems] == ["unsigned request", "signed with an unknown access key 'AKIASTRANGER'",
                                                     "signed for region us-east-1, not eu-west-1", "Glue CreateTable has no IAM rule here"]
@@ -267,7 +295,9 @@ def test_emr_serverless_rest_calls_map_to_actions_on_applications_and_runs():
     assert tags == {"app1": ours, "run1": ours}
     create = serverless_requests("POST", "/applications", {"tags": ours}, {"applicationId": "app1"}, tags, SCOPE)
     ctx = {"aws:RequestTag/ddb-s3:managed": "true", "aws:TagKeys": ["ddb-s3:managed"]}
-    assert create == [("emr-serverless:CreateApplication", "*", ctx), ("emr-serverless:TagResource", base + "/app1", ctx)]
+    slr = ("iam:CreateServiceLinkedRole", (f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ops.emr-serverless.amazonaws.com/"
+           "AWSServiceRoleForAmazonEMRServerless"), {"iam:AWSServiceName": "ops.emr-serverless.amazonaws.com"})
+    assert create == [("emr-serverless:CreateApplication", "*", ctx), ("emr-serverless:TagResource", base + "/app1", ctx), slr]
     start = serverless_requests("POST", "/applications/app1/jobruns",
                                 {"executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/job", "tags": ours}, {"jobRunId": "run1"}, tags, SCOPE)
     assert start[0] == ("emr-serverless:StartJobRun", base + "/app1", {"aws:ResourceTag/ddb-s3:managed": "true"})
