@@ -35,7 +35,10 @@ _CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _GLUE_JOB = re.compile(r"^[\w.:+=@-][\w .:+=@-]{0,254}$")
 _APPLICATION_ID = re.compile(r"^[0-9a-z]{1,64}$")
-_ROLE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$")
+# A role: its name (taken at the path "/"), or its ARN, whose path is "/" or /segments/ (console-made
+# EMR Serverless and Glue roles live under /service-role/); IAM API reference, RoleName and Path.
+_ROLE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}|[\w+=,.@-]{1,64})$")
+_INSTANCE_PROFILE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:instance-profile/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}|[\w+=,.@-]{1,128})$")
 FLAG_ONLY: JsonDict = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
 
 Engine = Literal["spark", "hive", "native", "auto"]
@@ -215,8 +218,8 @@ class ExportRequest(Options):
     core_nodes: Count = Field(2, description="number of EMR core nodes")
     spot: bool = Field(False, description="run core nodes on Spot")
     log_uri: str | None = Field(None, description="S3 URI for EMR logs (needed to show a failed step's stderr)")
-    service_role: str = Field("EMR_DefaultRole", description="EMR service role")
-    instance_profile: str = Field("EMR_EC2_DefaultRole", description="EC2 instance profile of the cluster")
+    service_role: str = Field("EMR_DefaultRole", description="EMR service role, a name (path /) or its ARN (a role under a path)")
+    instance_profile: str = Field("EMR_EC2_DefaultRole", description="EC2 instance profile of the cluster, a name or its ARN")
     subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
     max_hours: float | None = Field(
         None,
@@ -242,7 +245,8 @@ class ExportRequest(Options):
         None, description="runner emr-serverless: an existing application to run on (default: create one for the run, delete it after)"
     )
     execution_role: str = Field(
-        "ddb-s3-serverless-job", description="runner emr-serverless: the job runtime role (a role name in this account, or its ARN)"
+        "ddb-s3-serverless-job",
+        description="runner emr-serverless: the job runtime role (a role name in this account, taken at the path /, or its ARN)",
     )
     workers: Count = Field(
         2, description="runner emr-serverless: Spark executors (4 vCPU, 16 GB each); runner glue: NumberOfWorkers (the driver is one)"
@@ -252,7 +256,9 @@ class ExportRequest(Options):
     glue_job: str | None = Field(
         None, description="runner glue: an existing Glue job to update and run (default: create one for the run, delete it after)"
     )
-    glue_role: str = Field("ddb-s3-glue-job", description="runner glue: the job's IAM role (a role name in this account, or its ARN)")
+    glue_role: str = Field(
+        "ddb-s3-glue-job", description="runner glue: the job's IAM role (a role name in this account, taken at the path /, or its ARN)"
+    )
     keep: bool = Field(False, description="runner glue: keep the Glue job created for the run (to look at it or run it again)")
     # engine=native incremental export (ExportTableToPointInTime INCREMENTAL_EXPORT): a time window.
     export_from: UtcTime | None = Field(None, description="engine native: incremental export from this ISO-8601 time (inclusive)")
@@ -314,11 +320,18 @@ class ExportRequest(Options):
             raise ValueError("must be a Glue job name (1-255 letters, digits, spaces and _ . : + = @ -)")
         return v
 
-    @field_validator("execution_role", "glue_role")
+    @field_validator("execution_role", "glue_role", "service_role")
     @classmethod
     def _execution_role(cls, v: str) -> str:
         if not _ROLE.match(v):
-            raise ValueError("must be an IAM role name or a role ARN (arn:aws:iam::<account>:role/<name>)")
+            raise ValueError("must be an IAM role name (taken at the path /) or a role ARN (arn:aws:iam::<account>:role/<path/><name>)")
+        return v
+
+    @field_validator("instance_profile")
+    @classmethod
+    def _instance_profile(cls, v: str) -> str:
+        if not _INSTANCE_PROFILE.match(v):
+            raise ValueError("must be an instance profile name or ARN (arn:aws:iam::<account>:instance-profile/<path/><name>)")
         return v
 
     @field_validator("idle_timeout")

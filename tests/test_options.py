@@ -115,3 +115,31 @@ def test_times_and_hive_columns_are_parsed_once_into_their_types():
                                 "hive_columns": "pk:string,n:bigint"}, environ={})
     assert [type(c) for c in hive.hive_columns] == [HiveColumn, HiveColumn]
     assert [(c.attribute, c.hive_type) for c in hive.hive_columns] == [("pk", "string"), ("n", "bigint")]
+
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/"
+
+
+@pytest.mark.parametrize("flags", [
+    {"service_role": ROLE_ARN + "EMR_DefaultRole"},
+    {"instance_profile": "arn:aws:iam::123456789012:instance-profile/nodes/EMR_EC2_DefaultRole"},
+    {"execution_role": ROLE_ARN + "AmazonEMR-ExecutionRole-1"},
+    {"glue_role": ROLE_ARN + "AWSGlueServiceRole-x"},
+])
+def test_a_role_under_a_path_is_taken_as_its_arn(flags):
+    """Issue 23: console-made roles live under /service-role/; every role option takes the full ARN."""
+    request = ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", **flags}, environ={})
+    assert request.model_dump()[next(iter(flags))] == next(iter(flags.values()))
+
+
+@pytest.mark.parametrize("flags, flag", [
+    ({"service_role": "EMR Default Role"}, "--service-role"),
+    ({"service_role": "arn:aws:iam::123456789012:role/"}, "--service-role"),
+    ({"execution_role": "arn:aws:iam::123456789012:role//x"}, "--execution-role"),
+    ({"glue_role": "arn:aws:iam::123456789012:role/service-role/"}, "--glue-role"),
+    ({"instance_profile": "arn:aws:iam::123456789012:role/EMR_EC2_DefaultRole"}, "--instance-profile"),
+])
+def test_a_malformed_role_is_one_line_naming_its_flag(flags, flag):
+    with pytest.raises(BadInput, match=flag) as e:
+        ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/p", **flags}, environ={})
+    assert "\n" not in str(e.value)
