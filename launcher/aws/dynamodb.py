@@ -62,27 +62,33 @@ def list_tables(aws: Aws) -> list[str]:
         raise DdbS3Error(f"cannot reach DynamoDB at {e.kwargs.get('endpoint_url')}: check --region / AWS_ENDPOINT_URL_DYNAMODB") from None
 
 
-SAMPLE_SEGMENTS = 1000  # the sample is one segment of a parallel Scan this wide: a thousandth of the table
-SMALL_TABLE_PAGE = 1000  # items: when the sampled segment is empty, one page tells a small table's size exactly
+SAMPLE_WIDTHS = (1000, 100, 10)  # segment 0 of a parallel Scan this wide, widest first
+SAMPLE_ENOUGH = 100  # items: a sample this big sizes the table within about 10%
+SMALL_TABLE_PAGE = 1000  # items: one page of a plain Scan tells a small table's size exactly
 
 
 def with_sampled_size(aws: Aws, table: TableInfo) -> TableInfo:
     """DescribeTable counts a table only about every 6 hours (a new table says 0 items, 0 bytes).
-    Then read one segment of a 1000-way parallel Scan and scale it up, so the plan's segments, the
-    connector's first page sizes and the estimate start from a size, not from zero. A table whose
-    sampled segment is empty is read one page far: if that page is the whole table, it is exact."""
+    Then size it from reads, so the runner choice, the plan's segments, the connector's first page
+    sizes and the estimate start from a size, not from zero:
+    - one page of a plain Scan: if it is the whole table, the size is exact;
+    - else segment 0 of a 1000-, then 100-, then 10-way parallel Scan, until it holds enough items
+      to scale up (a thousandth of a table of a few thousand items is a handful: 5-10x off)."""
     if table.item_count:
         return table
     ddb = aws.client("dynamodb")
-    pages = ddb.get_paginator("scan").paginate(TableName=table.name, Segment=0, TotalSegments=SAMPLE_SEGMENTS)
-    count, size = _count_and_size(pages)
-    if count:
-        return dataclasses.replace(table, item_count=count * SAMPLE_SEGMENTS, size_bytes=size * SAMPLE_SEGMENTS, size_sampled=True)
     page = ddb.scan(TableName=table.name, Limit=SMALL_TABLE_PAGE)
-    if "LastEvaluatedKey" in page:
+    if "LastEvaluatedKey" not in page:
+        count, size = _count_and_size([page])
+        return dataclasses.replace(table, item_count=count, size_bytes=size, size_sampled=True)
+    for width in SAMPLE_WIDTHS:
+        pages = ddb.get_paginator("scan").paginate(TableName=table.name, Segment=0, TotalSegments=width)
+        count, size = _count_and_size(pages)
+        if count >= SAMPLE_ENOUGH or width == SAMPLE_WIDTHS[-1]:
+            break
+    if not count:
         return table  # items exist but the sample missed them: the size stays unknown
-    count, size = _count_and_size([page])
-    return dataclasses.replace(table, item_count=count, size_bytes=size, size_sampled=True)
+    return dataclasses.replace(table, item_count=count * width, size_bytes=size * width, size_sampled=True)
 
 
 def _count_and_size(pages: Iterable[dict[str, Any]]) -> tuple[int, int]:

@@ -59,11 +59,11 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
     if (
-        request.runner in ("emr", "emr-serverless", "glue")
+        request.runner in ("auto", "emr", "emr-serverless", "glue")
         and request.engine != "native"
         and not (request.engine == "auto" and table.pitr_enabled)
     ):
-        table = with_sampled_size(aws, table)  # the cluster's estimate needs a size; the native export reads none
+        table = with_sampled_size(aws, table)  # the runner choice and the estimate need a size; native reads none
     check_bucket(aws, request.destination.bucket, request.destination.prefix, S3WriteSettings(request.expected_bucket_owner))
     return make_plan(
         request,
