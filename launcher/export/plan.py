@@ -380,7 +380,9 @@ def make_plan(
         task_read_units_per_second=budget / groups_n,
         average_item_size=table.average_item_size or 1024,
         max_items_per_file=request.max_items_per_file,
-        connector_conf=connector_conf(table, region, endpoints.get("dynamodb"), int(budget), segments, groups_n),
+        connector_conf=connector_conf(
+            table, region, endpoints.get("dynamodb"), int(budget), segments, groups_n, custom_provider=custom_provider_for(request.runner)
+        ),
         hive_columns=hive_columns,
         export_from=request.export_from,
         export_to=request.export_to,
@@ -420,19 +422,45 @@ def connector_tasks(budget: int, segments: int, parallelism: int) -> int:
     return best
 
 
-def connector_conf(table: TableInfo, region: str, endpoint: str | None, budget: int, segments: int, tasks: int) -> dict[str, str]:
+# Runners whose connector and helper jar share one class loader, so the connector can load our
+# dynamodb.customAWSCredentialsProvider (issue 23):
+# - local: both jars come through spark.jars (launcher/export/run/jars.py), one child loader; the
+#   Central 5.0.0 connector falls back to the instance profile only, which a laptop does not have.
+# - glue: --extra-jars puts both on the job's Java class path (Glue's "Job parameters" page), and the
+#   connector is the 5.0.0 we upload (render/glue.py), unrelocated, so our provider's SDK v2
+#   interface is the connector's own.
+# Not on emr and emr-serverless: there the node's emr-ddb jar is the connector. Before upstream PR
+# #201 (Aug 2024) DynamoDBClient loads the provider with Class.forName from its own loader; where YARN
+# puts /usr/share/aws/emr/ddb/lib/emr-ddb-hadoop.jar on the container class path (it is on `hadoop
+# classpath` of an EMR 7 node) and our jar arrives through --jars, every task fails with "Custom
+# AWSCredentialsProvider not found". Connector releases 5.2.0-5.3.0 as EMR 7.0/7.1 first shipped them
+# also relocate SDK v2 (PR #188), so our provider would not even implement their interface. The
+# connector's own default is right there: InstanceProfileCredentialsProvider (5.x before PR #203,
+# the cluster's EC2 instance profile) or DefaultCredentialsProvider (PR #203 and its backports to
+# 5.2-5.4, which is what makes the connector work under EMR Serverless's job runtime role).
+CUSTOM_PROVIDER_RUNNERS = frozenset({"local", "glue"})
+
+
+def custom_provider_for(runner: str) -> bool:
+    """Whether the connector conf names dev.ddbs3.DefaultChainCredentialsProvider (see above)."""
+    return str(runner) in CUSTOM_PROVIDER_RUNNERS
+
+
+def connector_conf(
+    table: TableInfo, region: str, endpoint: str | None, budget: int, segments: int, tasks: int, *, custom_provider: bool = True
+) -> dict[str, str]:
     """The dynamodb.* Hadoop settings of the connector reader (emr-dynamodb-connector 5.x through
     dev.ddbs3.BudgetedDynamoDBInputFormat, which takes the split count from dynamodb.max.map.tasks).
 
     `dynamodb.throughput.read` is the plan's budget itself at percent 1.0, and autoscaling stays off:
     with it on, each task would take the table's own capacity from DescribeTable (40000 for an
     on-demand table) and --on-demand-read-units would never reach the reader.
-    No credentials here: DefaultChainCredentialsProvider (spark/jvm) reads the standard chain."""
+    No credentials here: DefaultChainCredentialsProvider (spark/jvm) reads the standard chain where
+    `custom_provider` (custom_provider_for), else the connector's own default provider does."""
     conf = {
         "dynamodb.input.tableName": table.name,
         "dynamodb.region": region,
         "dynamodb.regionid": region,
-        "dynamodb.customAWSCredentialsProvider": "dev.ddbs3.DefaultChainCredentialsProvider",
         "dynamodb.throughput.read": str(budget),
         "dynamodb.throughput.read.percent": "1.0",
         "dynamodb.scan.segments": str(segments),
@@ -447,6 +475,8 @@ def connector_conf(table: TableInfo, region: str, endpoint: str | None, budget: 
         # the 400 KB start within 1% (tests/e2e/test_read_budget.py), a 1-byte start 10% over.
         "dynamodb.item.average.size": str(MAX_ITEM_BYTES if table.size_sampled else table.average_item_size or MAX_ITEM_BYTES),
     }
+    if custom_provider:
+        conf["dynamodb.customAWSCredentialsProvider"] = "dev.ddbs3.DefaultChainCredentialsProvider"
     if endpoint:
         conf["dynamodb.endpoint"] = endpoint
     return conf

@@ -4,13 +4,13 @@ import com.google.gson.stream.JsonWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.dynamodb.DynamoDBItemWritable;
 import org.apache.spark.api.python.Converter;
-import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
  * PySpark value converter: DynamoDBItemWritable (connector 5.x, SDK v2) to a String holding the
@@ -19,6 +19,15 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  *
  * <p>Only the streaming JsonWriter is used, which exists in every gson release (pyspark ships
  * gson 2.2.4), so the result does not depend on which gson wins on the class path.
+ *
+ * <p>The AttributeValue class is not named here: connector releases from 5.2.0 (PR #188, Oct 2023)
+ * until PR #212 (Oct 2024) shade SDK v2 and relocate it to {@code
+ * org.apache.hadoop.emr.ddb.shaded.software.amazon.awssdk}, so {@code getItem()} hands back maps of
+ * {@code org.apache.hadoop.emr.ddb.shaded...AttributeValue} there and of {@code
+ * software.amazon.awssdk...AttributeValue} in the other releases (5.0.0, 5.1.0, the unshaded
+ * 5.x backports, 6.x). Both have the same methods ({@code type()}, {@code s()}, {@code b()}, ...,
+ * and SdkBytes' {@code asByteArrayUnsafe()}), so they are read through reflection, looked up once
+ * per class. {@code getItem()}'s erased descriptor ({@code ()Ljava/util/Map;}) is the same in all.
  */
 public class ItemToDynamoDbJson implements Converter<Object, Object> {
   private static final long serialVersionUID = 1L;
@@ -37,14 +46,14 @@ public class ItemToDynamoDbJson implements Converter<Object, Object> {
   }
 
   /** The item as one DynamoDB JSON object: {"name":{"S":"x"},...}. */
-  public static String toJson(Map<String, AttributeValue> item) {
+  public static String toJson(Map<String, ?> item) {
     StringBuilder out = new StringBuilder();
     appendJson(out, item);
     return out.toString();
   }
 
   /** The same JSON appended to out (GzipExportChunks reuses one builder for all its items). */
-  public static void appendJson(StringBuilder out, Map<String, AttributeValue> item) {
+  public static void appendJson(StringBuilder out, Map<String, ?> item) {
     try {
       JsonWriter w = new JsonWriter(new BuilderWriter(out));
       w.setHtmlSafe(false);
@@ -92,76 +101,153 @@ public class ItemToDynamoDbJson implements Converter<Object, Object> {
     public void close() {}
   }
 
-  private static void writeMap(JsonWriter w, Map<String, AttributeValue> map) throws IOException {
+  private static void writeMap(JsonWriter w, Map<?, ?> map) throws IOException {
     w.beginObject();
     if (map != null) {
-      for (Map.Entry<String, AttributeValue> e : map.entrySet()) {
-        w.name(e.getKey());
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        w.name((String) e.getKey());
         writeValue(w, e.getValue());
       }
     }
     w.endObject();
   }
 
-  private static void writeValue(JsonWriter w, AttributeValue v) throws IOException {
+  private static void writeValue(JsonWriter w, Object v) throws IOException {
+    Accessors a = ACCESSORS.get(v.getClass());
+    String type = ((Enum<?>) a.call(a.type, v)).name();
     w.beginObject();
-    switch (v.type()) {
-      case S:
-        w.name("S").value(v.s());
+    switch (type) {
+      case "S":
+        w.name("S").value((String) a.call(a.s, v));
         break;
-      case N:
-        w.name("N").value(v.n());
+      case "N":
+        w.name("N").value((String) a.call(a.n, v));
         break;
-      case B:
-        w.name("B").value(b64(v.b()));
+      case "B":
+        w.name("B").value(b64(a.call(a.b, v)));
         break;
-      case SS:
+      case "SS":
         w.name("SS");
-        writeStrings(w, v.ss());
+        writeStrings(w, (List<?>) a.call(a.ss, v));
         break;
-      case NS:
+      case "NS":
         w.name("NS");
-        writeStrings(w, v.ns());
+        writeStrings(w, (List<?>) a.call(a.ns, v));
         break;
-      case BS:
+      case "BS":
         w.name("BS").beginArray();
-        for (SdkBytes b : v.bs()) {
+        for (Object b : (List<?>) a.call(a.bs, v)) {
           w.value(b64(b));
         }
         w.endArray();
         break;
-      case M:
+      case "M":
         w.name("M");
-        writeMap(w, v.m());
+        writeMap(w, (Map<?, ?>) a.call(a.m, v));
         break;
-      case L:
+      case "L":
         w.name("L").beginArray();
-        for (AttributeValue x : v.l()) {
+        for (Object x : (List<?>) a.call(a.l, v)) {
           writeValue(w, x);
         }
         w.endArray();
         break;
-      case BOOL:
-        w.name("BOOL").value(v.bool().booleanValue());
+      case "BOOL":
+        w.name("BOOL").value(((Boolean) a.call(a.bool, v)).booleanValue());
         break;
-      case NUL:
+      case "NUL":
         w.name("NULL").value(true);
         break;
       default:
-        throw new IllegalStateException("AttributeValue of unknown type: " + v);
+        throw new IllegalStateException("AttributeValue of unknown type " + type + ": " + v);
     }
     w.endObject();
   }
 
-  private static void writeStrings(JsonWriter w, List<String> xs) throws IOException {
+  private static void writeStrings(JsonWriter w, List<?> xs) throws IOException {
     w.beginArray();
-    for (String x : xs) {
-      w.value(x);
+    for (Object x : xs) {
+      w.value((String) x);
     }
     w.endArray();
   }
 
-  private static String b64(SdkBytes b) {
-    return Base64.getEncoder().encodeToString(b.asByteArrayUnsafe());
+  /** SdkBytes (relocated or not) as padded standard base64. */
+  private static String b64(Object sdkBytes) {
+    Accessors a = BYTES.get(sdkBytes.getClass());
+    return Base64.getEncoder().encodeToString((byte[]) a.call(a.bytes, sdkBytes));
   }
+
+  /** The public no-argument accessors of one AttributeValue (or SdkBytes) class. */
+  private static final class Accessors {
+    final Method type;
+    final Method s;
+    final Method n;
+    final Method b;
+    final Method ss;
+    final Method ns;
+    final Method bs;
+    final Method m;
+    final Method l;
+    final Method bool;
+    final Method bytes;
+
+    Accessors(Class<?> c, boolean isBytes) {
+      if (isBytes) {
+        bytes = method(c, "asByteArrayUnsafe");
+        type = s = n = b = ss = ns = bs = m = l = bool = null;
+      } else {
+        type = method(c, "type");
+        s = method(c, "s");
+        n = method(c, "n");
+        b = method(c, "b");
+        ss = method(c, "ss");
+        ns = method(c, "ns");
+        bs = method(c, "bs");
+        m = method(c, "m");
+        l = method(c, "l");
+        bool = method(c, "bool");
+        bytes = null;
+      }
+    }
+
+    private static Method method(Class<?> c, String name) {
+      try {
+        return c.getMethod(name);
+      } catch (NoSuchMethodException e) {
+        throw new IllegalArgumentException(
+            c.getName() + " has no " + name + "(): not an SDK v2 AttributeValue / SdkBytes", e);
+      }
+    }
+
+    Object call(Method method, Object target) {
+      try {
+        return method.invoke(target);
+      } catch (IllegalAccessException e) {
+        throw new IllegalStateException(e);
+      } catch (InvocationTargetException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof RuntimeException) {
+          throw (RuntimeException) cause;
+        }
+        throw new IllegalStateException(cause);
+      }
+    }
+  }
+
+  private static final ClassValue<Accessors> ACCESSORS =
+      new ClassValue<Accessors>() {
+        @Override
+        protected Accessors computeValue(Class<?> c) {
+          return new Accessors(c, false);
+        }
+      };
+
+  private static final ClassValue<Accessors> BYTES =
+      new ClassValue<Accessors>() {
+        @Override
+        protected Accessors computeValue(Class<?> c) {
+          return new Accessors(c, true);
+        }
+      };
 }
