@@ -4,13 +4,14 @@ sections), which botocore resolves itself; we only read them back to carry them 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import InvalidRegionError
+from botocore.exceptions import InvalidRegionError, ProfileNotFound
 
 from launcher.aws import contracts
 from launcher.core.errors import BadInput
@@ -21,6 +22,22 @@ from launcher.core.errors import BadInput
 RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=5)
 
 
+def use_profile(name: str) -> None:
+    """`--profile NAME`: the AWS named profile, as the AWS CLI's --profile, for every session of this
+    process without explicit credentials (an explicit profile wins over AWS_ACCESS_KEY_ID in botocore's
+    chain), and AWS_PROFILE for the processes it starts (the local Spark job). BadInput when neither
+    ~/.aws/config nor ~/.aws/credentials has it."""
+    try:
+        boto3.Session(profile_name=name)
+    except ProfileNotFound:
+        raise BadInput(
+            f"AWS profile {name!r} not found in ~/.aws/config or ~/.aws/credentials: check --profile"
+            " (`aws configure list-profiles` lists them; the config file's sections are --config-profile)"
+        ) from None
+    Aws.named_profile = name
+    os.environ["AWS_PROFILE"] = name
+
+
 @dataclass
 class Aws:
     region: str | None = None
@@ -29,13 +46,15 @@ class Aws:
     credentials: dict[str, str] | None = field(default=None, repr=False)
     # Explicit endpoints by service name ("*": every service); otherwise botocore resolves them.
     endpoint_urls: dict[str, str] = field(default_factory=dict)
+    named_profile: ClassVar[str | None] = None  # `--profile NAME`, set once per process by use_profile
 
     @cached_property
     def session(self) -> boto3.Session:
+        credentials = self.credentials or ({"profile_name": self.named_profile} if self.named_profile else {})
         if self.endpoint_urls:
-            session = _EndpointSession(self.endpoint_urls, region_name=self.region, **(self.credentials or {}))
+            session = _EndpointSession(self.endpoint_urls, region_name=self.region, **credentials)
         else:
-            session = boto3.Session(region_name=self.region, **(self.credentials or {}))
+            session = boto3.Session(region_name=self.region, **credentials)
         if contracts.enabled():  # the local stack: refuse what AWS refuses (launcher/aws/contracts.py)
             contracts.install(session)
         return session

@@ -23,6 +23,7 @@ from pydantic_core import PydanticUndefined
 from rich.console import Console
 
 from launcher.aws.errors import describe
+from launcher.aws.session import use_profile
 from launcher.core.errors import DdbS3Error
 from launcher.options import Options
 
@@ -72,7 +73,7 @@ def _help(field: Any) -> str:
 def options(model: type[Options], *, json_flag: bool = True, multiple: dict[str, str] | None = None) -> Callable[[F], F]:
     """One click option per field of `model`, all defaulting to None so that lower layers (config
     file, environment, model defaults) show through and the model validates every value (one
-    clear line, not click's); plus --config, --profile and --json. `multiple`: fields whose flag
+    clear line, not click's); plus --config, --config-profile, --profile (AWS's) and --json. `multiple`: fields whose flag
     may be repeated (a tuple; the command makes one model per value), with their own help."""
 
     def decorate(fn: F) -> F:
@@ -96,15 +97,28 @@ def options(model: type[Options], *, json_flag: bool = True, multiple: dict[str,
             default=None,
             help="config file (default ./ddb-s3.toml or $DDB_S3_CONFIG)",
         )(fn)
-        return click.option("--profile", default=None, help="profile section of the config file")(fn)
+        fn = click.option("--config-profile", default=None, help="a [profiles.NAME] section of the config file")(fn)
+        return aws_profile_option(fn)
 
     return decorate
 
 
+def aws_profile_option(fn: F) -> F:
+    """--profile: the AWS named profile (~/.aws/config), as every AWS tool has it."""
+    return click.option("--profile", "aws_profile", default=None, help="AWS named profile (default: the standard boto3 chain)")(fn)
+
+
+def use_aws_profile(name: str | None) -> None:
+    """--profile given: every AWS session of the command uses that named profile."""
+    if name:
+        use_profile(name)
+
+
 def build(model: type[OptionsT], kw: dict[str, Any]) -> OptionsT:
     """The command's options from its flags (kw, consumed) and the lower layers."""
+    use_aws_profile(kw.pop("aws_profile", None))
     config_path = kw.pop("config_path", None)
-    profile = kw.pop("profile", None)
+    profile = kw.pop("config_profile", None)
     flags = {name: kw.pop(name) for name in list(kw) if name in model.model_fields}
     return model.build(flags, config_path=config_path, profile=profile)
 

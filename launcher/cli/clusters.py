@@ -9,7 +9,7 @@ import click
 
 from launcher.aws.emr_hook import EmrHook, tag_dict
 from launcher.aws.session import Aws
-from launcher.cli.base import cli, out, say
+from launcher.cli.base import aws_profile_option, cli, out, say, use_aws_profile
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES
 from launcher.core.errors import BadInput
 
@@ -20,11 +20,13 @@ def clusters() -> None:
 
 
 @clusters.command("list")
+@aws_profile_option
 @click.option("--region", default=None, help="AWS region (default: the standard boto3 chain)")
 @click.option("--all", "all_states", is_flag=True, help="include terminated clusters")
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines")
-def list_clusters(region: str | None, all_states: bool, as_json: bool) -> None:
+def list_clusters(region: str | None, all_states: bool, as_json: bool, aws_profile: str | None) -> None:
     """List the clusters ddb-s3 started that are still alive (or all of them with --all)."""
+    use_aws_profile(aws_profile)
     hook = EmrHook(Aws(region))
     found = hook.managed_clusters(states=None) if all_states else hook.managed_clusters()
     for c in found:
@@ -46,10 +48,12 @@ def list_clusters(region: str | None, all_states: bool, as_json: bool) -> None:
 
 @clusters.command("terminate")
 @click.argument("cluster_ids", nargs=-1, required=True)
+@aws_profile_option
 @click.option("--region", default=None, help="AWS region (default: the standard boto3 chain)")
 @click.option("--force", is_flag=True, help=f"also terminate a cluster without the {MANAGED_TAG} tag")
-def terminate(cluster_ids: tuple[str, ...], region: str | None, force: bool) -> None:
+def terminate(cluster_ids: tuple[str, ...], region: str | None, force: bool, aws_profile: str | None) -> None:
     """Terminate clusters ddb-s3 started; refuses any other cluster unless --force."""
+    use_aws_profile(aws_profile)
     hook = EmrHook(Aws(region))
     checked = []
     for cid in cluster_ids:

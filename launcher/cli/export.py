@@ -165,7 +165,7 @@ def export_tables(values: tuple[str, ...], kw: dict[str, Any], dry_run: bool, as
         from launcher.aws.dynamodb import list_tables
         from launcher.aws.session import Aws
 
-        shared = build(Options, {"region": kw.get("region"), "config_path": kw.get("config_path"), "profile": kw.get("profile")})
+        shared = build(Options, {k: kw.get(k) for k in ("region", "config_path", "config_profile", "aws_profile")})
         aws = Aws(shared.region)
         tables = expand_tables(values, list_tables(aws), aws.region_name)
     else:

@@ -113,7 +113,7 @@ CASES = [
     ("binary-toml", "export --config {cfg}/binary.toml --table {table} --to s3://{bucket}/x", "not valid TOML", {}),
     ("unknown-config-key", "export --config {cfg}/unknown.toml --table {table} --to s3://{bucket}/x", "unknown option(s) read_persent", {}),
     ("bad-config-value", "export --config {cfg}/value.toml --table {table} --to s3://{bucket}/x", "--read-percent", {}),
-    ("unknown-profile", "export --config {cfg}/ok.toml --profile weekly --table {table} --to s3://{bucket}/x", "profile 'weekly' not found", {}),
+    ("unknown-profile", "export --config {cfg}/ok.toml --config-profile weekly --table {table} --to s3://{bucket}/x", "profile 'weekly' not found", {}),
     ("missing-config", "export --config {cfg}/nope.toml --table {table} --to s3://{bucket}/x", "not found", {}),
     ("bad-env-value", "export --table {table} --to s3://{bucket}/x", "--read-percent", {"DDB_S3_READ_PERCENT": "half"}),
     ("bad-env-config", "export --table {table} --to s3://{bucket}/x", "not valid TOML", {"DDB_S3_CONFIG": "{cfg}/bad.toml"}),
@@ -252,7 +252,7 @@ def test_matrix_reaches_every_command_and_layer():
     missing = sorted(c for c in cmds if not any(argv == c or argv.startswith(c + " ") for argv in covered))
     assert not missing, f"commands with no bad-input case: {missing}"
     layers = {"--config": any("--config " in c[1] for c in CASES),
-              "--profile": any("--profile " in c[1] for c in CASES),
+              "--config-profile": any("--config-profile " in c[1] for c in CASES),
               "DDB_S3_ env": any(any(k.startswith("DDB_S3_") for k in c[3]) for c in CASES)}
     assert all(layers.values()), layers
     assert {exit_code(_id(c)) for c in CASES} == {2, 3}
