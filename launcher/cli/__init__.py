@@ -9,7 +9,7 @@ import sys
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from launcher.cli import backup, clusters, export, exports, iam, local  # noqa: F401  (each adds its commands to the group)
+from launcher.cli import backup, clusters, doctor, export, exports, iam, local  # noqa: F401  (each adds its commands to the group)
 from launcher.cli.base import cli, failure, say
 from launcher.core.errors import DdbS3Error
 
