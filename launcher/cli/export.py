@@ -126,7 +126,7 @@ def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir:
     """Plan one table's export, then render it (--dry-run) or run and verify it. Prints its plan and
     result; with `many` the result on stdout is left to the caller's summary."""
     from launcher.aws.session import Aws
-    from launcher.export.flow import make_runner, plan_export, run_and_verify
+    from launcher.export.flow import interrupted_line, make_runner, plan_export, run_and_verify
     from launcher.export.render import Target, cloud_target, render_export
 
     aws = Aws(request.region)
@@ -146,8 +146,12 @@ def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir:
         elif not many:  # one document for scripts: the plan (estimate inside) and every artifact
             out.print(json.dumps(doc), markup=False)
         return TableResult(request.table, doc, plan.export_uri)
-    with read_display() as counts:  # a live display on a terminal; else a line every few seconds
-        done = run_and_verify(plan, make_runner(plan, aws, say, work_dir=work_dir, counts=counts), aws)
+    try:
+        with read_display() as counts:  # a live display on a terminal; else a line every few seconds
+            done = run_and_verify(plan, make_runner(plan, aws, say, work_dir=work_dir, counts=counts), aws)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what the export is now, then unwind (exit 130)
+        say(interrupted_line(plan, aws))
+        raise
     doc = done.doc()
     if not as_json:
         assert done.report is not None

@@ -116,6 +116,27 @@ def run_and_verify(plan: ExportPlan, runner: Runner, aws: Aws, *, check: bool = 
     return ExportOutcome(plan, result, report)
 
 
+def interrupted_line(plan: ExportPlan, aws: Aws) -> str:
+    """What an interrupted export left, in one line: committed (its summary manifest is written, so
+    the export is complete though not verified by this run) or incomplete (never a backup; names it,
+    and how to remove it)."""
+    from launcher.backup.storage import open_location
+    from launcher.core.layout import MANIFEST_SUMMARY
+
+    uri = plan.export_uri
+    try:
+        committed = open_location(uri, aws, plan.s3).exists(MANIFEST_SUMMARY)
+    except Exception:  # noqa: BLE001 - an interrupt's report must not fail: say what is unknown
+        return f"export {uri}: interrupted; whether it was committed is unknown: `ddb-s3 verify {uri}` tells"
+    if committed:
+        return f"export {uri} is complete (committed before the interrupt, not verified by this run): `ddb-s3 verify {uri}` checks it"
+    where = uri.split("/AWSDynamoDB/")[0]
+    return (
+        f"export {uri} is incomplete (interrupted before its commit; never read as a backup): run the export again;"
+        f" `ddb-s3 exports prune {where} --table {plan.table.name}` deletes it once older than its --grace (24h)"
+    )
+
+
 def check_export(export_uri: str, aws: Aws, settings: S3WriteSettings) -> VerifyReport:
     """A finished export against its manifest: S3's stored checksums, no data downloaded."""
     report = verify_export(export_uri, aws, settings)

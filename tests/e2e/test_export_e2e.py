@@ -178,6 +178,31 @@ def test_killed_export_is_incomplete_and_rerun_is_complete(source, s3):
     assert run_cli("verify", rerun["exportUri"]).returncode == 0
 
 
+def test_ctrl_c_mid_export_names_the_incomplete_export_and_exits_130(source, s3):
+    """Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) once the job has
+    started: the run tears down, names the export it left incomplete and how to remove it."""
+    table, bucket, _ = source
+    prefix = "ctrl-c"
+    proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    started = []
+    while time.monotonic() < deadline and not started:
+        started = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+                   if o["Key"].endswith("/_started")]
+        time.sleep(0.2)
+    assert started, "the export never started"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    root = started[0][: -len("_started")]
+    if "Contents" in s3.list_objects_v2(Bucket=bucket, Prefix=root + "manifest-summary.json"):
+        pytest.skip("the export committed before the interrupt reached it")  # a 400-item export is quick
+    assert proc.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines[-1] == "ddb-s3: interrupted", err
+    assert f"export s3://{bucket}/{root} is incomplete" in lines[-2] and "ddb-s3 exports prune" in lines[-2], err
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
