@@ -3,6 +3,21 @@
 The local stack runs the Spark (and Hive) of DEFAULT_RELEASE, so that what passes here is what runs
 on EMR. The local connector is the newest emr-dynamodb-hadoop that Maven Central serves to this
 project (5.0.0, SDK v2); on EMR the cluster's own emr-ddb jar is used (/usr/share/aws/emr/ddb/lib).
+
+emr_ddb (issue 23) is the emr-dynamodb-connector version of the release's emr-ddb component, where a
+source says it; None where none reachable from here does (then docs/connector-versions.md names the
+command that shows it on a node). Sources:
+- emr-7.0.0 -> 5.2.0: awslabs/emr-dynamodb-connector PR #204 "Backport DDB connector Credential
+  Provider Fix EMR 6.15.0 & EMR 7.0.0", on branch-5.2.0 (pom version 5.2.0).
+- emr-7.1.0 -> 5.3.0: PR #205 "Backport DDB connector Credential Provider Fix EMR 7.1.0", on
+  branch-5.3.0 (pom version 5.3.0; tag 5.3.0). A captured emr-7.1.0 node's `hadoop classpath` lists
+  /usr/share/aws/emr/ddb/lib/emr-ddb-hadoop.jar and aws-sdk-java-bundle-2.23.18.jar.
+- emr-7.9.0 (kept only as DEFAULT_RELEASE; emr-7.5.0 is no longer offered): the Release Guide's
+  "7.9.0 component versions" table was not reachable here; PR #207 says 5.5.0 was released "for
+  emr-7.3.0" and PR #223 prepares 5.7.0 (2025-05-02, before emr-7.9.0's 2025-05-19 release),
+  which bounds but does not state it.
+Both 5.2.0 and 5.3.0 ran locally in the EMR class-path arrangement (tests/export/test_connector_versions.py,
+from builds of the connector's source, docs/connector-versions.md).
 """
 
 from __future__ import annotations
@@ -15,14 +30,13 @@ class Release:
     label: str
     spark: str
     hive: str
-    emr_ddb: str  # the emr-dynamodb-connector EMR installs (emr-ddb component)
+    emr_ddb: str | None  # the emr-dynamodb-connector EMR installs (emr-ddb component); None: not documented here
 
 
 RELEASES: dict[str, Release] = {
     r.label: r
     for r in (
-        Release("emr-7.9.0", spark="3.5.5", hive="3.1.3", emr_ddb="5.x"),
-        Release("emr-7.5.0", spark="3.5.2", hive="3.1.3", emr_ddb="5.x"),
+        Release("emr-7.9.0", spark="3.5.5", hive="3.1.3", emr_ddb=None),  # see the module doc
         Release("emr-7.1.0", spark="3.5.0", hive="3.1.3", emr_ddb="5.3.0"),
         Release("emr-7.0.0", spark="3.5.0", hive="3.1.3", emr_ddb="5.2.0"),
     )
@@ -32,3 +46,4 @@ DEFAULT_RELEASE = "emr-7.9.0"
 LOCAL_SPARK = "3.5.5"  # the local extra allows pyspark>=3.5.5,<3.6 (pyproject.toml); uv.lock holds 3.5.5
 LOCAL_CONNECTOR = "5.0.0"  # pinned in spark/jvm/pom.xml
 EMR_CONNECTOR_JAR = "/usr/share/aws/emr/ddb/lib/emr-ddb-hadoop.jar"
+VERIFIED_CONNECTORS = ("5.2.0", "5.3.0")  # emr_ddb versions run locally on EMR's class-path arrangement

@@ -6,7 +6,7 @@ the connector conf that the plan writes for --runner emr.
 
 Cases: Maven Central's emr-dynamodb-hadoop 5.0.0 (split into the connector classes and the SDK v2
 classes it bundles, the way a node has them in two places), plus every connector build found under
-$DDB_S3_CONNECTORS_DIR (default .cache/connectors/<name>/*.jar): releases Central does not serve
+$DDB_S3_CONNECTORS_DIR (default .cache/connectors/<build>/emr-ddb-hadoop.jar): releases Central does not serve
 (5.2.0 and later) exist only where they were built from the connector's source (see
 docs/connector-versions.md); without them those cases are not collected, not skipped silently: the
 ids say what ran."""
@@ -25,13 +25,12 @@ import pytest
 
 from launcher.core.codec import items_equal, wire_to_json
 from launcher.core.table import table_info_from_description
+from launcher.dev import connectors
 from launcher.export.plan import connector_conf, custom_provider_for
 from launcher.export.run import jars
 from launcher.export.run.local import spark_submit_path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONNECTORS_DIR = Path(os.environ.get("DDB_S3_CONNECTORS_DIR", PROJECT_ROOT / ".cache" / "connectors"))
-CENTRAL = "5.0.0-central"
+CENTRAL = connectors.CENTRAL_BUILD
 SEGMENTS = 3
 N_ITEMS = 60
 
@@ -50,37 +49,21 @@ sc.stop()
 
 
 def _built_cases() -> list[str]:
-    if not CONNECTORS_DIR.is_dir():
+    d = connectors.connectors_dir()
+    if not d.is_dir():
         return []
-    return sorted(d.name for d in CONNECTORS_DIR.iterdir() if d.is_dir() and any(d.glob("*.jar")))
+    return sorted(b.name for b in d.iterdir() if b.name != CENTRAL and (b / connectors.CONNECTOR_NAME).is_file())
 
 
 CASES = [CENTRAL, *_built_cases()]
 
 
-def _central_jar() -> Path:
-    found = [p for p in jars.connector_classpath() if p.name.startswith("emr-dynamodb-hadoop-5.0.0")]
-    assert found, "make jars puts Maven Central's emr-dynamodb-hadoop-5.0.0.jar into the jars dir"
-    return found[0]
-
-
-def _split(jar: Path, out: Path, prefixes: tuple[str, ...]) -> Path:
-    """A jar holding only the entries of `jar` under `prefixes`."""
-    with zipfile.ZipFile(jar) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename.startswith(prefixes):
-                dst.writestr(info, src.read(info))
-    return out
-
-
-def _node_classpath(case: str, tmp_path: Path) -> list[Path]:
+def _node_classpath(case: str) -> list[Path]:
     """What an EMR 7 node has on its JVM class path for this case: the connector, and SDK v2 (the
     node's /usr/share/aws/aws-java-sdk-v2 bundle; here the SDK v2 classes of Central's fat jar)."""
-    central = _central_jar()
-    sdk = _split(central, tmp_path / "aws-sdk-java-v2.jar", ("software/amazon/", "org/reactivestreams/"))
     if case == CENTRAL:
-        return [_split(central, tmp_path / "emr-ddb-hadoop.jar", ("org/apache/hadoop/dynamodb/",)), sdk]
-    return [*sorted((CONNECTORS_DIR / case).glob("*.jar")), sdk]
+        return [connectors.connector_jar("no-such-label"), connectors.sdk_v2_jar()]
+    return [connectors.connectors_dir() / case / connectors.CONNECTOR_NAME, connectors.sdk_v2_jar()]
 
 
 def _item(i: int) -> dict[str, Any]:
@@ -140,7 +123,7 @@ def _conf(ddb: Any, table: str, runner: str) -> dict[str, str]:
 @pytest.mark.parametrize("case", CASES)
 def test_connector_reads_with_the_emr_class_path_and_the_emr_conf(case: str, ddb: Any, table: Any, tmp_path: Path) -> None:
     name, expected = table
-    proc = _read(ddb, name, _node_classpath(case, tmp_path), _conf(ddb, name, "emr"), tmp_path)
+    proc = _read(ddb, name, _node_classpath(case), _conf(ddb, name, "emr"), tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["partitions"] == SEGMENTS
@@ -158,7 +141,7 @@ def test_a_custom_provider_from_jars_is_not_found_by_a_connector_on_the_class_pa
     name, _ = table
     conf = _conf(ddb, name, "local")
     assert conf["dynamodb.customAWSCredentialsProvider"] == jars.CREDENTIALS_PROVIDER_CLASS
-    proc = _read(ddb, name, _node_classpath(CENTRAL, tmp_path), conf, tmp_path)
+    proc = _read(ddb, name, _node_classpath(CENTRAL), conf, tmp_path)
     assert proc.returncode != 0
     assert f"Custom AWSCredentialsProvider not found: {jars.CREDENTIALS_PROVIDER_CLASS}" in proc.stderr
 
@@ -167,3 +150,26 @@ def test_a_custom_provider_from_jars_is_not_found_by_a_connector_on_the_class_pa
 @pytest.mark.parametrize(("runner", "custom"), [("local", True), ("glue", True), ("emr", False), ("emr-serverless", False)])
 def test_only_runners_sharing_one_loader_name_our_provider(runner: str, custom: bool) -> None:
     assert custom_provider_for(runner) is custom
+
+
+@pytest.mark.unit
+def test_emr_7_spark_defaults_leave_the_connector_to_yarn_and_jars(tmp_path: Path) -> None:
+    conf = connectors.emr_spark_defaults("emr-7.1.0", tmp_path)
+    assert conf["spark.driver.extraClassPath"] == conf["spark.executor.extraClassPath"]
+    entries = conf["spark.driver.extraClassPath"].split(os.pathsep)
+    assert entries[3] == f"{tmp_path}/usr/share/aws/aws-java-sdk-v2/*"
+    assert not any("/emr/ddb/" in e for e in entries)
+    assert connectors.yarn_container_classpath("emr-7.1.0", tmp_path) == [f"{tmp_path}/usr/share/aws/emr/ddb/lib/emr-ddb-hadoop.jar"]
+
+
+@pytest.mark.unit
+def test_a_label_without_a_local_build_of_its_version_gets_centrals_connector_classes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(connectors.CONNECTORS_DIR_ENV, str(tmp_path))
+    assert connectors.connector_version("emr-7.1.0") == CENTRAL
+    jar = connectors.connector_jar("emr-7.1.0")
+    names = zipfile.ZipFile(jar).namelist()
+    assert names and all(n.startswith("org/apache/hadoop/dynamodb/") for n in names)
+    (tmp_path / "5.3.0-cc5c427").mkdir()
+    (tmp_path / "5.3.0-cc5c427" / connectors.CONNECTOR_NAME).write_bytes(b"")
+    assert connectors.connector_version("emr-7.1.0") == "5.3.0-cc5c427"
+    assert connectors.connector_version("emr-7.0.0") == CENTRAL  # 5.2.0 not built there
