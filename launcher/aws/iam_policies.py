@@ -133,15 +133,17 @@ class _Arns:
         return name if name.startswith("arn:") else f"arn:{self.p}:iam::{self.account}:role/{name}"
 
     def role_any_path(self, name: str) -> list[str]:
-        """The role wherever its path is (doctor looks it up by name, to find the path)."""
+        """The role wherever its path is (doctor looks it up by name, to find the path). A role that does
+        not exist has no path: IAM authorises its GetRole on role/<name>, which doctor must reach to
+        answer "not found" rather than "access denied"."""
         if name.startswith("arn:"):
-            return [name]
+            return [name, self.role(name.rpartition("/")[2])]
         return [self.role(name), f"arn:{self.p}:iam::{self.account}:role/*/{name}"]
 
     def profile_any_path(self, name: str) -> list[str]:
-        if name.startswith("arn:"):
-            return [name]
         base = f"arn:{self.p}:iam::{self.account}:instance-profile/"
+        if name.startswith("arn:"):
+            return [name, base + name.rpartition("/")[2]]
         return [base + name, base + "*/" + name]
 
     def service_linked_role(self, runner: str) -> str:
@@ -169,8 +171,8 @@ def _doctor(a: _Arns, runner: str, roles: list[str], instance_profile: str | Non
     the path is the point), the service-linked role, and for EMR the instance profile, the subnet and
     its routes (EC2's Describe* take no resource ARN) and the EC2 vCPU quotas the cluster counts against."""
     role_arns = [arn for role in roles for arn in a.role_any_path(role)]
-    if runner in SERVICE_LINKED_ROLES:
-        role_arns.append(a.service_linked_role(runner))
+    if runner in SERVICE_LINKED_ROLES:  # at its documented path, or not there yet (role/<name>)
+        role_arns += [a.service_linked_role(runner), a.role(SERVICE_LINKED_ROLES[runner][1])]
     out: list[dict[str, Any]] = [
         {"Sid": "DoctorTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable"], "Resource": a.table},
         {"Sid": "DoctorBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a.bucket_arn, **a.list_condition()},
