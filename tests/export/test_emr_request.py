@@ -121,3 +121,18 @@ def test_bootstrap_scripts_refuse_unpinned_input():
     assert proc.returncode == 2 and "is an option" in proc.stderr
     proc = subprocess.run(["bash", str(ROOT / "bootstrap/install-connector.sh"), "5.0;x"], capture_output=True, text=True)
     assert proc.returncode == 2 and "bad version" in proc.stderr
+
+
+def test_roles_under_a_path_are_sent_as_their_arns_and_no_subnet_is_sent_unless_given():
+    """Issue 23: a role under /service-role/ reaches RunJobFlow as the ARN given (a name would be taken
+    at the path /); the request stays valid under the strict contracts. Without --subnet-id no
+    Ec2SubnetId is sent: EMR then needs a default VPC, which `ddb-s3 doctor` checks."""
+    from launcher.aws.contracts import violations
+
+    service = "arn:aws:iam::123456789012:role/service-role/EMR_DefaultRole_V2"
+    profile = "arn:aws:iam::123456789012:instance-profile/emr/EMR_EC2_DefaultRole"
+    req = rendered(emr_plan(service_role=service, instance_profile=profile)).run_job_flow
+    assert (req["ServiceRole"], req["JobFlowRole"]) == (service, profile)
+    assert "Ec2SubnetId" not in req["Instances"]
+    model = botocore.session.get_session().get_service_model("emr").operation_model("RunJobFlow")
+    assert violations(model.input_shape, req) == []

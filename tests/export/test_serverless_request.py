@@ -72,6 +72,10 @@ def test_dry_run_render_carries_both_requests_and_no_emr_cluster():
 def test_role_arn_and_driver_log_key():
     assert serverless.role_arn("jobs", "123456789012") == "arn:aws:iam::123456789012:role/jobs"
     assert serverless.role_arn(ROLE, "999999999999") == ROLE
+    # a role under a path is taken as its ARN, whole (issue 23); a name is at the path /
+    under = "arn:aws:iam::123456789012:role/service-role/AmazonEMR-ExecutionRole-1"
+    assert serverless.role_arn(under, "999999999999") == under
+    assert serverless.role_arn("jobs", "123456789012", "aws-cn") == "arn:aws-cn:iam::123456789012:role/jobs"
     assert driver_log_key("s3://b/logs/", "app", "run") == "s3://b/logs/applications/app/jobs/run/SPARK_DRIVER/stderr.gz"
 
 

@@ -38,7 +38,9 @@ def application_name(plan: ExportPlan) -> str:
 
 
 def role_arn(role: str, account: str, partition: str = "aws") -> str:
-    """The job runtime role's ARN: as given, or made from a role name and the account."""
+    """The job runtime role's ARN: as given (a role under a path, like the console's /service-role/
+    ones, must be given so), or made from a role name and the account at the path "/" (`ddb-s3
+    doctor` says when the role lives elsewhere)."""
     return role if role.startswith("arn:") else f"arn:{partition}:iam::{account}:role/{role}"
 
 
