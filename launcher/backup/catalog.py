@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 from launcher.aws.errors import s3_error
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput, DdbS3Error, IncompleteExport
-from launcher.core.layout import DATA_DIR, MANIFEST_SUMMARY, STARTED, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
+from launcher.core.layout import ARTIFACTS_DIR, DATA_DIR, MANIFEST_SUMMARY, STARTED, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
@@ -396,32 +396,36 @@ def resolve_export_uri(uri: str, aws: Aws | None = None, settings: S3WriteSettin
 
 
 def delete_export(s3: Any, entry: ExportEntry, settings: S3WriteSettings, on_batch: Callable[[int], None] | None = None) -> tuple[int, int]:
-    """Every key under the export's folder, in DeleteObjects batches of 1000; nothing outside it.
-    Returns (objects, bytes) deleted."""
+    """Every key under the export's folder, then under its run's artifacts folder beside it
+    (<prefix>/_ddb_s3_artifacts/<export-id>/: scripts, jars, a Glue run's 14 MB), in DeleteObjects
+    batches of 1000; nothing outside them. Returns (objects, bytes) deleted. Artifacts uploaded under
+    another --artifacts-uri are not found here."""
     where = S3Uri.parse(entry.uri, "export folder")
     folder = where.key.rstrip("/") + "/"
     parts = folder.rstrip("/").split("/")
     if len(parts) < 2 or parts[-2] != ROOT or parts[-1] in ("", DATA_DIR, LATEST) or parts[-1] != entry.export_id:
         raise BadInput(f"{entry.uri} is not an export folder <prefix>/AWSDynamoDB/<export-id>/: not deleting it")
-    objects = _list_folder(s3, where.bucket, folder, settings)
+    artifacts = "/".join([*parts[:-2], ARTIFACTS_DIR, entry.export_id]) + "/"
     deleted = size = 0
-    for start in range(0, len(objects), DELETE_BATCH):
-        batch = objects[start : start + DELETE_BATCH]
-        keys = [{"Key": folder + o.key} for o in batch]
-        assert all(k["Key"].startswith(folder) for k in keys)
-        try:
-            answer = s3.delete_objects(Bucket=where.bucket, Delete={"Objects": keys, "Quiet": True}, **settings.read_args())
-        except ClientError as e:
-            raise s3_error(e, where.bucket, folder, "DeleteObject") from None
-        errors = answer.get("Errors") or []
-        if errors:
-            first = errors[0]
-            raise DdbS3Error(
-                f"{entry.uri}: {len(errors)} object(s) not deleted ({first.get('Code')} on {first.get('Key')}: {first.get('Message')}); "
-                f"{deleted} deleted so far; run prune again"
-            )
-        deleted += len(batch)
-        size += sum(o.size for o in batch)
-        if on_batch:
-            on_batch(len(batch))
+    for under in (folder, artifacts):  # the export first: a prune stopped midway leaves no export without its reason
+        objects = _list_folder(s3, where.bucket, under, settings)
+        for start in range(0, len(objects), DELETE_BATCH):
+            batch = objects[start : start + DELETE_BATCH]
+            keys = [{"Key": under + o.key} for o in batch]
+            assert all(k["Key"].startswith(under) for k in keys)
+            try:
+                answer = s3.delete_objects(Bucket=where.bucket, Delete={"Objects": keys, "Quiet": True}, **settings.read_args())
+            except ClientError as e:
+                raise s3_error(e, where.bucket, under, "DeleteObject") from None
+            errors = answer.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise DdbS3Error(
+                    f"{entry.uri}: {len(errors)} object(s) not deleted ({first.get('Code')} on {first.get('Key')}: {first.get('Message')}); "
+                    f"{deleted} deleted so far; run prune again"
+                )
+            deleted += len(batch)
+            size += sum(o.size for o in batch)
+            if on_batch:
+                on_batch(len(batch))
     return deleted, size

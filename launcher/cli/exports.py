@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import Field, field_validator
 
 from launcher.aws.session import Aws
 from launcher.cli.base import build, cli, options, out
-from launcher.core.errors import BadInput
+from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 from launcher.options import FLAG_ONLY, Options
@@ -43,6 +44,7 @@ class PruneOptions(Options):
     )
     grace: str = Field("24h", description="delete incomplete exports (killed runs) only once older than this")
     dry_run: bool = Field(False, description="print what would be deleted and stop", json_schema_extra=FLAG_ONLY)
+    yes: bool = Field(False, description="delete without asking (on a terminal prune asks first)", json_schema_extra=FLAG_ONLY)
     table: str | None = Field(None, description="only this table's exports", json_schema_extra=FLAG_ONLY)
 
     @field_validator("keep_last")
@@ -184,6 +186,13 @@ def prune(where: str, as_json: bool, **kw: Any) -> None:
         if as_json:
             _print(json.dumps(doc))
         return
+    # On a terminal a person is there to say yes; a script (no terminal) said what to delete in its flags.
+    if (
+        not opts.yes
+        and sys.stdin.isatty()
+        and not click.confirm(f"delete {len(plan.delete)} export(s), {size_text(plan.bytes)}?", default=False, err=True)
+    ):
+        raise DdbS3Error("prune cancelled: nothing deleted (--yes deletes without asking)")
     objects = 0
     for d in plan.delete:
         n, size = delete_export(s3, d.entry, settings)

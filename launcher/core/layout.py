@@ -22,6 +22,7 @@ from typing import Any
 
 STARTED = "_started"
 DATA_DIR = "data"
+ARTIFACTS_DIR = "_ddb_s3_artifacts"  # <prefix>/_ddb_s3_artifacts/<export-id>/: a run's uploads, beside AWSDynamoDB/
 MANIFEST_FILES = "manifest-files.json"
 MANIFEST_FILES_MD5 = "manifest-files.md5"
 MANIFEST_SUMMARY = "manifest-summary.json"

@@ -261,17 +261,20 @@ def test_delete_removes_one_folder_in_batches_and_nothing_beside_it(local_stack,
     upload_folder(s3, bucket, INCREMENTAL, "p/AWSDynamoDB/")  # an incremental export and the shared data/
     s3.put_object(Bucket=bucket, Key=f"p/AWSDynamoDB/{export_id}x/keep", Body=b"k")  # a neighbour with the same start
     s3.put_object(Bucket=bucket, Key=f"p/AWSDynamoDB/{export_id}", Body=b"k")  # a key equal to the folder name
+    for name in ("export_job.py", "ddb-s3-spark-helpers.jar"):  # the run's uploads: deleted with it
+        s3.put_object(Bucket=bucket, Key=f"p/_ddb_s3_artifacts/{export_id}/{name}", Body=b"a")
+    s3.put_object(Bucket=bucket, Key=f"p/_ddb_s3_artifacts/{export_id}x/export_job.py", Body=b"a")  # another run's
     before = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     entries = {e.export_id: e for e in list_exports(s3, S3Uri(bucket, "p"), S3WriteSettings())}
     assert len(entries) == 3 and "data" not in entries  # the shared data/ is no export (nor is the key beside the folder)
     monkeypatch.setattr(catalog, "DELETE_BATCH", 4)
     spy = Spy(s3)
     n, size = catalog.delete_export(spy, entries[export_id], S3WriteSettings("123456789012"))
-    assert n == entries[export_id].objects == 10 and size == entries[export_id].total_bytes
-    assert [len(kw["Delete"]["Objects"]) for name, kw in spy.calls if name == "delete_objects"] == [4, 4, 2]
+    assert n == entries[export_id].objects + 2 == 12 and size == entries[export_id].total_bytes + 2
+    assert [len(kw["Delete"]["Objects"]) for name, kw in spy.calls if name == "delete_objects"] == [4, 4, 2, 2]
     assert all(kw.get("ExpectedBucketOwner") == "123456789012" for _, kw in spy.calls)
     after = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert before - after == {k for k in before if k.startswith(f"p/AWSDynamoDB/{export_id}/")}
+    assert before - after == {k for k in before if k.startswith((f"p/AWSDynamoDB/{export_id}/", f"p/_ddb_s3_artifacts/{export_id}/"))}
     incremental = next(e for e in entries.values() if e.export_type == "INCREMENTAL_EXPORT")
     catalog.delete_export(s3, incremental, S3WriteSettings())
     assert {k for k in after if k.startswith("p/AWSDynamoDB/data/")} <= {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
@@ -356,3 +359,43 @@ def test_cli_prune_plans_first_then_deletes(local_stack):
     assert proc.returncode == 2 and "--keep-last: must be at least 1" in proc.stderr
     proc = ddb_s3("exports", "prune", f"s3://{bucket}/p", "--older-than", "30 days")
     assert proc.returncode == 2 and "--older-than: must be a duration like 30d or 24h" in proc.stderr
+
+
+def test_cli_prune_on_a_terminal_asks_first(local_stack):
+    """A person at a terminal confirms a real prune (issue 24.9): "n" (or just Enter) deletes
+    nothing and exits 1; --yes does not ask. Scripts (no terminal) are not asked, as above."""
+    import pty
+
+    s3 = boto3.client("s3")
+    bucket = unique_name("catask").lower()
+    s3.create_bucket(Bucket=bucket)
+    _new, old = (write_ours(s3, bucket, "p", "TableA", timedelta(days=d)) for d in (1, 40))
+
+    def on_terminal(*args: str, answer: bytes) -> tuple[int, str]:
+        primary, secondary = pty.openpty()
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "ddb-s3"), *args], stdin=secondary, stdout=secondary,
+                                stderr=secondary, env=os.environ.copy())
+        os.close(secondary)
+        os.write(primary, answer)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the other side closed: the process is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(primary)
+        return proc.wait(timeout=60), shown.decode(errors="replace")
+
+    def ids() -> set[str]:
+        return {o["Key"].split("/")[2] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+
+    code, screen = on_terminal("exports", "prune", f"s3://{bucket}/p", "--keep-last", "1", answer=b"n\n")
+    assert code == 1 and "delete 1 export(s), " in screen and "[y/N]" in screen, screen
+    assert "prune cancelled: nothing deleted" in screen, screen
+    assert old in ids()
+    code, screen = on_terminal("exports", "prune", f"s3://{bucket}/p", "--keep-last", "1", "--yes", answer=b"")
+    assert code == 0 and "[y/N]" not in screen and "deleted 1 export(s)" in screen, screen
+    assert old not in ids()
