@@ -5,15 +5,19 @@ for. This module asks first: the roles (and where their paths put them), the ins
 role, the service-linked role, a subnet that reaches S3 and DynamoDB, the bucket and its owner, the
 table, and the EC2 vCPU quota against the cluster. Each answer becomes a Finding, one line.
 
+Each role's trust policy (in GetRole's answer) must let the service that assumes it do so.
+
 The verdicts are pure functions of what AWS answered (tested without AWS); `check()` makes the calls.
 Every call here is one `ddb-s3 iam-policy --for doctor --runner R` grants (launcher/aws/iam_policies.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -86,6 +90,51 @@ def role_verdict(flag: str, given: str, found: dict[str, Any] | None) -> Finding
     return Finding(OK, "role", f"{arn} ({flag}; a name: path / assumed, and found there)")
 
 
+# Who assumes each role the run passes (its trust policy must name the service): EMR's service role,
+# the instance profile's role (EC2), the EMR Serverless job runtime role, the Glue job's role.
+TRUSTED_SERVICE = {
+    "--service-role": "elasticmapreduce.amazonaws.com",
+    "--instance-profile": "ec2.amazonaws.com",
+    "--execution-role": "emr-serverless.amazonaws.com",
+    "--glue-role": "glue.amazonaws.com",
+}
+
+
+def _as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [] if v is None else [v]
+
+
+def trusts(document: Any, service: str) -> bool:
+    """Whether a role's trust policy (GetRole's AssumeRolePolicyDocument, decoded) lets `service`
+    assume it: an Allow of sts:AssumeRole to the service principal (or its aws-cn form, .cn)."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(unquote(document))
+        except ValueError:
+            return False
+    for st in _as_list((document or {}).get("Statement")):
+        if st.get("Effect") != "Allow" or not any(a in ("sts:AssumeRole", "sts:*", "*") for a in _as_list(st.get("Action"))):
+            continue
+        principal = st.get("Principal") or {}
+        services = _as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        if any(str(p) in (service, service + ".cn") for p in services):
+            return True
+    return False
+
+
+def trust_verdict(flag: str, role: dict[str, Any]) -> Finding | None:
+    """None when the role trusts the service that assumes it, else what to fix."""
+    service = TRUSTED_SERVICE[flag]
+    if trusts(role.get("AssumeRolePolicyDocument"), service):
+        return None
+    return Finding(
+        MISSING,
+        "role",
+        f"{role['Arn']} does not trust {service} (its trust policy has no Allow of sts:AssumeRole to that service): "
+        f"add it (aws iam update-assume-role-policy --role-name {role['RoleName']} --policy-document ...)",
+    )
+
+
 def profile_verdict(given: str, found: dict[str, Any] | None) -> list[Finding]:
     """The EC2 instance profile (GetInstanceProfile's InstanceProfile; None: it does not exist), and
     the role it holds, which the launcher passes to EC2."""
@@ -103,6 +152,9 @@ def profile_verdict(given: str, found: dict[str, Any] | None) -> list[Finding]:
         return [Finding(MISSING, "instance profile", f"{found['Arn']} holds no role: add one (aws iam add-role-to-instance-profile)")]
     role = roles[0]
     out = [Finding(OK, "instance profile", f"{found['Arn']} holds the role {role['Arn']}")]
+    untrusted = trust_verdict("--instance-profile", role)
+    if untrusted:
+        out = [untrusted]
     if role["RoleName"] != found["InstanceProfileName"] or role.get("Path", "/") != "/":
         out.append(
             Finding(
@@ -301,7 +353,13 @@ def check_roles(aws: Aws, t: Target) -> list[Finding]:
     out = []
     for flag, role in t.roles:
         found, why = _call(iam.get_role, ("NoSuchEntity",), RoleName=_name(role))
-        out.append(_not_checked("role", role, why) if why else role_verdict(flag, role, found and found["Role"]))
+        if why:
+            out.append(_not_checked("role", role, why))
+            continue
+        out.append(role_verdict(flag, role, found and found["Role"]))
+        untrusted = found and trust_verdict(flag, found["Role"])
+        if untrusted:
+            out.append(untrusted)
     if t.runner in SERVICE_LINKED_ROLES:
         _, name = SERVICE_LINKED_ROLES[t.runner]
         found, why = _call(iam.get_role, ("NoSuchEntity",), RoleName=name)

@@ -21,7 +21,12 @@ from launcher.aws.preflight import MISSING, NOT_CHECKED, NOTE, OK, Finding
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
-TRUST = '{"Version": "2012-10-17", "Statement": []}'
+TRUST = '{"Version": "2012-10-17", "Statement": []}'  # trusts no one (roles doctor only looks up)
+
+
+def trust(service: str) -> str:
+    return ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
+            f'"Principal": {{"Service": "{service}"}}}}]}}')
 
 
 # --------------------------------------------------------------------------- verdicts (no AWS)
@@ -29,6 +34,25 @@ TRUST = '{"Version": "2012-10-17", "Statement": []}'
 
 def role(name: str, path: str = "/") -> dict[str, Any]:
     return {"RoleName": name, "Path": path, "Arn": f"arn:aws:iam::{ACCOUNT}:role{path}{name}"}
+
+
+@pytest.mark.unit
+def test_a_role_must_trust_the_service_that_assumes_it():
+    import json
+
+    assert preflight.trusts(json.loads(trust("glue.amazonaws.com")), "glue.amazonaws.com")
+    assert preflight.trusts(trust("glue.amazonaws.com"), "glue.amazonaws.com")  # the wire's URL-encoded text, decoded
+    assert preflight.trusts({"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
+                                            "Principal": {"Service": ["ec2.amazonaws.com.cn"]}}]}, "ec2.amazonaws.com")
+    assert not preflight.trusts(json.loads(trust("ec2.amazonaws.com")), "glue.amazonaws.com")
+    assert not preflight.trusts({"Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "glue.amazonaws.com"}}]}, "glue.amazonaws.com")
+    assert not preflight.trusts({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}, "glue.amazonaws.com")
+    found = dict(role("g"), AssumeRolePolicyDocument=json.loads(trust("ec2.amazonaws.com")))
+    verdict = preflight.trust_verdict("--glue-role", found)
+    assert verdict is not None and verdict.status == MISSING and "does not trust glue.amazonaws.com" in verdict.message
+    assert preflight.trust_verdict("--service-role", dict(found, AssumeRolePolicyDocument=trust("elasticmapreduce.amazonaws.com"))) is None
 
 
 @pytest.mark.unit
@@ -46,11 +70,13 @@ def test_a_role_by_name_is_ok_only_at_the_path_slash():
 @pytest.mark.unit
 def test_an_instance_profile_whose_role_has_another_name_says_which_policy_to_print():
     profile = {"InstanceProfileName": "nodes", "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/nodes",
-               "Roles": [role("exporter-nodes", "/emr/")]}
+               "Roles": [dict(role("exporter-nodes", "/emr/"), AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))]}
     got = preflight.profile_verdict("nodes", profile)
     assert [f.status for f in got] == [OK, NOTE]
     assert f"--instance-profile nodes --instance-role arn:aws:iam::{ACCOUNT}:role/emr/exporter-nodes" in got[1].message
     assert preflight.profile_verdict("nodes", dict(profile, Roles=[]))[0].status == MISSING
+    untrusted = preflight.profile_verdict("nodes", dict(profile, Roles=[role("exporter-nodes", "/emr/")]))
+    assert untrusted[0].status == MISSING and "does not trust ec2.amazonaws.com" in untrusted[0].message
     assert preflight.profile_verdict("nodes", None)[0].status == MISSING
 
 
@@ -165,8 +191,8 @@ def ready_subnet(region: str) -> Iterator[str]:
 def emr_roles() -> tuple[str, str]:
     iam = client("iam")
     service, nodes = unique_name("emr-svc"), unique_name("emr-nodes")
-    iam.create_role(RoleName=service, AssumeRolePolicyDocument=TRUST)
-    iam.create_role(RoleName=nodes, AssumeRolePolicyDocument=TRUST)
+    iam.create_role(RoleName=service, AssumeRolePolicyDocument=trust("elasticmapreduce.amazonaws.com"))
+    iam.create_role(RoleName=nodes, AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
     iam.create_instance_profile(InstanceProfileName=nodes)
     iam.add_role_to_instance_profile(InstanceProfileName=nodes, RoleName=nodes)
     ensure_service_linked_role("emr")
@@ -203,7 +229,8 @@ def test_a_missing_role_is_one_line_and_exit_1(aws_env, fresh_table, bucket, cap
 def test_a_role_under_service_role_given_by_name_is_missing_and_its_arn_is_ok(aws_env, fresh_table, bucket, capsys):
     table = fresh_table()
     name = unique_name("AWSGlueServiceRole")
-    arn = client("iam").create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    arn = client("iam").create_role(RoleName=name, Path="/service-role/",
+                                    AssumeRolePolicyDocument=trust("glue.amazonaws.com"))["Role"]["Arn"]
     assert "/service-role/" in arn
     code, lines, _ = doctor(capsys, "--runner", "glue", "--table", table, "--to", f"s3://{bucket}/ddb", "--glue-role", name)
     assert code == 1
