@@ -75,6 +75,23 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     )
 
 
+KEPT_RUNS = 20  # the local runs' folders (step logs, rendered job) kept in the user's cache
+
+
+def keep_recent_runs(folder: Path, keep: int = KEPT_RUNS) -> list[Path]:
+    """Delete all but the `keep` newest run folders (by modification time) under `folder`, so the
+    cache does not grow with every export; returns what was deleted. A folder a run is writing is
+    among the newest."""
+    import shutil
+
+    if not folder.is_dir():
+        return []
+    runs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return runs[keep:]
+
+
 def runner_class(plan: ExportPlan) -> type[Runner]:
     """The plan's backend's runner (launcher/backends.py), imported on demand."""
     backend = NATIVE if plan.engine == Engine.NATIVE else BACKENDS[plan.runner]
@@ -95,7 +112,10 @@ def make_runner(
     `counts` takes the read's running counts (default: a line every few seconds through progress)."""
     cls: Any = runner_class(plan)
     if plan.engine != Engine.NATIVE and plan.runner == RunnerName.LOCAL:  # its steps run here, in a folder
-        runner: Runner = cls(work_dir or runs_dir(), progress, counts=counts)
+        if work_dir is None:
+            work_dir = runs_dir()
+            keep_recent_runs(work_dir)
+        runner: Runner = cls(work_dir, progress, counts=counts)
         return runner
     return cls(
         progress,

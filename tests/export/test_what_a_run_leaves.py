@@ -1,5 +1,6 @@
-"""An interrupted export says what it left (issue 24.8): complete when its summary manifest was
-written before the interrupt, else incomplete, named, with how to remove it. Against moto's S3."""
+"""What a run leaves behind (issue 24.8, 24.9): an interrupted export says whether it is complete
+(its summary manifest written before the interrupt) or incomplete, named, with how to remove it;
+the local runs' cache keeps only the newest runs. Against moto's S3 and a temporary folder."""
 from __future__ import annotations
 
 from typing import Any
@@ -27,3 +28,21 @@ def test_interrupted_line_tells_a_committed_export_from_an_incomplete_one(s3: An
         f"export {plan.export_uri} is complete (committed before the interrupt, not verified by this run):"
         f" `ddb-s3 verify {plan.export_uri}` checks it"
     )
+
+
+@pytest.mark.unit
+def test_the_local_runs_cache_keeps_only_the_newest_runs(tmp_path) -> None:
+    """~/.cache/ddb-s3/runs grew with every export (issue 24.9): the oldest run folders go."""
+    import os
+
+    from launcher.export.flow import keep_recent_runs
+
+    for i in range(25):
+        run = tmp_path / f"run-{i:02d}"
+        run.mkdir()
+        (run / "step-1.log").write_text("log")
+        os.utime(run, (1_700_000_000 + i, 1_700_000_000 + i))
+    (tmp_path / "note.txt").write_text("not a run")
+    deleted = keep_recent_runs(tmp_path, keep=20)
+    assert sorted(p.name for p in deleted) == [f"run-{i:02d}" for i in range(5)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["note.txt", *(f"run-{i:02d}" for i in range(5, 25))]
