@@ -48,9 +48,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,6 +68,8 @@ from botocore.config import Config
 
 from launcher.core.procs import die_with_parent
 from launcher.core.s3uri import S3Uri
+from launcher.dev.connectors import SDK_V2_DIR, connector_jar, emr_spark_defaults, sdk_v2_jar
+from launcher.dev.spark_cluster import StandaloneCluster
 
 POLL_S = 0.2
 # The conventions this emulator keeps are the services' documented ones, written here from AWS's
@@ -100,7 +104,15 @@ def last_exception(lines: list[str]) -> str:
 
 ARCHIVE_SECONDS = 3.0  # a running step's logs to LogUri: EMR does it every ~5 minutes; short here for the tests
 SHUTDOWN = "SHUTDOWN"  # a node folder's marker: `shutdown` ran on it
-SPARK_MASTER = "local[2,4]"  # two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
+SPARK_MASTER = "local[2,4]"  # EMR Serverless and Glue: two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
+# EMR (Spark's own default, which EMR keeps: Release Guide, "Spark" configuration): a task is tried 4 times.
+TASK_MAX_FAILURES = "4"
+CORE_NODES = 2  # at most this many core nodes get a folder and a Worker: two cores on this machine
+START_SECONDS = 120.0  # a cluster's Spark daemons must be up within this
+# EMR Management Guide, "Create bootstrap actions to install additional software" (its conditional example).
+INSTANCE_INFO = "/mnt/var/lib/info/instance.json"
+# Where an executor's working folder is, seen from its node folder: <node>/spark/work/<app id>/<executor id>.
+EXECUTOR_NODE_ROOT = Path("../../../..")
 EMR_PYTHON_ENV = "DDB_S3_EMR_PYTHON"  # the Python 3.9 that plays EMR 7's python3 (make py39)
 # What the EC2 instance profile gives the nodes: credentials of their own (fake, like the stack's), never
 # the launcher's, so every call a node makes (bootstrap actions, artifacts, the steps, log archiving)
@@ -113,6 +125,12 @@ GLUE_DONE_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIR
 APP_CREATING_SECONDS_ENV = "DDB_S3_LOCAL_APP_CREATING_SECONDS"  # how long a new EMR Serverless application is CREATING
 MINUTE_SECONDS_ENV = "DDB_S3_LOCAL_MINUTE_SECONDS"  # seconds a minute of executionTimeoutMinutes lasts here
 JOB_DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
+
+
+def core_nodes(cluster: Any) -> int:
+    """How many core nodes get a folder: the request's core instance count, at most CORE_NODES."""
+    groups = cluster.instance_groups
+    return min(CORE_NODES, sum(int(g.num_instances) for g in groups if g.role == "CORE"))
 
 
 def cancel_pending(cluster: Any) -> None:
@@ -320,6 +338,9 @@ def patch_moto_glue() -> None:
     responses.GlueResponse.batch_stop_job_run = batch_stop_job_run
 
 
+_SEAM = threading.Lock()
+
+
 class StepFailed(Exception):
     pass
 
@@ -332,6 +353,7 @@ class Executor:
         self.env = env  # what a step's processes see: endpoints, region, credentials chain, Python
         self.seen: set[str] = set()
         self.node_groups: dict[str, list[int]] = {}  # cluster id -> process groups of its bootstrap actions
+        self.spark: dict[str, StandaloneCluster] = {}  # cluster id -> its Spark standalone cluster, while it runs
         self.stop = threading.Event()
         self.s3 = self.s3_client(INSTANCE_PROFILE_CREDENTIALS)  # the nodes' S3: artifacts, bootstrap scripts, step logs
         self.job_s3 = self.s3_client(JOB_ROLE_CREDENTIALS)  # an EMR Serverless job run's S3
@@ -393,20 +415,28 @@ class Executor:
     # --- a cluster -----------------------------------------------------------------------
 
     def run_cluster(self, cluster: Any) -> None:
-        node = self.work / cluster.id
-        (node / "bin").mkdir(parents=True, exist_ok=True)
-        sudo = node / "bin" / "sudo"
-        sudo.write_text('#!/bin/sh\n# local EMR: no privileges, and the node folder instead of /\nexec "$@"\n')
-        # The primary node shutting down ends the cluster (bootstrap/max-runtime.sh relies on it).
-        shutdown = node / "bin" / "shutdown"
-        shutdown.write_text(f'#!/bin/sh\n# local EMR: this node shuts down\ntouch "{node / SHUTDOWN}"\n')
-        for script in (sudo, shutdown):
-            script.chmod(0o755)
-        self.watch_shutdown(cluster, node)
+        """A cluster's life. Its nodes are folders under <work>/<cluster id>/: `primary`, and a folder
+        per core node (at most CORE_NODES; none for a single-node cluster, whose primary node runs the
+        executors, as EMR's does); together they are a Spark standalone cluster (StandaloneCluster),
+        started as the cluster starts and stopped when it ends."""
+        primary = self.work / cluster.id / "primary"
+        cores = [self.work / cluster.id / f"core-{n}" for n in range(1, core_nodes(cluster) + 1)]
+        for node in (primary, *cores):
+            self.prepare_node(cluster, node, is_master=node == primary)
+        spark = self.spark[cluster.id] = StandaloneCluster(spark_home(), cluster.id, self.work / cluster.id)
+        self.watch_shutdown(cluster, primary)
         try:
+            # EMR starts its applications after the bootstrap actions; the Master's JVM starts while
+            # they run here (it reads nothing they install), the Workers once it listens.
+            spark.start_master(self.node_env(primary))
             cluster.state = "BOOTSTRAPPING"
-            for n, action in enumerate(cluster.bootstrap_actions, 1):
-                self.bootstrap(cluster, node, n, action)
+            for node in (primary, *cores):  # EMR Management Guide, "Create bootstrap actions": on every node
+                for n, action in enumerate(cluster.bootstrap_actions, 1):
+                    self.bootstrap(cluster, node, n, action)
+            spark.wait_master(START_SECONDS)
+            for node in cores or [primary]:
+                spark.start_worker(node, self.node_env(node))
+            spark.wait_workers(START_SECONDS)
             cluster.state = "RUNNING"
             cluster.ready_datetime = _now()
             while not self.ended(cluster):
@@ -419,7 +449,7 @@ class Executor:
                     self.end(cluster, "TERMINATED", "ALL_STEPS_COMPLETED", "Steps completed")
                     return
                 cluster.state = "RUNNING"
-                ok = self.run_step(cluster, node, step)
+                ok = self.run_step(cluster, primary, step)
                 if not ok and step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
                     self.end(cluster, "TERMINATED_WITH_ERRORS", "STEP_FAILURE", "Shut down as step failed")
                     return
@@ -429,6 +459,38 @@ class Executor:
             self.end(cluster, "TERMINATED_WITH_ERRORS", "BOOTSTRAP_FAILURE", str(e))
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the cluster
             self.end(cluster, "TERMINATED_WITH_ERRORS", "INTERNAL_ERROR", f"local EMR: {type(e).__name__}: {e}")
+        finally:
+            spark.stop()
+            self.spark.pop(cluster.id, None)
+
+    def prepare_node(self, cluster: Any, node: Path, is_master: bool) -> None:
+        """A node folder: `sudo` and `shutdown` shims, the instance's info file and the release's
+        connector at EMR's path."""
+        (node / "bin").mkdir(parents=True, exist_ok=True)
+        sudo = node / "bin" / "sudo"
+        sudo.write_text('#!/bin/sh\n# local EMR: no privileges, and the node folder instead of /\nexec "$@"\n')
+        # The primary node shutting down ends the cluster (bootstrap/max-runtime.sh relies on it).
+        shutdown = node / "bin" / "shutdown"
+        shutdown.write_text(f'#!/bin/sh\n# local EMR: this node shuts down\ntouch "{node / SHUTDOWN}"\n')
+        for script in (sudo, shutdown):
+            script.chmod(0o755)
+        # EMR Management Guide, "Create bootstrap actions to install additional software": a bootstrap
+        # action tells the primary node by /mnt/var/lib/info/instance.json's "isMaster".
+        info = node / INSTANCE_INFO.lstrip("/")
+        info.parent.mkdir(parents=True, exist_ok=True)
+        info.write_text(json.dumps({"isMaster": is_master, "isRunningResourceManager": is_master}) + "\n")
+        # EMR Release Guide, emr-ddb: the release's connector on every node; and the SDK v2 bundle an
+        # EMR 7 node has on Spark's class path (launcher/dev/connectors.py says where each comes from).
+        with _SEAM:  # the seam makes its jars once, in a shared folder: one cluster thread at a time
+            connector, sdk = connector_jar(cluster.release_label or ""), sdk_v2_jar()
+        for source, at in ((connector, EMR_DDB_CONNECTOR), (sdk, f"{SDK_V2_DIR}/{sdk.name}")):
+            jar = node / at.lstrip("/")
+            jar.parent.mkdir(parents=True, exist_ok=True)
+            if not jar.exists():
+                try:
+                    os.link(source, jar)
+                except OSError:
+                    shutil.copyfile(source, jar)
 
     def watch_shutdown(self, cluster: Any, node: Path) -> None:
         """A thread that ends the cluster when its primary node shuts down, as EMR does, and then
@@ -443,6 +505,9 @@ class Executor:
             for pgid in self.node_groups.pop(cluster.id, []):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pgid, signal.SIGKILL)
+            spark = self.spark.get(cluster.id)
+            if spark is not None:  # the nodes go: their Spark daemons and executors with them
+                spark.stop()
 
         threading.Thread(target=watch, daemon=True, name=f"{cluster.id}-shutdown").start()
 
@@ -460,6 +525,8 @@ class Executor:
 
     def node_env(self, node: Path, credentials: dict[str, str] = INSTANCE_PROFILE_CREDENTIALS) -> dict[str, str]:
         env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node), **credentials)
+        env.pop("PYTHONPATH", None)  # a node has none of this checkout: the job gets what spark-submit ships
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"  # every node of a local cluster is this machine's loopback
         env["PATH"] = f"{node / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}"
         python = env.get(EMR_PYTHON_ENV)
         if python:
@@ -494,7 +561,7 @@ class Executor:
             proc.wait(timeout=600)
         if proc.returncode != 0:
             cause = last_exception(log.read_text(errors="replace").splitlines())
-            raise StepFailed(f"bootstrap action {n} ({action.name}) failed with exit {proc.returncode}: {cause}")
+            raise StepFailed(f"bootstrap action {n} ({action.name}) failed on {node.name} with exit {proc.returncode}: {cause}")
 
     # --- a step ------------------------------------------------------------------------------
 
@@ -505,7 +572,7 @@ class Executor:
         folder.mkdir(parents=True, exist_ok=True)
         stdout, stderr = folder / "stdout", folder / "stderr"
         try:
-            cmd = self.command(step, node, folder)
+            cmd = self.command(cluster, step, node, folder)
         except StepFailed as e:
             stderr.write_text(str(e) + "\n")
             stdout.write_text("")
@@ -574,13 +641,13 @@ class Executor:
             self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
         return emr_step_log(cluster.log_uri, cluster.id, step.id, "stderr")
 
-    def command(self, step: Any, node: Path, folder: Path) -> list[str]:
+    def command(self, cluster: Any, step: Any, node: Path, folder: Path) -> list[str]:
         """What command-runner.jar would run, with EMR's paths and s3:// artifacts made local."""
         args = list(step.args)
         if step.jar != "command-runner.jar" or not args:
             raise StepFailed(f"local EMR runs command-runner.jar steps only, not {step.jar!r}")
         if args[0] == "spark-submit":
-            return self.spark_submit(args[1:], node, folder)
+            return self.emr_spark_submit(cluster, args[1:], node, folder)
         if args[0] == "hive-script":
             return self.hive_script(args, folder)
         raise StepFailed(f"local EMR cannot run {args[0]!r} steps")
@@ -601,7 +668,39 @@ class Executor:
         )
         return hive_local_command(hive_args, session)
 
-    def spark_submit(self, args: list[str], node: Path, folder: Path, s3: Any = None) -> list[str]:
+    def emr_spark_submit(self, cluster: Any, args: list[str], node: Path, folder: Path) -> list[str]:
+        """The step's spark-submit on the primary node, against the cluster's Spark standalone Master.
+
+        The driver runs here, in client mode, whatever the step's --deploy-mode: command-runner.jar
+        runs spark-submit on the primary node, where `--deploy-mode client` (EMR's default) runs the
+        driver, and `--deploy-mode cluster` means YARN cluster mode (EMR Release Guide, "Add a Spark
+        step"; Spark's "Running on YARN"), which a standalone Master has no equivalent for (it has
+        no Python cluster mode). The release's spark-defaults come as --conf before the step's own
+        options, which win as on EMR; an executor's entries are paths on its own node, seen from its
+        working folder."""
+        spark = self.spark[cluster.id]
+        label = cluster.release_label or ""
+        driver_defaults = emr_spark_defaults(label, node)
+        executor_defaults = emr_spark_defaults(label, EXECUTOR_NODE_ROOT)
+        confs = {**spark.submit_confs(), "spark.task.maxFailures": TASK_MAX_FAILURES}
+        for key, value in driver_defaults.items():
+            confs[key] = executor_defaults.get(key, value) if key.startswith("spark.executor.") else value
+        assert spark.url is not None
+        cmd = self.spark_submit(args, node, folder, master=spark.url, confs=confs, connector=node / EMR_DDB_CONNECTOR.lstrip("/"))
+        return [*cmd[:1], "--deploy-mode", "client", *cmd[1:]]
+
+    def spark_submit(
+        self,
+        args: list[str],
+        node: Path,
+        folder: Path,
+        s3: Any = None,
+        master: str = SPARK_MASTER,
+        confs: dict[str, str] | None = None,
+        connector: Path | None = None,
+    ) -> list[str]:
+        """spark-submit with the step's own arguments, its s3:// artifacts fetched into `folder`, EMR's
+        connector path mapped to `connector` (else to the local connector build)."""
         from launcher.export.run.jars import connector_classpath
         from launcher.export.run.local import spark_submit_path
 
@@ -615,7 +714,9 @@ class Executor:
             if arg in ("--jars", "--py-files", "--files") and i + 1 < len(args):
                 local: list[str] = []
                 for item in args[i + 1].split(","):
-                    if item == EMR_DDB_CONNECTOR:  # the release's connector: the local connector build
+                    if item == EMR_DDB_CONNECTOR and connector is not None:  # the node's copy: spark-submit ships it
+                        local.append(str(connector))
+                    elif item == EMR_DDB_CONNECTOR:  # the release's connector: the local connector build
                         local += [str(p) for p in connector_classpath() if not p.name.startswith("ddb-s3-spark-helpers")]
                     elif item.startswith("s3://"):
                         local.append(str(self.fetch(item, folder / "artifacts", s3)))
@@ -633,7 +734,8 @@ class Executor:
                 break
             out.append(arg)
             i += 1
-        return [spark_submit_path(), "--master", SPARK_MASTER, "--driver-memory", "1g", "--conf", "spark.ui.enabled=false", *out]
+        conf_args = [a for key, value in (confs or {"spark.ui.enabled": "false"}).items() for a in ("--conf", f"{key}={value}")]
+        return [spark_submit_path(), "--master", master, "--driver-memory", "1g", *conf_args, *out]
 
     # --- an EMR Serverless job run -----------------------------------------------------------
 
@@ -810,6 +912,8 @@ def serve(port: int, work: Path, host: str = "127.0.0.1") -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        for spark in list(executor.spark.values()):  # no cluster's JVMs outlive the server
+            spark.stop()
         server.stop()
 
 
