@@ -68,7 +68,7 @@ from botocore.config import Config
 
 from launcher.core.procs import die_with_parent
 from launcher.core.s3uri import S3Uri
-from launcher.dev.connectors import SDK_V2_DIR, connector_jar, emr_spark_defaults, sdk_v2_jar
+from launcher.dev.connectors import SDK_V2_DIR, connector_jar, emr_spark_defaults, sdk_v2_jar, yarn_container_classpath
 from launcher.dev.spark_cluster import StandaloneCluster
 
 POLL_S = 0.2
@@ -685,6 +685,11 @@ class Executor:
         confs = {**spark.submit_confs(), "spark.task.maxFailures": TASK_MAX_FAILURES}
         for key, value in driver_defaults.items():
             confs[key] = executor_defaults.get(key, value) if key.startswith("spark.executor.") else value
+        # YARN gives its containers, the executors, the node's `hadoop classpath`, the connector on it
+        # (dev/connectors.py yarn_container_classpath); the standalone Worker's executors get it here.
+        yarn = os.pathsep.join(yarn_container_classpath(label, EXECUTOR_NODE_ROOT))
+        cp = confs.get("spark.executor.extraClassPath")
+        confs["spark.executor.extraClassPath"] = f"{cp}{os.pathsep}{yarn}" if cp else yarn
         assert spark.url is not None
         cmd = self.spark_submit(args, node, folder, master=spark.url, confs=confs, connector=node / EMR_DDB_CONNECTOR.lstrip("/"))
         return [*cmd[:1], "--deploy-mode", "client", *cmd[1:]]

@@ -49,7 +49,8 @@ def test_a_step_runs_its_driver_in_client_mode_against_the_clusters_master(monke
     assert got["spark.task.maxFailures"] == "8"  # the step's own --conf wins over EMR's default (4)
     # the release's spark-defaults: the driver's paths on the primary node, an executor's on its own node
     assert got["spark.driver.extraClassPath"] == f"{tmp_path / 'primary'}/usr/lib/x/*"
-    assert got["spark.executor.extraClassPath"] == "../../../../usr/lib/x/*"
+    # ... and, as YARN gives its containers the node's hadoop classpath, the node's connector
+    assert got["spark.executor.extraClassPath"] == f"../../../../usr/lib/x/*:../../../..{CONNECTOR}"
     assert "-Dddb_s3.local_cluster=j-1" in got["spark.executor.defaultJavaOptions"]
 
 
