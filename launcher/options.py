@@ -149,8 +149,10 @@ def parse_time(text: str | None, what: str) -> datetime | None:
 
 
 def _fraction(v: float) -> float:
+    """A share of a table's capacity, as the connector's dynamodb.*.percent: a fraction, not percent."""
     if not (0 < v <= 1.5):
-        raise ValueError("must be in (0, 1.5]")
+        hint = f" (did you mean {v / 100:g}?)" if 1.5 < v <= 150 else ""
+        raise ValueError(f"must be a fraction of the capacity in (0, 1.5]: 0.05 is 5%, 1 is 100%{hint}")
     return v
 
 
@@ -201,7 +203,7 @@ class ExportRequest(Options):
     to: str = Field(description="destination, s3://bucket/prefix; the export lands under <prefix>/AWSDynamoDB/<export-id>/")
     engine: Engine = Field("spark", description="spark | hive | native | auto")
     reader: Reader = Field("connector", description="spark reader: connector (DynamoDBInputFormat) | segments (boto3 parallel Scan)")
-    read_percent: Fraction = Field(0.5, description="fraction of the table's read capacity to use, in (0, 1.5]")
+    read_percent: Fraction = Field(0.5, description="fraction of the table's read capacity to use: 0.5 is 50%, in (0, 1.5]")
     consistent_read: bool = Field(False, description="strongly consistent Scan (reader segments only; costs twice the read units)")
     segments: int | None = Field(None, description="parallel scan segments (default: from table size and read budget)")
     on_demand_read_units: Count = Field(40000, description="read units assumed for an on-demand table (the connector's convention)")
@@ -419,7 +421,7 @@ class RestoreOptions(Options):
     table: str = Field(description="table to write into", json_schema_extra=FLAG_ONLY)
     overwrite: bool = Field(False, description="overwrite existing items (BatchWriteItem); default: never overwrite")
     write_percent: Fraction = Field(
-        0.5, description="fraction of the table's write capacity to use (on-demand: of --on-demand-write-units), in (0, 1.5]"
+        0.5, description="fraction of the table's write capacity to use (on-demand: of --on-demand-write-units): 0.5 is 50%, in (0, 1.5]"
     )
     on_demand_write_units: Count = Field(40000, description="write units assumed for an on-demand table (the connector's convention)")
     create_table: bool = Field(False, description="create the table from the export's recorded schema if it does not exist")

@@ -61,7 +61,7 @@ def test_unknown_keys_are_those_no_family_has(tmp_path: Path):
 
 
 @pytest.mark.parametrize("family, flags, message", [
-    (RestoreOptions, {"table": "T", "write_percent": 2}, "--write-percent: must be in (0, 1.5] (got 2)"),
+    (RestoreOptions, {"table": "T", "write_percent": 2}, "--write-percent: must be a fraction of the capacity in (0, 1.5]: 0.05 is 5%, 1 is 100% (did you mean 0.02?) (got 2)"),
     (RestoreOptions, {"table": "T", "on_demand_write_units": 0}, "--on-demand-write-units: must be at least 1"),
     (DownloadOptions, {"concurrency": 0}, "--concurrency: must be at least 1"),
     (ConvertOptions, {"to": "xml", "out": "x"}, "--to: Input should be 'jsonl', 'csv' or 'parquet'"),

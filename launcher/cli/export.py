@@ -214,6 +214,16 @@ def summary_lines(results: list[TableResult], dry_run: bool) -> list[str]:
     ]
 
 
+def budget_source(plan: ExportPlan) -> str:
+    """Where the read budget comes from, and its rounding when the fraction asked for less than a unit."""
+    unit = "RCU" if plan.table.billing_mode == "PROVISIONED" else "on-demand units (--on-demand-read-units)"
+    asked = plan.read_capacity * plan.read_percent
+    text = f"--read-percent {plan.read_percent:g} = {plan.read_percent:.0%} of {plan.read_capacity:,g} {unit}"
+    if plan.read_units_per_second > asked:
+        text += f"; {asked:g} rounded up to the least a read takes"
+    return text
+
+
 def show_plan(plan: ExportPlan) -> None:
     t = plan.table
     if t.size_sampled:
@@ -226,7 +236,7 @@ def show_plan(plan: ExportPlan) -> None:
     if plan.engine == Engine.SPARK:
         say(
             f"plan: reader {plan.reader}, {plan.segments} segments in {len(plan.segment_groups)} tasks, "
-            f"read budget {plan.read_units_per_second:g} units/s"
+            f"read budget {plan.read_units_per_second:g} units/s ({budget_source(plan)})"
             + (f" (the connector's tasks read at {plan.effective_read_units_per_second:g})" if plan.reader == Reader.CONNECTOR else "")
             + (", consistent reads" if plan.consistent_read else "")
         )

@@ -109,7 +109,8 @@ class ExportPlan(BaseModel):
     reader: Reader
     runner: RunnerName
     consistent_read: bool
-    read_percent: float
+    read_percent: float  # a fraction (0.5 = 50%), as the connector's dynamodb.throughput.read.percent
+    read_capacity: float  # what read_percent is a fraction of: the table's RCU, or --on-demand-read-units
     region: str
     endpoints: dict[str, str | None]  # dynamodb, s3: None means AWS's own
     export_id: str
@@ -364,6 +365,7 @@ def make_plan(
         runner=RunnerName(request.runner),
         consistent_read=request.consistent_read,
         read_percent=request.read_percent,
+        read_capacity=capacity,
         region=region,
         endpoints=endpoints,
         export_id=export_id,

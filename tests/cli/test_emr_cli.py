@@ -17,8 +17,8 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([DDB_S3, *args], capture_output=True, text=True, timeout=120)
 
 
-def start(emr, tags: list[dict]) -> str:
-    return emr.run_job_flow(Name="c", ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole",
+def start(emr, tags: list[dict], name: str = "c") -> str:
+    return emr.run_job_flow(Name=name, ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole",
                             JobFlowRole="EMR_EC2_DefaultRole", Tags=tags,
                             Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1,
                                        "KeepJobFlowAliveWhenNoSteps": True})["JobFlowId"]
@@ -27,7 +27,7 @@ def start(emr, tags: list[dict]) -> str:
 def test_clusters_list_and_terminate_only_touch_our_clusters(local_stack):
     emr = boto3.client("emr")
     ours = start(emr, [{"Key": "ddb-s3:managed", "Value": "true"}, {"Key": "ddb-s3:table", "Value": "LabResults"},
-                       {"Key": "ddb-s3:export-id", "Value": "x-1"}])
+                       {"Key": "ddb-s3:export-id", "Value": "x-1"}], name="ddb-s3 export LabResults x-1")
     theirs = start(emr, [{"Key": "team", "Value": "lab"}])
     try:
         listed = [json.loads(line) for line in cli("clusters", "list", "--json").stdout.splitlines()]

@@ -208,7 +208,7 @@ def test_ctrl_c_mid_export_names_the_incomplete_export_and_exits_130(source, s3)
     [
         (["--table", "NoSuchTable", "--to", "s3://{bucket}/x"], "table 'NoSuchTable' not found"),
         (["--table", "{table}", "--to", "s3:/{bucket}/x"], "is not an s3:// URI"),
-        (["--table", "{table}", "--to", "s3://{bucket}/x", "--read-percent", "1.6"], "--read-percent: must be in (0, 1.5]"),
+        (["--table", "{table}", "--to", "s3://{bucket}/x", "--read-percent", "1.6"], "--read-percent: must be a fraction of the capacity in (0, 1.5]"),
         (["--table", "{table}", "--to", "s3://{bucket}/x", "--engine", "pig"], "--engine: Input should be"),
     ],
 )

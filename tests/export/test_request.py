@@ -34,8 +34,8 @@ def test_layers_in_order(tmp_path: Path):
 @pytest.mark.parametrize(
     "flags, message",
     [
-        ({"read_percent": 0}, "--read-percent: must be in (0, 1.5]"),
-        ({"read_percent": 1.6}, "--read-percent: must be in (0, 1.5]"),
+        ({"read_percent": 0}, "--read-percent: must be a fraction of the capacity in (0, 1.5]"),
+        ({"read_percent": 1.6}, "--read-percent: must be a fraction of the capacity in (0, 1.5]"),
         ({"engine": "pig"}, "--engine: Input should be 'spark', 'hive', 'native' or 'auto'"),
         ({"to": "http://x/y"}, "is not an s3:// URI"),
         ({"to": "s3://Bad_Bucket/x"}, "invalid bucket name"),
@@ -74,3 +74,19 @@ def test_config_file_errors(tmp_path: Path):
 
 def test_every_field_has_help():
     assert all(f.description for f in ExportRequest.model_fields.values())
+
+
+def test_read_percent_is_a_fraction_and_the_plan_says_so_and_its_rounding():
+    """--read-percent follows the connector's dynamodb.throughput.read.percent: a fraction (issue 24.5).
+    5 is refused with what 5% is; the plan says which capacity the budget is a share of, and a budget
+    rounded up to the least a read takes is said, not hidden."""
+    from helpers import plan_for, table_description
+    from launcher.cli.export import budget_source
+
+    with pytest.raises(BadInput, match=r"--read-percent: must be a fraction .*0.05 is 5%.*\(did you mean 0.05\?\)"):
+        build_request({"table": "Lab", "to": "s3://lab-backups/x", "read_percent": 5}, environ={})
+    plan = plan_for(table_description(read_units=10), read_percent=0.05)
+    assert plan.read_units_per_second == 1
+    assert budget_source(plan) == "--read-percent 0.05 = 5% of 10 RCU; 0.5 rounded up to the least a read takes"
+    on_demand = plan_for(table_description(billing="PAY_PER_REQUEST"), read_percent=0.25, on_demand_read_units=1000)
+    assert budget_source(on_demand) == "--read-percent 0.25 = 25% of 1,000 on-demand units (--on-demand-read-units)"
