@@ -304,15 +304,29 @@ def print_rendered(rendered: Rendered) -> None:
 @options(ExportRequest, json_flag=False, multiple={"table": "DynamoDB table name (one: render writes one table's artifacts)"})
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="folder to write the artifacts to")
 def render(out_dir: Path, table: tuple[str, ...], **kw: Any) -> None:
-    """Write the job script, steps, bootstrap actions and RunJobFlow request for EMR."""
+    """Write what a cloud run sends, as it would send it: the job script, steps, bootstrap actions, the
+    helper jar, and the runner's requests (EMR's RunJobFlow by default; --runner emr-serverless or glue
+    for theirs)."""
+    import shutil
+
     from launcher.export.flow import plan_export
     from launcher.export.render import cloud_target, render_export
+    from launcher.export.render.base import HELPERS_JAR, uses_helper_jar
+    from launcher.export.run.jars import helper_jar_path
     from launcher.export.run.local import write_artifacts
 
     if len(table) > 1 or any(is_glob(t) for t in table):
         raise BadInput(f"render writes one table's artifacts: give one --table name, not {' '.join(repr(t) for t in table)}")
-    plan = plan_export(build(ExportRequest, dict(kw, table=table[0] if table else None)))
+    request = build(ExportRequest, dict(kw, table=table[0] if table else None))
+    if request.runner in ("local", "auto"):
+        if "runner" in request.model_fields_set:
+            raise BadInput(f"render writes a cloud runner's artifacts, not --runner {request.runner}'s: `export --dry-run` shows those")
+        request = request.model_copy(update={"runner": "emr"})  # what render is for, by default
+    plan = plan_export(request)
     rendered = render_export(plan, cloud_target(plan))
     write_artifacts(rendered, out_dir)
+    if uses_helper_jar(rendered.steps):  # the steps name it: it goes up beside the rendered files
+        shutil.copyfile(helper_jar_path(), out_dir / HELPERS_JAR)
     (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2) + "\n")
-    say(f"rendered {len(rendered.files)} files and {len(rendered.steps)} steps into {out_dir}; upload the files to {plan.artifacts_uri}/")
+    files = sorted(p.name for p in out_dir.iterdir() if p.is_file())
+    say(f"rendered {', '.join(files)} into {out_dir} for --runner {plan.runner}; upload the artifacts to {plan.artifacts_uri}/")

@@ -200,3 +200,37 @@ def test_dry_run_json_plans_each_table(world, s3):
     assert docs[0]["plan"]["export_id"] != docs[1]["plan"]["export_id"]
     assert proc.stderr.count("plan: export ") == 2
     assert s3.list_objects_v2(Bucket=world["bucket"], Prefix="dry/").get("KeyCount", 0) == 0  # nothing started
+
+
+@pytest.mark.integration
+def test_render_writes_every_artifact_its_steps_name_and_the_runners_request(world, tmp_path):
+    """`render --out` writes what the run would upload and send (issue 24.3): every artifact a step
+    names is in the folder, the helper jar included; the default runner gets EMR's RunJobFlow (what
+    render is for), --runner glue its job and run requests; --runner local is refused."""
+    from launcher.cli import cli
+    from launcher.export.run.jars import helper_jar_path
+
+    table, bucket = world["tables"][0], world["bucket"]
+
+    def render(*args: str) -> tuple[Any, Path]:
+        out = tmp_path / "-".join(args or ("default",))
+        res = CliRunner().invoke(cli, ["render", "--table", table, "--to", f"s3://{bucket}/r", "--out", str(out), *args],
+                                 standalone_mode=False)
+        return res, out
+
+    res, out = render()
+    assert res.exception is None, res.output
+    plan = json.loads((out / "plan.json").read_text())
+    steps = json.loads((out / "steps.json").read_text())
+    named = {a.rsplit("/", 1)[1] for s in steps for arg in s["HadoopJarStep"]["Args"] for a in arg.split(",")
+             if a.startswith(plan["artifacts_uri"] + "/")}
+    assert "ddb-s3-spark-helpers.jar" in named and named <= {p.name for p in out.iterdir()}, named
+    assert (out / "ddb-s3-spark-helpers.jar").read_bytes() == helper_jar_path().read_bytes()
+    assert json.loads((out / "run-job-flow.json").read_text())["Steps"] == steps
+
+    res, out = render("--runner", "glue")
+    assert res.exception is None, res.output
+    assert {"glue-job.json", "start-job-run.json"} <= {p.name for p in out.iterdir()}
+
+    res, _ = render("--runner", "local")
+    assert isinstance(res.exception, BadInput) and "render writes a cloud runner's artifacts" in str(res.exception)

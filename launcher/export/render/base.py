@@ -72,6 +72,19 @@ class Rendered:
     glue_job: dict[str, Any] | None = None  # runner glue: CreateJob, or UpdateJob of --glue-job
 
 
+REQUEST_FILES = {  # Rendered's requests, each written by `render --out` as <name>.json
+    "run_job_flow": "run-job-flow.json",
+    "create_application": "create-application.json",
+    "start_job_run": "start-job-run.json",
+    "glue_job": "glue-job.json",
+}
+
+
+def uses_helper_jar(steps: list[dict[str, Any]]) -> bool:
+    """Whether a step puts our helper jar on its class path (then it is uploaded beside the files)."""
+    return any(HELPERS_JAR in a for s in steps for a in s["HadoopJarStep"].get("Args", []))
+
+
 def plan_json(plan: ExportPlan) -> dict[str, Any]:
     return json.loads(plan.model_dump_json())
 

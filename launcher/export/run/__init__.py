@@ -293,10 +293,10 @@ class Runner:
 
     def helper_files(self, steps: list[dict[str, Any]]) -> dict[str, Path]:
         """The helper jar to upload beside the rendered files, when a step puts it on its classpath."""
-        from launcher.export.render.base import HELPERS_JAR
+        from launcher.export.render.base import HELPERS_JAR, uses_helper_jar
         from launcher.export.run.jars import helper_jar_path
 
-        if not any(HELPERS_JAR in a for s in steps for a in s["HadoopJarStep"].get("Args", [])):
+        if not uses_helper_jar(steps):
             return {}
         return {HELPERS_JAR: self.helper_jar or helper_jar_path()}
 

@@ -21,7 +21,7 @@ from launcher.core.procs import die_with_parent
 from launcher.core.result_line import PROGRESS_PREFIX, parse_result
 from launcher.export.plan import ExportPlan
 from launcher.export.render import render_export
-from launcher.export.render.base import Rendered, Target
+from launcher.export.render.base import REQUEST_FILES, Rendered, Target
 from launcher.export.run import Handle, Progress, ReadCount, ReadCounts, Runner, RunResult, Status
 from launcher.export.run.jars import check_java, connector_classpath
 from launcher.export.run.step_logs import probable_cause
@@ -194,5 +194,6 @@ def write_artifacts(rendered: Rendered, folder: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     (folder / "steps.json").write_text(json.dumps(rendered.steps, indent=2) + "\n")
-    if rendered.run_job_flow is not None:
-        (folder / "run-job-flow.json").write_text(json.dumps(rendered.run_job_flow, indent=2) + "\n")
+    for attr, name in REQUEST_FILES.items():
+        if (request := getattr(rendered, attr)) is not None:
+            (folder / name).write_text(json.dumps(request, indent=2) + "\n")
