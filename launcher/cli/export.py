@@ -253,10 +253,16 @@ def show_plan(plan: ExportPlan) -> None:
             f"Glue job {g.job_name} ({'created for the run' + (', kept' if g.keep else ', deleted after it') if g.created else 'updated'})"
         )
         say(f"plan: {what}; {g.workers} x {g.worker_type}; the job run times out after {g.timeout_minutes} minutes")
-    if plan.runner == RunnerName.EMR:
+    if plan.transient:  # a cluster the user gave is sized already: no advice on its nodes
         c = plan.cluster
         if advice := keep_up_advice(
-            plan.read_units_per_second, plan.average_item_size, plan.consistent_read, plan.reader.value, c.instance_type, c.core_nodes
+            plan.read_units_per_second,
+            plan.average_item_size,
+            plan.consistent_read,
+            plan.reader.value,
+            c.instance_type,
+            c.core_nodes,
+            plan.table.item_count,
         ):
             say(f"plan: {advice}")
     if plan.transient:

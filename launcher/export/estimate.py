@@ -60,7 +60,9 @@ class Estimate:
     cpu_seconds: float = 0.0  # the items' processing at CPU_US_PER_ITEM over the run's vCPUs
 
     def describe(self) -> str:
-        if self.cpu_seconds > self.read_seconds:
+        if max(self.cpu_seconds, self.read_seconds) < 1:  # a small table: the start is the whole time
+            pace = "under a second of reading: the rest is start-up"
+        elif self.cpu_seconds > self.read_seconds:
             pace = f"{duration(self.cpu_seconds)} processing: the vCPUs, not the read budget, set the pace"
         else:
             pace = f"{duration(self.read_seconds)} reading"
@@ -168,15 +170,25 @@ def cheapest_cluster_to_keep_up(read_units_per_second: float, average_item_size:
     return instance_type, nodes
 
 
+ADVICE_SECONDS = 60  # processing shorter than this is not worth a bigger cluster's advice
+
+
 def keep_up_advice(
-    read_units_per_second: float, average_item_size: int, consistent: bool, reader: str, instance_type: str, core_nodes: int
+    read_units_per_second: float,
+    average_item_size: int,
+    consistent: bool,
+    reader: str,
+    instance_type: str,
+    core_nodes: int,
+    items: int,
 ) -> str | None:
     """A plan line when the cluster's vCPUs cannot process items as fast as the budget reads them
-    (None when they can): how many core nodes would, and the cheapest cluster that would."""
+    (None when they can, or when the table's `items` take them under a minute anyway: a 200-item
+    table is no reason for more nodes): how many core nodes would, and the cheapest cluster that would."""
     cpu_us = cpu_us_per_item(reader)
     need = vcpus_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us)
     have = core_nodes * vcpus(instance_type)
-    if need <= have:
+    if need <= have or items * cpu_us / 1e6 / have < ADVICE_SECONDS:
         return None
     nodes = core_nodes_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us, instance_type)
     cheapest, cheapest_nodes = cheapest_cluster_to_keep_up(read_units_per_second, average_item_size, consistent, cpu_us)

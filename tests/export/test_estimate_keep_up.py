@@ -73,8 +73,10 @@ def test_the_cheapest_cluster_that_keeps_up_is_priced_with_its_master():
 
 
 def test_advice_only_when_the_cluster_falls_behind():
-    assert keep_up_advice(100, ITEM, False, "connector", "m5.xlarge", 2) is None  # 800 items/s: nothing to say
-    advice = keep_up_advice(QUOTA, ITEM, False, "connector", "m5.xlarge", 1)
+    assert keep_up_advice(100, ITEM, False, "connector", "m5.xlarge", 2, ITEMS) is None  # 800 items/s: nothing to say
+    # 200 items: the vCPUs are done in milliseconds whatever the budget (issue 24.4 saw --core-nodes 3 advised)
+    assert keep_up_advice(QUOTA, ITEM, False, "connector", "m5.xlarge", 1, 200) is None
+    advice = keep_up_advice(QUOTA, ITEM, False, "connector", "m5.xlarge", 1, ITEMS)
     nodes = core_nodes_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM["connector"], "m5.xlarge")
     assert advice is not None and f"--core-nodes {nodes} does" in advice and "1 x m5.xlarge (4 vCPUs)" in advice
 
@@ -87,3 +89,22 @@ def test_the_plan_estimate_of_a_100_gb_table_counts_its_cpu():
     assert small.estimate["cpu_seconds"] > small.estimate["read_seconds"]
     assert enough.estimate["cpu_seconds"] <= enough.estimate["read_seconds"]
     assert enough.estimate["total_seconds"] <= 15 * 60 < small.estimate["total_seconds"]
+
+
+def test_a_small_tables_estimate_says_start_up_not_the_vcpus():
+    """200 items on EMR: ~8 minutes of cluster start, well under a second of work (issue 24.4 saw
+    "0s processing: the vCPUs, not the read budget, set the pace")."""
+    plan = plan_for(table_description(item_count=200, size_bytes=200 * 300), runner="emr")
+    assert "(under a second of reading: the rest is start-up)" in plan.estimate_text, plan.estimate_text
+
+
+def test_no_node_advice_for_a_cluster_the_user_gave(capsys):
+    """--cluster j-...: its nodes are what they are; the plan gives the advice only for a cluster it starts."""
+    from launcher.cli.export import show_plan
+
+    desc = table_description(item_count=ITEMS, size_bytes=SIZE) | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
+    flags = {"runner": "emr", "on_demand_read_units": QUOTA, "read_percent": 1.0, "core_nodes": 1}
+    show_plan(plan_for(desc, **flags))
+    assert "--core-nodes" in capsys.readouterr().err
+    show_plan(plan_for(desc, **flags, cluster="j-1ABCDEFGHIJK"))
+    assert "--core-nodes" not in capsys.readouterr().err
