@@ -155,7 +155,7 @@ def export_table(request: ExportRequest, dry_run: bool, as_json: bool, work_dir:
     doc = done.doc()
     if not as_json:
         assert done.report is not None
-        say(f"exported {done.report.item_count} items in {len(done.report.files)} files in {done.run.seconds:.1f}s")
+        say(final_line(done.report.item_count, len(done.report.files), done.report.summary.get("billedSizeBytes"), done.run.seconds))
     if not many:
         out.print(json.dumps(doc) if as_json else done.export_uri, markup=False)
     return TableResult(request.table, doc, done.export_uri)
@@ -212,6 +212,15 @@ def summary_lines(results: list[TableResult], dry_run: bool) -> list[str]:
         f"{r.table:<{width}}  " + (f"failed: {r.error}" if r.error is not None else f"{r.uri}{' (dry run)' if dry_run else ''}")
         for r in results
     ]
+
+
+def final_line(items: int, files: int, read_bytes: int | None, seconds: float) -> str:
+    """The export's last line on stderr: what it holds, that it was verified, how long it took."""
+    from launcher.backup.catalog import size_text
+
+    size = f", {size_text(read_bytes)} read" if read_bytes else ""
+    plural = lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}"  # noqa: E731
+    return f"exported and verified {plural(items, 'item')}{size} in {plural(files, 'data file')} in {seconds:.1f}s"
 
 
 def budget_source(plan: ExportPlan) -> str:

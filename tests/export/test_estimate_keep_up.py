@@ -108,3 +108,10 @@ def test_no_node_advice_for_a_cluster_the_user_gave(capsys):
     assert "--core-nodes" in capsys.readouterr().err
     show_plan(plan_for(desc, **flags, cluster="j-1ABCDEFGHIJK"))
     assert "--core-nodes" not in capsys.readouterr().err
+
+
+def test_the_final_line_says_verified_with_separators_and_size():
+    from launcher.cli.export import final_line
+
+    assert final_line(1234567, 12, 3 * 1024**3, 81.04) == "exported and verified 1,234,567 items, 3.0 GiB read in 12 data files in 81.0s"
+    assert final_line(1, 1, None, 0.5) == "exported and verified 1 item in 1 data file in 0.5s"
