@@ -223,11 +223,17 @@ def _key_schema(desc: dict[str, Any]) -> tuple[str, list[str]]:
     return keys[0]["AttributeName"], [k["AttributeName"] for k in keys]
 
 
+def key_text(key_schema: list[dict[str, str]]) -> str:
+    """A key schema as words: "id (partition) + ts (sort)"."""
+    role = {"HASH": "partition", "RANGE": "sort"}
+    keys = sorted(key_schema, key=lambda k: k["KeyType"])  # HASH < RANGE
+    return " + ".join(f"{k['AttributeName']} ({role.get(k['KeyType'], k['KeyType'])})" for k in keys)
+
+
 def _check_target(source: ExportSource, desc: dict[str, Any], hook: DynamoDbHook, opts: RestoreOptions, resuming: bool) -> None:
     schema = source.table_schema or {}
     if schema.get("KeySchema"):
-        want = sorted((k["AttributeName"], k["KeyType"]) for k in schema["KeySchema"])
-        have = sorted((k["AttributeName"], k["KeyType"]) for k in desc["KeySchema"])
+        want, have = key_text(schema["KeySchema"]), key_text(desc["KeySchema"])
         if want != have:
             raise BadInput(f"table {opts.table!r} has key {have}, the export's table had {want}: restore into a table with the same key")
     src = source.table_name

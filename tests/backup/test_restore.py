@@ -289,3 +289,19 @@ def test_a_second_run_of_the_same_restore_resumes_and_is_not_taken_for_another_t
     third = restore(str(folder), opts)  # finished before: a full pass again, nothing overwritten
     assert not third.resumed and third.counts.identical == 1500 and third.counts.written == 0
     # (another export into this non-empty table is still refused: tests/cli/test_bad_input.py restore-other-table)
+
+
+def test_a_table_with_another_key_is_refused_in_words(ddb: Any, tmp_path: Path) -> None:
+    """The key mismatch reads as keys, not as a Python list of tuples (issue 24.10)."""
+    folder = write_export(tmp_path, [wire_to_json(i) for i in lab_items(5)])
+    table = unique_name("otherkey")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})  # ACTIVE, bounded
+    try:
+        with pytest.raises(BadInput) as e:
+            restore(str(folder), RestoreOptions(table=table))
+        assert str(e.value) == (f"table {table!r} has key id (partition), the export's table had patient_id (partition)"
+                                " + sample_id (sort): restore into a table with the same key")
+    finally:
+        ddb.delete_table(TableName=table)
