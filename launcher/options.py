@@ -441,7 +441,7 @@ class RestoreOptions(Options):
 
 
 class ConvertOptions(Options):
-    to: Literal["jsonl", "csv", "parquet"] = Field(description="jsonl | csv | parquet", json_schema_extra=FLAG_ONLY)
+    format: Literal["jsonl", "csv", "parquet"] = Field(description="output format", json_schema_extra=FLAG_ONLY)
     out: str = Field(description="output file (local path, or s3://bucket/key)", json_schema_extra=FLAG_ONLY)
     columns: str | None = Field(
         None, description="comma-separated attribute names (default: the union of all)", json_schema_extra=FLAG_ONLY

@@ -50,7 +50,7 @@ def test_what_a_run_acts_on_comes_from_the_command_line_only(tmp_path: Path):
     with pytest.raises(BadInput, match=r"^--table is required$"):
         RestoreOptions.build({}, config_path=cfg, environ={"DDB_S3_TABLE": "LabResults"})
     with pytest.raises(BadInput, match=r"^--out is required$"):
-        ConvertOptions.build({"to": "csv"}, environ={"DDB_S3_OUT": "/tmp/x.csv"})
+        ConvertOptions.build({"format": "csv"}, environ={"DDB_S3_OUT": "/tmp/x.csv"})
 
 
 def test_unknown_keys_are_those_no_family_has(tmp_path: Path):
@@ -64,7 +64,7 @@ def test_unknown_keys_are_those_no_family_has(tmp_path: Path):
     (RestoreOptions, {"table": "T", "write_percent": 2}, "--write-percent: must be a fraction of the capacity in (0, 1.5]: 0.05 is 5%, 1 is 100% (did you mean 0.02?) (got 2)"),
     (RestoreOptions, {"table": "T", "on_demand_write_units": 0}, "--on-demand-write-units: must be at least 1"),
     (DownloadOptions, {"concurrency": 0}, "--concurrency: must be at least 1"),
-    (ConvertOptions, {"to": "xml", "out": "x"}, "--to: Input should be 'jsonl', 'csv' or 'parquet'"),
+    (ConvertOptions, {"format": "xml", "out": "x"}, "--format: Input should be 'jsonl', 'csv' or 'parquet'"),
     (VerifyOptions, {"expected_bucket_owner": "12"}, "--expected-bucket-owner: must be a 12-digit AWS account id"),
 ])
 def test_bad_values_are_one_line(family, flags, message):

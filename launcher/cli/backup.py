@@ -158,7 +158,7 @@ def convert(source: str, as_json: bool, **kw: Any) -> None:
     aws, settings = _aws(opts)
     result = run(
         source,
-        opts.to,
+        opts.format,
         opts.out,
         opts.columns.split(",") if opts.columns is not None else None,
         aws,

@@ -3,6 +3,7 @@ launcher/options.py, so flags, config file keys and DDB_S3_* variables always ag
 
 from __future__ import annotations
 
+import enum
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -61,7 +62,18 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _choices(ann: Any) -> list[str]:
+    """The values a Literal (or an optional one, or an Enum) allows, in their order."""
+    if typing.get_origin(ann) is typing.Literal:
+        return [str(a) for a in typing.get_args(ann)]
+    if isinstance(ann, type) and issubclass(ann, enum.Enum):
+        return [str(m.value) for m in ann]
+    return [c for a in typing.get_args(ann) if a is not type(None) for c in _choices(a)]
+
+
 def _help(field: Any) -> str:
+    if field.is_required():
+        return f"{field.description} (required)"
     default = field.default
     if isinstance(default, bool):  # a flag pair: which of the two holds when neither is given
         return f"{field.description} (default: {'on' if default else 'off'})"
@@ -86,7 +98,9 @@ def options(model: type[Options], *, json_flag: bool = True, multiple: dict[str,
             else:
                 base = [a for a in typing.get_args(ann) if a is not type(None)] or [ann]
                 kind = {int: int, float: float}.get(base[0], str)
-                opt = click.option(_flag(name), name, type=kind, default=None, help=_help(field))
+                # choices shown, not validated here: the model says what is wrong, in one line
+                metavar = "|".join(_choices(ann)) or None
+                opt = click.option(_flag(name), name, type=kind, default=None, help=_help(field), metavar=metavar)
             fn = opt(fn)
         if json_flag:
             fn = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(fn)

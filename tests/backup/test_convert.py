@@ -88,7 +88,7 @@ def test_a_corrupt_data_file_is_one_line_naming_it_exit_3_and_no_output(tmp_path
     folder = write_export(tmp_path / "exp", [wire_to_json(i) for i in lab_items(400)], files=2)
     victim = flip_a_byte(folder)
     out = tmp_path / "o.jsonl"
-    proc = subprocess.run([str(Path(sys.executable).parent / "ddb-s3"), "convert", str(folder), "--to", "jsonl",
+    proc = subprocess.run([str(Path(sys.executable).parent / "ddb-s3"), "convert", str(folder), "--format", "jsonl",
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr
     lines = proc.stderr.strip().splitlines()

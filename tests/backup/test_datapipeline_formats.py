@@ -290,7 +290,7 @@ def test_corrupt_etx_line_names_file_and_line(where: str, tmp_path: Path, capfd:
     assert code == 3 and len(err) == 1, err  # a corrupt export: 3, as from convert
     assert err[0].startswith("ddb-s3: ") and f"{where}: line 2: not an item (ETX/STX line, attribute 2 of" in err[0]
     assert "no ETX (\\x03) between name and value in 'sample_id{" in err[0]
-    code, err = cli(["convert", root, "--to", "jsonl", "--out", tmp_path / "o.jsonl"], capfd)
+    code, err = cli(["convert", root, "--format", "jsonl", "--out", tmp_path / "o.jsonl"], capfd)
     assert code == 3 and len(err) == 1 and f"{where} line 2: ETX/STX line, attribute 2 of" in err[0], err
     assert not (tmp_path / "o.jsonl").exists()
 
@@ -300,7 +300,7 @@ def test_corrupt_etx_line_names_file_and_line(where: str, tmp_path: Path, capfd:
 def test_convert_jsonl_item_for_item(name: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     folder, exp, _files, _c = FIXTURES[name]
     out = tmp_path / "out.jsonl"
-    code, lines = cli(["convert", folder, "--to", "jsonl", "--out", out], capfd)
+    code, lines = cli(["convert", folder, "--format", "jsonl", "--out", out], capfd)
     if name == "incremental":  # a change log, not a table: refused by design (docs/backup.md, convert)
         assert code == 2 and "change log" in lines[-1] and not out.exists()
         return

@@ -146,7 +146,7 @@ CASES = [
     # render, convert, exports, clusters
     ("render-bad-table-name", "render --table a --to s3://{bucket}/x --out {work}/rendered", "--table", {}),
     ("convert-unknown-format", "convert s3://{bucket}/{root_good} --to xml --out {work}/o.xml", "--to", {}),
-    ("convert-incomplete", "convert s3://{bucket}/{root_nosummary} --to jsonl --out {work}/o.jsonl", "incomplete", {}),
+    ("convert-incomplete", "convert s3://{bucket}/{root_nosummary} --format jsonl --out {work}/o.jsonl", "incomplete", {}),
     ("exports-list-foreign-uri", "exports list ftp://{bucket}/x", "is not an s3:// URI", {}),
     ("exports-show-unknown-id", "exports show s3://{bucket}/good/ nosuchid", "nosuchid", {}),
     ("exports-prune-bad-age", "exports prune s3://{bucket}/good/ --older-than soon", "--older-than", {}),

@@ -291,7 +291,7 @@ def test_dependencies_at_their_lowest_and_locked_versions(versions, wheel, sourc
     uri = result["exportUri"]
     downloaded = ddb_s3(venv, "download", uri, str(tmp_path / "backup"), "--json", cwd=tmp_path, terminal=True)
     assert "━" in downloaded.stderr  # rich's bar was drawn
-    ddb_s3(venv, "convert", str(tmp_path / "backup"), "--to", "parquet", "--out", str(tmp_path / "lab.parquet"), cwd=tmp_path)
+    ddb_s3(venv, "convert", str(tmp_path / "backup"), "--format", "parquet", "--out", str(tmp_path / "lab.parquet"), cwd=tmp_path)
     rows = in_venv(venv, f"import pyarrow.parquet as pq; print(pq.read_metadata({str(tmp_path / 'lab.parquet')!r}).num_rows)")
     assert int(rows) == ITEMS
     restored = unique_name("pkg-restored")
