@@ -14,6 +14,7 @@ from launcher.cli.base import build, cli, options, out, say
 from launcher.cli.progress import progress_bar
 from launcher.core.errors import IncompleteExport
 from launcher.core.s3args import S3WriteSettings
+from launcher.core.words import count
 from launcher.options import ConvertOptions, DownloadOptions, Options, RestoreOptions, VerifyOptions
 
 
@@ -54,7 +55,7 @@ def verify(where: str, as_json: bool, **kw: Any) -> None:
         raise IncompleteExport(f"{report.location}: {len(report.problems)} problem(s): " + "; ".join(report.problems[:5]))
     if not as_json:
         say(
-            f"ok: {report.location}: {report.item_count} items in {len(report.files)} files"
+            f"ok: {report.location}: {count(report.item_count, 'item')} in {count(len(report.files), 'file')}"
             + ("; " if checks.checksums else " ")
             + checked
             + (f"; {report.read_window}" if report.read_window else "")

@@ -16,6 +16,7 @@ from launcher.cli.base import SETUP_ERRORS, build, cli, failure, options, out, s
 from launcher.cli.progress import read_display
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.paths import runs_dir
+from launcher.core.words import count
 from launcher.export.estimate import duration, keep_up_advice
 from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
 from launcher.export.render.base import Rendered
@@ -219,8 +220,7 @@ def final_line(items: int, files: int, read_bytes: int | None, seconds: float) -
     from launcher.backup.catalog import size_text
 
     size = f", {size_text(read_bytes)} read" if read_bytes else ""
-    plural = lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}"  # noqa: E731
-    return f"exported and verified {plural(items, 'item')}{size} in {plural(files, 'data file')} in {seconds:.1f}s"
+    return f"exported and verified {count(items, 'item')}{size} in {count(files, 'data file')} in {seconds:.1f}s"
 
 
 def budget_source(plan: ExportPlan) -> str:
@@ -244,7 +244,7 @@ def show_plan(plan: ExportPlan) -> None:
     say(f"plan: export {t.name} ({size}, {t.billing_mode}) with engine {plan.engine} ({plan.engine_reason})")
     if plan.engine == Engine.SPARK:
         say(
-            f"plan: reader {plan.reader}, {plan.segments} segments in {len(plan.segment_groups)} tasks, "
+            f"plan: reader {plan.reader}, {count(plan.segments, 'segment')} in {count(len(plan.segment_groups), 'task')}, "
             f"read budget {plan.read_units_per_second:g} units/s ({budget_source(plan)})"
             + (f" (the connector's tasks read at {plan.effective_read_units_per_second:g})" if plan.reader == Reader.CONNECTOR else "")
             + (", consistent reads" if plan.consistent_read else "")

@@ -30,6 +30,7 @@ from launcher.backup.storage import LocalFolder
 from launcher.cli import main
 from launcher.core.codec import CodecError, item_key, items_equal, json_to_wire, parse_item_line
 from launcher.core.errors import IncompleteExport
+from launcher.core.words import count
 from launcher.dev.sample_data import create_lab_table, load_items
 
 ETX_DIR = BACKUPS / "datapipeline-etx"
@@ -269,7 +270,7 @@ def test_verify_says_what_it_checked(name: str, capfd: pytest.CaptureFixture[str
     code, lines = cli(["verify", folder], capfd)
     assert code == 0 and len(lines) == 1
     line = lines[0]
-    assert line.startswith(f"ok: {folder}: {LINES[name]} items in {files} files")
+    assert line.startswith(f"ok: {folder}: {count(LINES[name], 'item')} in {count(files, 'file')}")
     if checksums:
         assert line.endswith("every file read: MD5 checksums and item counts match")  # a local folder
     else:
