@@ -36,6 +36,7 @@ def ddb_s3(*args: str) -> subprocess.CompletedProcess[str]:
 def export(*args: str) -> tuple[dict[str, Any], float]:
     t0 = time.monotonic()
     doc = json.loads(ddb_s3("export", "--table", TABLE, "--to", f"s3://{BUCKET}/ddb", "--json", *args).stdout)
+    print(json.dumps(doc), flush=True)  # what --json printed on stdout (the lines above are stderr)
     return doc, time.monotonic() - t0
 
 
