@@ -45,6 +45,33 @@ def test_create_job_is_the_emr_step_as_a_glue_5_job():
     assert not any("/usr/share/aws/emr" in a for a in args)  # Glue has no EMR connector path: ours is uploaded
 
 
+def test_extra_jars_carry_only_the_connectors_and_our_classes_ahead_of_glues():
+    """--user-jars-first puts every class of --extra-jars ahead of Glue's own (Glue's "Job parameters"
+    page), so they must not carry the fat connector jar's jackson, commons-lang3, netty, gson or SDK v2
+    (issue 23): only org.apache.hadoop.dynamodb.* and dev.ddbs3.*."""
+    import zipfile
+
+    from launcher.export.run.glue import local_jars
+
+    p = plan()
+    extra = render_export(p, glue.target(p.artifacts_uri)).glue_job["DefaultArguments"]
+    assert extra["--user-jars-first"] == "true"
+    names = [u.rsplit("/", 1)[1] for u in extra["--extra-jars"].split(",")]
+    assert names == ["emr-dynamodb-hadoop-5.0.0-classes.jar", HELPERS_JAR]
+    uploads = local_jars()
+    assert sorted(uploads) == sorted(names)
+    for name, path in uploads.items():
+        classes = [n for n in zipfile.ZipFile(path).namelist() if n.endswith(".class")]
+        assert classes, name
+        allowed = ("org/apache/hadoop/dynamodb/",) if name != HELPERS_JAR else ("dev/ddbs3/",)
+        assert [c for c in classes if not c.startswith(allowed)] == [], name
+
+
+def test_glue_shares_one_loader_so_it_names_our_credentials_provider():
+    assert plan().connector_conf["dynamodb.customAWSCredentialsProvider"] == "dev.ddbs3.DefaultChainCredentialsProvider"
+    assert "dynamodb.customAWSCredentialsProvider" not in emr_plan().connector_conf  # see plan.CUSTOM_PROVIDER_RUNNERS
+
+
 def test_update_job_for_an_existing_glue_job():
     p = plan(glue_job="team-export", glue_role="arn:aws:iam::123456789012:role/team")
     out = render_export(p, glue.target(p.artifacts_uri))

@@ -3,13 +3,24 @@ JobUpdate for `--glue-job`) and StartJobRun, made from the same rendered spark-s
 runs: its script becomes the job's ScriptLocation, its --py-files `--extra-py-files`, its --jars
 `--extra-jars`. No AWS calls here (aws/glue_job_hook.py).
 
-The connector: Glue 5 ships a DynamoDB connector of its own (`connection_type="dynamodb"`, read
-into a DynamicFrame through GlueContext), but we run our DynamoDBInputFormat path instead, with the
-pinned emr-dynamodb-hadoop jar uploaded beside the job: the same script and the same item codec on
-every runner (DynamoDB JSON from our JVM converter, no DynamicFrame type mapping of sets, binary or
-numbers), the same read-budget split as on EMR (dev.ddbs3.BudgetedDynamoDBInputFormat), no awsglue
-import (so it runs and is tested on local Spark), and `--user-jars-first` keeps Glue's own copy of
-the connector classes from shadowing ours."""
+The connector (issue 23): Glue 5 has a DynamoDB source of its own (`connection_type="dynamodb"`,
+a DynamicFrame through GlueContext), but we run our DynamoDBInputFormat path instead: the same
+script and item codec on every runner (DynamoDB JSON from our JVM converter, no DynamicFrame type
+mapping of sets, binary or numbers), the same read-budget split as on EMR
+(dev.ddbs3.BudgetedDynamoDBInputFormat), no awsglue import (so it runs and is tested on local Spark).
+
+Glue's "Job parameters" page: `--extra-jars` are "additional Java .jar files that AWS Glue adds to
+the Java classpath before executing your script", and `--user-jars-first true` "prioritizes the
+customer's extra JAR files in the classpath". So every class in an extra jar wins over Glue's copy.
+That is wanted for the connector's own classes (org.apache.hadoop.dynamodb.*, whatever copy Glue's
+DynamoDB source carries) and for ours (dev.ddbs3.*), and for nothing else: Central's 5.0.0 jar is a
+fat jar (jackson-databind 2.6, commons-lang3 3.7, netty, httpclient, SDK v2 2.18.40, gson 2.8.9),
+which ahead of Glue's jars is what breaks Spark's own start locally (NoSuchFieldError: JAVA_11). So
+we upload `emr-dynamodb-hadoop-5.0.0-classes.jar` (spark/jvm/pom.xml: the connector's classes
+alone) and the helper jar; SDK v2 (dynamodb, apache-client), gson and the rest come from Glue's own
+class path. That Glue 5 has SDK v2's DynamoDB client on it is not stated on a page we could read:
+docs/connector-versions.md names the job line that shows it. Both jars share the one class path, so
+the connector finds our credentials provider (plan.py CUSTOM_PROVIDER_RUNNERS)."""
 
 from __future__ import annotations
 
@@ -22,8 +33,8 @@ from launcher.export.render.base import HELPERS_JAR, Rendered, Target
 from launcher.export.render.serverless import split_spark_submit
 
 GLUE_VERSION = "5.0"  # Spark 3.5, Python 3.11
-# The connector and what it needs beside Glue's classpath, uploaded with the artifacts (spark/jvm/pom.xml).
-CONNECTOR_JARS = (f"emr-dynamodb-hadoop-{LOCAL_CONNECTOR}.jar", "gson-2.8.9.jar")
+# The connector's classes alone (no bundled libraries), uploaded with the artifacts (spark/jvm/pom.xml).
+CONNECTOR_JARS = (f"emr-dynamodb-hadoop-{LOCAL_CONNECTOR}-classes.jar",)
 DONE_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
 ERROR_LOG_GROUP = "/aws-glue/jobs/error"  # the driver's stderr, a stream per job run id
 OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"  # its stdout
@@ -47,7 +58,7 @@ def job_definition(plan: ExportPlan, step: dict[str, Any]) -> dict[str, Any]:
         "--job-language": "python",
         "--job-bookmark-option": "job-bookmark-disable",  # every run exports the whole table
         "--extra-py-files": values["--py-files"],
-        "--user-jars-first": "true",
+        "--user-jars-first": "true",  # our jars hold only the connector's and our classes (see above)
     }
     if values.get("--jars"):
         arguments["--extra-jars"] = values["--jars"]

@@ -3,7 +3,8 @@
 `make jars` (= `build_jars`) runs Maven on spark/jvm/pom.xml and leaves in JARS_DIR our helper jar
 (dev.ddbs3.GzipExportChunks, the export job's connector reader; dev.ddbs3.ItemToDynamoDbJson,
 dev.ddbs3.DefaultChainCredentialsProvider), emr-dynamodb-hadoop
-5.0.0 (a fat jar from Central: AWS SDK v2 2.18.40 and friends are inside) and gson-2.8.9.
+5.0.0 (a fat jar from Central: AWS SDK v2 2.18.40 and friends are inside), its connector classes
+alone (emr-dynamodb-hadoop-5.0.0-classes.jar, what the Glue runner uploads) and gson-2.8.9.
 
 Findings from running DynamoDBInputFormat 5.0.0 on local pyspark 3.5.5 against dynalite
 (see spark/jvm/README.md and tests/export/test_jvm_converter.py):
@@ -18,9 +19,10 @@ Findings from running DynamoDBInputFormat 5.0.0 on local pyspark 3.5.5 against d
   dynamodb.scan.segments; Spark's minPartitions is ignored.
 - dynamodb.endpoint with the scheme (http://...), and dynamodb.regionid so the connector does
   not ask EC2 instance metadata for a region.
-- 5.0.0 falls back to the instance profile only, so set
+- 5.0.0 falls back to the instance profile only, so the local and Glue runners set
   dynamodb.customAWSCredentialsProvider=dev.ddbs3.DefaultChainCredentialsProvider (SDK v2 default
-  chain: env vars, profiles, roles); never put keys into the Hadoop conf. (Spark itself copies
+  chain: env vars, profiles, roles); never put keys into the Hadoop conf. EMR and EMR Serverless
+  do not (launcher/export/plan.py CUSTOM_PROVIDER_RUNNERS: the node's connector cannot load it). (Spark itself copies
   AWS_ACCESS_KEY_ID/SECRET from the env into fs.s3.awsAccessKeyId, the connector's fallback, but
   drops the session token; profile-only credentials fail without our provider.)
 """
