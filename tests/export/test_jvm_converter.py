@@ -49,7 +49,11 @@ def _make_item(i: int) -> dict:
 
 
 @pytest.mark.e2e
-def test_connector_reads_every_item_through_converter(spark_context, ddb) -> None:
+def test_connector_reads_every_item_through_converter(local_stack, ddb, spark_context) -> None:
+    # local_stack first: pytest-spark's session SparkContext starts its JVM with the environment of
+    # that moment, and the connector's credentials (our provider: the SDK default chain) come from
+    # the stack's AWS_* variables. Asked for after spark_context, a lone run of this test retried
+    # "Unable to load credentials" for the connector's 10 minutes and failed.
     table = "jvm-conv-" + __import__("uuid").uuid4().hex[:8]
     ddb.create_table(
         TableName=table,
