@@ -248,8 +248,7 @@ class DdbS3ExportOperator(BaseOperator):
     ) -> tuple[ExportPlan, Handle] | None:
         """On a retry of an emr task: the live cluster an earlier try of this task instance started,
         with the plan pointed at that try's export (its export id), or None."""
-        from launcher.aws.emr_hook import tag_dict
-        from launcher.core.emr import ACCEPTING_STATES, EXPORT_ID_TAG, TABLE_TAG
+        from launcher.core.emr import ACCEPTING_STATES, EXPORT_ID_TAG, TABLE_TAG, tag_dict
         from launcher.export.run import Handle
         from launcher.export.run.emr import EmrRunner
 

@@ -14,7 +14,7 @@ from launcher.aws.artifacts import ArtifactStore
 from launcher.aws.errors import translated
 from launcher.aws.logs import S3Logs
 from launcher.aws.session import Aws
-from launcher.core.emr import ACTIVE_CLUSTER_STATES, CLUSTER_NAME_PREFIX, EXPORT_ID_TAG, MANAGED_TAG
+from launcher.core.emr import ACTIVE_CLUSTER_STATES, CLUSTER_NAME_PREFIX, EXPORT_ID_TAG, MANAGED_TAG, tag_dict
 from launcher.core.s3args import S3WriteSettings
 
 # What EMR answers for a cluster or step id it does not know.
@@ -97,7 +97,3 @@ class EmrHook:
             if tags.get(MANAGED_TAG) == "true" and (export_id is None or tags.get(EXPORT_ID_TAG) == export_id):
                 found.append(cluster)
         return found
-
-
-def tag_dict(cluster: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}

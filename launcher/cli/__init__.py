@@ -7,10 +7,9 @@ import signal
 import sys
 
 import click
-from botocore.exceptions import BotoCoreError, ClientError
 
 from launcher.cli import backup, clusters, doctor, export, exports, iam, local  # noqa: F401  (each adds its commands to the group)
-from launcher.cli.base import cli, failure, say
+from launcher.cli.base import aws_error, cli, failure, say
 from launcher.core.errors import DdbS3Error
 
 __all__ = ["cli", "main"]
@@ -28,7 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as e:
         say(f"ddb-s3: {e.format_message()}")
         sys.exit(2)
-    except (DdbS3Error, BotoCoreError, ClientError) as e:  # ours; no region, no credentials, no endpoint; AWS refused
+    except Exception as e:  # ours; no region, no credentials, no endpoint; AWS refused
+        if not isinstance(e, DdbS3Error) and not aws_error(e):
+            raise
         code, line = failure(e)
         say(f"ddb-s3: {line}")
         sys.exit(code)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from launcher.aws.session import Aws
 from launcher.cli.base import build, cli, options, out, say
 from launcher.cli.progress import progress_bar
 from launcher.core.errors import IncompleteExport
@@ -17,8 +16,13 @@ from launcher.core.s3args import S3WriteSettings
 from launcher.core.words import count
 from launcher.options import ConvertOptions, DownloadOptions, Options, RestoreOptions, VerifyOptions
 
+if TYPE_CHECKING:
+    from launcher.aws.session import Aws
+
 
 def _aws(opts: Options) -> tuple[Aws, S3WriteSettings]:
+    from launcher.aws.session import Aws
+
     return Aws(opts.region), S3WriteSettings(opts.expected_bucket_owner)
 
 

@@ -4,32 +4,41 @@ launcher/options.py, so flags, config file keys and DDB_S3_* variables always ag
 from __future__ import annotations
 
 import enum
+import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-)
 from pydantic_core import PydanticUndefined
-from rich.console import Console
 
-from launcher.aws.errors import describe
-from launcher.aws.session import use_profile
 from launcher.core.errors import DdbS3Error
 from launcher.options import Options
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+if typing.TYPE_CHECKING:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from rich.console import Console
+
+
+class _LazyConsole:
+    """A rich Console made on first use: `--help` and a command's flags never import rich (nor boto3,
+    Jinja2, pyspark...: every command imports what it runs, when it runs it)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs: dict[str, Any] = kwargs
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._kwargs)
+        return getattr(self._console, name)
+
+
+err: Console = typing.cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
+out: Console = typing.cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
 
 OptionsT = TypeVar("OptionsT", bound=Options)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,13 +48,41 @@ def say(msg: str) -> None:
     err.print(msg, markup=False)
 
 
-SETUP_ERRORS = (NoRegionError, NoCredentialsError, PartialCredentialsError)  # the same for every table and command
+def aws_error(e: BaseException) -> bool:
+    """A botocore error (no region, no credentials, no endpoint, AWS refused). botocore is imported
+    only by commands that call AWS: if it is not loaded, the error cannot be one of its."""
+    if "botocore.exceptions" not in sys.modules:
+        return False
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(e, BotoCoreError | ClientError)
+
+
+def setup_error(e: BaseException) -> bool:
+    """No region or no credentials: the same for every table and command."""
+    if "botocore.exceptions" not in sys.modules:
+        return False
+    from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+
+    return isinstance(e, NoRegionError | NoCredentialsError | PartialCredentialsError)
 
 
 def failure(e: DdbS3Error | BotoCoreError | ClientError) -> tuple[int, str]:
     """A command's failure as its exit code and one line saying what to do (README's exit codes)."""
     if isinstance(e, DdbS3Error):
         return e.exit_code, str(e)
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
+    from launcher.aws.errors import describe
+
     if isinstance(e, ClientError):  # an AWS error no command turned into its own line
         return 1, f"AWS refused {e.operation_name}: {describe(e)}"
     if isinstance(e, NoRegionError):
@@ -125,6 +162,8 @@ def aws_profile_option(fn: F) -> F:
 def use_aws_profile(name: str | None) -> None:
     """--profile given: every AWS session of the command uses that named profile."""
     if name:
+        from launcher.aws.session import use_profile
+
         use_profile(name)
 
 

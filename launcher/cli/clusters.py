@@ -4,14 +4,24 @@ tool started (those tagged ddb-s3:managed=true)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from launcher.aws.emr_hook import EmrHook, tag_dict
-from launcher.aws.session import Aws
 from launcher.cli.base import aws_profile_option, cli, out, say, use_aws_profile
-from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES
+from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES, tag_dict
 from launcher.core.errors import BadInput
+
+if TYPE_CHECKING:
+    from launcher.aws.emr_hook import EmrHook
+
+
+def _hook(region: str | None) -> EmrHook:
+    """Imported when a command runs: `clusters --help` needs no boto3."""
+    from launcher.aws.emr_hook import EmrHook
+    from launcher.aws.session import Aws
+
+    return EmrHook(Aws(region))
 
 
 @cli.group()
@@ -27,7 +37,7 @@ def clusters() -> None:
 def list_clusters(region: str | None, all_states: bool, as_json: bool, aws_profile: str | None) -> None:
     """List the clusters ddb-s3 started that are still alive (or all of them with --all)."""
     use_aws_profile(aws_profile)
-    hook = EmrHook(Aws(region))
+    hook = _hook(region)
     found = hook.managed_clusters(states=None) if all_states else hook.managed_clusters()
     for c in found:
         tags = tag_dict(c)
@@ -54,7 +64,7 @@ def list_clusters(region: str | None, all_states: bool, as_json: bool, aws_profi
 def terminate(cluster_ids: tuple[str, ...], region: str | None, force: bool, aws_profile: str | None) -> None:
     """Terminate clusters ddb-s3 started; refuses any other cluster unless --force."""
     use_aws_profile(aws_profile)
-    hook = EmrHook(Aws(region))
+    hook = _hook(region)
     checked = []
     for cid in cluster_ids:
         cluster = hook.describe_cluster(cid)  # BadInput when it does not exist

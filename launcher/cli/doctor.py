@@ -6,13 +6,15 @@ The calls are in launcher/aws/preflight.py; `ddb-s3 iam-policy --for doctor` gra
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from launcher.aws.preflight import MISSING, Finding, Target, check
 from launcher.cli.base import build, cli, options, out
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.export.estimate import vcpus
 from launcher.options import ExportRequest
+
+if TYPE_CHECKING:  # the preflight (boto3) is imported when doctor runs, not for `--help`
+    from launcher.aws.preflight import Finding, Target
 
 DOCTOR_RUNNERS = ("emr", "emr-serverless", "glue")
 
@@ -23,6 +25,8 @@ class SomethingMissing(DdbS3Error):
 
 def target(request: ExportRequest, region: str) -> Target:
     """What the run of `request` would use, as the preflight's plain values."""
+    from launcher.aws.preflight import Target
+
     if request.runner not in DOCTOR_RUNNERS:
         raise BadInput(f"--runner {request.runner!r}: doctor checks {', '.join(DOCTOR_RUNNERS)}")
     dest = request.destination
@@ -52,6 +56,8 @@ def target(request: ExportRequest, region: str) -> Target:
 
 
 def report(findings: list[Finding], as_json: bool) -> None:
+    from launcher.aws.preflight import MISSING
+
     if as_json:
         out.print(json.dumps([f.json() for f in findings]), markup=False)
     else:
@@ -70,6 +76,7 @@ def doctor(as_json: bool, **kw: Any) -> None:
     """Check the account for a cloud runner before the first export (read-only calls): its roles and
     their paths, the service-linked role, a subnet that reaches S3 and DynamoDB, the bucket and its
     owner, the table, the EC2 vCPU quota. One line per finding; exit 1 when something is missing."""
+    from launcher.aws.preflight import check
     from launcher.aws.session import Aws
 
     request = build(ExportRequest, kw)

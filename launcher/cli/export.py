@@ -7,20 +7,21 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from botocore.exceptions import BotoCoreError, ClientError
 
-from launcher.cli.base import SETUP_ERRORS, build, cli, failure, options, out, say
+from launcher.cli.base import aws_error, build, cli, failure, options, out, say, setup_error
 from launcher.cli.progress import read_display
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.paths import runs_dir
 from launcher.core.words import count
 from launcher.export.estimate import duration, keep_up_advice
 from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
-from launcher.export.render.base import Rendered
 from launcher.options import ExportRequest, Options
+
+if TYPE_CHECKING:
+    from launcher.export.render.base import Rendered
 
 # `export --help` in sections instead of one flat list of 40 options.
 HELP_SECTIONS = {
@@ -186,9 +187,9 @@ def export_tables(values: tuple[str, ...], kw: dict[str, Any], dry_run: bool, as
             for line in summary_lines(results, dry_run):
                 say(line)
             raise
-        except SETUP_ERRORS:
-            raise  # the same for every table: the command's own one line
-        except (DdbS3Error, BotoCoreError, ClientError) as e:
+        except Exception as e:
+            if setup_error(e) or not (isinstance(e, DdbS3Error) or aws_error(e)):
+                raise  # no region or credentials: the same for every table, the command's own one line
             code, message = failure(e)
             say(f"ddb-s3: {request.table}: {message}")
             results.append(TableResult(request.table, error=message, exit_code=code))

@@ -10,7 +10,6 @@ from typing import Any
 import click
 from pydantic import Field, field_validator
 
-from launcher.aws.session import Aws
 from launcher.cli.base import build, cli, options, out
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
@@ -66,6 +65,8 @@ def exports() -> None:
 
 
 def _setup(where: str, opts: Options) -> tuple[Any, S3Uri, S3WriteSettings]:
+    from launcher.aws.session import Aws
+
     uri = S3Uri.parse(where, "exports location")
     return Aws(opts.region).client("s3"), uri, S3WriteSettings(opts.expected_bucket_owner)
 

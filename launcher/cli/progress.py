@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from launcher.cli.base import err
-from launcher.export.run import ReadCount, ReadCounts
+
+if TYPE_CHECKING:
+    from launcher.export.run import ReadCount, ReadCounts
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # Tags on every cluster the tool starts; `clusters list` and `clusters terminate` look for MANAGED_TAG.
 MANAGED_TAG = "ddb-s3:managed"
 EXPORT_ID_TAG = "ddb-s3:export-id"
@@ -17,3 +19,8 @@ ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TER
 # Step states: boto3's step_complete waiter ignores INTERRUPTED; we treat all three as failures.
 FAILED_STEP_STATES = ("FAILED", "CANCELLED", "INTERRUPTED")
 DONE_STEP_STATES = ("COMPLETED", *FAILED_STEP_STATES)
+
+
+def tag_dict(cluster: dict[str, Any]) -> dict[str, str]:
+    """A DescribeCluster answer's Tags as a dict."""
+    return {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}

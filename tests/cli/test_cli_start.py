@@ -1,0 +1,66 @@
+"""A fast CLI start (issue 26.2): each command imports what it runs, when it runs it. `--help` (the
+group's and a command's) loads no AWS SDK, Jinja2, rich, pyspark, pyarrow or Airflow; verify and
+`exports list` load no pyspark, pyarrow, Jinja2 or Airflow, and only the service models they call.
+Each case is a fresh interpreter, as a user's shell starts one."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import NATIVE, unique_name
+
+PROBE = r"""
+import json, sys
+import botocore.loaders as _l  # imported here only to watch which service models get loaded
+models = []
+_orig = _l.Loader.load_service_model
+def _watch(self, service_name, type_name, api_version=None):
+    if type_name == "service-2":
+        models.append(service_name)
+    return _orig(self, service_name, type_name, api_version)
+_l.Loader.load_service_model = _watch
+from launcher.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+print("PROBE " + json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules}), "models": models}))
+"""
+HEAVY = {"pyspark", "pyarrow", "jinja2", "airflow"}
+SDK = {"boto3", "s3transfer", "rich"}  # botocore is loaded by the probe itself: its models are watched instead
+
+
+def probe(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120,
+                          env=os.environ.copy())
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE ")), None)
+    assert line, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(line.removeprefix("PROBE "))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("args", [["--help"], ["export", "--help"], ["verify", "--help"], ["restore", "--help"],
+                                  ["clusters", "list", "--help"], ["doctor", "--help"]])
+def test_help_imports_no_sdk_and_no_engine(args):
+    got = probe(*args)
+    assert got["code"] == 0
+    assert not (HEAVY | SDK) & set(got["modules"]), sorted((HEAVY | SDK) & set(got["modules"]))
+    assert got["models"] == []
+
+
+@pytest.mark.integration
+def test_verify_and_exports_list_load_only_what_they_call(local_stack, s3):
+    local = probe("verify", str(NATIVE))
+    assert local["code"] == 0 and not HEAVY & set(local["modules"]) and local["models"] == []  # a folder: no AWS at all
+    bucket = unique_name("start").lower()
+    s3.create_bucket(Bucket=bucket)
+    listed = probe("exports", "list", f"s3://{bucket}/ddb", "--json")
+    assert listed["code"] == 0, listed
+    assert not HEAVY & set(listed["modules"]), sorted(HEAVY & set(listed["modules"]))
+    assert set(listed["models"]) == {"s3"}, listed["models"]
