@@ -31,7 +31,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from launcher.core.versions import RELEASES
+from launcher.core.versions import LOCAL_CONNECTOR, RELEASES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONNECTORS_DIR_ENV = "DDB_S3_CONNECTORS_DIR"
@@ -112,7 +112,8 @@ def _split_central() -> tuple[Path, Path]:
     """Central's 5.0.0 fat jar as a node has it: (connector classes, SDK v2 classes), made once."""
     from launcher.export.run.jars import connector_classpath
 
-    central = next(p for p in connector_classpath() if p.name.startswith("emr-dynamodb-hadoop-5.0.0"))
+    # by its exact name: the jars dir also holds emr-dynamodb-hadoop-5.0.0-classes.jar (no SDK inside)
+    central = next(p for p in connector_classpath() if p.name == f"emr-dynamodb-hadoop-{LOCAL_CONNECTOR}.jar")
     out = connectors_dir() / CENTRAL_BUILD
     connector, sdk = out / CONNECTOR_NAME, out / "aws-sdk-java-v2.jar"
     stamp = out / ".source"
@@ -126,7 +127,7 @@ def _split_central() -> tuple[Path, Path]:
 
 
 def _extract(jar: Path, out: Path, prefixes: tuple[str, ...]) -> None:
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")  # tests and the local EMR may split at once
     with zipfile.ZipFile(jar) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             if info.filename.startswith(prefixes):

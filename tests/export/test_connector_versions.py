@@ -169,6 +169,8 @@ def test_a_label_without_a_local_build_of_its_version_gets_centrals_connector_cl
     jar = connectors.connector_jar("emr-7.1.0")
     names = zipfile.ZipFile(jar).namelist()
     assert names and all(n.startswith("org/apache/hadoop/dynamodb/") for n in names)
+    sdk = zipfile.ZipFile(connectors.sdk_v2_jar()).namelist()  # from the fat jar, not its -classes cut
+    assert "software/amazon/awssdk/services/dynamodb/DynamoDbClient.class" in sdk
     (tmp_path / "5.3.0-cc5c427").mkdir()
     (tmp_path / "5.3.0-cc5c427" / connectors.CONNECTOR_NAME).write_bytes(b"")
     assert connectors.connector_version("emr-7.1.0") == "5.3.0-cc5c427"
