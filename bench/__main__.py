@@ -135,6 +135,8 @@ def main() -> int:
         # Fixed cost: the whole CLI run on a table of 10 items (Spark start, plan, verify, commit).
         make_table("bench-tiny", 10)
         results["fixed"] = {r: ours.export("bench-tiny", BUCKET, r, prefix="tiny") for r in ("connector", "segments")}
+        results["fixed"]["python"] = ours.export("bench-tiny", BUCKET, "segments", prefix="tiny-python", engine="python")
+        results["by_hand_s"] = min(ours.by_hand("bench-tiny", BUCKET) for _ in range(3))
         results["cli_start_s"] = min(ours.cli_start() for _ in range(3))
         log(f"fixed cost: {[(r, round(v['wall_s'], 1), v['phases']) for r, v in results['fixed'].items()]}; "
             f"`ddb-s3 --help` {results['cli_start_s']:.2f}s")

@@ -22,8 +22,9 @@ def ddb_s3() -> str:
     return str(Path(sys.executable).parent / "ddb-s3")
 
 
-def export(table: str, bucket: str, reader: str, *extra: str, prefix: str = "ours") -> dict[str, Any]:
-    cmd = [ddb_s3(), "export", "--table", table, "--to", f"s3://{bucket}/{prefix}/{reader}", "--engine", "spark",
+def export(table: str, bucket: str, reader: str, *extra: str, prefix: str = "ours", engine: str = "spark") -> dict[str, Any]:
+    """engine "python": the in-process path (reader segments), no Spark: its phases are the whole run."""
+    cmd = [ddb_s3(), "export", "--table", table, "--to", f"s3://{bucket}/{prefix}/{reader}", "--engine", engine,
            "--runner", "local", "--reader", reader, "--json", "--work-dir", str(RUNS), *extra]
     run = run_measured(cmd, env=dict(os.environ))
     if run.code != 0:
@@ -86,3 +87,28 @@ def verify(uri: str, deep: bool) -> dict[str, Any]:
     assert report.ok, report.problems[:3]
     return {"deep": deep, "seconds": run.seconds, "check_s": t.seconds,
             "items": json.loads(run.stdout.strip().splitlines()[-1])["itemCount"]}
+
+
+BY_HAND = """
+import gzip, json, sys, boto3
+table, bucket, key = sys.argv[1:]
+ddb = boto3.client("dynamodb")
+ddb.describe_table(TableName=table)
+lines, kwargs = [], {"TableName": table}
+while True:
+    page = ddb.scan(**kwargs)
+    lines += [json.dumps({"Item": item}) for item in page["Items"]]
+    if "LastEvaluatedKey" not in page:
+        break
+    kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=gzip.compress(("\\n".join(lines) + "\\n").encode()))
+"""
+
+
+def by_hand(table: str, bucket: str) -> float:
+    """The same work a data engineer writes by hand for a small table, in a fresh Python: DescribeTable,
+    Scan, gzip the lines, PutObject. What a small export is compared with (issue 26)."""
+    run = run_measured([sys.executable, "-c", BY_HAND, table, bucket, f"by-hand/{table}.json.gz"], env=dict(os.environ))
+    if run.code != 0:
+        raise RuntimeError(f"by-hand export failed ({run.code}): {run.stderr.strip()[-1500:]}")
+    return run.seconds

@@ -36,7 +36,7 @@ def render(res: dict[str, Any]) -> str:
              f"`ddb-s3 --help` alone (Python and the CLI's imports): {_f(res.get('cli_start_s'), 2)} s."), "",
             "| reader | wall s | launcher and plan s | Spark start and stop s | Spark job s (Python workers' start s) | after the step s |",
             "|---|---|---|---|---|---|"]
-    for r, v in fx.items():
+    for r, v in fx.items():  # "python": --engine python, no Spark (its launcher column is the whole run)
         p = v.get("phases") or {}
         out.append(f"| {r} | {_f(v['wall_s'])} | {_f(p.get('launcher'), 2)} | {_f(p.get('spark_start_stop'), 2)} | "
                    f"{_f(v['job_s'], 2)} ({_f(p.get('workers_start'), 2)}) | {_f(p.get('after_step'), 2)} |")
@@ -184,6 +184,10 @@ def targets(res: dict[str, Any]) -> list[str]:
                      f"(the {best['reader']} reader: {dd['seconds'] / best['wall_s']:.2f}x)")
     else:
         lines.append(f"dynamodump on {at['items']:,} items: not run or failed")
+    if (hand := res.get("by_hand_s")) and "python" in res["fixed"]:
+        py = res["fixed"]["python"]["wall_s"]
+        lines.append(f"10-item table, whole CLI run, --engine python <= 3x the same work by hand: {py:.2f} s against {hand:.2f} s, "
+                     f"{py / hand:.1f}x — {_ok(py <= 3 * hand)}")
     fixed = res["fixed"][DEFAULT_READER]["wall_s"]
     lines.append(f"local fixed cost (10-item table, whole run, default export) <= 3.5 s: {fixed:.1f} s — {_ok(fixed <= 3.5)} "
                  f"(segments reader {res['fixed']['segments']['wall_s']:.1f} s)")

@@ -41,7 +41,7 @@ _ROLE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@
 _INSTANCE_PROFILE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:instance-profile/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}|[\w+=,.@-]{1,128})$")
 FLAG_ONLY: JsonDict = {"flag_only": True}  # json_schema_extra of a field that no config file or variable sets
 
-Engine = Literal["spark", "hive", "native", "auto"]
+Engine = Literal["spark", "hive", "native", "python", "auto"]
 Reader = Literal["connector", "segments"]
 RunnerName = Literal["local", "emr", "emr-serverless", "glue", "auto"]
 WorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
@@ -201,7 +201,11 @@ Count = Annotated[int, AfterValidator(_at_least_one)]
 class ExportRequest(Options):
     table: str = Field(description="DynamoDB table name")
     to: str = Field(description="destination, s3://bucket/prefix; the export lands under <prefix>/AWSDynamoDB/<export-id>/")
-    engine: Engine = Field("spark", description="spark | hive | native | auto")
+    engine: Engine = Field(
+        "spark",
+        description="spark | hive | native | python (runner local: in this process, no JVM) | auto (native with PITR; "
+        "python for a small table on the local runner; else spark)",
+    )
     reader: Reader = Field("connector", description="spark reader: connector (DynamoDBInputFormat) | segments (boto3 parallel Scan)")
     read_percent: Fraction = Field(0.5, description="fraction of the table's read capacity to use: 0.5 is 50%, in (0, 1.5]")
     consistent_read: bool = Field(False, description="strongly consistent Scan (reader segments only; costs twice the read units)")

@@ -243,7 +243,7 @@ def show_plan(plan: ExportPlan) -> None:
     else:
         size = "size unknown: DescribeTable counts a table about every 6 hours"
     say(f"plan: export {t.name} ({size}, {t.billing_mode}) with engine {plan.engine} ({plan.engine_reason})")
-    if plan.engine == Engine.SPARK:
+    if plan.engine in (Engine.SPARK, Engine.PYTHON):
         say(
             f"plan: reader {plan.reader}, {count(plan.segments, 'segment')} in {count(len(plan.segment_groups), 'task')}, "
             f"read budget {plan.read_units_per_second:g} units/s ({budget_source(plan)})"

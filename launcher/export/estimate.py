@@ -44,6 +44,7 @@ CPU_US_PER_ITEM = {"connector": 48.0, "segments": 24.0}
 NODE_FAMILIES = ("m5", "m6g", "m7g")  # what the projection sizes a cluster from (general purpose)
 CLUSTER_START_SECONDS = 480  # a transient EMR cluster takes ~6-10 minutes to reach RUNNING
 LOCAL_START_SECONDS = 15  # local Spark with the connector jars
+IN_PROCESS_START_SECONDS = 1  # --engine python: the launcher's own threads, no JVM
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,12 @@ def estimate(
     read_units = math.ceil(size_bytes / 4096) * (1.0 if consistent else 0.5)
     read_seconds = read_units / max(read_units_per_second, 1e-9)
     cpu_seconds = items * cpu_us / 1e6 / run_vcpus if run_vcpus else 0.0
-    start = {"local": LOCAL_START_SECONDS, "emr-serverless": SERVERLESS_START_SECONDS, "glue": GLUE_START_SECONDS}.get(
-        runner, CLUSTER_START_SECONDS if transient else 30
-    )
+    start = {
+        "local": LOCAL_START_SECONDS,
+        "in-process": IN_PROCESS_START_SECONDS,
+        "emr-serverless": SERVERLESS_START_SECONDS,
+        "glue": GLUE_START_SECONDS,
+    }.get(runner, CLUSTER_START_SECONDS if transient else 30)
     total = max(read_seconds, cpu_seconds) + start
     hours = 0.0
     cluster_cost: float | None = 0.0

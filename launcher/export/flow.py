@@ -59,7 +59,7 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     aws = aws or Aws(request.region)
     table = describe_table(aws, request.table)
     if (
-        request.runner in ("auto", "emr", "emr-serverless", "glue")
+        (request.runner in ("auto", "emr", "emr-serverless", "glue") or request.engine == "auto")
         and request.engine != "native"
         and not (request.engine == "auto" and table.pitr_enabled)
     ):

@@ -27,6 +27,12 @@ class Engine(StrEnum):
     SPARK = "spark"
     HIVE = "hive"
     NATIVE = "native"
+    PYTHON = "python"  # the segments reader's job functions in this process (launcher/job/in_process.py)
+
+
+# --engine auto on the local runner: a table of at most this many items (DescribeTable's count) is
+# exported in this process. Spark's fixed cost (~9-13 s, docs/bench.md) is then most of the run.
+IN_PROCESS_MAX_ITEMS = 100_000
 
 
 class Reader(StrEnum):
@@ -167,6 +173,11 @@ def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str
     if request.engine != "auto":
         asked = "engine" in request.model_fields_set  # a flag, ddb-s3.toml or DDB_S3_ENGINE named it
         return Engine(request.engine), f"--engine {request.engine} was asked for" if asked else "the default engine"
+    if request.runner == "local" and 0 < table.item_count <= IN_PROCESS_MAX_ITEMS and not table.pitr_enabled:
+        return Engine.PYTHON, (
+            f"a small table ({table.item_count:,} items, at most {IN_PROCESS_MAX_ITEMS:,}): exported in this process,"
+            " no JVM to start (--engine spark forces Spark)"
+        )
     if request.consistent_read:
         return Engine.SPARK, "consistent reads need a scan (the native export cannot do them)"
     if table.pitr_enabled:
@@ -329,6 +340,12 @@ def make_plan(
     # Segments: at least one per core so the scan runs in parallel, and one per GiB of table.
     segments = request.segments or min(1_000_000, max(parallelism, math.ceil(table.size_bytes / GIB)))
     reader = Reader(request.reader)
+    if engine == Engine.PYTHON:
+        if request.runner != "local":
+            raise BadInput(f"--engine python runs in this process: it needs --runner local, not --runner {request.runner}")
+        if "reader" in request.model_fields_set and reader != Reader.SEGMENTS:
+            raise BadInput("--engine python reads with boto3's parallel Scan (--reader segments); the connector needs Spark")
+        reader = Reader.SEGMENTS
     if engine == Engine.SPARK and reader == Reader.CONNECTOR:
         groups_n = connector_tasks(int(budget), segments, parallelism)
         read_rate = float(connector_rate(int(budget), segments, groups_n))
@@ -344,14 +361,14 @@ def make_plan(
         read_rate,
         request.consistent_read,
         on_demand,
-        request.runner,
+        "in-process" if engine == Engine.PYTHON else request.runner,
         request.cluster == "transient",
         request.instance_type,
         request.core_nodes,
         request.workers,
         request.worker_type,
         items=table_items(table),
-        cpu_us=cpu_us_per_item(reader.value if engine == Engine.SPARK else Reader.CONNECTOR.value),
+        cpu_us=cpu_us_per_item(reader.value if engine in (Engine.SPARK, Engine.PYTHON) else Reader.CONNECTOR.value),
         run_vcpus=parallelism,
     )
     cluster = cluster_spec(request, est.total_seconds)

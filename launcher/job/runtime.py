@@ -40,7 +40,14 @@ class ReadStats:
     """On an executor: when a task's first and last item arrived from the reader, and their bytes
     (the items in DynamoDB JSON), so the summary can say when the items were read and how much."""
 
-    def __init__(self, partition: int = 0, report_seconds: float = PROGRESS_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        partition: int = 0,
+        report_seconds: float = PROGRESS_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        on_report: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.on_report = on_report  # None: a line on stderr, which the local runner reads from Spark's output
         self.bytes = 0
         self.items = 0
         self.partition, self.report_seconds, self.clock = partition, report_seconds, clock
@@ -77,16 +84,24 @@ class ReadStats:
         self._reported = self.clock()
         seconds = 0.0 if self._started is None else round(self._reported - self._started, 2)  # reading, so far
         doc = {"partition": self.partition, "items": self.items, "bytes": self.bytes, "seconds": seconds}
-        print(PROGRESS_PREFIX + json.dumps(doc), file=sys.stderr, flush=True)
+        if self.on_report is not None:
+            self.on_report(doc)
+        else:
+            print(PROGRESS_PREFIX + json.dumps(doc), file=sys.stderr, flush=True)
 
 
 def write_watched(
-    write: Callable[[Iterator[str]], Iterable[Any]], lines: Iterable[str], partition: int = 0, totals: tuple[Any, Any] | None = None
+    write: Callable[[Iterator[str]], Iterable[Any]],
+    lines: Iterable[str],
+    partition: int = 0,
+    totals: tuple[Any, Any] | None = None,
+    on_report: Callable[[dict[str, Any]], None] | None = None,
 ) -> Iterator[tuple[Any, Any, Any, int]]:
     """A task's side: write its lines with `write`, then yield (data file, first, last, bytes) for
     each file it wrote (the task's bytes on its first file only). `totals`: the driver's item and
-    byte accumulators (DriverCounters.totals), added to when the task is done."""
-    stats = ReadStats(partition)
+    byte accumulators (DriverCounters.totals), added to when the task is done; `on_report`: where
+    its running counts go (ReadStats)."""
+    stats = ReadStats(partition, on_report=on_report)
     files = list(write(stats.watch(lines)))
     if totals is not None:
         totals[0].add(stats.items)

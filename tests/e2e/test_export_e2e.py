@@ -124,6 +124,31 @@ def test_export_verify_read_back(source, s3, request, reader, extra):
     assert back[key]["big"] == {"N": "99999999999999999999999999999999999999"}
 
 
+def test_engine_python_writes_the_spark_jobs_export_without_a_jvm(source, s3):
+    """--engine auto on the local runner picks the in-process path for a small table (issue 26.1):
+    the same job functions in threads, no spark-submit (no step log). Its data files are byte for
+    byte those of the Spark job's segments reader with the same segments, and it verifies."""
+    table, bucket, items = source
+
+    def export(prefix: str, *args: str) -> tuple[dict, str, list[str]]:
+        proc = run_cli("export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4", "--json", *args)
+        result = json.loads(proc.stdout)
+        root = result["exportUri"].split(bucket + "/", 1)[1]
+        entries = [json.loads(line) for line in
+                   s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines()]
+        return result, proc.stderr, sorted((e["itemCount"], e["md5Checksum"]) for e in entries)
+
+    python, err, python_files = export("python", "--engine", "auto")
+    assert "with engine python (a small table (605 items, at most 100,000)" in err, err
+    assert not (runs_dir() / python["exportId"] / "step-1.log").exists()  # no step ran
+    spark, _, spark_files = export("spark-segments", "--engine", "spark", "--reader", "segments")
+    assert python["itemCount"] == spark["itemCount"] == len(items)
+    assert python_files == spark_files  # the same objects, as the same functions wrote them
+    assert run_cli("verify", python["exportUri"]).returncode == 0
+    back = read_back(s3, bucket, python["exportUri"].split(bucket + "/", 1)[1])
+    assert back.keys() == items.keys() and all(items_equal(items[k], back[k]) for k in items)
+
+
 def test_on_a_terminal_the_export_draws_a_live_display(source):
     """stderr on a pseudo-terminal, as in a user's shell: rich draws the read's display (items of the
     table's count, MB, items/s against the budget) instead of the plain lines logs get."""

@@ -165,3 +165,24 @@ def test_with_export_id_repoints_the_plan_as_a_fresh_plan_of_that_id_would():
     assert moved.export_root == "ddb/nightly/AWSDynamoDB/01700000000000-00000000/"
     assert moved.artifacts_uri == "s3://lab-backups/ddb/nightly/_ddb_s3_artifacts/01700000000000-00000000"
     assert moved.glue.job_name == "ddb-s3-export-01700000000000-00000000"
+
+
+def test_engine_auto_exports_a_small_local_table_in_this_process():
+    """--engine auto on the local runner: a table DescribeTable counts at most IN_PROCESS_MAX_ITEMS
+    items goes through the in-process path (segments reader, the run's start ~1 s, no steps);
+    bigger ones and other runners keep Spark; --engine python elsewhere is refused in one line."""
+    from launcher.core.errors import BadInput
+    from launcher.export.plan import IN_PROCESS_MAX_ITEMS
+
+    small = table_description(item_count=2000, size_bytes=2_000_000)
+    p = plan_for(small, engine="auto", local_cores=4)
+    assert p.engine == "python" and p.reader == "segments" and "a small table (2,000 items" in p.engine_reason
+    assert p.estimate["total_seconds"] < 5
+    assert render_export(p, Target("/tmp/run", [])).steps == []
+    big = table_description(item_count=IN_PROCESS_MAX_ITEMS + 1, size_bytes=10**9)
+    assert plan_for(big, engine="auto").engine == "spark"
+    assert plan_for(small, engine="auto", runner="emr").engine == "spark"
+    with pytest.raises(BadInput, match="--engine python runs in this process: it needs --runner local"):
+        plan_for(small, engine="python", runner="emr")
+    with pytest.raises(BadInput, match="--engine python reads with boto3's parallel Scan"):
+        plan_for(small, engine="python", reader="connector")

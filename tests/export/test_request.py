@@ -36,7 +36,7 @@ def test_layers_in_order(tmp_path: Path):
     [
         ({"read_percent": 0}, "--read-percent: must be a fraction of the capacity in (0, 1.5]"),
         ({"read_percent": 1.6}, "--read-percent: must be a fraction of the capacity in (0, 1.5]"),
-        ({"engine": "pig"}, "--engine: Input should be 'spark', 'hive', 'native' or 'auto'"),
+        ({"engine": "pig"}, "--engine: Input should be 'spark', 'hive', 'native', 'python' or 'auto'"),
         ({"to": "http://x/y"}, "is not an s3:// URI"),
         ({"to": "s3://Bad_Bucket/x"}, "invalid bucket name"),
         ({"table": "a b"}, "--table: must be 3-255 characters"),

@@ -11,15 +11,18 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 from launcher.core.errors import DdbS3Error
+from launcher.core.layout import EXTRAS
 from launcher.core.procs import die_with_parent
 from launcher.core.result_line import PROGRESS_PREFIX, parse_result
-from launcher.export.plan import ExportPlan
+from launcher.core.words import count
+from launcher.export.plan import Engine, ExportPlan
 from launcher.export.render import render_export
 from launcher.export.render.base import REQUEST_FILES, Rendered, Target
 from launcher.export.run import Handle, Progress, ReadCount, ReadCounts, Runner, RunResult, Status
@@ -44,14 +47,22 @@ class ReadTally:
         at = line.find(PROGRESS_PREFIX)  # the JVM shares the stream: its text may come first or after
         if at < 0:
             return None
-        now = self.clock()
         try:
             doc, _ = json.JSONDecoder().raw_decode(line[at + len(PROGRESS_PREFIX) :])
+        except ValueError:
+            doc = None  # torn by the JVM's own output; the task's next line counts again
+        return self.add(doc)
+
+    def add(self, doc: object) -> ReadCount:
+        """A task's count (runtime.ReadStats' document); anything else leaves the counts as they were."""
+        now = self.clock()
+        try:
+            assert isinstance(doc, dict)
             self.tasks[int(doc["partition"])] = (int(doc["items"]), int(doc["bytes"]))
             began = now - float(doc.get("seconds", 0.0))
             self.read_since = began if self.read_since is None else min(self.read_since, began)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            pass  # torn by the JVM's own output; the task's next line counts again
+        except (AssertionError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            pass
         items = sum(i for i, _ in self.tasks.values())
         size = sum(b for _, b in self.tasks.values())
         return ReadCount(items, size, now - (self.read_since if self.read_since is not None else now), self.table_items, self.budget)
@@ -82,8 +93,12 @@ class LocalRunner(Runner):
         return Target(str(run_dir), jars)
 
     def submit(self, plan: ExportPlan) -> Handle:
-        check_java()
         run_dir = (self.work_dir / plan.export_id).resolve()
+        if plan.engine == Engine.PYTHON:  # no steps: the job's functions run in `wait`, in this process
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self._steps = []
+            return Handle(str(run_dir), ())
+        check_java()
         run_dir.mkdir(parents=True, exist_ok=True)
         rendered = render_export(plan, self.target(run_dir))
         write_artifacts(rendered, run_dir)
@@ -92,6 +107,8 @@ class LocalRunner(Runner):
 
     def wait(self, plan: ExportPlan, handle: Handle) -> Status:
         """Runs the steps one after the other, streaming their output (a failed one raises)."""
+        if plan.engine == Engine.PYTHON:
+            return self.run_in_process(plan)
         result: dict = {}
         logs = []
         for n, step in enumerate(self._steps, 1):
@@ -102,6 +119,25 @@ class LocalRunner(Runner):
             result.update(self.run_step(step, plan, log))
             self.progress(f"step {n}/{len(self._steps)} done in {self.clock.now() - began:.1f} s")
         return Status(True, "steps done", {"result": result, "logs": logs})
+
+    def run_in_process(self, plan: ExportPlan) -> Status:
+        """--engine python: the export job's functions in threads of this process (launcher/job/in_process.py)."""
+        from launcher.export.render.base import plan_json
+        from launcher.job import in_process
+
+        tally = ReadTally(plan.table.item_count, plan.read_units_per_second)
+        lock = threading.Lock()
+
+        def report(doc: dict) -> None:  # a task's running count, as the Spark job's progress lines carry it
+            with lock:
+                self.counts(tally.add(doc))
+
+        began = self.clock.now()
+        self.progress(f"reading {plan.table.name} in this process: {count(len(plan.segment_groups), 'task')}, no JVM")
+        summary = in_process.export(plan_json(plan), report)
+        self.progress(f"done in {self.clock.now() - began:.1f} s")
+        result = {"exportId": plan.export_id, "itemCount": summary["itemCount"], "dataFileCount": summary[EXTRAS]["dataFileCount"]}
+        return Status(True, "exported in this process", {"result": result, "logs": []})
 
     def diagnose(self, plan: ExportPlan, handle: Handle, status: Status) -> str | None:
         return None  # a failed step raised in `wait`, with its probable cause
