@@ -277,7 +277,24 @@ def show_plan(plan: ExportPlan) -> None:
             say(f"plan: {advice}")
     if plan.transient:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
+    if line := role_path_note(plan):
+        say(f"plan: {line}")
     say(f"plan: destination {plan.export_uri}")
+
+
+def role_path_note(plan: ExportPlan) -> str | None:
+    """A role given by name where the request needs its ARN (EMR Serverless's executionRoleArn, Glue's
+    Role) is taken at the path "/": a console-made role under /service-role/ would not be found."""
+    flag, role = {
+        RunnerName.EMR_SERVERLESS: ("--execution-role", plan.serverless.execution_role),
+        RunnerName.GLUE: ("--glue-role", plan.glue.role),
+    }.get(plan.runner, ("", "arn:"))
+    if role.startswith("arn:"):
+        return None
+    return (
+        f"{flag} {role} is a name: taken at the path / (role/{role}); give its ARN if it lives under a path"
+        " such as /service-role/ (`ddb-s3 doctor` checks)"
+    )
 
 
 def dry_run_doc(plan: ExportPlan, rendered: Rendered) -> dict[str, Any]:

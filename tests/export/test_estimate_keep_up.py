@@ -115,3 +115,17 @@ def test_the_final_line_says_verified_with_separators_and_size():
 
     assert final_line(1234567, 12, 3 * 1024**3, 81.04) == "exported and verified 1,234,567 items, 3.0 GiB read in 12 data files in 81.0s"
     assert final_line(1, 1, None, 0.5) == "exported and verified 1 item in 1 data file in 0.5s"
+
+
+def test_the_plan_says_a_role_name_is_taken_at_the_path_slash():
+    """EMR Serverless and Glue take a role's ARN: a name is made one at the path /, which the plan says
+    (a console-made role under /service-role/ would not be found)."""
+    from launcher.cli.export import role_path_note
+
+    named = plan_for(runner="emr-serverless", execution_role="ddb-s3-job")
+    assert role_path_note(named) == ("--execution-role ddb-s3-job is a name: taken at the path / (role/ddb-s3-job); give its"
+                                     " ARN if it lives under a path such as /service-role/ (`ddb-s3 doctor` checks)")
+    arn = "arn:aws:iam::123456789012:role/service-role/ddb-s3-job"
+    assert role_path_note(plan_for(runner="emr-serverless", execution_role=arn)) is None
+    assert role_path_note(plan_for(runner="glue", glue_role="ddb-s3-glue")).startswith("--glue-role ddb-s3-glue is a name")
+    assert role_path_note(plan_for(runner="emr")) is None  # RunJobFlow takes role names
