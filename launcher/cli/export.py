@@ -226,7 +226,12 @@ def final_line(items: int, files: int, read_bytes: int | None, seconds: float) -
 
 def budget_source(plan: ExportPlan) -> str:
     """Where the read budget comes from, and its rounding when the fraction asked for less than a unit."""
-    unit = "RCU" if plan.table.billing_mode == "PROVISIONED" else "on-demand units (--on-demand-read-units)"
+    t = plan.table
+    unit = "RCU" if t.billing_mode == "PROVISIONED" else "on-demand units (--on-demand-read-units)"
+    if t.billing_mode != "PROVISIONED" and plan.read_capacity == t.max_read_request_units:
+        unit = "units/s, the table's MaxReadRequestUnits (--on-demand-read-units overrides)"
+    elif t.billing_mode != "PROVISIONED" and plan.read_capacity == t.warm_read_units:
+        unit = "units/s, the table's warm throughput (DescribeTable WarmThroughput; --on-demand-read-units overrides)"
     asked = plan.read_capacity * plan.read_percent
     text = f"--read-percent {plan.read_percent:g} = {plan.read_percent:.0%} of {plan.read_capacity:,g} {unit}"
     if plan.read_units_per_second > asked:

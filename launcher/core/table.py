@@ -20,6 +20,10 @@ class TableInfo:
     pitr_enabled: bool = False
     table_id: str = ""  # DescribeTable's TableId (manifest-summary.json's tableId)
     size_sampled: bool = False  # item_count and size_bytes scaled up from a sample (aws.dynamodb)
+    # On-demand: the reads a second the table serves at once (DescribeTable WarmThroughput; a new or
+    # just-switched table starts low), and the user's cap (OnDemandThroughput); 0 when not said.
+    warm_read_units: int = 0
+    max_read_request_units: int = 0
     global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
     local_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -67,6 +71,8 @@ def table_info_from_description(desc: dict[str, Any], pitr_enabled: bool = False
         size_bytes=int(desc.get("TableSizeBytes") or 0),
         pitr_enabled=pitr_enabled,
         table_id=desc.get("TableId", ""),
+        warm_read_units=max(0, int((desc.get("WarmThroughput") or {}).get("ReadUnitsPerSecond") or 0)),
+        max_read_request_units=max(0, int((desc.get("OnDemandThroughput") or {}).get("MaxReadRequestUnits") or 0)),
         global_secondary_indexes=desc.get("GlobalSecondaryIndexes", []),
         local_secondary_indexes=desc.get("LocalSecondaryIndexes", []),
     )

@@ -327,6 +327,9 @@ def make_plan(
         check_key_columns(hive_columns, table)
     on_demand = table.billing_mode != "PROVISIONED"
     capacity = request.on_demand_read_units if on_demand else table.read_capacity
+    if on_demand and "on_demand_read_units" not in request.model_fields_set:
+        # what the table serves now (warm throughput) and its cap, below the connector's 40000 convention
+        capacity = min([capacity] + [u for u in (table.warm_read_units, table.max_read_request_units) if u > 0])
     budget = max(1.0, math.floor(capacity * request.read_percent))
     if request.runner == "auto":
         chosen, runner_reason = choose_runner(request, table, budget, on_demand, local_cores or os.cpu_count() or 2)

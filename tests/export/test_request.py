@@ -90,3 +90,20 @@ def test_read_percent_is_a_fraction_and_the_plan_says_so_and_its_rounding():
     assert budget_source(plan) == "--read-percent 0.05 = 5% of 10 RCU; 0.5 rounded up to the least a read takes"
     on_demand = plan_for(table_description(billing="PAY_PER_REQUEST"), read_percent=0.25, on_demand_read_units=1000)
     assert budget_source(on_demand) == "--read-percent 0.25 = 25% of 1,000 on-demand units (--on-demand-read-units)"
+
+
+def test_an_on_demand_tables_warm_throughput_and_cap_bound_the_default_budget():
+    """A new or just-switched on-demand table serves its warm throughput at once, not the connector's
+    40000 (issue 23): DescribeTable's WarmThroughput and OnDemandThroughput bound the default; an
+    explicit --on-demand-read-units is taken as asked."""
+    from helpers import plan_for, table_description
+    from launcher.cli.export import budget_source
+
+    desc = table_description(billing="PAY_PER_REQUEST") | {"WarmThroughput": {"ReadUnitsPerSecond": 12000, "Status": "ACTIVE"}}
+    plan = plan_for(desc)
+    assert plan.read_capacity == 12000 and plan.read_units_per_second == 6000
+    assert "12,000 units/s, the table's warm throughput" in budget_source(plan)
+    capped = plan_for(desc | {"OnDemandThroughput": {"MaxReadRequestUnits": 800}})
+    assert capped.read_units_per_second == 400 and "MaxReadRequestUnits" in budget_source(capped)
+    assert plan_for(desc, on_demand_read_units=30000).read_units_per_second == 15000
+    assert plan_for(table_description(billing="PAY_PER_REQUEST")).read_units_per_second == 20000  # nothing said: 40000
