@@ -33,26 +33,23 @@ def clusters() -> None:
 @aws_profile_option
 @click.option("--region", default=None, help="AWS region (default: the standard boto3 chain)")
 @click.option("--all", "all_states", is_flag=True, help="include terminated clusters")
-@click.option("--json", "as_json", is_flag=True, help="print JSON lines")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON list, as `exports list --json` does")
 def list_clusters(region: str | None, all_states: bool, as_json: bool, aws_profile: str | None) -> None:
     """List the clusters ddb-s3 started that are still alive (or all of them with --all)."""
     use_aws_profile(aws_profile)
     hook = _hook(region)
     found = hook.managed_clusters(states=None) if all_states else hook.managed_clusters()
-    for c in found:
-        tags = tag_dict(c)
-        row = {
-            "id": c["Id"],
-            "state": c["Status"]["State"],
-            "table": tags.get(TABLE_TAG),
-            "exportId": tags.get(EXPORT_ID_TAG),
-            "name": c.get("Name"),
-        }
-        if as_json:
-            out.print(json.dumps(row), markup=False)
-        else:
-            out.print(f"{row['id']}  {row['state']:<22} {row['table'] or '-'}  {row['exportId'] or '-'}", markup=False)
-    if not found and not as_json:
+    rows = [
+        {"id": c["Id"], "state": c["Status"]["State"], "table": tag_dict(c).get(TABLE_TAG),
+         "exportId": tag_dict(c).get(EXPORT_ID_TAG), "name": c.get("Name")}
+        for c in found
+    ]  # fmt: skip
+    if as_json:
+        out.print(json.dumps(rows), markup=False)
+        return
+    for row in rows:
+        out.print(f"{row['id']}  {row['state']:<22} {row['table'] or '-'}  {row['exportId'] or '-'}", markup=False)
+    if not found:
         say("no clusters started by ddb-s3" + ("" if all_states else " are running"))
 
 

@@ -44,6 +44,7 @@ class ExportOutcome:
     def doc(self) -> dict[str, Any]:
         """The result as JSON (CLI --json, Airflow's XCom)."""
         return {
+            "table": self.plan.table.name,
             "exportUri": self.export_uri,
             "exportId": self.export_id,
             "itemCount": self.report.item_count if self.report else None,

@@ -69,7 +69,7 @@ def export_and_scans(local_stack, faulty, reader: str, rcu: int, items: int):
 def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items):
     stderr, scans = export_and_scans(local_stack, faulty, "connector", rcu, items)
     budget = rcu * 0.5
-    assert f"read budget {budget:g} units/s (the connector's tasks read at {budget:g})" in stderr
+    assert f"read budget {budget:g} units/s (--read-percent 0.5 = 50% of {rcu} RCU) (the connector's tasks read at {budget:g})" in stderr
 
     start, end = scans[0].at, scans[-1].at
     whole = sum(r.consumed for r in scans) / (end - start)
@@ -83,8 +83,9 @@ def test_connector_reads_at_the_plan_budget(local_stack, faulty, rcu, items):
 def test_segments_reader_reads_at_the_plan_budget(local_stack, faulty):
     """The segments reader (boto3 parallel Scan in the Spark tasks) shares the plan's budget out among
     its tasks, each paying the ConsumedCapacity a page reports into a bucket of one second of its
-    rate (launcher/core/budget.py): after the opening second, the units on the wire hold the budget."""
-    _, scans = export_and_scans(local_stack, faulty, "segments", 10, 2400)
+    rate (launcher/core/budget.py): after the opening second, the units on the wire hold the budget.
+    A bucket of one second allows under 2% over a read of ~50 s: half the connector case's items do."""
+    _, scans = export_and_scans(local_stack, faulty, "segments", 10, 1200)
     budget = 10 * 0.5
     assert all(json.loads(r.body).get("ReturnConsumedCapacity") == "TOTAL" for r in scans)  # what the bucket is paid with
     start = scans[0].at
