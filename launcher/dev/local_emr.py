@@ -104,10 +104,10 @@ def last_exception(lines: list[str]) -> str:
 
 ARCHIVE_SECONDS = 3.0  # a running step's logs to LogUri: EMR does it every ~5 minutes; short here for the tests
 SHUTDOWN = "SHUTDOWN"  # a node folder's marker: `shutdown` ran on it
-SPARK_MASTER = "local[2,4]"  # EMR Serverless and Glue: two cores, and task retries as EMR's YARN gives (spark.task.maxFailures)
 # EMR (Spark's own default, which EMR keeps: Release Guide, "Spark" configuration): a task is tried 4 times.
 TASK_MAX_FAILURES = "4"
 CORE_NODES = 2  # at most this many core nodes get a folder and a Worker: two cores on this machine
+JOB_WORKERS = 2  # the Workers an EMR Serverless or Glue job run gets here
 START_SECONDS = 120.0  # a cluster's Spark daemons must be up within this
 # EMR Management Guide, "Create bootstrap actions to install additional software" (its conditional example).
 INSTANCE_INFO = "/mnt/var/lib/info/instance.json"
@@ -691,7 +691,8 @@ class Executor:
         cp = confs.get("spark.executor.extraClassPath")
         confs["spark.executor.extraClassPath"] = f"{cp}{os.pathsep}{yarn}" if cp else yarn
         assert spark.url is not None
-        cmd = self.spark_submit(args, node, folder, master=spark.url, confs=confs, connector=node / EMR_DDB_CONNECTOR.lstrip("/"))
+        connector = node / EMR_DDB_CONNECTOR.lstrip("/")
+        cmd = self.spark_submit(args, node, folder, master=spark.url, confs=confs, connector=connector, fit=spark.fit_confs())
         return [*cmd[:1], "--deploy-mode", "client", *cmd[1:]]
 
     def spark_submit(
@@ -700,12 +701,15 @@ class Executor:
         node: Path,
         folder: Path,
         s3: Any = None,
-        master: str = SPARK_MASTER,
-        confs: dict[str, str] | None = None,
+        *,
+        master: str,
+        confs: dict[str, str],
         connector: Path | None = None,
+        fit: dict[str, str] | None = None,
     ) -> list[str]:
-        """spark-submit with the step's own arguments, its s3:// artifacts fetched into `folder`, EMR's
-        connector path mapped to `connector` (else to the local connector build)."""
+        """spark-submit to `master` with `confs`, then the step's own arguments, its s3:// artifacts
+        fetched into `folder`, EMR's connector path mapped to `connector` (else to the local connector
+        build)."""
         from launcher.export.run.jars import connector_classpath
         from launcher.export.run.local import spark_submit_path
 
@@ -714,6 +718,9 @@ class Executor:
         while i < len(args):
             arg = args[i]
             if arg == "--deploy-mode":  # YARN's cluster mode has no local meaning: the driver runs here
+                i += 2
+                continue
+            if fit and arg in _SIZING_FLAGS:  # a flag would win over `fit`'s --conf: the Workers' sizes win
                 i += 2
                 continue
             if arg in ("--jars", "--py-files", "--files") and i + 1 < len(args):
@@ -735,12 +742,37 @@ class Executor:
             if not arg.startswith("--") and (i == 0 or not args[i - 1].startswith("--") or args[i - 1] in _FLAGS):
                 # the application and its arguments
                 app = str(self.fetch(arg, folder / "artifacts", s3)) if arg.startswith("s3://") else arg
+                out += [a for key, value in (fit or {}).items() for a in ("--conf", f"{key}={value}")]  # after theirs: they win
                 out += [app, *args[i + 1 :]]
                 break
             out.append(arg)
             i += 1
-        conf_args = [a for key, value in (confs or {"spark.ui.enabled": "false"}).items() for a in ("--conf", f"{key}={value}")]
+        conf_args = [a for key, value in confs.items() for a in ("--conf", f"{key}={value}")]
         return [spark_submit_path(), "--master", master, "--driver-memory", "1g", *conf_args, *out]
+
+    # --- a job run's own Spark cluster (EMR Serverless, Glue) ---------------------------------
+
+    def job_cluster(self, name: str, folder: Path, env: Callable[[Path], dict[str, str]]) -> StandaloneCluster:
+        """The workers a job run gets (EMR Serverless and Glue give each run its own, and run its driver
+        apart from them): a Spark standalone cluster whose Master sits in the run's folder and whose
+        JOB_WORKERS Workers each have a folder of their own below it (`env(folder)` their environment).
+        Started from the run's thread, stopped when the run ends (`self.spark[name]`)."""
+        spark = self.spark[name] = StandaloneCluster(spark_home(), name, folder)
+        spark.start_master(env(folder))
+        spark.wait_master(START_SECONDS)
+        for n in range(1, JOB_WORKERS + 1):
+            spark.start_worker(folder / f"worker-{n}", env(folder / f"worker-{n}"))
+        spark.wait_workers(START_SECONDS)
+        return spark
+
+    def end_job_cluster(self, name: str) -> None:
+        spark = self.spark.pop(name, None)
+        if spark is not None:
+            spark.stop()
+
+    @staticmethod
+    def job_confs(spark: StandaloneCluster) -> dict[str, str]:
+        return {**spark.submit_confs(), "spark.task.maxFailures": TASK_MAX_FAILURES}
 
     # --- an EMR Serverless job run -----------------------------------------------------------
 
@@ -760,7 +792,10 @@ class Executor:
             try:
                 driver = run.job_driver["sparkSubmit"]
                 args = [*str(driver.get("sparkSubmitParameters", "")).split(), driver["entryPoint"], *driver.get("entryPointArguments", [])]
-                cmd = self.spark_submit(args, folder, folder, self.job_s3)
+                spark = self.job_cluster(run.id, folder, lambda node: self.node_env(node, JOB_ROLE_CREDENTIALS))
+                cmd = self.spark_submit(
+                    args, folder, folder, self.job_s3, master=spark.url or "", confs=self.job_confs(spark), fit=spark.fit_confs()
+                )
             except (KeyError, TypeError, StepFailed) as e:
                 (folder / "stderr").write_text(f"local EMR Serverless: cannot run this job driver: {e}\n")
                 self.archive_run(run, folder)
@@ -792,6 +827,8 @@ class Executor:
                 )
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the run
             self.end_run(run, "FAILED", f"local EMR Serverless: {type(e).__name__}: {e}", started)
+        finally:
+            self.end_job_cluster(run.id)
 
     @staticmethod
     def end_run(run: Any, state: str, details: str, started: float) -> None:
@@ -825,16 +862,25 @@ class Executor:
                 self.end_glue_run(run, "STOPPED", None, started)
                 return
             args = dict(run.arguments or {})
-            spark: list[str] = []
+            options: list[str] = []
             if args.get("--extra-jars"):
-                spark += ["--jars", args["--extra-jars"]]
+                options += ["--jars", args["--extra-jars"]]
             if args.get("--extra-py-files"):
-                spark += ["--py-files", args["--extra-py-files"]]
+                options += ["--py-files", args["--extra-py-files"]]
             script_args = ["--JOB_NAME", job.name, "--JOB_RUN_ID", run.job_run_id]
             for key, value in args.items():
                 script_args += [key, str(value)]
             try:
-                cmd = self.spark_submit([*spark, job.command["ScriptLocation"], *script_args], folder, folder, self.glue_s3)
+                spark = self.job_cluster(run.job_run_id, folder, self.glue_env)
+                cmd = self.spark_submit(
+                    [*options, job.command["ScriptLocation"], *script_args],
+                    folder,
+                    folder,
+                    self.glue_s3,
+                    master=spark.url or "",
+                    confs={**self.job_confs(spark), **glue_classpath()},
+                    fit=spark.fit_confs(),
+                )
             except (KeyError, TypeError, StepFailed) as e:
                 (folder / "stderr").write_text(f"local Glue: cannot run this job: {e}\n")
                 (folder / "stdout").write_text("")
@@ -843,12 +889,10 @@ class Executor:
                 return
             run.status = "RUNNING"
             timeout = (run.timeout or job.timeout or 2880) * self.minute_seconds
-            env = self.node_env(folder, GLUE_ROLE_CREDENTIALS)
-            env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = env["DDB_S3_PYTHON"] = sys.executable  # Glue 5: Python 3.11
             code = self.run_process(
                 cmd,
                 folder,
-                env,
+                self.glue_env(folder),
                 stopped=lambda: run.status == "STOPPING" or time.monotonic() - started > timeout,
                 archive=lambda: None,
             )
@@ -864,6 +908,13 @@ class Executor:
                 self.end_glue_run(run, "FAILED", cause, started)
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the run
             self.end_glue_run(run, "ERROR", f"local Glue: {type(e).__name__}: {e}", started)
+        finally:
+            self.end_job_cluster(run.job_run_id)
+
+    def glue_env(self, node: Path) -> dict[str, str]:
+        env = self.node_env(node, GLUE_ROLE_CREDENTIALS)
+        env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = env["DDB_S3_PYTHON"] = sys.executable  # Glue 5: Python 3.11
+        return env
 
     @staticmethod
     def end_glue_run(run: Any, state: str, message: str | None, started: float) -> None:
@@ -894,6 +945,17 @@ class Executor:
 
 
 _FLAGS = {"--verbose", "--supervise"}  # spark-submit options that take no value
+_SIZING_FLAGS = {"--executor-cores", "--executor-memory", "--driver-memory"}
+
+
+def glue_classpath() -> dict[str, str]:
+    """The jars Glue 5 itself puts on its driver's and workers' class path that our job relies on: the
+    AWS SDK for Java 2.x (AWS Glue Developer Guide, "AWS Glue versions": Glue 5.0's components list
+    it), here the SDK v2 classes of the local connector build (dev/connectors.py sdk_v2_jar). Jars
+    given with --extra-jars come on top of these (--user-jars-first: ahead of them)."""
+    with _SEAM:
+        sdk = str(sdk_v2_jar())
+    return {"spark.driver.extraClassPath": sdk, "spark.executor.extraClassPath": sdk}
 
 
 def spark_home() -> str:

@@ -160,6 +160,14 @@ class StandaloneCluster:
             "spark.driver.defaultJavaOptions": f"{DRIVER_JAVA_OPTS} {self.marker()}",
         }
 
+    @staticmethod
+    def fit_confs() -> dict[str, str]:
+        """What each application's executors may ask for here, set after the application's own options:
+        one core and EXECUTOR_MEMORY, what a Worker has. An application sized for real workers (EMR
+        Serverless's 4 vCPU and 14 GB, a step's own --executor-memory) would otherwise wait for
+        resources no Worker offers ("Initial job has not accepted any resources")."""
+        return {"spark.executor.cores": str(WORKER_CORES), "spark.executor.memory": EXECUTOR_MEMORY, "spark.driver.memory": "1g"}
+
     def stop(self) -> None:
         """SIGKILL each daemon's process group (its executors with it), as instances that are
         terminated go; idempotent, from any thread."""

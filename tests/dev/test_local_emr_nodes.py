@@ -54,6 +54,14 @@ def test_a_step_runs_its_driver_in_client_mode_against_the_clusters_master(monke
     assert "-Dddb_s3.local_cluster=j-1" in got["spark.executor.defaultJavaOptions"]
 
 
+def test_executors_fit_the_workers_whatever_the_step_asks(monkeypatch, tmp_path):
+    """A Worker here has one core and little memory: an application asking for more would wait forever."""
+    cmd = step_command(monkeypatch, tmp_path, ["--conf", "spark.executor.memory=14g", "--executor-cores", "4", "app.py"])
+    got = confs(cmd)
+    assert got["spark.executor.memory"] == "512m" and got["spark.executor.cores"] == "1"
+    assert "--executor-cores" not in cmd  # a flag would win over any --conf
+
+
 def test_emr_task_retries_by_default(monkeypatch, tmp_path):
     assert confs(step_command(monkeypatch, tmp_path, ["app.py"]))["spark.task.maxFailures"] == "4"
 

@@ -84,8 +84,10 @@ def test_export_runs_as_a_job_run_verifies_and_deletes_its_application(on_server
     run = on_serverless.get_job_run(applicationId=app_id, jobRunId=run_id)["jobRun"]
     assert run["state"] == "SUCCESS" and run["executionTimeoutMinutes"] >= 60
     assert "--py-files s3://" in run["jobDriver"]["sparkSubmit"]["sparkSubmitParameters"]
-    # the driver ran under EMR 7's Python 3.9, and its logs are where EMR Serverless writes them
-    assert "python3.9" in driver_log(bucket, app_id, run_id, "stderr.gz")
+    # the driver ran under EMR 7's Python 3.9 (boto3's warning, which the job's driver writes to
+    # stdout), and its logs are where EMR Serverless writes them
+    assert "python3.9" in driver_log(bucket, app_id, run_id, "stdout.gz")
+    assert "StandaloneSchedulerBackend" in driver_log(bucket, app_id, run_id, "stderr.gz")  # executors apart from it
 
 
 def test_existing_application_runs_the_job_and_stays(on_serverless, source):
