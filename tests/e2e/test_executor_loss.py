@@ -21,6 +21,7 @@ import pytest
 from helpers import table_items, unique_name
 from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.core.wait import poll_until
+from launcher.dev.local_emr import INSTANCE_PROFILE_CREDENTIALS
 from launcher.dev.localstack import REPO_ROOT
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 from launcher.dev.spark_cluster import EXECUTOR_CLASS, cluster_jvms
@@ -66,6 +67,22 @@ def executor_running_a_task(cluster_id: str) -> int | None:
     return None
 
 
+def shipped_only(pid: int) -> None:
+    """The executor runs in a working folder of its own on its core node, holding the job's zip and
+    jars as spark-submit shipped them; nothing in its command line or environment names the primary
+    node's folder (where the step fetched them) or this checkout."""
+    folder = Path(os.readlink(f"/proc/{pid}/cwd"))
+    node = folder.parents[3]  # <node>/spark/work/<app id>/<executor id>
+    assert node.name.startswith("core-"), folder
+    assert {"ddbs3_job.zip", "ddb-s3-spark-helpers.jar"} <= {p.name for p in folder.iterdir()}, list(folder.iterdir())
+    primary = str(node.parent / "primary")
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    environ = dict(e.split("=", 1) for e in Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0") if "=" in e)
+    assert primary not in cmdline and not any(primary in v for v in environ.values())
+    assert str(REPO_ROOT) not in environ.get("PYTHONPATH", "")
+    assert environ["HOME"] == str(node) and environ["AWS_ACCESS_KEY_ID"] == INSTANCE_PROFILE_CREDENTIALS["AWS_ACCESS_KEY_ID"]  # the node's env
+
+
 def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, local_stack, tmp_path):
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     table, bucket = unique_name("lost-exec"), unique_name("lost-exec").lower()
@@ -88,6 +105,7 @@ def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, 
                                 lambda pid: pid is not None or export.poll() is not None,
                                 every=0.2, timeout=300, what="an executor running a task")
             assert victim, f"the export ended before an executor ran a task: {log.read_text()[-3000:]}"
+            shipped_only(victim)
             os.kill(victim, signal.SIGKILL)
             out, _ = export.communicate(timeout=600)
         finally:
