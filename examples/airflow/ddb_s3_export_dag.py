@@ -1,6 +1,6 @@
 """Nightly backup of a DynamoDB table to S3 on a transient EMR cluster (ddb-s3's Airflow operator).
 
-Settings can live in ddb-s3.toml (a [profiles.nightly] section, say) and be overridden here; the
+Settings can live in ddb-s3.toml (a [profiles.nightly] section, say: config_profile="nightly") and be overridden here; the
 task's XCom is {"exportUri", "exportId", "clusterId", "itemCount"}. The task waits for the cluster
 in the triggerer when Airflow's `[operators] default_deferrable` is on (or pass deferrable=True)."""
 

@@ -73,7 +73,7 @@ class DdbS3ExportOperator(BaseOperator):
     :param options: any other ExportRequest field by its name (region, engine, read_percent,
         instance_type, core_nodes, spot, log_uri, release_label, ...), as in ddb-s3.toml (templated)
     :param config_path: a ddb-s3.toml (default ./ddb-s3.toml or $DDB_S3_CONFIG, if present)
-    :param profile: its [profiles.NAME] section
+    :param config_profile: its [profiles.NAME] section (as the CLI's --config-profile; AWS's profile comes from aws_conn_id)
     :param aws_conn_id: Airflow connection for AWS (default None: the worker's boto3 chain)
     :param deferrable: wait for the run in the triggerer (DdbS3RunTrigger), holding no worker slot
         (default: Airflow's `[operators] default_deferrable`, as the Amazon provider's operators)
@@ -87,7 +87,7 @@ class DdbS3ExportOperator(BaseOperator):
     cluster, application or Glue job) and "stepIds" (its steps or job run) as soon as it is submitted.
     """
 
-    template_fields: Sequence[str] = ("table", "to", "cluster", "runner", "options", "profile", "config_path", "aws_conn_id")
+    template_fields: Sequence[str] = ("table", "to", "cluster", "runner", "options", "config_profile", "config_path", "aws_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json"}
     ui_color = "#f0e4ff"
 
@@ -100,7 +100,7 @@ class DdbS3ExportOperator(BaseOperator):
         runner: str = "emr",
         options: dict[str, Any] | None = None,
         config_path: str | None = None,
-        profile: str | None = None,
+        config_profile: str | None = None,
         aws_conn_id: str | None = None,
         deferrable: bool | None = None,
         verify: bool = True,
@@ -115,7 +115,7 @@ class DdbS3ExportOperator(BaseOperator):
         self.runner = runner
         self.options = options or {}
         self.config_path = config_path
-        self.profile = profile
+        self.config_profile = config_profile
         self.aws_conn_id = aws_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.verify = verify
@@ -127,7 +127,7 @@ class DdbS3ExportOperator(BaseOperator):
         if self.runner not in RUNNERS:
             raise BadInput(f"runner {self.runner!r}: the operator runs {', '.join(RUNNERS)}")
         flags = {**self.options, "table": self.table, "to": self.to, "cluster": self.cluster, "runner": self.runner}
-        return build_request(flags, config_path=Path(self.config_path) if self.config_path else None, profile=self.profile)
+        return build_request(flags, config_path=Path(self.config_path) if self.config_path else None, profile=self.config_profile)
 
     # --- the task ----------------------------------------------------------------------------
 

@@ -243,4 +243,4 @@ def test_example_dag_and_test_dags_load_in_a_dagbag(airflow_env):
     )
     proc = subprocess.run([sys.executable, "-c", task_code, str(EXAMPLE.parent)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, **airflow_env, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
-    assert "TASK DdbS3ExportOperator ['aws_conn_id', 'cluster', 'config_path', 'options', 'profile', 'runner', 'table', 'to'] None True" in proc.stdout, proc.stderr[-3000:]
+    assert "TASK DdbS3ExportOperator ['aws_conn_id', 'cluster', 'config_path', 'config_profile', 'options', 'runner', 'table', 'to'] None True" in proc.stdout, proc.stderr[-3000:]
