@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -179,21 +178,26 @@ def test_on_a_terminal_the_export_draws_a_live_display(source):
     assert not re.search(r"^read \d", screen, re.MULTILINE)  # not the plain line logs get ("read 605 items, ...")
 
 
+def started_root(s3, bucket: str, prefix: str) -> str:
+    """The export root under `prefix` once its job wrote `_started` (waited for, at most 120 s)."""
+    from launcher.core.wait import poll_until
+
+    def started() -> list[str]:
+        return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+                if o["Key"].endswith("/_started")]
+
+    found = poll_until(started, bool, every=0.2, timeout=120, what="the export's _started")
+    return found[0][: -len("_started")]
+
+
 def test_killed_export_is_incomplete_and_rerun_is_complete(source, s3):
     table, bucket, items = source
     prefix = "killed"
     proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    started = []
-    while time.monotonic() < deadline and not started:
-        started = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-                   if o["Key"].endswith("/_started")]
-        time.sleep(0.2)
-    assert started, "the export never started"
+    root = started_root(s3, bucket, prefix)
     os.killpg(proc.pid, signal.SIGKILL)  # the CLI, spark-submit and the Spark JVM: nothing gets to clean up
     proc.wait()
-    root = started[0][: -len("_started")]
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=root + "manifest-summary.json")
     verify = run_cli("verify", f"s3://{bucket}/{root}", check=False)
     assert verify.returncode == 3
@@ -210,16 +214,9 @@ def test_ctrl_c_mid_export_names_the_incomplete_export_and_exits_130(source, s3)
     prefix = "ctrl-c"
     proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 120
-    started = []
-    while time.monotonic() < deadline and not started:
-        started = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-                   if o["Key"].endswith("/_started")]
-        time.sleep(0.2)
-    assert started, "the export never started"
+    root = started_root(s3, bucket, prefix)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    root = started[0][: -len("_started")]
     if "Contents" in s3.list_objects_v2(Bucket=bucket, Prefix=root + "manifest-summary.json"):
         pytest.skip("the export committed before the interrupt reached it")  # a 400-item export is quick
     assert proc.returncode == 130, err
