@@ -159,6 +159,7 @@ class LocalStack:
     s3_endpoint: str  # the moto endpoint; also serves EMR, Glue and STS
     emr_endpoint: str | None = None  # the local EMR (launcher/dev/local_emr.py), when started
     servers: list[_Server] = field(default_factory=list, repr=False)
+    temp_work: Path | None = None  # the local EMR's folder when the stack made it: removed by stop()
 
     @property
     def moto_endpoint(self) -> str:
@@ -222,7 +223,8 @@ class LocalStack:
 
     def start_local_emr(self, root: Path, python: str, work: Path | None, deadline: float, timeout: float) -> None:
         node_python = local_emr_python(root)
-        work = Path(work or tempfile.mkdtemp(prefix="ddb-s3-local-emr-"))
+        if work is None:
+            work = self.temp_work = Path(tempfile.mkdtemp(prefix="ddb-s3-local-emr-"))
         port = free_port()
         self.emr_endpoint = f"http://{HOST}:{port}"
         env = dict(os.environ, **self.env(), DDB_S3_EMR_PYTHON=node_python, PYTHONPATH=str(REPO_ROOT))
@@ -274,6 +276,9 @@ class LocalStack:
                 s.kill()
                 s.proc.wait()
             s.log.close()
+        if self.temp_work is not None:  # nodes, step logs, fetched artifacts: nothing is left in /tmp
+            shutil.rmtree(self.temp_work, ignore_errors=True)
+            self.temp_work = None
 
     def __enter__(self) -> LocalStack:
         return self
