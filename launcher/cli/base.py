@@ -29,12 +29,26 @@ class _LazyConsole:
         self._kwargs: dict[str, Any] = kwargs
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def get(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._kwargs)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+    def __enter__(self) -> Console:  # dunders are looked up on the type, never through __getattr__
+        return self.get().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.get().__exit__(*exc)
+
+
+def real_console(console: Console) -> Console:
+    """The rich Console itself, for what keeps it (a live display): never the lazy stand-in."""
+    return console.get() if isinstance(console, _LazyConsole) else console
 
 
 err: Console = typing.cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from launcher.cli.base import err
+from launcher.cli.base import err, real_console
 
 if TYPE_CHECKING:
     from launcher.export.run import ReadCount, ReadCounts
@@ -23,7 +23,7 @@ def progress_bar(label: str, unit_bytes: bool) -> Iterator[tuple[Callable[..., N
 
     cols = [TextColumn(label), BarColumn()]
     cols += [DownloadColumn(), TransferSpeedColumn()] if unit_bytes else [MofNCompleteColumn()]
-    with Progress(*cols, TimeRemainingColumn(), console=err, transient=False) as progress:
+    with Progress(*cols, TimeRemainingColumn(), console=real_console(err), transient=False) as progress:
         task = progress.add_task(label, total=None)
         yield (
             lambda total: progress.update(task, total=total),
@@ -48,7 +48,7 @@ def read_display() -> Iterator[ReadCounts | None]:
         TextColumn("(budget {task.fields[budget]:g} units/s)"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=real_console(err),
         transient=False,
     ) as progress:
         tasks: list = []
