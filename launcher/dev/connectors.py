@@ -4,7 +4,7 @@ On EMR the release's `emr-ddb` component puts the connector at /usr/share/aws/em
 Guide, "emr-ddb"); the local EMR gives each node the jar of the version its release label ships.
 
 Which jar (issue 23; docs/connector-versions.md):
-- a build of the label's version (launcher/core/versions.py RELEASES[label].emr_ddb) from the
+- a build of the label's version (EMR_DDB below) from the
   connector's source, if one is in $DDB_S3_CONNECTORS_DIR (default .cache/connectors/<build>/
   emr-ddb-hadoop.jar). Maven Central serves no 5.x release after 5.0.0, and this project ships and
   builds none of them (no build recipe is committed), so such builds exist only on a machine where
@@ -31,7 +31,12 @@ import os
 import zipfile
 from pathlib import Path
 
-from launcher.core.versions import LOCAL_CONNECTOR, RELEASES
+# What each label's emr-ddb component installs, written from the sources (connector PRs #204
+# "... EMR 6.15.0 & EMR 7.0.0" on branch-5.2.0, #205 "... EMR 7.1.0" on branch-5.3.0), not taken
+# from the runner's launcher/core/versions.py: the emulator must not agree with it by construction.
+# A label not here (emr-7.9.0: not documented where we could read) gets Central's build.
+EMR_DDB = {"emr-7.0.0": "5.2.0", "emr-7.1.0": "5.3.0"}
+CENTRAL_VERSION = "5.0.0"  # the newest emr-dynamodb-hadoop Maven Central serves (spark/jvm/pom.xml: `make jars`)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONNECTORS_DIR_ENV = "DDB_S3_CONNECTORS_DIR"
@@ -72,9 +77,7 @@ def connectors_dir() -> Path:
 
 def connector_version(release_label: str) -> str:
     """The build `connector_jar` gives this label: one of BUILDS' names, or CENTRAL_BUILD."""
-    release = RELEASES.get(release_label)
-    version = release.emr_ddb if release else None
-    for build in BUILDS.get(version or "", ()):
+    for build in BUILDS.get(EMR_DDB.get(release_label, ""), ()):
         if (connectors_dir() / build / CONNECTOR_NAME).is_file():
             return build
     return CENTRAL_BUILD
@@ -113,7 +116,7 @@ def _split_central() -> tuple[Path, Path]:
     from launcher.export.run.jars import connector_classpath
 
     # by its exact name: the jars dir also holds emr-dynamodb-hadoop-5.0.0-classes.jar (no SDK inside)
-    central = next(p for p in connector_classpath() if p.name == f"emr-dynamodb-hadoop-{LOCAL_CONNECTOR}.jar")
+    central = next(p for p in connector_classpath() if p.name == f"emr-dynamodb-hadoop-{CENTRAL_VERSION}.jar")
     out = connectors_dir() / CENTRAL_BUILD
     connector, sdk = out / CONNECTOR_NAME, out / "aws-sdk-java-v2.jar"
     stamp = out / ".source"

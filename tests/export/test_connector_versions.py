@@ -175,3 +175,13 @@ def test_a_label_without_a_local_build_of_its_version_gets_centrals_connector_cl
     (tmp_path / "5.3.0-cc5c427" / connectors.CONNECTOR_NAME).write_bytes(b"")
     assert connectors.connector_version("emr-7.1.0") == "5.3.0-cc5c427"
     assert connectors.connector_version("emr-7.0.0") == CENTRAL  # 5.2.0 not built there
+
+
+def test_the_local_emr_and_the_runner_agree_on_each_labels_connector_from_their_own_sources():
+    """dev/connectors.py keeps its own table (the emulator takes no convention from the runner): the
+    two must say the same for every label the runner offers with a known version."""
+    from launcher.core.versions import LOCAL_CONNECTOR, RELEASES
+    from launcher.dev.connectors import CENTRAL_VERSION, EMR_DDB
+
+    assert {label: r.emr_ddb for label, r in RELEASES.items() if r.emr_ddb} == EMR_DDB
+    assert CENTRAL_VERSION == LOCAL_CONNECTOR
