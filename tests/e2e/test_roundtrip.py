@@ -46,7 +46,7 @@ def exported(local_stack, tmp_path_factory) -> dict:
 def test_download_verify_restore_equal(exported: dict) -> None:
     ddb = boto3.client("dynamodb")
     proc = run("verify", str(exported["folder"]))
-    assert proc.returncode == 0 and f"{N} items" in proc.stderr
+    assert proc.returncode == 0 and f"{N:,} items" in proc.stderr
     target = unique_name("LabResults-restored")
     proc = run("restore", str(exported["folder"]), "--table", target, "--create-table", "--json")
     assert proc.returncode == 0, proc.stderr

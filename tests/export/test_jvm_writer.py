@@ -127,4 +127,4 @@ def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty
         "partition": 0, "items": BIG + SMALL, "bytes": summary["billedSizeBytes"]}
 
     verify = subprocess.run([DDB_S3, "verify", result["exportUri"], "--deep"], check=False, capture_output=True, text=True, timeout=600)
-    assert verify.returncode == 0 and f"{BIG + SMALL} items" in verify.stderr, verify.stderr[-2000:]
+    assert verify.returncode == 0 and f"{BIG + SMALL:,} items" in verify.stderr, verify.stderr[-2000:]
