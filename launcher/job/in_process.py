@@ -20,18 +20,6 @@ class Stopped(Exception):
     """A task ended early because another failed or the run was interrupted."""
 
 
-class Total:
-    """An accumulator as write_watched adds to it (Spark's has the same add and value)."""
-
-    def __init__(self) -> None:
-        self.value = 0
-        self._lock = threading.Lock()
-
-    def add(self, n: int) -> None:
-        with self._lock:
-            self.value += n
-
-
 def export(plan: dict[str, Any], report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the plan's export here and return its summary as committed. `report` gets each task's
     running count (runtime.ReadStats' document); by default they are printed as the Spark job's are."""
@@ -39,7 +27,6 @@ def export(plan: dict[str, Any], report: Callable[[dict[str, Any]], None] | None
     s3 = runtime.client(plan, "s3")
     commit.write_started(s3, plan["bucket"], plan["export_root"], settings)
     groups = plan["segment_groups"]
-    totals = (Total(), Total())
     stop = threading.Event()  # set on an error or Ctrl-C: every task ends at its next item
 
     def until_stopped(lines: Iterator[str]) -> Iterator[str]:
@@ -61,8 +48,7 @@ def export(plan: dict[str, Any], report: Callable[[dict[str, Any]], None] | None
                 ),
                 until_stopped(lines),
                 index,
-                totals,
-                report,
+                on_report=report,  # no driver counters to add to: the runner tallies these
             )
         )
 
