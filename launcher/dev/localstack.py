@@ -1,4 +1,5 @@
-"""Start and stop the local stack: dynalite (DynamoDB) and moto in server mode (S3, EMR, Glue, STS).
+"""Start and stop the local stack: dynalite (DynamoDB, and DynamoDB Streams through dynalite_streams.js) and
+moto in server mode (S3, EMR, Glue, STS).
 
 Both are real servers on free loopback ports, started by the project itself (see DESIGN.md,
 "Local stack"). Pointing anything at them is nothing but the AWS_ENDPOINT_URL_<SERVICE> variables
@@ -131,6 +132,8 @@ def _spawn(name: str, cmd: list[str], endpoint: str, cwd: Path, env: dict[str, s
 
 # Keeps dynalite alive when a client disconnects mid-request (see the file).
 DYNALITE_GUARD = Path(__file__).with_name("dynalite_guard.js")
+# DynamoDB Streams inside dynalite, on its port (see the file for its knobs, DDB_S3_LOCAL_*).
+DYNALITE_STREAMS = Path(__file__).with_name("dynalite_streams.js")
 
 
 def _dynalite_cli(root: Path) -> Path:
@@ -179,10 +182,13 @@ class LocalStack:
         timeout: float = 30.0,
         emr: bool = False,
         emr_work: Path | None = None,
+        stream_knobs: dict[str, float] | None = None,
     ) -> LocalStack:
         """Start both servers and wait until each answers a real API call, or raise LocalStackError.
         With `emr`, also the local EMR, which runs the steps of the clusters created on it (node
         folders under `emr_work`); without it, moto's EMR API accepts clusters and runs nothing.
+        `stream_knobs` (DDB_S3_LOCAL_STREAM_*, DDB_S3_LOCAL_TTL_SWEEP_S: value) go to dynalite's
+        environment over the inherited ones (launcher/dev/dynalite_streams.js).
 
         On any failure everything already started is stopped before the error is raised.
         """
@@ -200,12 +206,14 @@ class LocalStack:
         try:
             # Both start in parallel (moto takes a second or two to import), then each is waited for.
             # dynalite keeps its tables in memory unless --path is given, which we never do.
+            dynalite_env = dict(os.environ, **{k: str(v) for k, v in (stream_knobs or {}).items()}) if stream_knobs else None
             stack.servers.append(
                 _spawn(
                     "dynalite",
-                    [node_bin, "-r", str(DYNALITE_GUARD), str(cli), "--host", HOST, "--port", str(ddb_port)],
+                    [node_bin, "-r", str(DYNALITE_GUARD), "-r", str(DYNALITE_STREAMS), str(cli), "--host", HOST, "--port", str(ddb_port)],
                     stack.dynamodb_endpoint,
                     root,
+                    dynalite_env,
                 )
             )
             stack.servers.append(_spawn("moto", [python, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)], stack.s3_endpoint, root))
@@ -244,7 +252,8 @@ class LocalStack:
 
     def env(self) -> dict[str, str]:
         """Variables that point boto3 (and anything the tool starts) at this stack, with fake credentials."""
-        env = {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint}
+        # dynalite serves DynamoDB Streams on its own port (launcher/dev/dynalite_streams.js).
+        env = {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb_endpoint}
         env.update({f"AWS_ENDPOINT_URL_{svc}": self.s3_endpoint for svc in MOTO_SERVICES})
         if self.emr_endpoint:  # the local EMR runs EMR steps, EMR Serverless and Glue job runs (and holds their logs)
             for svc in LOCAL_EMR_SERVICES:
