@@ -271,6 +271,21 @@ class ExportRequest(Options):
     export_to: UtcTime | None = Field(
         None, description="engine native: incremental export up to this ISO-8601 time (exclusive; default: now)"
     )
+    as_of: str | None = Field(
+        None,
+        description="the table exactly as it was at this moment: 'start' (the export's start, to the second) or a past UTC "
+        "ISO-8601 time to the second; reads the table's stream (NEW_AND_OLD_IMAGES, kept 24 hours) besides the Scan (docs/as-of.md)",
+    )
+    incremental_since: str | None = Field(
+        None,
+        description="with --as-of: only the changes since an earlier --as-of export of this table (its s3:// URI, or 'latest' "
+        "under --to), in DynamoDB's incremental export format",
+    )
+    stream_wait_seconds: Seconds = Field(
+        6 * 3600.0,
+        description="--as-of: how long to wait for each stream shard to pass the window's end (a quiet open shard proves "
+        "nothing until it closes; AWS rolls shards over about every 4 hours)",
+    )
     connector_version: str | None = Field(
         None,
         description="install this emr-dynamodb-hadoop version from Maven Central at bootstrap instead of the release's own (e.g. 5.0.0)",
@@ -295,6 +310,16 @@ class ExportRequest(Options):
             except BadInput as e:
                 raise ValueError(str(e)) from None
         return v
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of(cls, v: str | None) -> str | None:
+        if v is None or v == "start":
+            return v
+        at = _utc_time(v)  # ValueError: not ISO-8601
+        if at.microsecond:
+            raise ValueError("must be 'start' or a time to the whole second (the stream stamps its records to the second)")
+        return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @field_validator("connector_version")
     @classmethod
@@ -378,6 +403,10 @@ class ExportRequest(Options):
             raise ValueError("--export-to needs --export-from (an incremental export is a time window)")
         if self.export_from and self.export_to and self.export_to <= self.export_from:
             raise ValueError("--export-to must be after --export-from")
+        if (self.as_of or self.incremental_since) and (self.engine in ("native", "hive") or self.export_from):
+            raise ValueError("--as-of reads a Scan and the table's stream: it needs --engine spark or python (or auto)")
+        if self.as_of and self.reader != "segments" and "reader" in self.model_fields_set:
+            raise ValueError("--as-of reads with --reader segments (the connector's items cannot be matched to the stream by key)")
         if self.sse_kms_key_id and self.sse != "aws:kms":
             raise ValueError("--sse-kms-key-id needs --sse aws:kms")
         if self.cluster != "transient" and (self.connector_version or self.python_packages):

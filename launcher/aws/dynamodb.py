@@ -227,3 +227,17 @@ class DynamoDbHook:
         """CreateTable, then wait_active: the new table's description once it is ACTIVE."""
         self.create(request)
         return self.wait_active(str(request["TableName"]), clock=clock, timeout=timeout, every=every, say=say)
+
+
+def describe_stream(aws: Aws, stream_arn: str) -> dict[str, Any]:
+    """DescribeStream of a table's stream (its first page of shards is dropped: the job lists them
+    all when it reads), for the as-of check before any read."""
+    try:
+        with translated(f"DescribeStream {stream_arn}"):
+            desc: dict[str, Any] = aws.client("dynamodbstreams").describe_stream(StreamArn=stream_arn, Limit=1)["StreamDescription"]
+    except EndpointConnectionError as e:
+        raise DdbS3Error(
+            f"cannot reach DynamoDB Streams at {e.kwargs.get('endpoint_url')}: check --region / AWS_ENDPOINT_URL_DYNAMODB_STREAMS"
+        ) from None
+    desc.pop("Shards", None)
+    return desc

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 HELP_SECTIONS = {
     "What to read": ["table", "engine", "reader", "read_percent", "consistent_read", "segments", "on_demand_read_units",
                      "hive_columns", "export_from", "export_to"],
+    "The table at one moment (docs/as-of.md)": ["as_of", "incremental_since", "stream_wait_seconds"],
     "Where to write": ["to", "max_items_per_file", "sse", "sse_kms_key_id", "expected_bucket_owner", "region"],
     "Where to run": ["runner", "cluster", "dry_run", "work_dir", "poll_seconds", "max_wait_seconds"],
     "Cluster (runner emr)": ["release_label", "instance_type", "core_nodes", "spot", "log_uri", "service_role",

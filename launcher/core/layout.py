@@ -33,9 +33,26 @@ SUMMARY_VERSION = "2020-06-30"
 # manifest-summary.json's keys in the order a real full export writes them (docs/backup.md), then
 # ours, all under one key so that no reader of native exports meets a name it does not know.
 SUMMARY_KEYS = (
-    "version", "exportArn", "startTime", "endTime", "tableArn", "tableId", "exportTime", "s3Bucket", "s3Prefix",
-    "s3SseAlgorithm", "s3SseKmsKeyId", "manifestFilesS3Key", "billedSizeBytes", "itemCount", "outputFormat", "exportType",
-)  # fmt: skip
+    "version",
+    "exportArn",
+    "startTime",
+    "endTime",
+    "tableArn",
+    "tableId",
+    "exportTime",
+    "exportFromTime",
+    "exportToTime",
+    "s3Bucket",
+    "s3Prefix",
+    "s3SseAlgorithm",
+    "s3SseKmsKeyId",
+    "manifestFilesS3Key",
+    "billedSizeBytes",
+    "itemCount",
+    "outputFormat",
+    "outputView",
+    "exportType",
+)  # fmt: skip  (exportFromTime, exportToTime, outputView: an incremental export's)
 EXTRAS = "ddbS3"
 
 

@@ -26,6 +26,7 @@ class TableInfo:
     max_read_request_units: int = 0
     global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
     local_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+    stream_arn: str = ""  # LatestStreamArn, when the table's stream is enabled (an as-of export reads it)
 
     @property
     def key_names(self) -> list[str]:
@@ -75,4 +76,5 @@ def table_info_from_description(desc: dict[str, Any], pitr_enabled: bool = False
         max_read_request_units=max(0, int((desc.get("OnDemandThroughput") or {}).get("MaxReadRequestUnits") or 0)),
         global_secondary_indexes=desc.get("GlobalSecondaryIndexes", []),
         local_secondary_indexes=desc.get("LocalSecondaryIndexes", []),
+        stream_arn=desc.get("LatestStreamArn", "") if (desc.get("StreamSpecification") or {}).get("StreamEnabled") else "",
     )

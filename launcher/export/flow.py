@@ -20,6 +20,7 @@ from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
 from launcher.core.paths import runs_dir
 from launcher.core.s3args import S3WriteSettings
+from launcher.core.stream_rules import retention_seconds
 from launcher.export.estimate import INSTANCE_PRICES
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
 from launcher.export.run import Handle, Progress, ReadCounts, Runner, RunResult
@@ -66,13 +67,23 @@ def plan_export(request: ExportRequest, aws: Aws | None = None, now: datetime | 
     ):
         table = with_sampled_size(aws, table)  # the runner choice and the estimate need a size; native reads none
     check_bucket(aws, request.destination.bucket, request.destination.prefix, S3WriteSettings(request.expected_bucket_owner))
+    endpoints = {"dynamodb": aws.endpoint("dynamodb"), "s3": aws.endpoint("s3")}
+    stream, base = None, None
+    if request.as_of or request.incremental_since:  # the stream's check comes before any read (plan.as_of_spec)
+        from launcher.export.as_of import base_export, stream_of
+
+        stream, base = stream_of(aws, table), base_export(aws, request, table)
+        endpoints["dynamodbstreams"] = aws.endpoint("dynamodbstreams")
     return make_plan(
         request,
         table,
         region=aws.region_name,
-        endpoints={"dynamodb": aws.endpoint("dynamodb"), "s3": aws.endpoint("s3")},
+        endpoints=endpoints,
         now=now or datetime.now(UTC),
         token=secrets.token_hex(4),
+        stream=stream,
+        base=base,
+        stream_retention=retention_seconds(),
     )
 
 

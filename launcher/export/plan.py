@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +16,7 @@ from launcher.core import layout
 from launcher.core.errors import BadInput
 from launcher.core.hive_columns import HiveColumn, check_key_columns
 from launcher.core.s3args import S3WriteSettings
+from launcher.core.stream_rules import AWS_RETENTION_S, stream_problem
 from launcher.core.table import TableInfo
 from launcher.export.estimate import GLUE_WORKER_DPUS, SERVERLESS_WORKER_VCPUS, Estimate, cpu_us_per_item, duration, estimate, vcpus
 from launcher.options import ExportRequest
@@ -104,6 +105,70 @@ class GlueSpec(BaseModel):
     timeout_minutes: int
 
 
+class AsOfSpec(BaseModel):
+    """--as-of: the table at one moment, from the Scan and the table's stream (launcher/job/as_of.py);
+    with --incremental-since, only the changes since an earlier as-of export."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: int | None  # epoch seconds; None: the job's start (its Scan's), rounded up to the second
+    stream_arn: str
+    key_names: list[str]
+    retention_seconds: int  # the stream keeps records this long (24 hours on AWS)
+    wait_seconds: float  # for a quiet open shard to pass the window's end or close
+    since_export: str | None = None  # incremental: the base export's URI
+    since_time: int | None = None  # incremental: its exportTime, epoch seconds
+
+
+class BaseExport(BaseModel):
+    """--incremental-since: the earlier as-of export the changes start from (its summary's word)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uri: str
+    table: str
+    time: int  # its exportTime, epoch seconds
+    stream_arn: str
+
+
+def as_of_spec(
+    request: ExportRequest, table: TableInfo, stream: dict[str, Any] | None, base: BaseExport | None, now: datetime, retention: int
+) -> AsOfSpec | None:
+    """The as-of part of the plan, or BadInput when the table's stream cannot prove the table's
+    state from the window's start (core/stream_rules.py): before any read."""
+    if not (request.as_of or request.incremental_since):
+        return None
+    at = None if request.as_of in (None, "start") else int(datetime.fromisoformat(str(request.as_of).replace("Z", "+00:00")).timestamp())
+    if at is not None and at > now.timestamp():
+        raise BadInput(f"--as-of {request.as_of} is in the future: give a past time, or 'start' (this export's start)")
+    since = min(at if at is not None else math.floor(now.timestamp()), math.floor(now.timestamp()))
+    if base is not None:
+        if base.table != table.name:
+            raise BadInput(f"--incremental-since {base.uri} is an export of table {base.table}, not {table.name}")
+        if base.stream_arn != table.stream_arn:
+            raise BadInput(
+                f"--incremental-since {base.uri} read stream {base.stream_arn}; table {table.name}'s stream is now"
+                f" {table.stream_arn or 'disabled'}: the changes between them are lost, start again with a full --as-of export"
+            )
+        if at is not None and at <= base.time:
+            raise BadInput(
+                f"--as-of {request.as_of} is not after the base export's time ({layout.iso(datetime.fromtimestamp(base.time, UTC))})"
+            )
+        since = base.time
+    problem = stream_problem(table.name, stream if table.stream_arn else None, since, now.timestamp(), retention)
+    if problem:
+        raise BadInput(problem)
+    return AsOfSpec(
+        time=at,
+        stream_arn=table.stream_arn,
+        key_names=table.key_names,
+        retention_seconds=retention,
+        wait_seconds=request.stream_wait_seconds,
+        since_export=base.uri if base else None,
+        since_time=base.time if base else None,
+    )
+
+
 class ExportPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -137,6 +202,7 @@ class ExportPlan(BaseModel):
     hive_columns: list[HiveColumn]  # engine hive: [] is the whole-item form
     export_from: datetime | None  # engine native: an incremental export's window
     export_to: datetime | None
+    as_of: AsOfSpec | None = None
     s3: S3WriteSettings  # ExpectedBucketOwner and SSE of every S3 call
     cluster: ClusterSpec
     serverless: ServerlessSpec
@@ -173,6 +239,10 @@ def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str
     if request.engine != "auto":
         asked = "engine" in request.model_fields_set  # a flag, ddb-s3.toml or DDB_S3_ENGINE named it
         return Engine(request.engine), f"--engine {request.engine} was asked for" if asked else "the default engine"
+    if request.as_of or request.incremental_since:
+        if request.runner == "local" and 0 < table.item_count <= IN_PROCESS_MAX_ITEMS:
+            return Engine.PYTHON, f"an as-of export of a small table ({table.item_count:,} items): in this process, no JVM to start"
+        return Engine.SPARK, "an as-of export merges a Scan with the table's stream in Spark"
     if request.runner == "local" and 0 < table.item_count <= IN_PROCESS_MAX_ITEMS and not table.pitr_enabled:
         return Engine.PYTHON, (
             f"a small table ({table.item_count:,} items, at most {IN_PROCESS_MAX_ITEMS:,}): exported in this process,"
@@ -318,7 +388,13 @@ def make_plan(
     now: datetime,
     token: str,
     local_cores: int | None = None,
+    stream: dict[str, Any] | None = None,
+    base: BaseExport | None = None,
+    stream_retention: int = AWS_RETENTION_S,
 ) -> ExportPlan:
+    """`stream`: DescribeStream's description of the table's stream (--as-of); `base`: the export
+    --incremental-since names."""
+    as_of = as_of_spec(request, table, stream, base, now, stream_retention)
     engine, reason = choose_engine(request, table)
     if engine == Engine.NATIVE and not table.pitr_enabled:
         raise BadInput(f"--engine native needs point-in-time recovery on table {table.name!r}: enable PITR or use --engine spark")
@@ -349,6 +425,8 @@ def make_plan(
         if "reader" in request.model_fields_set and reader != Reader.SEGMENTS:
             raise BadInput("--engine python reads with boto3's parallel Scan (--reader segments); the connector needs Spark")
         reader = Reader.SEGMENTS
+    if request.as_of or request.incremental_since:
+        reader = Reader.SEGMENTS  # the scanned items are matched to the stream's records by key, in Python
     if engine == Engine.SPARK and reader == Reader.CONNECTOR:
         groups_n = connector_tasks(int(budget), segments, parallelism)
         read_rate = float(connector_rate(int(budget), segments, groups_n))
@@ -408,6 +486,7 @@ def make_plan(
         hive_columns=hive_columns,
         export_from=request.export_from,
         export_to=request.export_to,
+        as_of=as_of,
         s3=S3WriteSettings(request.expected_bucket_owner, request.sse, request.sse_kms_key_id),
         cluster=cluster,
         serverless=serverless_spec(request, est.total_seconds),

@@ -25,7 +25,7 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 def client(plan: dict[str, Any], service: str) -> Any:
     """No credentials here: boto3's standard chain (environment, profile, instance role)."""
-    return boto3.client(service, region_name=plan["region"], endpoint_url=plan["endpoints"][service], config=RETRIES)
+    return boto3.client(service, region_name=plan["region"], endpoint_url=plan["endpoints"].get(service), config=RETRIES)
 
 
 def s3_settings(plan: dict[str, Any]) -> S3WriteSettings:
