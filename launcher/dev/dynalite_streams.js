@@ -55,7 +55,8 @@ const Big = require(require.resolve('big.js', { paths: [ DYNALITE ] }))
 const STREAMS_API = 'DynamoDBStreams_20120810'
 const ADMIN_API = 'DdbS3Local'
 const VIEW_TYPES = [ 'KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES' ]
-const TTL_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' }
+// The Streams API's member names (botocore's Identity shape); Lambda's event JSON spells them type/principalId.
+const TTL_IDENTITY = { PrincipalId: 'dynamodb.amazonaws.com', Type: 'Service' }
 const HASH_SPACE = 2 ** 32 // a key hashes to a uint32; each open shard owns a range of it
 const MAX_OPEN_SHARDS = 16 // splits stop here, so a long-running stack does not grow shards forever
 const MAX_RECORDS_BYTES = 1024 * 1024 // GetRecords returns at most 1 MB
