@@ -14,9 +14,16 @@ the stack's own servers) and the executor changes the backend's cluster and step
                     archived gzipped at <LogUri>/<cluster>/steps/<step>/ as EMR does (while the
                     step runs too: every ARCHIVE_SECONDS here, every ~5 minutes there), and a failed
                     step's FailureDetails pointing at its stderr
-    last step done  TERMINATED (ALL_STEPS_COMPLETED) unless KeepJobFlowAliveWhenNoSteps; a step that
-                    fails with ActionOnFailure TERMINATE_CLUSTER cancels the rest and ends the
-                    cluster TERMINATED_WITH_ERRORS (STEP_FAILURE)
+                    (any other command-runner.jar command runs as given on the primary node)
+    last step done  TERMINATED (ALL_STEPS_COMPLETED) unless KeepJobFlowAliveWhenNoSteps
+    a step fails    by its ActionOnFailure: TERMINATE_CLUSTER cancels the steps not started and the
+                    cluster goes TERMINATING -> TERMINATED_WITH_ERRORS (STEP_FAILURE, "Shut down as
+                    step failed"); CANCEL_AND_WAIT cancels the pending steps and the cluster waits
+                    (WAITING, or ends as above without KeepJobFlowAliveWhenNoSteps); CONTINUE runs on
+    a bootstrap action fails   its steps CANCELLED, TERMINATING -> TERMINATED_WITH_ERRORS
+                    (BOOTSTRAP_FAILURE, "On the master instance (i-...), bootstrap action 1 returned
+                    a non-zero return code"), the action's output archived under <LogUri>/<cluster>/node/
+    AddJobFlowSteps  refused (ValidationException) once the cluster is TERMINATING or has ended
     TerminateJobFlows  kills the running step's process group (the step ends INTERRUPTED)
 
 EMR Serverless job runs are served the same way (moto's emr-serverless API in the same server, the
@@ -124,6 +131,7 @@ GLUE_ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIALOCALGLUEJOBROLE", "AWS_SECRE
 GLUE_DONE_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
 APP_CREATING_SECONDS_ENV = "DDB_S3_LOCAL_APP_CREATING_SECONDS"  # how long a new EMR Serverless application is CREATING
 MINUTE_SECONDS_ENV = "DDB_S3_LOCAL_MINUTE_SECONDS"  # seconds a minute of executionTimeoutMinutes lasts here
+TERMINATING_SECONDS_ENV = "DDB_S3_LOCAL_TERMINATING_SECONDS"  # the least time a cluster shutting itself down is TERMINATING
 JOB_DONE_STATES = ("SUCCESS", "FAILED", "CANCELLED")
 
 
@@ -131,6 +139,20 @@ def core_nodes(cluster: Any) -> int:
     """How many core nodes get a folder: the request's core instance count, at most CORE_NODES."""
     groups = cluster.instance_groups
     return min(CORE_NODES, sum(int(g.num_instances) for g in groups if g.role == "CORE"))
+
+
+def has_spark(cluster: Any) -> bool:
+    """Whether the cluster gets Spark: RunJobFlow's Applications name it, or name nothing."""
+    names = [str(app.name).lower() for app in cluster.applications]
+    return not names or "spark" in names
+
+
+def instance_id(cluster: Any, index: int) -> str:
+    """The EC2 instance id of node `index` (0: the primary node, then the core nodes), as moto lists them."""
+    role = "MASTER" if index == 0 else "CORE"
+    ids = [i.ec2_instance_id for i in cluster.ec2_instances if i.instance_group.role == role]
+    at = 0 if index == 0 else index - 1
+    return ids[at] if at < len(ids) else f"i-local{cluster.id[2:].lower()}{index}"
 
 
 def cancel_pending(cluster: Any) -> None:
@@ -156,6 +178,7 @@ def patch_moto() -> None:
     """Leave the cluster and step lifecycle to the executor: moto moves a new cluster straight to
     WAITING (or TERMINATED), starts its first step and never reports FailureDetails."""
     from moto.emr import models as moto_models
+    from moto.emr.exceptions import ValidationException
 
     models: Any = moto_models  # patched at run time: its classes are not ours to type
 
@@ -164,12 +187,18 @@ def patch_moto() -> None:
         self.start_datetime = _now()
 
     def add_steps(self: Any, steps: list[dict[str, Any]]) -> list[Any]:
+        # EMR API Reference, AddJobFlowSteps: "You can only add steps to a cluster that is in one of the
+        # following states: STARTING, BOOTSTRAPPING, RUNNING, or WAITING." Elsewhere EMR answers a
+        # ValidationException with this message (RunJobFlow adds its steps while STARTING).
+        if getattr(self, "state", None) in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"):  # unset in RunJobFlow
+            raise ValidationException("A job flow that is shutting down, terminated, or finished may not be modified.")
         added = [models.Step(state="PENDING", **step) for step in steps]
         self.steps.extend(added)
         return added
 
     def terminate(self: Any) -> None:
-        if self.state not in ("TERMINATED", "TERMINATED_WITH_ERRORS"):
+        # A cluster already shutting down (TERMINATING: the executor ends it) or ended stays as it is.
+        if self.state not in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"):
             end_steps(self)
             self.state = "TERMINATED"
             self.end_datetime = _now()
@@ -269,8 +298,9 @@ def patch_moto_serverless() -> None:
 
 def patch_moto_glue() -> None:
     """Glue job runs stay where the executor puts them (moto's state manager: a manual transition
-    that never fires), report their ErrorMessage, execution time and Glue version; UpdateJob and
-    BatchStopJobRun, which moto lacks, are added (a stop asks for STOPPING; the executor ends it)."""
+    that never fires), report their ErrorMessage, execution time and Glue version; UpdateJob (which
+    replaces the whole definition) and BatchStopJobRun, which moto lacks, are added (a stop asks for
+    STOPPING; the executor ends it)."""
     from moto.core.responses import ActionResult
     from moto.glue import models as moto_models
     from moto.glue import responses as moto_responses
@@ -294,27 +324,19 @@ def patch_moto_glue() -> None:
             out["ErrorMessage"] = self.error_message
         return out
 
-    fields = {
-        "Description": "description",
-        "Role": "role",
-        "Command": "command",
-        "DefaultArguments": "default_arguments",
-        "NonOverridableArguments": "non_overridable_arguments",
-        "ExecutionProperty": "execution_property",
-        "MaxRetries": "max_retries",
-        "Timeout": "timeout",
-        "GlueVersion": "glue_version",
-        "WorkerType": "worker_type",
-        "NumberOfWorkers": "number_of_workers",
-        "ExecutionClass": "execution_class",
-    }
-
     def update_job(self: Any) -> Any:
+        """Glue API Reference, UpdateJob: "The previous job definition is completely overwritten by this
+        information", and its JobUpdate: "Unspecified configuration is removed or reset to default
+        values." So the job becomes what CreateJob makes of the same definition (its defaults for what
+        is not given), keeping only what a JobUpdate cannot carry: name, creation time, tags, runs."""
         name = self._get_param("JobName")
         job = self.glue_backend.get_job(name)
-        for key, value in (self._get_param("JobUpdate") or {}).items():
-            if key in fields:
-                setattr(job, fields[key], value)
+        update = self._get_param("JobUpdate") or {}
+        fresh = models.FakeJob(
+            name=name, tags={}, backend=self.glue_backend, **{attr: update.get(key) for key, attr in GLUE_JOB_FIELDS.items()}
+        )
+        for attr in GLUE_JOB_FIELDS.values():
+            setattr(job, attr, getattr(fresh, attr))
         job.last_modified_on = _now()
         return ActionResult({"JobName": name})
 
@@ -338,11 +360,38 @@ def patch_moto_glue() -> None:
     responses.GlueResponse.batch_stop_job_run = batch_stop_job_run
 
 
+# The job definition's members (Glue API Reference, JobUpdate) and what moto's job calls them.
+GLUE_JOB_FIELDS = {
+    "Description": "description",
+    "LogUri": "log_uri",
+    "Role": "role",
+    "ExecutionProperty": "execution_property",
+    "Command": "command",
+    "DefaultArguments": "default_arguments",
+    "NonOverridableArguments": "non_overridable_arguments",
+    "Connections": "connections",
+    "MaxRetries": "max_retries",
+    "AllocatedCapacity": "allocated_capacity",
+    "Timeout": "timeout",
+    "MaxCapacity": "max_capacity",
+    "SecurityConfiguration": "security_configuration",
+    "NotificationProperty": "notification_property",
+    "GlueVersion": "glue_version",
+    "NumberOfWorkers": "number_of_workers",
+    "WorkerType": "worker_type",
+    "CodeGenConfigurationNodes": "code_gen_configuration_nodes",
+    "ExecutionClass": "execution_class",
+    "SourceControlDetails": "source_control_details",
+}
 _SEAM = threading.Lock()
 
 
 class StepFailed(Exception):
     pass
+
+
+class BootstrapFailed(Exception):
+    """A bootstrap action failed on a node: the message is EMR's StateChangeReason for it."""
 
 
 class Executor:
@@ -359,6 +408,7 @@ class Executor:
         self.job_s3 = self.s3_client(JOB_ROLE_CREDENTIALS)  # an EMR Serverless job run's S3
         self.glue_s3 = self.s3_client(GLUE_ROLE_CREDENTIALS)  # a Glue job run's S3
         self.minute_seconds = float(env.get(MINUTE_SECONDS_ENV) or 60)
+        self.terminating_seconds = float(env.get(TERMINATING_SECONDS_ENV) or 0)
 
     def s3_client(self, credentials: dict[str, str]) -> Any:
         return boto3.client(
@@ -423,20 +473,26 @@ class Executor:
         cores = [self.work / cluster.id / f"core-{n}" for n in range(1, core_nodes(cluster) + 1)]
         for node in (primary, *cores):
             self.prepare_node(cluster, node, is_master=node == primary)
-        spark = self.spark[cluster.id] = StandaloneCluster(spark_home(), cluster.id, self.work / cluster.id)
+        # EMR installs the applications the request names (RunJobFlow's Applications): Spark's daemons
+        # only where Spark is one of them (or none is named, as this emulator has always done).
+        spark = StandaloneCluster(spark_home(), cluster.id, self.work / cluster.id) if has_spark(cluster) else None
+        if spark is not None:
+            self.spark[cluster.id] = spark
         self.watch_shutdown(cluster, primary)
         try:
             # EMR starts its applications after the bootstrap actions; the Master's JVM starts while
             # they run here (it reads nothing they install), the Workers once it listens.
-            spark.start_master(self.node_env(primary))
+            if spark is not None:
+                spark.start_master(self.node_env(primary))
             cluster.state = "BOOTSTRAPPING"
-            for node in (primary, *cores):  # EMR Management Guide, "Create bootstrap actions": on every node
+            for i, node in enumerate((primary, *cores)):  # EMR Management Guide, "Create bootstrap actions": on every node
                 for n, action in enumerate(cluster.bootstrap_actions, 1):
-                    self.bootstrap(cluster, node, n, action)
-            spark.wait_master(START_SECONDS)
-            for node in cores or [primary]:
-                spark.start_worker(node, self.node_env(node))
-            spark.wait_workers(START_SECONDS)
+                    self.bootstrap(cluster, node, i, n, action)
+            if spark is not None:
+                spark.wait_master(START_SECONDS)
+                for node in cores or [primary]:
+                    spark.start_worker(node, self.node_env(node))
+                spark.wait_workers(START_SECONDS)
             cluster.state = "RUNNING"
             cluster.ready_datetime = _now()
             while not self.ended(cluster):
@@ -450,17 +506,21 @@ class Executor:
                     return
                 cluster.state = "RUNNING"
                 ok = self.run_step(cluster, primary, step)
-                if not ok and step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
-                    self.end(cluster, "TERMINATED_WITH_ERRORS", "STEP_FAILURE", "Shut down as step failed")
+                # EMR API Reference, StepConfig ActionOnFailure: TERMINATE_CLUSTER (TERMINATE_JOB_FLOW,
+                # its older name) "Shuts down the cluster"; CANCEL_AND_WAIT "Cancels any pending steps
+                # and returns the cluster to the WAITING state"; CONTINUE "Continues to the next step".
+                if not ok and step.state == "FAILED" and step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
+                    self.shut_down(cluster, spark, "STEP_FAILURE", "Shut down as step failed")
                     return
-                if not ok and step.action_on_failure == "CANCEL_AND_WAIT":
+                if not ok and step.state == "FAILED" and step.action_on_failure == "CANCEL_AND_WAIT":
                     cancel_pending(cluster)
-        except StepFailed as e:  # a bootstrap action failed
-            self.end(cluster, "TERMINATED_WITH_ERRORS", "BOOTSTRAP_FAILURE", str(e))
+        except BootstrapFailed as e:
+            self.shut_down(cluster, spark, "BOOTSTRAP_FAILURE", str(e))
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the cluster
             self.end(cluster, "TERMINATED_WITH_ERRORS", "INTERNAL_ERROR", f"local EMR: {type(e).__name__}: {e}")
         finally:
-            spark.stop()
+            if spark is not None:
+                spark.stop()
             self.spark.pop(cluster.id, None)
 
     def prepare_node(self, cluster: Any, node: Path, is_master: bool) -> None:
@@ -523,6 +583,28 @@ class Executor:
             cluster.state = state
             cluster.end_datetime = _now()
 
+    def shut_down(self, cluster: Any, spark: StandaloneCluster | None, code: str, message: str) -> None:
+        """The cluster shuts itself down with errors, as EMR does after a step failed with
+        TERMINATE_CLUSTER or a bootstrap action failed: TERMINATING with the reason (steps not started
+        CANCELLED) while its nodes go, then TERMINATED_WITH_ERRORS with the same reason. TERMINATING
+        lasts at least DDB_S3_LOCAL_TERMINATING_SECONDS (0 unless set; minutes on EMR)."""
+        if self.ended(cluster):
+            return
+        end_steps(cluster)
+        cluster.reason_code, cluster.reason_message = code, message
+        cluster.last_state_change_reason = message
+        cluster.state = "TERMINATING"
+        until = time.monotonic() + self.terminating_seconds
+        if spark is not None:
+            spark.stop()
+        for pgid in self.node_groups.get(cluster.id, []):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+        while time.monotonic() < until and not self.stop.is_set():
+            time.sleep(POLL_S)
+        cluster.end_datetime = _now()
+        cluster.state = "TERMINATED_WITH_ERRORS"
+
     def node_env(self, node: Path, credentials: dict[str, str] = INSTANCE_PROFILE_CREDENTIALS) -> dict[str, str]:
         env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node), **credentials)
         env.pop("PYTHONPATH", None)  # a node has none of this checkout: the job gets what spark-submit ships
@@ -541,11 +623,20 @@ class Executor:
         (s3 or self.s3).download_file(loc.bucket, loc.key, str(path))
         return path
 
-    def bootstrap(self, cluster: Any, node: Path, n: int, action: Any) -> None:
+    def bootstrap(self, cluster: Any, node: Path, index: int, n: int, action: Any) -> None:
+        """Bootstrap action `n` on the node `index` (0: the primary node), its output archived as EMR
+        does; a failure is a BootstrapFailed with the StateChangeReason EMR gives for it."""
+        instance = instance_id(cluster, index)
+        where = f"On the master instance ({instance})" if index == 0 else f"On 1 slave instance (including {instance})"
         folder = node / "bootstrap" / str(n)
-        script = self.fetch(action.script_path, folder)
-        log = folder / "output.log"
-        with open(log, "wb") as out:
+        try:
+            script = self.fetch(action.script_path, folder)
+        except Exception as e:  # any reason the script cannot be had: a missing object, a denied GetObject
+            who = "Master instance" if index == 0 else "Slave instance"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "stderr").write_text(f"local EMR: {type(e).__name__}: {e}\n")
+            raise BootstrapFailed(f"{who} ({instance}) failed attempting to download bootstrap action {n} file from S3") from e
+        with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
             # Its own process group, ended with the cluster: a bootstrap action may leave processes behind.
             proc = subprocess.Popen(
                 ["bash", str(script), *action.args],
@@ -553,15 +644,29 @@ class Executor:
                 env=self.node_env(node),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
-                stderr=subprocess.STDOUT,
+                stderr=err,
                 start_new_session=True,
                 preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG)
             )
             self.node_groups.setdefault(cluster.id, []).append(proc.pid)
             proc.wait(timeout=600)
+        self.archive_bootstrap(cluster, instance, n, folder)
         if proc.returncode != 0:
-            cause = last_exception(log.read_text(errors="replace").splitlines())
-            raise StepFailed(f"bootstrap action {n} ({action.name}) failed on {node.name} with exit {proc.returncode}: {cause}")
+            # The reason EMR gives (the ClusterStatus StateChangeReason of a cluster whose bootstrap
+            # action failed, as EMR users report it): the node, the action's number, no more. What the
+            # script said is in its stderr, archived with the node's logs.
+            raise BootstrapFailed(f"{where}, bootstrap action {n} returned a non-zero return code")
+
+    def archive_bootstrap(self, cluster: Any, instance: str, n: int, folder: Path) -> None:
+        """EMR Management Guide, "View log files": a node's bootstrap action logs are archived under
+        <LogUri>/<cluster-id>/node/<instance-id>/bootstrap-actions/<n>/ (stdout.gz, stderr.gz)."""
+        if not cluster.log_uri:
+            return
+        for name in ("stdout", "stderr"):
+            uri = f"{cluster.log_uri.rstrip('/')}/{cluster.id}/node/{instance}/bootstrap-actions/{n}/{name}.gz"
+            loc = S3Uri.parse(uri, "log")
+            data = (folder / name).read_bytes() if (folder / name).exists() else b""
+            self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
 
     # --- a step ------------------------------------------------------------------------------
 
@@ -577,9 +682,13 @@ class Executor:
             stderr.write_text(str(e) + "\n")
             stdout.write_text("")
             return self.finish(cluster, step, folder, 1)
-        code = self.run_process(
-            cmd, folder, self.node_env(node), stopped=lambda: self.ended(cluster), archive=lambda: self.archive(cluster, step, folder)
-        )
+        try:
+            code = self.run_process(
+                cmd, folder, self.node_env(node), stopped=lambda: self.ended(cluster), archive=lambda: self.archive(cluster, step, folder)
+            )
+        except FileNotFoundError as e:  # the command is not on the node: as a shell says it, exit 127
+            stderr.write_text(f"{cmd[0]}: command not found ({e})\n")
+            return self.finish(cluster, step, folder, 127)
         if code is None:  # TerminateJobFlows mid-step: the step died with the cluster
             step.state = "INTERRUPTED"
             step.end_date_time = _now()
@@ -650,7 +759,9 @@ class Executor:
             return self.emr_spark_submit(cluster, args[1:], node, folder)
         if args[0] == "hive-script":
             return self.hive_script(args, folder)
-        raise StepFailed(f"local EMR cannot run {args[0]!r} steps")
+        # EMR Management Guide, "Run commands and scripts on an Amazon EMR cluster": command-runner.jar
+        # runs any command on the primary node (e.g. `bash -c "..."`), with the node's PATH.
+        return args
 
     def hive_script(self, args: list[str], folder: Path) -> list[str]:
         """`hive-script --run-hive-script --args -f s3://.../x.hql`: the script fetched, then the local
@@ -678,7 +789,9 @@ class Executor:
         no Python cluster mode). The release's spark-defaults come as --conf before the step's own
         options, which win as on EMR; an executor's entries are paths on its own node, seen from its
         working folder."""
-        spark = self.spark[cluster.id]
+        spark = self.spark.get(cluster.id)
+        if spark is None:
+            raise StepFailed("spark-submit: command not found (Spark is not among the cluster's Applications)")
         label = cluster.release_label or ""
         driver_defaults = emr_spark_defaults(label, node)
         executor_defaults = emr_spark_defaults(label, EXECUTOR_NODE_ROOT)
