@@ -198,6 +198,8 @@ def test_a_failed_bootstrap_action_ends_the_cluster_with_bootstrap_failure_and_c
     assert seen[-1][1] == {"Code": "BOOTSTRAP_FAILURE",
                            "Message": f"On the master instance ({master}), bootstrap action 1 returned a non-zero return code"}
     assert step_states(emr, cluster_id) == ["CANCELLED", "CANCELLED"]
+    # they never started: no StartDateTime (what the runner reads to wait for no log of theirs)
+    assert not any("StartDateTime" in s["Status"]["Timeline"] for s in emr.list_steps(ClusterId=cluster_id)["Steps"])
     # what the script said is with the node's logs, as EMR archives them
     key = f"logs/{cluster_id}/node/{master}/bootstrap-actions/1/stderr.gz"
     assert gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) == b"trying\n"

@@ -135,10 +135,17 @@ class EmrRunner(Runner):
             parts.append(": ".join(x for x in (details.get("Reason"), details.get("Message")) if x))
         elif status.get("StateChangeReason", {}).get("Message"):
             parts.append(status["StateChangeReason"]["Message"])
+        cluster_reason: dict[str, Any] = {}
         if status["State"] != "FAILED":
-            reason = hook.describe_cluster(cluster_id)["Status"].get("StateChangeReason", {})
-            if reason.get("Message"):
-                parts.append(f"cluster: {reason.get('Code', '')} {reason['Message']}".strip())
+            cluster_reason = hook.describe_cluster(cluster_id)["Status"].get("StateChangeReason", {})
+            if cluster_reason.get("Message"):
+                parts.append(f"cluster: {cluster_reason.get('Code', '')} {cluster_reason['Message']}".strip())
+        if not started(bad):  # a step cancelled before it ran has no logs to wait for
+            parts.append("the step never started")
+            if cluster_reason.get("Code") == "BOOTSTRAP_FAILURE" and plan.cluster.log_uri:
+                # EMR Management Guide, "View log files": <LogUri>/<cluster>/node/<instance>/bootstrap-actions/
+                parts.append(f"bootstrap action logs: {plan.cluster.log_uri.rstrip('/')}/{cluster_id}/node/")
+            return parts[0] + ": " + "; ".join(parts[1:])
         stderr_uri = self.stderr_uri(plan, cluster_id, bad)
         if stderr_uri:
             if plan.transient:
@@ -160,6 +167,14 @@ class EmrRunner(Runner):
         if plan.cluster.log_uri:
             return step_log_key(plan.cluster.log_uri, cluster_id, step["Id"])
         return None
+
+
+def started(step: dict[str, Any]) -> bool:
+    """Whether a step ran at all: one CANCELLED while PENDING (the steps after one that failed with
+    TERMINATE_CLUSTER or CANCEL_AND_WAIT, every step of a cluster whose bootstrap failed) has no
+    StartDateTime in its Timeline, and no logs."""
+    status = step["Status"]
+    return status["State"] != "CANCELLED" or bool(status.get("Timeline", {}).get("StartDateTime"))
 
 
 def check_accepting(hook: EmrHook, cluster_id: str) -> dict[str, Any]:
