@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -23,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from helpers import unique_name
-from launcher.dev.localstack import FAKE_KEY_ID, FAKE_SECRET, REGION, LocalStack
+from launcher.dev.localstack import FAKE_KEY_ID, FAKE_SECRET, REGION, LocalStack, LocalStackError
 
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 # GetRecords' member names (botocore's Identity shape); a Lambda event spells them type/principalId.
@@ -619,3 +620,13 @@ def test_knobs_are_checked(local_stack: LocalStack) -> None:
         with pytest.raises(urllib.error.HTTPError) as err:
             admin(local_stack, "SetStreamKnobs", bad)
         assert err.value.code == 400
+
+
+@pytest.mark.integration
+def test_knobs_come_from_dynalites_environment_and_a_bad_one_stops_it() -> None:
+    with LocalStack.start(stream_knobs={"DDB_S3_LOCAL_STREAM_SHARDS": 3, "DDB_S3_LOCAL_STREAM_ROLLOVER_S": 7.5}) as stack:
+        started = admin(stack, "SetStreamKnobs", {})
+    assert started["DDB_S3_LOCAL_STREAM_SHARDS"] == 3 and started["DDB_S3_LOCAL_STREAM_ROLLOVER_S"] == 7.5
+    with pytest.raises(LocalStackError) as err:
+        LocalStack.start(stream_knobs={"DDB_S3_LOCAL_STREAM_SHARDS": 0})
+    assert "DDB_S3_LOCAL_STREAM_SHARDS must be above 0" in str(err.value)
