@@ -24,7 +24,7 @@
 //   DDB_S3_LOCAL_STREAM_SHARDS          open shards of a new stream (default 2; AWS: by throughput)
 //   DDB_S3_LOCAL_STREAM_ROLLOVER_S      an open shard closes after this many seconds (default 3600; AWS ~4 h)
 //   DDB_S3_LOCAL_STREAM_SPLIT           every Nth rollover of a stream is a split (default 4; 0: never;
-//                                       no split while a stream has MAX_OPEN_SHARDS open shards)
+//                                       a split that would pass MAX_OPEN_SHARDS (16) rolls over instead)
 //   DDB_S3_LOCAL_STREAM_RETENTION_S     records older than this are trimmed (default 86400, as AWS)
 //   DDB_S3_LOCAL_STREAM_ITERATOR_TTL_S  a shard iterator expires after this (default 900, as AWS)
 //   DDB_S3_LOCAL_TTL_SWEEP_S            the TTL sweeper runs this often (default 60; AWS: within days)
@@ -435,6 +435,10 @@ wrapAction('updateTable', (updateTable) => function (s, data, cb) {
       if (err) return cb(err)
       const entry = tableEntry(data.TableName, copy(table.KeySchema))
       const now = Date.now()
+      if (!!(entry.stream && entry.stream.disabledMs == null) !== !!enabled) {
+        // Another UpdateTable changed the stream meanwhile: the first one wins, as on AWS.
+        return cb(awsError('ResourceInUseException', 'Attempt to change a resource which is still in use: Table is being updated: ' + data.TableName))
+      }
       if (spec.StreamEnabled) {
         entry.stream = createStream(data.TableName, entry.keySchema, spec.StreamViewType, s.options.updateTableMs, now)
       }
@@ -767,10 +771,17 @@ function serve (req, res, run) {
   })
 }
 
+const missingSignature = (data, reply) => reply(awsError('MissingAuthenticationTokenException', 'Request is missing Authentication Token', 'com.amazon.coral.service#'))
+
 // The handler to serve a request with here, or null for dynalite.
 function ownHandler (req) {
   const [ api, op ] = String(req.headers['x-amz-target'] || '').split('.')
   if (req.method != 'POST') return null
+  // AWS's calls must be signed, as dynalite demands too (the admin calls need not be).
+  const signed = /^AWS4-/.test(String(req.headers.authorization || '').trim()) || /[?&]X-Amz-Algorithm=/.test(req.url)
+  if (api === STREAMS_API || (api === 'DynamoDB_20120810' && op === 'UpdateTimeToLive')) {
+    if (!signed) return missingSignature
+  }
   if (api === STREAMS_API) {
     if (!Object.hasOwn(streamsApi, op)) return (data, reply) => reply(awsError('UnknownOperationException', '', 'com.amazon.coral.service#'))
     return (data, reply) => reply(null, streamsApi[op](data))

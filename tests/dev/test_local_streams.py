@@ -337,6 +337,18 @@ def test_strict_contracts_check_streams_requests_and_the_server_checks_too(local
     assert error_code(err) == "ValidationException"
 
 
+def test_unsigned_streams_requests_are_refused(local_stack: LocalStack) -> None:
+    req = urllib.request.Request(
+        local_stack.dynamodb_endpoint,
+        data=b"{}",
+        headers={"X-Amz-Target": "DynamoDBStreams_20120810.ListStreams", "Content-Type": "application/x-amz-json-1.0"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 400 and "MissingAuthenticationToken" in json.loads(err.value.read())["__type"]
+
+
 # --------------------------------------------------------------------------- 3. records
 
 
