@@ -51,6 +51,7 @@ const DYNALITE = path.dirname(fs.realpathSync(process.argv[1]))
 const dyn = (rel) => path.join(DYNALITE, rel)
 const db = require(dyn('db'))
 const Big = require(require.resolve('big.js', { paths: [ DYNALITE ] }))
+const crc32 = require(require.resolve('buffer-crc32', { paths: [ DYNALITE ] }))
 
 const STREAMS_API = 'DynamoDBStreams_20120810'
 const ADMIN_API = 'DdbS3Local'
@@ -736,7 +737,7 @@ function send (res, status, body) {
   const text = JSON.stringify(body)
   res.statusCode = status
   res.setHeader('x-amzn-RequestId', crypto.randomBytes(26).toString('hex').toUpperCase())
-  res.setHeader('x-amz-crc32', require(require.resolve('buffer-crc32', { paths: [ DYNALITE ] })).unsigned(text))
+  res.setHeader('x-amz-crc32', crc32.unsigned(text)) // botocore checks it, as with dynalite's answers
   res.setHeader('Content-Type', 'application/x-amz-json-1.0')
   res.setHeader('Content-Length', Buffer.byteLength(text))
   res.end(text)
