@@ -120,21 +120,25 @@ def read_window(
     sleep: Callable[[float], None] = time.sleep,
 ) -> StreamRead:
     """Read every shard the window needs, parents before children, each round's shards in parallel
-    through `map_shards(shard_reader, tasks)`. A shard whose read passed `until` needs no child read
-    (a child begins after its parent's last record); one that ended (closed) before `until` does.
+    through `map_shards(shard_reader, tasks)`. A shard whose read covers `until` (ShardRead.covers)
+    needs no child read (a child begins after its parent's last record); one that closed before
+    `until` does.
     StreamGap when the stream is no longer the one planned, a shard vanished before it was read, or
     a closed shard's children do not appear."""
     out = StreamRead(arn, since, until)
     done: dict[str, ShardRead] = {}
+    depth: dict[str, int] = {}
     while True:
         desc, shards = describe(streams, arn)
         if desc.get("StreamArn", arn) != arn:
             raise StreamGap(f"the stream changed while it was read ({arn} -> {desc.get('StreamArn')})")
         listed = {s["ShardId"]: s for s in shards}
-        depth = depths(shards)
-        todo = [(s, depth[s["ShardId"]]) for s in shards if s["ShardId"] not in done and _ready(s.get("ParentShardId"), listed, done)]
+        depth = depths(shards, depth)  # kept across rounds: a parent read earlier may be trimmed from the listing since
+        todo = [
+            (s, depth[s["ShardId"]]) for s in shards if s["ShardId"] not in done and _ready(s.get("ParentShardId"), listed, done, until)
+        ]
         if not todo:
-            waiting = [r.shard_id for r in done.values() if r.ended and not r.passed and not _children(r.shard_id, shards)]
+            waiting = [r.shard_id for r in done.values() if not r.covers(until) and not _children(r.shard_id, shards)]
             if not waiting or desc.get("StreamStatus") in ("DISABLED", "DISABLING"):
                 break
             if time.time() > deadline:
@@ -150,11 +154,11 @@ def read_window(
     return out
 
 
-def _ready(parent: str | None, listed: dict[str, dict], done: dict[str, ShardRead]) -> bool:
+def _ready(parent: str | None, listed: dict[str, dict], done: dict[str, ShardRead], until: int) -> bool:
     """A shard is read after its parent (when the parent is still listed), and not at all when the
-    parent's read passed the window: its records all come after that."""
+    parent's read covers the window: its records all come after that."""
     if parent in done:
-        return not done[parent].passed
+        return not done[parent].covers(until)
     return parent is None or parent not in listed
 
 

@@ -17,6 +17,7 @@ from launcher.core.codec import item_key, wire_to_json
 
 PAGE = 1000  # GetRecords' largest page
 POLL_SECONDS = 1.0  # between reads of an open shard that has nothing new (AWS: at most 5 reads a second a shard)
+CLOCK_SKEW_S = 1.0  # between this machine's clock and the stamps DynamoDB gives (both NTP-kept)
 
 # One change of one item: (key, shard depth, sequence number, stamp, new image, old image, Keys).
 # Images and Keys are export JSON (binary as base64); an image is None where the item did not exist.
@@ -39,6 +40,13 @@ class ShardRead:
     passed: bool = False
     ended: bool = False
     records: int = 0  # every record read, in the window or not
+    open_at: float | None = None  # the last time (epoch s) a read found the shard open at its tip
+
+    def covers(self, until: int) -> bool:
+        """Whether the shard's read leaves nothing before `until` to its children: it passed
+        `until`, or it was still open a little after `until` (a child begins when its parent
+        closes, so all its records are stamped later)."""
+        return self.passed or (self.ended and self.open_at is not None and self.open_at >= until + CLOCK_SKEW_S)
 
 
 def stamp(record: dict) -> int:
@@ -60,16 +68,17 @@ def describe(streams: Any, arn: str) -> tuple[dict, list[dict]]:
         kwargs["ExclusiveStartShardId"] = desc["LastEvaluatedShardId"]
 
 
-def depths(shards: list[dict]) -> dict[str, int]:
-    """Each shard's distance from its oldest listed ancestor: an item's records in a parent come
-    before its records in a child, so (depth, sequence number) orders one item's records."""
+def depths(shards: list[dict], known: dict[str, int] | None = None) -> dict[str, int]:
+    """Each shard's distance from its oldest known ancestor (`known`: depths found before, kept for
+    shards no longer listed): an item's records in a parent come before its records in a child,
+    so (depth, sequence number) orders one item's records."""
     parent = {s["ShardId"]: s.get("ParentShardId") for s in shards}
-    out: dict[str, int] = {}
+    out: dict[str, int] = dict(known or {})
 
     def depth(shard_id: str) -> int:
         if shard_id not in out:
             up = parent.get(shard_id)
-            out[shard_id] = 0 if up is None or up not in parent else depth(up) + 1
+            out[shard_id] = depth(up) + 1 if up is not None and (up in parent or up in out) else 0
         return out[shard_id]
 
     for s in shards:
@@ -149,8 +158,9 @@ def read_shard(
         if iterator is None:
             out.ended = True
             return out
-        if not records:
-            if clock() > deadline:
+        if not records:  # at the tip of a shard still open: a closed one read to its end gives no iterator
+            out.open_at = clock()
+            if out.open_at > deadline:
                 raise StreamGap(
                     f"shard {shard_id} is open and quiet: it neither passed {until} (epoch s) nor closed in time;"
                     " a quiet shard is proved complete only when it closes (AWS rolls shards over about every 4 hours)"
