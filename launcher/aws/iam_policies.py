@@ -237,7 +237,33 @@ def _scan(a: _Arns) -> dict[str, Any]:
     return {"Sid": "ScanTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"], "Resource": a.table}
 
 
-def policies(
+def policies(runner: str, table: str, bucket: str, *, as_of: bool = False, **kw: Any) -> dict[str, dict[str, Any]]:
+    """{document name: IAM policy document} for the runner (`_policies`); with `as_of` (export
+    --as-of / --incremental-since), every document that scans the table also reads its stream, and
+    the launcher's checks the stream before any read."""
+    docs = _policies(runner, table, bucket, **kw)
+    if as_of and runner not in ("native", "restore") and kw.get("purpose", "run") == "run":
+        stream = f"{_Arns(table, bucket, '', kw.get('region'), kw.get('account')).table}/stream/*"
+        for name, doc in docs.items():
+            sids = {st.get("Sid") for st in doc["Statement"]}
+            if "ScanTable" in sids:  # the Spark job's driver and tasks (or this process) read the stream
+                doc["Statement"] += [
+                    {
+                        "Sid": "ReadStream",
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+                        "Resource": stream,
+                    },
+                    {"Sid": "ListStreams", "Effect": "Allow", "Action": ["dynamodb:ListStreams"], "Resource": "*"},
+                ]
+            elif name == "launcher":  # the check before any read
+                doc["Statement"].append(
+                    {"Sid": "CheckStream", "Effect": "Allow", "Action": ["dynamodb:DescribeStream"], "Resource": stream}
+                )
+    return docs
+
+
+def _policies(
     runner: str,
     table: str,
     bucket: str,

@@ -589,8 +589,61 @@ def restore(
     wait for a created table (tests pass a fake one)."""
     say = say or (lambda _m: None)
     aws = aws or Aws()
-    loc = open_location(where, aws, settings)
-    source = detect(loc)
+    source = detect(open_location(where, aws, settings))
+    chain = export_chain(where, source, aws, settings)
+    if len(chain) == 1:
+        return _restore_one(where, source, opts, aws, settings, say, on_progress, clock)
+    if not opts.overwrite and DynamoDbHook(aws).describe(opts.table) is not None:
+        raise BadInput(
+            f"{where} is an incremental export: restore builds the table from its chain ({len(chain)} exports back to a full one),"
+            f" into a new table (--create-table), or onto {opts.table} with --overwrite"
+        )
+    results = []
+    for n, (uri, link) in enumerate(chain):
+        say(f"chain {n + 1}/{len(chain)}: {'full' if n == 0 else 'incremental'} export {uri}")
+        # After the full export, the changes go onto the table it built: puts and deletes, overwriting.
+        link_opts = opts if n == 0 else opts.model_copy(update={"overwrite": True, "create_table": False, "force": True})
+        results.append(_restore_one(uri, link, link_opts, aws, settings, say, on_progress, clock))
+    return RestoreResult(
+        opts.table,
+        source.kind,
+        "chain",
+        Counts(**{f: sum(getattr(r.counts, f) for r in results) for f in Counts.__dataclass_fields__}),
+        None,
+        sum(r.seconds for r in results),
+        any(r.resumed for r in results),
+        None,
+        results[-1].write_units_per_second,
+    )
+
+
+def export_chain(where: str, source: ExportSource, aws: Aws, settings: S3WriteSettings | None) -> list[tuple[str, ExportSource]]:
+    """An incremental --as-of export and the exports it follows (ddbS3.incrementalSince), back to the
+    full one, oldest first; any other export alone."""
+    chain = [(where, source)]
+    while chain[0][1].kind == "incremental" and (base := chain[0][1].ours.get("incrementalSince")):
+        if any(base == uri for uri, _ in chain):
+            raise IncompleteExport(f"{where}: its chain of exports loops at {base}")
+        try:
+            chain.insert(0, (base, detect(open_location(base, aws, settings))))
+        except IncompleteExport as e:
+            raise IncompleteExport(
+                f"{chain[0][0]} follows {base}, which cannot be read ({e}): the chain is broken, nothing was written"
+            ) from None
+    return chain
+
+
+def _restore_one(
+    where: str,
+    source: ExportSource,
+    opts: RestoreOptions,
+    aws: Aws,
+    settings: S3WriteSettings | None,
+    say: Callable[[str], None],
+    on_progress: Callable[[Counts], None] | None,
+    clock: Clock,
+) -> RestoreResult:
+    loc = source.loc
     if source.kind == "incremental" and not opts.overwrite:
         raise BadInput("an incremental export is a change log (puts and deletes): apply it with --overwrite")
     mode = "overwrite" if opts.overwrite else "put-if-absent"

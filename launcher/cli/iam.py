@@ -30,6 +30,7 @@ from launcher.cli.base import cli, out
 @click.option("--glue-job", default=None, help="an existing Glue job the export updates and runs (runner glue, --glue-job)")
 @click.option("--artifacts-prefix", default=None, help="key prefix of uploaded artifacts (runners emr, emr-serverless)")
 @click.option("--log-prefix", default=None, help="key prefix of EMR logs in the same bucket (runners emr, emr-serverless)")
+@click.option("--as-of", is_flag=True, help="export --as-of / --incremental-since: also read the table's stream")
 @click.option(
     "--for",
     "purpose",
