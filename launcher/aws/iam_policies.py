@@ -237,25 +237,30 @@ def _scan(a: _Arns) -> dict[str, Any]:
     return {"Sid": "ScanTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"], "Resource": a.table}
 
 
-def policies(runner: str, table: str, bucket: str, *, as_of: bool = False, **kw: Any) -> dict[str, dict[str, Any]]:
-    """{document name: IAM policy document} for the runner (`_policies`); with `as_of` (export
-    --as-of / --incremental-since), every document that scans the table also reads its stream, and
-    the launcher's checks the stream before any read."""
-    docs = _policies(runner, table, bucket, **kw)
-    if as_of and runner not in ("native", "restore") and kw.get("purpose", "run") == "run":
-        stream = f"{_Arns(table, bucket, '', kw.get('region'), kw.get('account')).table}/stream/*"
+def policies(runner: str, table: str, bucket: str, *args: Any, as_of: bool = False, **kw: Any) -> dict[str, dict[str, Any]]:
+    """{document name: IAM policy document} for the runner (`_policies`, same arguments); with `as_of`
+    (export --as-of / --incremental-since), every document that scans the table also reads its
+    stream, and the launcher's checks the stream before any read.
+
+    No dynamodb:ListStreams: the stream's ARN is DescribeTable's LatestStreamArn (the launcher's
+    plan hands it to the job), so no call lists streams, and ListStreams takes no resource ARN (it
+    would be granted on "*", every table's streams). tests/iam records every stream call of an
+    --as-of export on each runner and evaluates it against these documents."""
+    docs = _policies(runner, table, bucket, *args, **kw)
+    scan = next((st for doc in docs.values() for st in doc["Statement"] if st.get("Sid") == "ScanTable"), None)
+    if as_of and runner not in ("native", "restore") and scan is not None:  # `iam-policy --for doctor` scans nothing
+        stream = f"{scan['Resource']}/stream/*"  # the table's ARN (or the glob's ARN pattern), as scanned
         for name, doc in docs.items():
             sids = {st.get("Sid") for st in doc["Statement"]}
             if "ScanTable" in sids:  # the Spark job's driver and tasks (or this process) read the stream
-                doc["Statement"] += [
+                doc["Statement"].append(
                     {
                         "Sid": "ReadStream",
                         "Effect": "Allow",
                         "Action": ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"],
                         "Resource": stream,
-                    },
-                    {"Sid": "ListStreams", "Effect": "Allow", "Action": ["dynamodb:ListStreams"], "Resource": "*"},
-                ]
+                    }
+                )
             elif name == "launcher":  # the check before any read
                 doc["Statement"].append(
                     {"Sid": "CheckStream", "Effect": "Allow", "Action": ["dynamodb:DescribeStream"], "Resource": stream}

@@ -35,6 +35,14 @@ Authorization Reference and each API's "Permissions" section:
                                                        s3:PutObject, s3:AbortMultipartUpload, s3:PutObjectAcl
                                                        on <S3Prefix>/AWSDynamoDB/<export-id>/ (one object
                                                        stands for all it writes)
+  DynamoDB  DynamoDBStreams_20120810.DescribeStream,   dynamodb:X on the stream ARN (StreamArn: table/<T>/stream/
+  Streams   GetShardIterator                           <label>, rebuilt in the scenario's account as above)
+            GetRecords                                 dynamodb:GetRecords on the stream ARN: the request names
+                                                       only its ShardIterator, which came from a recorded
+                                                       GetShardIterator (or an earlier GetRecords'
+                                                       NextShardIterator) of that stream; an iterator of none
+                                                       is read as AWS writes them, "<stream arn>|1|<opaque>"
+            ListStreams                                dynamodb:ListStreams on "*"
   EMR       ElasticMapReduce.X                         elasticmapreduce:X on cluster/<id> with
                                                        aws:ResourceTag/<k> of that cluster (its tags as the
                                                        recorded RunJobFlow/AddTags set them)
@@ -342,6 +350,44 @@ def dynamodb_requests(op: str, body: Mapping[str, Any], response: Mapping[str, A
     return f"DynamoDB {op} has no IAM rule here"
 
 
+# --------------------------------------------------------------------------- DynamoDB Streams
+
+STREAMS_TARGET = "DynamoDBStreams_20120810."  # signed for service "dynamodb", as botocore's dynamodbstreams client does
+_STREAM_ARN = re.compile(r"^arn:[\w-]+:dynamodb:[\w-]+:\d{12}:table/([\w.-]+)/stream/(\S+)$")
+
+
+def stream_iterators(calls: Iterable[tuple[str, Mapping[str, Any], Mapping[str, Any]]]) -> dict[str, str]:
+    """Each shard iterator -> the stream ARN it reads, from the recorded calls [(operation, body,
+    response)] in order: GetShardIterator's StreamArn, and a GetRecords' NextShardIterator inherits
+    its request's."""
+    out: dict[str, str] = {}
+    for op, body, response in calls:
+        if op == "GetShardIterator" and body.get("StreamArn") and response.get("ShardIterator"):
+            out[str(response["ShardIterator"])] = str(body["StreamArn"])
+        elif op == "GetRecords" and response.get("NextShardIterator") and body.get("ShardIterator") in out:
+            out[str(response["NextShardIterator"])] = out[str(body["ShardIterator"])]
+    return out
+
+
+def streams_requests(op: str, body: Mapping[str, Any], iterators: Mapping[str, str],
+                     scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+    def stream(arn: str) -> str | None:
+        m = _STREAM_ARN.match(arn)
+        return f"arn:{scope.partition}:dynamodb:{scope.region}:{scope.account}:table/{m.group(1)}/stream/{m.group(2)}" if m else None
+
+    action = "dynamodb:" + op
+    if op == "ListStreams":
+        return [(action, "*", {})]
+    if op in ("DescribeStream", "GetShardIterator"):
+        arn = stream(str(body.get("StreamArn", "")))
+        return [(action, arn, {})] if arn else f"DynamoDB Streams {op} of {body.get('StreamArn')!r}"
+    if op == "GetRecords":
+        iterator = str(body.get("ShardIterator", ""))
+        arn = stream(iterators.get(iterator) or iterator.partition("|")[0])
+        return [(action, arn, {})] if arn else f"DynamoDB Streams GetRecords of an iterator of no known stream: {iterator[:80]!r}"
+    return f"DynamoDB Streams {op} has no IAM rule here"
+
+
 # --------------------------------------------------------------------------- EMR
 
 
@@ -571,6 +617,8 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
     problems: list[str] = []
     emr_calls = [(s.op, _json(s.body), _json(s.response)) for s in seen if (signer(s.headers, s.path) or ("", "", ""))[2] == "elasticmapreduce"]
     tags = cluster_tags(emr_calls)
+    iterators = stream_iterators((s.headers.get("x-amz-target", "").rpartition(".")[2], _json(s.body), _json(s.response))
+                                 for s in seen if s.headers.get("x-amz-target", "").startswith(STREAMS_TARGET))
     sls_tags = serverless_tags((s.method, s.path, _json(s.body), _json(s.response)) for s in seen
                                if (signer(s.headers, s.path) or ("", "", ""))[2] == "emr-serverless")
     for s in seen:
@@ -591,6 +639,9 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
         if service == "s3":
             mapped = s3_requests(s.method, s.path, s.headers, s.body, s.status, scope)
             op = s3_api_operation(s.method, s.path, s.headers) or "?"
+        elif service == "dynamodb" and s.headers.get("x-amz-target", "").startswith(STREAMS_TARGET):
+            op = s.headers.get("x-amz-target", "").rpartition(".")[2]
+            mapped = streams_requests(op, _json(s.body), iterators, scope)
         elif service == "dynamodb":
             op = s.headers.get("x-amz-target", "").rpartition(".")[2]
             mapped = dynamodb_requests(op, _json(s.body), _json(s.response), scope)

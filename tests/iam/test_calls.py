@@ -17,6 +17,8 @@ from calls import (
     s3_api_operation,
     s3_requests,
     signer,
+    stream_iterators,
+    streams_requests,
     used,
 )
 
@@ -270,6 +272,43 @@ def test_iam_requests_tell_principals_apart_by_access_key_and_report_what_they_c
     assert "GET /b/p/k" in requests[0].call
     assert [p.split(":")[0] for p in problems] == ["unsigned request", "signed with an unknown access key 'AKIASTRANGER'",
                                                     "signed for region us-east-1, not eu-west-1", "Glue CreateTable has no IAM rule here"]
+
+
+STREAM = "arn:aws:dynamodb:eu-west-1:000000000000:table/LabResults/stream/2026-12-07T02:35:31.123"  # dynalite's account
+STREAM_ARN = TABLE_ARN + "/stream/2026-12-07T02:35:31.123"  # rebuilt in the scenario's account
+
+
+def test_dynamodb_streams_calls_are_authorised_on_the_stream_and_get_records_on_its_iterators_stream():
+    """DescribeStream and GetShardIterator name the stream; GetRecords names an iterator only: its
+    stream is the one whose GetShardIterator (or GetRecords page) handed it out, else the ARN AWS
+    writes before its "|1|"; ListStreams has no resource."""
+    target = {**auth("ASIANODE", "dynamodb"), "x-amz-target": "DynamoDBStreams_20120810."}
+
+    def call(op, body, response=None):
+        return seen("dynamodb", op, "POST", "/", {**target, "x-amz-target": target["x-amz-target"] + op},
+                    json.dumps(body).encode(), json.dumps(response or {}).encode())
+
+    calls = [
+        call("DescribeStream", {"StreamArn": STREAM}),
+        call("GetShardIterator", {"StreamArn": STREAM, "ShardId": "s-1", "ShardIteratorType": "TRIM_HORIZON"},
+             {"ShardIterator": "opaque-1"}),
+        call("GetRecords", {"ShardIterator": "opaque-1"}, {"Records": [], "NextShardIterator": "opaque-2"}),
+        call("GetRecords", {"ShardIterator": "opaque-2"}, {"Records": []}),
+        call("GetRecords", {"ShardIterator": STREAM + "|1|AAAA"}),  # handed out before the recording: AWS's form
+        call("ListStreams", {"TableName": "LabResults"}),
+        call("GetRecords", {"ShardIterator": "opaque-9"}),  # of no known stream
+        call("DescribeLimits", {}),
+    ]
+    requests, problems = iam_requests(calls, SCOPE)
+    assert [(r.principal, r.action, r.resource) for r in requests] == [
+        ("instance_role", "dynamodb:DescribeStream", STREAM_ARN), ("instance_role", "dynamodb:GetShardIterator", STREAM_ARN),
+        ("instance_role", "dynamodb:GetRecords", STREAM_ARN), ("instance_role", "dynamodb:GetRecords", STREAM_ARN),
+        ("instance_role", "dynamodb:GetRecords", STREAM_ARN), ("instance_role", "dynamodb:ListStreams", "*")]
+    assert [p.split(":")[0] for p in problems] == ["DynamoDB Streams GetRecords of an iterator of no known stream",
+                                                    "DynamoDB Streams DescribeLimits has no IAM rule here"]
+    assert stream_iterators([("GetShardIterator", {"StreamArn": STREAM}, {"ShardIterator": "a"}),
+                             ("GetRecords", {"ShardIterator": "a"}, {"NextShardIterator": "b"})]) == {"a": STREAM, "b": STREAM}
+    assert isinstance(streams_requests("DescribeStream", {"StreamArn": TABLE_ARN}, {}, SCOPE), str)  # a table is no stream
 
 
 def test_used_and_granted_compare_statements_and_actions():

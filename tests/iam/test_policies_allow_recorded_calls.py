@@ -21,6 +21,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -118,7 +119,9 @@ class Recorder:
         """Every service the stack serves through a proxy: moto's EMR, Glue and STS through the S3
         proxy (calls are told apart by their signature's service, tests/iam/calls.py), or the local
         EMR's API once it runs."""
-        return {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.url, "AWS_ENDPOINT_URL_S3": self.s3.url,
+        # DynamoDB Streams is served on dynalite's port (launcher/dev/dynalite_streams.js): through its proxy too
+        return {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.url, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb.url,
+                "AWS_ENDPOINT_URL_S3": self.s3.url,
                 "AWS_ENDPOINT_URL_STS": self.s3.url,
                 "AWS_ENDPOINT_URL_GLUE": self.emr.url if self.emr is not None else self.s3.url,
                 "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.emr.url if self.emr is not None else self.s3.url,
@@ -385,6 +388,93 @@ def test_failed_and_interrupted_serverless_runs(recording, recorded_emr, runner)
                                              ("ExportList", "s3:ListBucket")}))
     wanted = {"emr-serverless": {"emr-serverless:CancelJobRun", "s3:GetObject"}, "glue": {"glue:BatchStopJobRun", "logs:GetLogEvents"}}
     assert wanted[runner] <= {r.action for r in requests if r.principal == "launcher"}
+
+
+# --as-of: the Scan and the table's stream (DescribeStream, GetShardIterator, GetRecords), each read
+# by whoever scans the table (this process, the Spark driver and its tasks, the EMR nodes); the
+# launcher describes the stream before any read. The stand-in's shards roll over every few seconds
+# here: an open, quiet shard proves nothing until it closes, so the export would wait for it.
+
+
+def stream_table(stack: LocalStack, items: int) -> str:
+    """A lab table created with a NEW_AND_OLD_IMAGES stream, then loaded (the writes are in its stream)."""
+    ddb = direct(stack, "dynamodb")
+    name = unique_name("iam-asof")
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"},
+                                           {"AttributeName": "sample_id", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    load_items(ddb, name, lab_items(items))
+    return name
+
+
+def stream_knobs(stack: LocalStack, knobs: dict[str, float]) -> dict[str, float]:
+    """DdbS3Local.SetStreamKnobs on dynalite itself (an admin call: unsigned, not recorded); the knobs as they were."""
+    def call(body: dict[str, float]) -> dict[str, float]:
+        req = urllib.request.Request(stack.dynamodb_endpoint, data=json.dumps(body).encode(), method="POST",
+                                     headers={"X-Amz-Target": "DdbS3Local.SetStreamKnobs", "Content-Type": "application/x-amz-json-1.0"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return dict(json.loads(resp.read()))
+
+    saved = call({})
+    call(knobs)
+    return saved
+
+
+@pytest.fixture
+def rolling_shards(recorder) -> Iterator[None]:
+    saved = stream_knobs(recorder.stack, {"DDB_S3_LOCAL_STREAM_ROLLOVER_S": 2, "DDB_S3_LOCAL_STREAM_SPLIT": 2})
+    yield
+    stream_knobs(recorder.stack, saved)
+
+
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"}
+
+
+def stream_reads(requests: list[IamRequest], table: str) -> dict[str, set[str]]:
+    """{principal: stream actions it was authorised for}, every one on the table's stream."""
+    out: dict[str, set[str]] = {}
+    for r in requests:
+        if r.action in STREAM_ACTIONS:
+            assert f":table/{table}/stream/" in r.resource, r.describe()
+            out.setdefault(r.principal, set()).add(r.action)
+    return out
+
+
+@pytest.mark.parametrize("engine", ["python", "spark"])
+def test_local_as_of_export_reads_the_stream(recording, rolling_shards, tmp_path, engine):
+    rec, plan = recording
+    table, bucket = stream_table(rec.stack, 60), new_bucket(rec.stack)
+    proc = run("export", "--runner", "local", "--engine", engine, "--as-of", "start", "--stream-wait-seconds", "120",
+               "--table", table, "--to", f"s3://{bucket}/iam-asof", "--json", "--work-dir", str(tmp_path / "work"))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert json.loads(proc.stdout)["itemCount"] == 60
+    docs = printed("local", table, bucket, "iam-asof", "--as-of")
+    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", docs)}, {FAKE_KEY_ID: "launcher"})
+    assert stream_reads(requests, table) == {"launcher": STREAM_ACTIONS}
+
+
+@pytest.mark.parametrize("runner", ["emr", "emr-serverless", "glue"])
+def test_cloud_as_of_export_reads_the_stream_where_it_scans(recording, recorded_emr, rolling_shards, runner):
+    """The launcher checks the stream (DescribeStream); the job's driver and tasks read it, as the
+    role that scans: the EMR nodes' instance role, the EMR Serverless or Glue job role."""
+    rec, plan = recording
+    table, bucket = stream_table(rec.stack, 60), new_bucket(rec.stack)
+    logs = ["--log-uri", f"s3://{bucket}/iam-logs/"] if runner != "glue" else []
+    proc = run("export", "--runner", runner, "--as-of", "start", "--stream-wait-seconds", "120", "--table", table,
+               "--to", f"s3://{bucket}/iam-asof", "--json", *logs)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert json.loads(proc.stdout)["itemCount"] == 60
+    docs = printed(runner, table, bucket, "iam-asof", "--as-of", *(["--log-prefix", "iam-logs"] if logs else []))
+    role, (key, arn) = {"emr": ("instance_role", (INSTANCE_KEY, "EMR_EC2_DefaultRole")),
+                        "emr-serverless": ("job_role", (JOB_KEY, "ddb-s3-serverless-job")),
+                        "glue": ("job_role", (GLUE_KEY, "ddb-s3-glue-job"))}[runner]
+    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+                               role: (ROLE_ARN + arn, {role: docs[role]})},
+                        {FAKE_KEY_ID: "launcher", key: role})
+    assert stream_reads(requests, table) == {"launcher": {"dynamodb:DescribeStream"}, role: STREAM_ACTIONS}
 
 
 # The native engine: dynalite has no PITR and no export API, so the proxy answers those three calls
