@@ -603,6 +603,8 @@ def restore(
         say(f"chain {n + 1}/{len(chain)}: {'full' if n == 0 else 'incremental'} export {uri}")
         # After the full export, the changes go onto the table it built: puts and deletes, overwriting.
         link_opts = opts if n == 0 else opts.model_copy(update={"overwrite": True, "create_table": False, "force": True})
+        if n and opts.checkpoint:  # a checkpoint is one restore's: each later link keeps its own beside it
+            link_opts = link_opts.model_copy(update={"checkpoint": opts.checkpoint.with_name(f"{opts.checkpoint.name}.chain-{n}")})
         results.append(_restore_one(uri, link, link_opts, aws, settings, say, on_progress, clock))
     return RestoreResult(
         opts.table,

@@ -100,7 +100,7 @@ class StreamRead:
         }
 
 
-def _iso(epoch: int) -> str:
+def _iso(epoch: float) -> str:
     return layout.iso(datetime.fromtimestamp(epoch, timezone.utc))
 
 
@@ -201,10 +201,14 @@ def increment_lines(changes: Iterable[Change]) -> list[str]:
     return [json.dumps(line, separators=(",", ":"), ensure_ascii=False) for line in increments(changes)]
 
 
-def summary_update(fields: dict[str, Any], spec: dict[str, Any], at: int, read: StreamRead) -> dict[str, Any]:
+def summary_update(
+    fields: dict[str, Any], spec: dict[str, Any], at: int, read: StreamRead, scan: tuple[float, float] | None
+) -> dict[str, Any]:
     """The summary of an as-of export: exportTime is T; the stream and the last sequence number read
-    of each shard under ddbS3.stream; an incremental one is an INCREMENTAL_EXPORT of [since, T)."""
-    fields = dict(fields, exportTime=_iso(at), asOf=_iso(at), stream=read.summary())
+    of each shard under ddbS3.stream; readWindow the Scan's (the items were written after the stream
+    was read); an incremental one, which scans nothing, is an INCREMENTAL_EXPORT of [since, T)."""
+    window = {"from": None, "to": None} if scan is None else {"from": _iso(scan[0]), "to": _iso(scan[1])}
+    fields = dict(fields, exportTime=_iso(at), asOf=_iso(at), stream=read.summary(), readWindow=window)
     if spec.get("since_time") is not None:
         fields.update(
             exportType="INCREMENTAL_EXPORT",

@@ -95,7 +95,8 @@ def _as_of(
     groups = len(plan["segment_groups"])
     scan_start = time.time()
     lines = [] if incremental else each(scan_all, list(range(groups)))
-    at, since, until = as_of.times(spec, scan_start, time.time())
+    scan_end = time.time()
+    at, since, until = as_of.times(spec, scan_start, scan_end)
     streams = runtime.client(plan, "dynamodbstreams")
     as_of.check_stream(streams, spec, plan["table"]["name"], since)
     reader = as_of.reader_for(
@@ -109,4 +110,5 @@ def _as_of(
         changed = as_of.items_at(read.changes, at)
         parts = [list(as_of.without_changed(part, changed, spec["key_names"])) for part in lines] + [as_of.changed_lines(changed)]
     written = [row for rows in each(lambda i: write(i, parts[i]), list(range(len(parts)))) for row in rows]
-    return written, lambda fields: as_of.summary_update(fields, spec, at, read)
+    scan = None if incremental else (scan_start, scan_end)
+    return written, lambda fields: as_of.summary_update(fields, spec, at, read, scan)

@@ -29,7 +29,7 @@ class Model:
     """A table's history: (time, key, value or None) writes, in time order."""
 
     def __init__(self, rng: random.Random, start: float, keys: int = 8, writes: int = 60, span: float = 12.0) -> None:
-        self.writes = sorted(((start + rng.random() * span, rng.randrange(keys), rng.choice([None, *range(4)])) for _ in range(writes)))
+        self.writes = sorted((start + rng.random() * span, rng.randrange(keys), rng.choice([None, *range(4)])) for _ in range(writes))
         self.initial = {key: rng.choice([None, 0]) for key in range(keys)}
 
     def at(self, t: float) -> dict[int, int | None]:
