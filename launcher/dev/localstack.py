@@ -53,6 +53,8 @@ MOTO_SERVICES = ("S3", "EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS", "STS"
 LOCAL_EMR_SERVICES = ("EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS")  # served by the local EMR once it runs
 
 STOP_GRACE_S = 5.0
+STREAM_ROLLOVER_ENV = "DDB_S3_LOCAL_STREAM_ROLLOVER_S"  # launcher/dev/dynalite_streams.js
+TRY_OUT_ROLLOVER_S = 10
 TAIL_LINES = 20
 
 
@@ -335,7 +337,10 @@ def serve(emr: bool = True, out: IO[str] | None = None) -> int:
     # SIGTERM (from `make`, a CI runner, kill, `ddb-s3 local down`) unwinds like Ctrl-C so the servers are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        stack = LocalStack.start(emr=emr)
+        # Shards close every 10 s here (AWS: about every 4 hours), so that an --as-of export of a quiet
+        # table, which waits for each shard to pass its window or close, takes seconds when trying it out.
+        knobs = {} if STREAM_ROLLOVER_ENV in os.environ else {STREAM_ROLLOVER_ENV: TRY_OUT_ROLLOVER_S}
+        stack = LocalStack.start(emr=emr, stream_knobs=knobs)
     except LocalStackError as e:
         print(f"local stack failed: {e}", file=sys.stderr)
         return 1
