@@ -178,8 +178,8 @@ def describe(
         entry.engine = str(ours.get("engine") or "spark") if entry.tool == "ddb-s3" else "native"
         count = summary.get("itemCount")
         entry.item_count = int(count) if isinstance(count, int | float) else None
-        if entry.export_type == "INCREMENTAL_EXPORT":
-            entry.data_bytes = None  # its data is in the shared AWSDynamoDB/data/, not in this folder
+        if entry.export_type == "INCREMENTAL_EXPORT" and entry.tool != "ddb-s3":
+            entry.data_bytes = None  # DynamoDB's keeps its data in the shared AWSDynamoDB/data/, not in this folder (ours does)
     entry.time = entry.time or _summary_time(summary if isinstance(summary, dict) else None) or started or earliest
     return entry
 

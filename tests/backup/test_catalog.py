@@ -79,6 +79,8 @@ def test_states_from_the_listing_and_the_summary():
     assert (ours.table, ours.engine, ours.tool) == ("Ours", "hive", "ddb-s3")
     incr = describe("x", "u", [], json.dumps({"exportType": "INCREMENTAL_EXPORT", "tableArn": "arn:x:table/T"}).encode(), None)
     assert (incr.export_type, incr.data_bytes) == ("INCREMENTAL_EXPORT", None)  # its data is in the shared data/
+    ours_incr = describe("x", "u", listing, json.dumps({"exportType": "INCREMENTAL_EXPORT", "ddbS3": {"tool": "ddb-s3"}}).encode(), None)
+    assert ours_incr.data_bytes == 42  # an --incremental-since export keeps its data in its own folder
 
 
 @pytest.mark.unit
