@@ -255,6 +255,9 @@ def choose_engine(request: ExportRequest, table: TableInfo) -> tuple[Engine, str
     return Engine.SPARK, "point-in-time recovery is off, so the native export is not available"
 
 
+# A segment (a task, a data file) per this many items at least: a 200-item table on 8 vCPUs is one
+# Scan, not 8 tasks writing 8 files of 25 items, and a segment's Scan of 20,000 items takes seconds.
+MIN_ITEMS_PER_SEGMENT = 20_000
 AUTO_LOCAL_MAX_BYTES = 2 * GIB  # --runner auto: up to this size, and
 AUTO_LOCAL_MAX_SECONDS = 1800  # this long a read at the budget, the export runs here (no start-up, no compute bill)
 CLOUD_RUNNERS = ("emr", "emr-serverless", "glue")
@@ -416,8 +419,11 @@ def make_plan(
     if engine == Engine.NATIVE:
         runner_reason = "the native export runs in DynamoDB itself: no Spark runner"
     parallelism = parallelism_for(request, local_cores or os.cpu_count() or 2)
-    # Segments: at least one per core so the scan runs in parallel, and one per GiB of table.
-    segments = request.segments or min(1_000_000, max(parallelism, math.ceil(table.size_bytes / GIB)))
+    # Segments: one per core so the scan runs in parallel, but no more than one per
+    # MIN_ITEMS_PER_SEGMENT items of a counted (or sampled) table; and at least one per GiB.
+    items = table_items(table)
+    by_items = math.ceil(items / MIN_ITEMS_PER_SEGMENT) if items else parallelism
+    segments = request.segments or min(1_000_000, max(min(parallelism, by_items), math.ceil(table.size_bytes / GIB)))
     reader = Reader(request.reader)
     if engine == Engine.PYTHON:
         if request.runner != "local":

@@ -43,6 +43,17 @@ def test_read_budget_and_segments():
     assert nightly_plan(segments=16).segments == 16
 
 
+@pytest.mark.parametrize(("items", "cores", "segments"), [
+    (200, 8, 1),  # one Scan, one task, one file: not 8 files of 25 items
+    (45_000, 8, 3),  # a segment per 20,000 items
+    (1_000_000, 8, 8),  # then one per core
+    (0, 8, 8),  # not counted: no reason to read slower
+])
+def test_a_small_table_gets_a_segment_per_20000_items_not_one_per_core(items: int, cores: int, segments: int):
+    desc = table_description(item_count=items, size_bytes=items * 100)
+    assert plan_for(desc, to="s3://lab-backups/x", local_cores=cores).segments == segments
+
+
 def test_on_demand_uses_assumed_capacity():
     desc = DESC | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
     p = plan_for(desc, to="s3://lab-backups/x", read_percent=0.25, on_demand_read_units=1000, token="00000000",
@@ -83,7 +94,7 @@ def test_connector_tasks_keep_the_real_rate_at_or_under_the_budget(budget, segme
 
 
 def test_small_budget_plans_fewer_connector_tasks_and_on_demand_units_reach_the_connector():
-    small = table_description(read_units=10)
+    small = table_description(read_units=10, item_count=500_000)  # a small budget, not a small table
     p = plan_for(small, to="s3://lab-backups/x", read_percent=0.5, local_cores=8)
     assert p.read_units_per_second == 5 and p.effective_read_units_per_second == 5
     assert len(p.segment_groups) == int(p.connector_conf["dynamodb.max.map.tasks"]) <= 5
