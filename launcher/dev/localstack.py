@@ -54,7 +54,7 @@ LOCAL_EMR_SERVICES = ("EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS")  # ser
 
 STOP_GRACE_S = 5.0
 STREAM_ROLLOVER_ENV = "DDB_S3_LOCAL_STREAM_ROLLOVER_S"  # launcher/dev/dynalite_streams.js
-TRY_OUT_ROLLOVER_S = 10
+TRY_OUT_ROLLOVER_S = 10.0
 TAIL_LINES = 20
 
 
@@ -339,7 +339,7 @@ def serve(emr: bool = True, out: IO[str] | None = None) -> int:
     try:
         # Shards close every 10 s here (AWS: about every 4 hours), so that an --as-of export of a quiet
         # table, which waits for each shard to pass its window or close, takes seconds when trying it out.
-        knobs = {} if STREAM_ROLLOVER_ENV in os.environ else {STREAM_ROLLOVER_ENV: TRY_OUT_ROLLOVER_S}
+        knobs: dict[str, float] = {} if STREAM_ROLLOVER_ENV in os.environ else {STREAM_ROLLOVER_ENV: TRY_OUT_ROLLOVER_S}
         stack = LocalStack.start(emr=emr, stream_knobs=knobs)
     except LocalStackError as e:
         print(f"local stack failed: {e}", file=sys.stderr)

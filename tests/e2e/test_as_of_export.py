@@ -202,6 +202,13 @@ def new_bucket() -> str:
     return name
 
 
+def wait_for_object(bucket: str, prefix: str, suffix: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not [k for k in objects(bucket) if k.startswith(prefix) and k.endswith(suffix)]:
+        assert time.monotonic() < deadline, f"no {prefix}...{suffix} within {timeout:g} s"
+        time.sleep(0.1)
+
+
 def objects(bucket: str) -> list[str]:
     return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
 
@@ -215,7 +222,9 @@ def test_as_of_start_is_exactly_the_table_at_its_second_while_writes_race_the_sc
     table, bucket = make_table(ddb), new_bucket()
     with Racer(table, seed=1) as racer:
         doc = json.loads(
-            export("--table", table, "--to", f"s3://{bucket}/x", "--runner", "local", "--engine", engine, "--as-of", "start", *SLOW_SCAN).stdout
+            export(
+                "--table", table, "--to", f"s3://{bucket}/x", "--runner", "local", "--engine", engine, "--as-of", "start", *SLOW_SCAN
+            ).stdout
         )
     summary, lines = exported(doc["exportUri"])
     at = epoch(summary["exportTime"])
@@ -241,7 +250,13 @@ def test_as_of_a_past_second_undoes_every_write_after_it(rolling_shards) -> None
         args = ["--table", table, "--runner", "local", "--engine", "python", "--as-of", iso(at), *SLOW_SCAN]
         doc = json.loads(export(*args, "--to", f"s3://{bucket}/x").stdout)
         summary, lines = exported(doc["exportUri"])
-        again = json.loads(export(*args, "--to", f"s3://{bucket}/y").stdout)  # a rerun (as after a crash): the same table
+        # A crash mid-export (SIGKILL during the Scan) leaves no backup; the rerun gives the same table.
+        crashed = subprocess.Popen([DDB_S3, "export", *args, "--to", f"s3://{bucket}/y"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for_object(bucket, "y/", "_started")
+        crashed.kill()
+        crashed.wait(timeout=30)
+        assert not [k for k in objects(bucket) if k.startswith("y/") and k.endswith("manifest-summary.json")]
+        again = json.loads(export(*args, "--to", f"s3://{bucket}/y").stdout)
     assert epoch(summary["exportTime"]) == at
     assert any(w[0] >= at for w in racer.log) and any(w[0] < at for w in racer.log)
     assert sure(as_state(lines), racer) == truth(racer, at)
@@ -268,7 +283,9 @@ def test_a_full_export_plus_its_increment_restores_the_table_at_the_increments_t
     with Racer(table, keys=60, seed=4) as racer:
         full = json.loads(export("--table", table, "--to", to, "--runner", "local", "--engine", "python", "--as-of", "start").stdout)
         time.sleep(2.5)  # writes in the increment's window
-        inc = json.loads(export("--table", table, "--to", to, "--runner", "local", "--engine", "python", "--incremental-since", "latest").stdout)
+        inc = json.loads(
+            export("--table", table, "--to", to, "--runner", "local", "--engine", "python", "--incremental-since", "latest").stdout
+        )
     full_summary, _ = exported(full["exportUri"])
     summary, lines = exported(inc["exportUri"])
     t1, t2 = epoch(full_summary["exportTime"]), epoch(summary["exportTime"])
@@ -295,7 +312,9 @@ def test_an_empty_window_still_writes_a_valid_incremental_export(rolling_shards)
     table, bucket = make_table(ddb, items=10), new_bucket()
     to = f"s3://{bucket}/quiet"
     export("--table", table, "--to", to, "--runner", "local", "--engine", "python", "--as-of", "start")
-    inc = json.loads(export("--table", table, "--to", to, "--runner", "local", "--engine", "python", "--incremental-since", "latest").stdout)
+    inc = json.loads(
+        export("--table", table, "--to", to, "--runner", "local", "--engine", "python", "--incremental-since", "latest").stdout
+    )
     summary, lines = exported(inc["exportUri"])
     assert summary["exportType"] == "INCREMENTAL_EXPORT" and summary["itemCount"] == 0 and lines == []
     assert subprocess.run([DDB_S3, "verify", inc["exportUri"]], capture_output=True, timeout=300).returncode == 0
