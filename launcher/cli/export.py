@@ -285,7 +285,28 @@ def show_plan(plan: ExportPlan) -> None:
         say(f"plan: the cluster shuts itself down after {duration(plan.cluster.max_runtime_seconds)} whatever runs (--max-hours)")
     if line := role_path_note(plan):
         say(f"plan: {line}")
+    if line := as_of_line(plan):
+        say(f"plan: {line}")
     say(f"plan: destination {plan.export_uri}")
+
+
+def as_of_line(plan: ExportPlan) -> str | None:
+    """What --as-of / --incremental-since will give, and what it reads besides the Scan."""
+    spec = plan.as_of
+    if spec is None:
+        return None
+    at = "this export's start (the second after its Scan begins)" if spec.time is None else layout_iso(spec.time)
+    if spec.since_export:
+        what = f"the changes from {layout_iso(spec.since_time or 0)} ({spec.since_export}) to {at}, from the stream alone (no Scan)"
+    else:
+        what = f"the table exactly as of {at}: the Scan, then the stream's records around it, merged by key"
+    return f"{what}; stream {spec.stream_arn}, each shard read until it passes the window or closes (at most {duration(spec.wait_seconds)})"
+
+
+def layout_iso(epoch: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def role_path_note(plan: ExportPlan) -> str | None:

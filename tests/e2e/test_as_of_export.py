@@ -380,3 +380,18 @@ def test_refusals_before_any_read(local_stack) -> None:
     assert "not an ISO-8601" in refused(bucket, "--table", table, "--as-of", "yesterday")
     assert "--reader segments" in refused(bucket, "--table", table, "--as-of", "start", "--reader", "connector")
     assert "no complete --as-of export" in refused(bucket, "--table", table, "--incremental-since", "latest")
+
+
+def test_the_plan_says_what_as_of_gives_and_a_dry_run_reads_nothing(local_stack) -> None:
+    ddb = boto3.client("dynamodb")
+    table, bucket = make_table(ddb, items=3), new_bucket()
+    proc = subprocess.run(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/d", "--runner", "local", "--as-of", "start", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    assert "the table exactly as of this export's start (the second after its Scan begins)" in proc.stderr
+    assert f"stream {arn}" in proc.stderr and objects(bucket) == []
