@@ -183,6 +183,19 @@ def as_state(lines: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
+def restored(uri: str, tmp_path: Path) -> dict[str, int]:
+    """`ddb-s3 restore` of the export into a new table, and that table's items."""
+    target = unique_name("asof-restored")
+    proc = subprocess.run(
+        [DDB_S3, "restore", uri, "--table", target, "--create-table", "--checkpoint", str(tmp_path / "ck")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return table_state(target)
+
+
 def table_state(table: str) -> dict[str, int]:
     pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
     return {i["pk"]["S"]: int(i["v"]["N"]) for page in pages for i in page["Items"]}
@@ -296,15 +309,7 @@ def test_a_full_export_plus_its_increment_restores_the_table_at_the_increments_t
     # verify knows it; restore applies the chain into a new table.
     verified = subprocess.run([DDB_S3, "verify", inc["exportUri"]], capture_output=True, text=True, timeout=300)
     assert verified.returncode == 0, verified.stderr
-    target = unique_name("asof-restored")
-    restored = subprocess.run(
-        [DDB_S3, "restore", inc["exportUri"], "--table", target, "--create-table", "--checkpoint", str(tmp_path / "ck")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert restored.returncode == 0, restored.stderr
-    assert sure(table_state(target), racer) == truth(racer, t2, items=60)
+    assert sure(restored(inc["exportUri"], tmp_path), racer) == truth(racer, t2, items=60)
 
 
 def test_an_empty_window_still_writes_a_valid_incremental_export(rolling_shards) -> None:
@@ -333,15 +338,7 @@ def test_the_bad_deploy_scene(rolling_shards, tmp_path) -> None:
     for i in range(1, 40, 4):
         ddb.delete_item(TableName=table, Key={"pk": {"S": f"k{i:04d}"}})
     doc = json.loads(export("--table", table, "--to", f"s3://{bucket}/b", "--runner", "local", "--as-of", iso(before_burst)).stdout)
-    target = unique_name("asof-before")
-    restored = subprocess.run(
-        [DDB_S3, "restore", doc["exportUri"], "--table", target, "--create-table", "--checkpoint", str(tmp_path / "ck")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert restored.returncode == 0, restored.stderr
-    assert table_state(target) == good
+    assert restored(doc["exportUri"], tmp_path) == good
 
 
 # --------------------------------------------------------------------------- refusals: one line, nothing written
