@@ -87,16 +87,64 @@ def test_export_runs_as_a_glue_job_verifies_and_deletes_the_job_unless_kept(on_g
 
 
 def test_existing_job_is_updated_run_and_kept(on_glue, source):
+    """`--glue-job`: the user's job runs the export with its own settings kept (Connections,
+    SecurityConfiguration, DefaultArguments such as --TempDir, NotificationProperty, ...: the local
+    UpdateJob replaces the whole definition, as Glue's does), and is put back as it was after the run,
+    not deleted (issue 23). In-process, to look at the job while it holds the export's definition."""
+    from launcher.aws.session import Aws
+    from launcher.export.flow import plan_export, run_and_verify
+    from launcher.export.render import glue
+    from launcher.export.run.glue import GlueRunner
+    from launcher.options import build_request
+
     table, bucket, items = source
-    on_glue.create_job(Name="team-export", Role="team-role", Command={"Name": "glueetl", "ScriptLocation": "s3://elsewhere/x.py"})
-    proc = export("--table", table, "--to", f"s3://{bucket}/glue-existing", "--glue-job", "team-export", "--workers", "3")
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    assert json.loads(proc.stdout)["itemCount"] == len(items)
-    assert "updated Glue job team-export" in proc.stderr and "deleted Glue job" not in proc.stderr
-    job = on_glue.get_job(JobName="team-export")["Job"]
-    assert job["GlueVersion"] == "5.0" and job["NumberOfWorkers"] == 3 and job["WorkerType"] == "G.1X"
-    assert job["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-disable"
-    assert job["Command"]["ScriptLocation"].endswith("/export_job.py")
+    name = unique_name("team-export")
+    on_glue.create_job(
+        Name=name,
+        Role="team-role",
+        Description="the team's nightly job",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://elsewhere/x.py", "PythonVersion": "3"},
+        DefaultArguments={"--TempDir": f"s3://{bucket}/team-tmp/", "--enable-metrics": "true", "--job-bookmark-option": "job-bookmark-enable"},
+        Connections={"Connections": ["team-vpc"]},
+        SecurityConfiguration="team-kms",
+        NotificationProperty={"NotifyDelayAfter": 10},
+        MaxRetries=2,
+        Timeout=45,
+        GlueVersion="4.0",
+        WorkerType="G.2X",
+        NumberOfWorkers=4,
+        ExecutionClass="FLEX",
+    )
+    before = on_glue.get_job(JobName=name)["Job"]
+    during: dict[str, Any] = {}
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if line.startswith("started job run "):  # the run has started: the job holds our definition
+            during.update(on_glue.get_job(JobName=name)["Job"])
+
+    plan = plan_export(build_request({"table": table, "to": f"s3://{bucket}/glue-existing", "runner": "glue", "glue_job": name,
+                                      "workers": 3}))
+    outcome = run_and_verify(plan, GlueRunner(progress=progress, poll_seconds=1), Aws())
+    assert outcome.report is not None and outcome.report.ok, outcome.report.problems if outcome.report else None
+    assert outcome.report.summary["itemCount"] == outcome.report.item_count == len(items)
+    assert any(line.startswith(f"updated Glue job {name} to run this export") for line in lines), lines
+    assert f"put Glue job {name} back as it was before the run (the export finished)" in lines, lines
+    assert not any("deleted Glue job" in line for line in lines)
+    # during the run: theirs, with ours on top
+    for key in ("Connections", "SecurityConfiguration", "NotificationProperty", "Description", "Timeout"):
+        assert during[key] == before[key], key
+    assert during["DefaultArguments"]["--TempDir"] == f"s3://{bucket}/team-tmp/" and during["DefaultArguments"]["--enable-metrics"] == "true"
+    assert during["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-disable"
+    assert during["Command"]["ScriptLocation"] == f"{plan.artifacts_uri}/export_job.py" and during["Role"] == plan.glue.role
+    assert (during["GlueVersion"], during["WorkerType"], during["NumberOfWorkers"], during["MaxRetries"]) == ("5.0", "G.1X", 3, 0)
+    assert during["ExecutionClass"] == "STANDARD"
+    # after it: the job as it was, every member a JobUpdate carries
+    after = on_glue.get_job(JobName=name)["Job"]
+    assert glue.as_job_update(after) == glue.as_job_update(before)
+    assert after["Command"]["ScriptLocation"] == "s3://elsewhere/x.py" and after["Connections"] == {"Connections": ["team-vpc"]}
+    on_glue.delete_job(JobName=name)
 
 
 def test_failed_run_reports_the_cause_from_its_cloudwatch_log(on_glue, source):

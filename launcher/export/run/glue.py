@@ -1,16 +1,20 @@
 """GlueRunner: runs the rendered export step as an AWS Glue 5 job run.
 
-    upload artifacts (script, job zip, the connector jars, the helper jar) -> CreateJob (or UpdateJob
-    of --glue-job) -> StartJobRun -> wait with progress -> on failure: the run's ErrorMessage + the
-    tail of the driver's stderr from CloudWatch Logs (/aws-glue/jobs/error, the run's stream)
+    upload artifacts (script, job zip, the connector jars, the helper jar) -> CreateJob (or, for
+    --glue-job: GetJob, then UpdateJob with the job as it is and ours on top) -> StartJobRun -> wait
+    with progress -> on failure: the run's ErrorMessage + the tail of the driver's stderr from
+    CloudWatch Logs (/aws-glue/jobs/error, the run's stream)
     -> teardown on every exit path: a run still going is stopped (BatchStopJobRun), a job this run
-       created is deleted unless --keep; a job it did not create is left (updated) as it is.
+       created is deleted unless --keep; a job it did not create is put back as GetJob gave it
+       (UpdateJob), so its own runs do not start our per-export script.
 
 All AWS calls go through GlueJobHook; the requests come from render/glue.py (pure)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from launcher.aws.glue_job_hook import GlueJobHook
 from launcher.core.errors import DdbS3Error
@@ -44,8 +48,11 @@ class GlueRunner(Runner):
         rendered = self.render(plan)
         spec = plan.glue
         job_request, run_request = rendered.glue_job or {}, rendered.start_job_run or {}
-        if not spec.created:
-            hook.get_job(spec.job_name)  # it must exist: a typo is bad input, before anything is uploaded
+        before: dict[str, Any] = {}
+        if not spec.created:  # it must exist: a typo is bad input, before anything is uploaded
+            current = hook.get_job(spec.job_name)
+            before = glue.as_job_update(current)
+            job_request = {"JobName": spec.job_name, "JobUpdate": glue.job_update(current, job_request["JobUpdate"])}
         self.upload(plan, hook.artifacts, rendered, local_jars(self.helper_jar))
         if spec.created:
             if spec.keep:
@@ -55,8 +62,8 @@ class GlueRunner(Runner):
                 self.create(lambda: hook.create_job(job_request), lambda _, why: delete(why), if_interrupted=delete)
             self.progress(f"created Glue job {spec.job_name}" + (" (kept after the run: --keep)" if spec.keep else ""))
         else:
-            hook.update_job(job_request)
-            self.progress(f"updated Glue job {spec.job_name} to run this export")
+            self._update(hook, job_request, before)
+            self.progress(f"updated Glue job {spec.job_name} to run this export (its own settings kept; put back as it was after the run)")
         run_id = self.create(lambda: hook.start_job_run(run_request), lambda rid, why: self._stop(hook, spec.job_name, rid, why))
         self.progress(
             f"started job run {run_id} of {spec.job_name} (Glue {glue.GLUE_VERSION}, {spec.workers} x {spec.worker_type}, "
@@ -98,6 +105,42 @@ class GlueRunner(Runner):
             self._stop(hook, handle.resource, run_id, why)
         if handle.created:
             self._delete(hook, handle.resource, why)
+        elif not plan.glue.created:  # adopted (Airflow's deferred task): GetJob's answer stayed in the submitting process
+            self.progress(
+                f"Glue job {handle.resource} still holds this export's definition (its script under {plan.artifacts_uri}/): the one "
+                "it had before the run stayed with the process that submitted it; set it back yourself (docs/glue.md)"
+            )
+
+    # --- the user's job (--glue-job) -----------------------------------------------------------
+
+    def _update(self, hook: GlueJobHook, request: dict[str, Any], before: dict[str, Any]) -> None:
+        """UpdateJob of the user's job, its restore registered before the call: it runs on every way out
+        (an interruption inside the call, or a connection lost, included), unless Glue answered the
+        UpdateJob with an error (a ClientError: DdbS3Error here), which changed nothing."""
+        refused = [False]
+        name = str(request["JobName"])
+
+        def restore(why: str) -> None:
+            if not refused[0]:
+                self._restore(hook, name, before, why)
+
+        self.on_exit(restore)
+        try:
+            hook.update_job(request)
+        except DdbS3Error:
+            refused[0] = True
+            raise
+
+    def _restore(self, hook: GlueJobHook, name: str, before: dict[str, Any], why: str) -> None:
+        try:
+            hook.update_job({"JobName": name, "JobUpdate": before})
+        except Exception as e:  # noqa: BLE001 - report, and keep the original error
+            self.progress(
+                f"could not put Glue job {name} back as it was: {e}; it still runs this export's script. Its definition before "
+                f"the run (aws glue update-job --job-name {name} --job-update '<this JSON>'): {json.dumps(before, sort_keys=True)}"
+            )
+            return
+        self.progress(f"put Glue job {name} back as it was before the run ({why})")
 
     # --- teardown -------------------------------------------------------------------------------
 
