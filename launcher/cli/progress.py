@@ -44,7 +44,7 @@ def read_display() -> Iterator[ReadCounts | None]:
     with Progress(
         TextColumn("read"),
         BarColumn(),
-        TextColumn("{task.completed:,.0f}{task.fields[of]} items, {task.fields[mb]:,.1f} MB, {task.fields[rate]:,.0f} items/s"),
+        TextColumn("{task.completed:,.0f}{task.fields[of]} items, {task.fields[mb]:,.1f} MB{task.fields[rate]}"),
         TextColumn("(budget {task.fields[budget]:g} units/s)"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
@@ -57,7 +57,7 @@ def read_display() -> Iterator[ReadCounts | None]:
             fields: dict[str, Any] = {
                 "of": f"/{count.table_items:,}" if count.table_items else "",
                 "mb": count.bytes / 1e6,
-                "rate": count.rate,
+                "rate": f", {count.rate:,.0f} items/s" if count.rate else "",  # no rate yet: none shown, not "0 items/s"
                 "budget": count.budget,
             }
             if not tasks:

@@ -86,6 +86,11 @@ def test_on_a_terminal_the_read_is_a_live_display(monkeypatch):
     drawn = screen.getvalue()
     assert "25,000/100,000 items, 26.0 MB, 2,500 items/s" in drawn and "(budget 500 units/s)" in drawn
     assert "━" in drawn  # the bar
+    screen.truncate(0)
+    with progress.read_display() as show:
+        assert show is not None
+        show(ReadCount(items=40, bytes=4_000, seconds=0.01, table_items=0, budget=500.0))
+    assert "40 items, 0.0 MB (budget" in screen.getvalue()  # a first count says no rate, not "0 items/s"
 
 
 def test_without_a_terminal_there_is_no_live_display(monkeypatch):
