@@ -143,7 +143,7 @@ def core_nodes(cluster: Any) -> int:
 
 def has_spark(cluster: Any) -> bool:
     """Whether the cluster gets Spark: RunJobFlow's Applications name it, or name nothing."""
-    names = [str(app.name).lower() for app in cluster.applications]
+    names = [str(app.name).lower() for app in cluster.applications if app.name]  # moto lists one nameless entry for none
     return not names or "spark" in names
 
 

@@ -229,3 +229,17 @@ def test_glue_update_job_replaces_the_whole_definition(glue):
     # what an UpdateJob cannot carry stays
     assert glue.get_tags(ResourceArn=f"arn:aws:glue:us-east-1:123456789012:job/{name}")["Tags"] == {"team": "lab"}
     glue.delete_job(JobName=name)
+
+
+def test_a_cluster_that_names_no_application_gets_spark_one_that_names_others_does_not():
+    """moto lists one nameless application for a RunJobFlow without Applications (the CI saw
+    'spark-submit: command not found' on such a cluster)."""
+    from types import SimpleNamespace
+
+    from launcher.dev.local_emr import has_spark
+
+    def cluster(*names):
+        return SimpleNamespace(applications=[SimpleNamespace(name=n) for n in names])
+
+    assert has_spark(cluster(None)) and has_spark(cluster()) and has_spark(cluster("Hadoop", "Spark"))
+    assert not has_spark(cluster("Hadoop", "Hive"))
