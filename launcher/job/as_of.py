@@ -129,6 +129,7 @@ def read_window(
     done: dict[str, ShardRead] = {}
     depth: dict[str, int] = {}
     while True:
+        described_at = time.time()  # a shard listed open now closes later: its children begin after this
         desc, shards = describe(streams, arn)
         if desc.get("StreamArn", arn) != arn:
             raise StreamGap(f"the stream changed while it was read ({arn} -> {desc.get('StreamArn')})")
@@ -146,6 +147,8 @@ def read_window(
             sleep(DESCRIBE_SECONDS)
             continue
         for read in map_shards(shard_reader, todo):
+            if "EndingSequenceNumber" not in listed[read.shard_id]["SequenceNumberRange"]:
+                read.open_at = max(read.open_at or 0.0, described_at)
             done[read.shard_id] = read
     for read in done.values():
         out.changes += read.changes
