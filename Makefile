@@ -54,8 +54,12 @@ lint: venv
 	.venv/bin/ruff format --check launcher
 	.venv/bin/mypy
 
+# Two workers (pytest-xdist, issue 26). --dist loadfile keeps a test file on one worker, so its module
+# fixtures (a local EMR, the packaging venvs) are built once; each worker starts its own local stack
+# and has its own tmp_path_factory folders. `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 2
 test: setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Unit tests only: no servers, no Spark.
 test-fast: venv
