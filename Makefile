@@ -51,7 +51,7 @@ demo: setup
 # tests/job/test_emr_python.py, which imports every shipped module in the node Python (make py39).
 lint: venv
 	.venv/bin/ruff check launcher bench tests
-	.venv/bin/ruff format --check launcher
+	.venv/bin/ruff format --check launcher tests
 	.venv/bin/mypy
 
 # Two workers (pytest-xdist, issue 26). --dist loadfile keeps a test file on one worker, so its module

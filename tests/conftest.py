@@ -87,9 +87,7 @@ def fresh_table(ddb: Any) -> Iterator[Callable[..., str]]:
         if range_key:
             attrs.append({"AttributeName": range_key, "AttributeType": range_type})
             keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
-        ddb.create_table(
-            TableName=name, AttributeDefinitions=attrs, KeySchema=keys, BillingMode="PAY_PER_REQUEST"
-        )
+        ddb.create_table(TableName=name, AttributeDefinitions=attrs, KeySchema=keys, BillingMode="PAY_PER_REQUEST")
         created.append(name)
         # dynalite keeps a table CREATING for ~0.5 s like the real service; boto3's waiter polls
         # every 20 s, so poll here instead.
@@ -113,10 +111,7 @@ def bucket(s3: Any) -> Iterator[str]:
     s3.create_bucket(Bucket=name)
     yield name
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
-        doomed = [
-            {"Key": v["Key"], "VersionId": v["VersionId"]}
-            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-        ]
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
         if doomed:
             s3.delete_objects(Bucket=name, Delete={"Objects": doomed, "Quiet": True})
     s3.delete_bucket(Bucket=name)

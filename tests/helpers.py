@@ -3,6 +3,7 @@
 
 The launcher modules that may still move (the export request and plan) are imported inside the
 functions that need them, so a rename breaks the tests that plan, not every test."""
+
 from __future__ import annotations
 
 import gzip
@@ -66,7 +67,9 @@ def table_description(
         "KeySchema": [{"AttributeName": n, "KeyType": k} for n, k, _ in keys],
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in definitions],
         "ProvisionedThroughput": {"ReadCapacityUnits": read_units, "WriteCapacityUnits": write_units},
-        "ItemCount": item_count, "TableSizeBytes": size_bytes, "TableStatus": "ACTIVE",
+        "ItemCount": item_count,
+        "TableSizeBytes": size_bytes,
+        "TableStatus": "ACTIVE",
     }
     if billing != "PROVISIONED":
         d["BillingModeSummary"] = {"BillingMode": billing}
@@ -100,8 +103,15 @@ def plan_for(
     table = table if table is not None else table_description()
     request = build_request({"table": table["TableName"], "to": to} | flags, environ={})
     extra = {} if local_cores is None else {"local_cores": local_cores}
-    return make_plan(request, table_info_from_description(table, pitr_enabled=pitr_enabled), region=region,
-                     endpoints={"dynamodb": endpoint, "s3": None}, now=now, token=token, **extra)
+    return make_plan(
+        request,
+        table_info_from_description(table, pitr_enabled=pitr_enabled),
+        region=region,
+        endpoints={"dynamodb": endpoint, "s3": None},
+        now=now,
+        token=token,
+        **extra,
+    )
 
 
 def emr_plan(**flags: Any) -> ExportPlan:
@@ -143,21 +153,36 @@ def expected(name: str) -> list[dict]:
 # The schema write_export records: LabResults with a GSI (as sample_data.create_lab_table makes it).
 LAB_SCHEMA = {
     "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-    "AttributeDefinitions": [{"AttributeName": "patient_id", "AttributeType": "S"},
-                             {"AttributeName": "sample_id", "AttributeType": "S"},
-                             {"AttributeName": "test_code", "AttributeType": "S"}],
+    "AttributeDefinitions": [
+        {"AttributeName": "patient_id", "AttributeType": "S"},
+        {"AttributeName": "sample_id", "AttributeType": "S"},
+        {"AttributeName": "test_code", "AttributeType": "S"},
+    ],
     "BillingMode": "PAY_PER_REQUEST",
-    "GlobalSecondaryIndexes": [{"IndexName": "by_test", "KeySchema": [{"AttributeName": "test_code", "KeyType": "HASH"}],
-                                "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "by_test",
+            "KeySchema": [{"AttributeName": "test_code", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ],
     "LocalSecondaryIndexes": [],
 }
 
 # Items of every shape convert has to flatten: exact and huge numbers, binary, sets, nesting, and
 # an attribute whose type differs between items.
 CONVERT_ITEMS = [
-    {"pk": {"S": "a"}, "n": {"N": "12345678901234567890.123456789"}, "b": {"B": "AAEC"}, "ss": {"SS": ["z", "y"]},
-     "m": {"M": {"x": {"N": "1.5"}, "l": {"L": [{"BOOL": True}, {"NULL": True}]}}}, "mixed": {"S": "text"},
-     "big": {"N": "1E+125"}, "bs": {"BS": ["AQ==", "AA=="]}, "flag": {"BOOL": False}},
+    {
+        "pk": {"S": "a"},
+        "n": {"N": "12345678901234567890.123456789"},
+        "b": {"B": "AAEC"},
+        "ss": {"SS": ["z", "y"]},
+        "m": {"M": {"x": {"N": "1.5"}, "l": {"L": [{"BOOL": True}, {"NULL": True}]}}},
+        "mixed": {"S": "text"},
+        "big": {"N": "1E+125"},
+        "bs": {"BS": ["AQ==", "AA=="]},
+        "flag": {"BOOL": False},
+    },
     {"pk": {"S": "b"}, "n": {"N": "-7"}, "mixed": {"N": "42"}, "extra": {"NULL": True}, "big": {"N": "3"}},
 ]
 
@@ -178,8 +203,14 @@ def write_export(root: Path, items: list[dict], table: str = "LabResults", files
         (root / key).write_bytes(data)
         entries.append(layout.DataFile(len(part), layout.md5_b64(data), "x", key))
     (folder / layout.MANIFEST_FILES).write_text(layout.manifest_files_text(entries))
-    summary = {"exportId": eid, "tableName": table, "itemCount": len(items), "outputFormat": "DYNAMODB_JSON",
-               "tableSchema": schema or LAB_SCHEMA, "exporter": {"tool": "ddb-s3"}}
+    summary = {
+        "exportId": eid,
+        "tableName": table,
+        "itemCount": len(items),
+        "outputFormat": "DYNAMODB_JSON",
+        "tableSchema": schema or LAB_SCHEMA,
+        "exporter": {"tool": "ddb-s3"},
+    }
     (folder / layout.MANIFEST_SUMMARY).write_text(json.dumps(summary))
     return folder
 

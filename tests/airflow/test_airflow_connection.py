@@ -21,10 +21,16 @@ class Conn:
 
 
 def test_keys_token_region_and_endpoints_come_from_the_connection():
-    conn = Conn("AKIAEXAMPLEKEY000001", "secret/KEY", {
-        "aws_session_token": "TOKEN", "region_name": "eu-west-3", "endpoint_url": "http://127.0.0.1:5000",
-        "service_config": {"dynamodb": {"endpoint_url": "http://127.0.0.1:8000"}, "s3": {"addressing_style": "path"}},
-    })
+    conn = Conn(
+        "AKIAEXAMPLEKEY000001",
+        "secret/KEY",
+        {
+            "aws_session_token": "TOKEN",
+            "region_name": "eu-west-3",
+            "endpoint_url": "http://127.0.0.1:5000",
+            "service_config": {"dynamodb": {"endpoint_url": "http://127.0.0.1:8000"}, "s3": {"addressing_style": "path"}},
+        },
+    )
     aws = aws_from_connection(conn)
     creds = aws.session.get_credentials()
     assert (creds.access_key, creds.secret_key, creds.token) == ("AKIAEXAMPLEKEY000001", "secret/KEY", "TOKEN")

@@ -135,8 +135,12 @@ def test_retry_reattaches_to_the_cluster_of_the_lost_try(airflow_env, tmp_path):
     boto3.client("s3").create_bucket(Bucket=bucket)
     marker = tmp_path / "first-try-lost"
     result, out = run_dag(
-        airflow_env, REATTACH, "ddb_s3_reattach",
-        DDB_S3_TEST_TABLE=table, DDB_S3_TEST_TO=f"s3://{bucket}/ddb", DDB_S3_TEST_MARKER=str(marker),
+        airflow_env,
+        REATTACH,
+        "ddb_s3_reattach",
+        DDB_S3_TEST_TABLE=table,
+        DDB_S3_TEST_TO=f"s3://{bucket}/ddb",
+        DDB_S3_TEST_MARKER=str(marker),
     )
     assert marker.exists(), "the first try never reached its defer"
     assert "worker lost after RunJobFlow (simulated)" in out
@@ -194,13 +198,26 @@ def test_aws_conn_id_alone_reaches_aws_for_export_verify_and_restore(airflow_env
         },
     }
     env = {k: v for k, v in {**os.environ, **airflow_env}.items() if not k.startswith("AWS_")}
-    env.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_EC2_METADATA_DISABLED="true",
-               AIRFLOW_CONN_DDB_S3_LAB=json.dumps(conn), DRIVER_AWS_CONN_ID="ddb_s3_lab",
-               DDB_S3_TEST_TABLE=table, DDB_S3_TEST_TO=f"s3://{bucket}/ddb")
+    env.update(
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        AWS_EC2_METADATA_DISABLED="true",
+        AIRFLOW_CONN_DDB_S3_LAB=json.dumps(conn),
+        DRIVER_AWS_CONN_ID="ddb_s3_lab",
+        DDB_S3_TEST_TABLE=table,
+        DDB_S3_TEST_TO=f"s3://{bucket}/ddb",
+    )
     dag_file = Path(airflow_env["AIRFLOW__CORE__DAGS_FOLDER"]) / CONNECTION_DAG.name
     shutil.copy(CONNECTION_DAG, dag_file)
-    proc = subprocess.run([sys.executable, str(DRIVER), str(dag_file), "ddb_s3_connection"], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=420, env=env, cwd=airflow_env["AIRFLOW_HOME"])
+    proc = subprocess.run(
+        [sys.executable, str(DRIVER), str(dag_file), "ddb_s3_connection"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=420,
+        env=env,
+        cwd=airflow_env["AIRFLOW_HOME"],
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("DRIVER-RESULT ")), None)
     assert line, f"driver exited {proc.returncode}:\n{proc.stdout[-6000:]}"
     result = json.loads(line.removeprefix("DRIVER-RESULT "))
@@ -229,8 +246,9 @@ def test_example_dag_and_test_dags_load_in_a_dagbag(airflow_env):
     )
     dags = [(str(EXAMPLE.parent), ["ddb_s3_export"]), (str(HERE / "dags"), ["ddb_s3_connection", "ddb_s3_reattach", "ddb_s3_timeout"])]
     for folder, ids in dags:
-        proc = subprocess.run([sys.executable, "-c", code, folder], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, **airflow_env})
+        proc = subprocess.run(
+            [sys.executable, "-c", code, folder], capture_output=True, text=True, timeout=120, env={**os.environ, **airflow_env}
+        )
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BAG ")), None)
         assert line, proc.stderr[-3000:]
         bag = json.loads(line.removeprefix("BAG "))
@@ -241,6 +259,14 @@ def test_example_dag_and_test_dags_load_in_a_dagbag(airflow_env):
         "t = dag.get_task('export_lab_results')\n"
         "print('TASK', type(t).__name__, sorted(t.template_fields), t.aws_conn_id, t.deferrable)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", task_code, str(EXAMPLE.parent)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **airflow_env, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
-    assert "TASK DdbS3ExportOperator ['aws_conn_id', 'cluster', 'config_path', 'config_profile', 'options', 'runner', 'table', 'to'] None True" in proc.stdout, proc.stderr[-3000:]
+    proc = subprocess.run(
+        [sys.executable, "-c", task_code, str(EXAMPLE.parent)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **airflow_env, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"},
+    )
+    assert (
+        "TASK DdbS3ExportOperator ['aws_conn_id', 'cluster', 'config_path', 'config_profile', 'options', 'runner', 'table', 'to'] None True"
+        in proc.stdout
+    ), proc.stderr[-3000:]

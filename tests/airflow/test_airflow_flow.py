@@ -7,6 +7,7 @@ moto does not enforce ExpectedBucketOwner, so the fault proxy in front of it doe
 (403 AccessDenied when the header names another account); the operator runs in its own process
 (tests/fixtures/emr/airflow_owner_driver.py) with real Airflow, and its step really runs on the
 local EMR, so the job's own S3 calls are checked too."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,7 @@ def local_emr(local_stack, tmp_path_factory) -> str:
 
 def run_operator(table: str, to: str, owner: str, home: Path) -> dict:
     env = dict(os.environ, AIRFLOW_HOME=str(home), PYTHONPATH=str(REPO_ROOT), DDB_S3_POLL_SECONDS="1")
-    proc = subprocess.run([sys.executable, str(DRIVER), table, to, owner], capture_output=True, text=True,
-                          timeout=300, env=env)
+    proc = subprocess.run([sys.executable, str(DRIVER), table, to, owner], capture_output=True, text=True, timeout=300, env=env)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("DRIVER-RESULT ")), None)
     assert line, f"driver exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(line.removeprefix("DRIVER-RESULT "))

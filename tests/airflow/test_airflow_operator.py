@@ -3,6 +3,7 @@ DAG) against the local stack and the local EMR, which really runs the step
 (tests/fixtures/emr/airflow_driver.py): a verified export, a step that fails on the node because
 its table was deleted after the plan, and a task killed while its step runs. One driver process runs
 the three DAG runs, to pay Airflow's start-up once."""
+
 from __future__ import annotations
 
 import json
@@ -46,16 +47,30 @@ def runs(local_stack, tmp_path_factory) -> dict[str, tuple[dict, str]]:
     load_items(ddb, table, lab_items(40))
     boto3.client("s3").create_bucket(Bucket=bucket)
     # dag.test() serializes the DAG from the dags folder, then runs the in-memory task.
-    env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__CORE__DAGS_FOLDER=str(DAG.parent), PYTHONPATH=str(ROOT),
-               AWS_ENDPOINT_URL_EMR=local_stack.emr_endpoint, DDB_S3_POLL_SECONDS="1", **FAKE_CREDENTIALS)
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAG.parent),
+        PYTHONPATH=str(ROOT),
+        AWS_ENDPOINT_URL_EMR=local_stack.emr_endpoint,
+        DDB_S3_POLL_SECONDS="1",
+        **FAKE_CREDENTIALS,
+    )
     AIRFLOW_HOME.append(home)
-    migrate = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], capture_output=True,
-                             text=True, timeout=300, env=env)
+    migrate = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"], capture_output=True, text=True, timeout=300, env=env
+    )
     assert migrate.returncode == 0, migrate.stderr[-3000:]
-    proc = subprocess.run([sys.executable, str(DRIVER), str(DAG), table, f"s3://{bucket}/ddb", *MODES],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600, env=env,
-                          cwd=home)
+    proc = subprocess.run(
+        [sys.executable, str(DRIVER), str(DAG), table, f"s3://{bucket}/ddb", *MODES],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=home,
+    )
     out: dict[str, tuple[dict, str]] = {}
     for chunk in proc.stdout.split("DRIVER-BEGIN ")[1:]:
         mode, _, text = chunk.partition("\n")

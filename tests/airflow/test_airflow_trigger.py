@@ -18,7 +18,7 @@ from helpers import REPO_ROOT
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --all-extras)")
 pytestmark = pytest.mark.integration
 
-SCRIPT = r'''
+SCRIPT = r"""
 import asyncio, json, sys, time
 sys.path.insert(0, "tests")
 from helpers import emr_plan
@@ -41,7 +41,7 @@ out = {"same": again.serialize() == t.serialize(), "event": {**event, "plan_same
 asyncio.run(again.on_kill())
 asyncio.run(DdbS3RunTrigger(plan=plan, handle={"resource": theirs, "runs": [], "created": False}).on_kill())
 print("RESULT " + json.dumps(out))
-'''
+"""
 
 
 def test_trigger_serializes_times_out_and_kills_only_its_own_cluster(local_stack):
@@ -49,15 +49,24 @@ def test_trigger_serializes_times_out_and_kills_only_its_own_cluster(local_stack
 
     def cluster(name: str) -> str:
         return emr.run_job_flow(
-            Name=name, ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole", JobFlowRole="EMR_EC2_DefaultRole",
+            Name=name,
+            ReleaseLabel="emr-7.9.0",
+            ServiceRole="EMR_DefaultRole",
+            JobFlowRole="EMR_EC2_DefaultRole",
             Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
             Steps=[{"Name": "s", "ActionOnFailure": "CONTINUE", "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["true"]}}],
         )["JobFlowId"]
 
     ours, theirs = cluster("ours"), cluster("theirs")
     step = emr.list_steps(ClusterId=ours)["Steps"][0]["Id"]
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, ours, theirs, step], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), cwd=REPO_ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, ours, theirs, step],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+        cwd=REPO_ROOT,
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line, proc.stderr[-3000:]
     out = json.loads(line.removeprefix("RESULT "))

@@ -9,6 +9,7 @@ pkg.a.b, otherwise of pkg.a. Imports under `if TYPE_CHECKING:` never run: they c
 rules (they still name the dependency) but not for cycles. Importing pkg.a.b also runs pkg/a/__init__,
 but that implicit edge is not added (it would make every package that re-exports a submodule a cycle).
 """
+
 from __future__ import annotations
 
 import ast
@@ -67,8 +68,7 @@ def modules(root: Path) -> dict[str, Path]:
 
 
 def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _import_nodes(tree: ast.AST) -> Iterable[tuple[ast.Import | ast.ImportFrom, bool]]:
@@ -140,8 +140,11 @@ def internal_graph(edges: Iterable[Import], *, runtime_only: bool = False) -> di
 
 def unresolved(edges: Iterable[Import], root: Path) -> list[Violation]:
     """Imports of package modules that do not exist (a function-level one fails only when called)."""
-    return [Violation("imports a module that does not exist", e.importer, e.target, e.where(root))
-            for e in edges if not e.external and not e.resolved]
+    return [
+        Violation("imports a module that does not exist", e.importer, e.target, e.where(root))
+        for e in edges
+        if not e.external and not e.resolved
+    ]
 
 
 def cycles(edges: Iterable[Import]) -> list[list[str]]:
@@ -213,6 +216,7 @@ def within(module: str, prefix: str) -> bool:
 @dataclass(frozen=True)
 class Rule:
     """Modules matching `applies` may only import package modules for which `allowed` holds."""
+
     name: str
     applies: Callable[[str], bool]
     allowed: Callable[[str], bool]
@@ -220,6 +224,7 @@ class Rule:
 
 def layer_rules(pkg: str) -> list[Rule]:
     """The stage layout of launcher/ (pkg is the package name, so the rules apply to fixtures too)."""
+
     def under(*stages: str) -> Callable[[str], bool]:
         return lambda m: any(within(m, f"{pkg}.{s}") for s in stages)
 
@@ -229,27 +234,37 @@ def layer_rules(pkg: str) -> list[Rule]:
         Rule("core imports only core", under("core"), under("core")),
         Rule("job imports only core and job", under("job"), under("core", "job")),
         Rule("aws imports only core and aws", under("aws"), under("core", "aws")),
-        Rule("backup imports no export, cli, airflow or dev", under("backup"),
-             lambda t: not under("export", "cli", "airflow", "dev")(t)),
+        Rule("backup imports no export, cli, airflow or dev", under("backup"), lambda t: not under("export", "cli", "airflow", "dev")(t)),
     ]
 
 
 def layer_violations(edges: Iterable[Import], rules: Iterable[Rule], root: Path) -> list[Violation]:
     edges = [e for e in edges if not e.external and e.resolved]
-    return sorted(Violation(r.name, e.importer, e.target, e.where(root))
-                  for r in rules for e in edges if r.applies(e.importer) and not r.allowed(e.target))
+    return sorted(
+        Violation(r.name, e.importer, e.target, e.where(root))
+        for r in rules
+        for e in edges
+        if r.applies(e.importer) and not r.allowed(e.target)
+    )
 
 
 def pure_modules(pkg: str, known: Iterable[str]) -> list[str]:
     """Plan and render: the modules that must not reach a runner, the AWS layer or boto3. The option
     and column modules are named at both their current and their planned homes, if present."""
-    names = {f"{pkg}.{m}" for m in ("export.plan", "export.estimate", "export.hive_columns", "export.request",
-                                    "options", "core.hive_columns")}
+    names = {
+        f"{pkg}.{m}" for m in ("export.plan", "export.estimate", "export.hive_columns", "export.request", "options", "core.hive_columns")
+    }
     return sorted(m for m in known if m in names or within(m, f"{pkg}.export.render"))
 
 
-def reachable_violations(edges: Iterable[Import], sources: Iterable[str], forbidden_module: Callable[[str], bool],
-                         forbidden_external: set[str], rule: str, root: Path) -> list[Violation]:
+def reachable_violations(
+    edges: Iterable[Import],
+    sources: Iterable[str],
+    forbidden_module: Callable[[str], bool],
+    forbidden_external: set[str],
+    rule: str,
+    root: Path,
+) -> list[Violation]:
     """For each source, the shortest import chain (through package modules) to a forbidden module or
     a forbidden external package, if any: one violation per (source, forbidden target)."""
     edges = list(edges)
@@ -299,26 +314,29 @@ def plan_render_violations(edges: Iterable[Import], root: Path) -> list[Violatio
     def forbidden(m: str) -> bool:
         return any(within(m, f"{pkg}.{s}") for s in ("export.run", "export.flow", "aws"))
 
-    return reachable_violations(edges, sources, forbidden, {"boto3", "botocore"},
-                                "plan and render import no runner and no boto3 call", root)
+    return reachable_violations(
+        edges, sources, forbidden, {"boto3", "botocore"}, "plan and render import no runner and no boto3 call", root
+    )
 
 
 # What EMR nodes have besides the standard library.
 NODE_PACKAGES = {"boto3", "botocore"}
 
 
-def third_party_violations(edges: Iterable[Import], root: Path, stages: Iterable[str] = ("core", "job"),
-                           allowed: set[str] = NODE_PACKAGES) -> list[Violation]:
+def third_party_violations(
+    edges: Iterable[Import], root: Path, stages: Iterable[str] = ("core", "job"), allowed: set[str] = NODE_PACKAGES
+) -> list[Violation]:
     """Modules of `stages` (shipped to Spark on EMR) import only the standard library and boto3."""
     pkg = root.name
     stdlib = set(sys.stdlib_module_names)
     stages = tuple(stages)
     return sorted(
-        Violation(f"{'/'.join(stages)} import only the standard library and {'/'.join(sorted(allowed))}",
-                  e.importer, e.target, e.where(root))
+        Violation(
+            f"{'/'.join(stages)} import only the standard library and {'/'.join(sorted(allowed))}", e.importer, e.target, e.where(root)
+        )
         for e in edges
-        if e.external and e.target not in stdlib and e.target not in allowed
-        and any(within(e.importer, f"{pkg}.{s}") for s in stages))
+        if e.external and e.target not in stdlib and e.target not in allowed and any(within(e.importer, f"{pkg}.{s}") for s in stages)
+    )
 
 
 def report(title: str, violations: Iterable[object]) -> str:

@@ -3,6 +3,7 @@ stages below it, plan and render reach no runner and no boto3, and what runs on 
 job) needs only the standard library and boto3. The graph comes from the source (ast), imports in
 functions included, and the modules from walking the folder, so a new or moved module is checked
 without editing this file. The checker first proves on a broken fixture package that it can fail."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,8 +44,12 @@ def test_fixture_graph_resolves_relative_submodule_and_function_level_imports():
     assert ("badpkg.export.render.steps", "badpkg.export.run", 2, False) in internal  # from ..run import run
     assert ("badpkg.cli.main", "badpkg.cli", 6, True) in internal  # under TYPE_CHECKING
     externals = {(e.importer, e.target) for e in edges if e.external}
-    assert {("badpkg.core.leaky", "boto3"), ("badpkg.core.leaky", "yaml"), ("badpkg.core.b", "json"),
-            ("badpkg.export.plan", "math")} <= externals
+    assert {
+        ("badpkg.core.leaky", "boto3"),
+        ("badpkg.core.leaky", "yaml"),
+        ("badpkg.core.b", "json"),
+        ("badpkg.export.plan", "math"),
+    } <= externals
     assert "badpkg.export.render" in modules(BAD) and "badpkg" in modules(BAD)
 
 
@@ -53,8 +58,8 @@ def test_fixture_cycle_is_reported_with_its_path():
     # cli.main -> cli (type-only) -> cli.main is no cycle: that import never runs
     assert cycles(edges) == [["badpkg.core.a", "badpkg.core.b", "badpkg.core.a"]]
     assert cycle_report(cycles(edges)[0], edges, BAD) == (
-        "import cycle: badpkg.core.a -> badpkg.core.b (badpkg/core/a.py:1); "
-        "badpkg.core.b -> badpkg.core.a (badpkg/core/b.py:5)")
+        "import cycle: badpkg.core.a -> badpkg.core.b (badpkg/core/a.py:1); badpkg.core.b -> badpkg.core.a (badpkg/core/b.py:5)"
+    )
 
 
 def test_fixture_forbidden_edges_are_exactly_these():
@@ -64,23 +69,22 @@ def test_fixture_forbidden_edges_are_exactly_these():
         Violation("job imports only core and job", "badpkg.job.scan", "badpkg.export.plan", "badpkg/job/scan.py:2"),
         Violation("only cli imports cli", "badpkg.core.leaky", "badpkg.cli.main", "badpkg/core/leaky.py:12"),
     ]
-    assert unresolved(edges, BAD) == [Violation("imports a module that does not exist", "badpkg.job.scan",
-                                                "badpkg.core.nothing_here.gone", "badpkg/job/scan.py:1")]
-    assert third_party_violations(edges, BAD) == [Violation(
-        "core/job import only the standard library and boto3/botocore", "badpkg.core.leaky", "yaml",
-        "badpkg/core/leaky.py:10")]
+    assert unresolved(edges, BAD) == [
+        Violation("imports a module that does not exist", "badpkg.job.scan", "badpkg.core.nothing_here.gone", "badpkg/job/scan.py:1")
+    ]
+    assert third_party_violations(edges, BAD) == [
+        Violation("core/job import only the standard library and boto3/botocore", "badpkg.core.leaky", "yaml", "badpkg/core/leaky.py:10")
+    ]
 
 
 def test_fixture_plan_and_render_reach_a_runner_and_boto3_transitively():
     edges = imports(BAD)
-    assert pure_modules("badpkg", modules(BAD)) == [
-        "badpkg.export.plan", "badpkg.export.render", "badpkg.export.render.steps"]
+    assert pure_modules("badpkg", modules(BAD)) == ["badpkg.export.plan", "badpkg.export.render", "badpkg.export.render.steps"]
     rule = "plan and render import no runner and no boto3 call"
     found = plan_render_violations(edges, BAD)
     assert found == [
         Violation(rule, "badpkg.export.plan", "boto3", "badpkg/core/leaky.py:3", ("badpkg.core.leaky",)),
-        Violation(rule, "badpkg.export.render", "badpkg.export.run", "badpkg/export/render/steps.py:2",
-                  ("badpkg.export.render.steps",)),
+        Violation(rule, "badpkg.export.render", "badpkg.export.run", "badpkg/export/render/steps.py:2", ("badpkg.export.render.steps",)),
         Violation(rule, "badpkg.export.render.steps", "badpkg.export.run", "badpkg/export/render/steps.py:2"),
     ]
     assert str(found[0]) == (f"badpkg/core/leaky.py:3: badpkg.export.plan -> badpkg.core.leaky -> boto3  [{rule}]")

@@ -2,6 +2,7 @@
 no module sleeps except those named here with their reason, and every runner implements the parts
 of the lifecycle rather than its own `run`. The checks read the source (ast), so a new module is
 checked without editing this file; each is first shown to fail on a source that breaks it."""
+
 from __future__ import annotations
 
 import ast
@@ -25,8 +26,13 @@ MAY_SLEEP = {
 def sleeps(source: str) -> list[int]:
     """Lines that call time.sleep (as `time.sleep(...)`, `from time import sleep`, or any alias)."""
     tree = ast.parse(source)
-    names = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "time"
-             for a in n.names if a.name == "sleep"}
+    names = {
+        a.asname or a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "time"
+        for a in n.names
+        if a.name == "sleep"
+    }
     modules = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name == "time"}
     found = []
     for node in ast.walk(tree):
@@ -34,14 +40,17 @@ def sleeps(source: str) -> list[int]:
             continue
         f = node.func
         if (isinstance(f, ast.Name) and f.id in names) or (
-                isinstance(f, ast.Attribute) and f.attr == "sleep" and isinstance(f.value, ast.Name) and f.value.id in modules):
+            isinstance(f, ast.Attribute) and f.attr == "sleep" and isinstance(f.value, ast.Name) and f.value.id in modules
+        ):
             found.append(node.lineno)
     return found
 
 
 def test_the_check_finds_every_spelling_of_a_sleep():
-    source = ("import time\nimport time as t\nfrom time import sleep as nap\n"
-              "def f():\n    time.sleep(1)\n    t.sleep(2)\n    nap(3)\n    clock.sleep(4)\n    asyncio.sleep(5)\n")
+    source = (
+        "import time\nimport time as t\nfrom time import sleep as nap\n"
+        "def f():\n    time.sleep(1)\n    t.sleep(2)\n    nap(3)\n    clock.sleep(4)\n    asyncio.sleep(5)\n"
+    )
     assert sleeps(source) == [5, 6, 7]
 
 
@@ -56,9 +65,13 @@ def test_no_module_sleeps_outside_the_one_wait():
     assert not found, f"sleeps outside launcher/core/wait.py (use poll_until, or name the reason in MAY_SLEEP): {found}"
 
 
-RUNNERS = ["launcher.export.run.local:LocalRunner", "launcher.export.run.emr:EmrRunner",
-           "launcher.export.run.emr_serverless:EmrServerlessRunner", "launcher.export.run.glue:GlueRunner",
-           "launcher.export.run.native:NativeRunner"]
+RUNNERS = [
+    "launcher.export.run.local:LocalRunner",
+    "launcher.export.run.emr:EmrRunner",
+    "launcher.export.run.emr_serverless:EmrServerlessRunner",
+    "launcher.export.run.glue:GlueRunner",
+    "launcher.export.run.native:NativeRunner",
+]
 
 
 @pytest.mark.parametrize("path", RUNNERS)

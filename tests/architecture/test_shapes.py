@@ -2,6 +2,7 @@
 (launcher/aws/errors.py), Airflow's exceptions are made in one place, a runner takes the session it
 is given (one fallback, Runner.session), and hooks compose their S3 parts instead of inheriting
 another hook. Each check is a plain search, shown first to find what it looks for."""
+
 from __future__ import annotations
 
 import ast
@@ -30,8 +31,10 @@ SESSION_FROM_PLAN = r"Aws\(plan\.region\)"
 
 
 def test_the_searches_find_what_they_look_for():
-    sample = {"x.py": 'code = e.response["Error"]["Code"]\nc = e.response.get("Error", {})\n'
-                      'raise AirflowFailException("x")\nraise AirflowException("y")\naws = Aws(plan.region)\n'}
+    sample = {
+        "x.py": 'code = e.response["Error"]["Code"]\nc = e.response.get("Error", {})\n'
+        'raise AirflowFailException("x")\nraise AirflowException("y")\naws = Aws(plan.region)\n'
+    }
     assert where(ERROR_READ, sample) == ["x.py:1", "x.py:2"]
     assert where(AIRFLOW_RAISE, sample) == ["x.py:3", "x.py:4"]
     assert where(SESSION_FROM_PLAN, sample) == ["x.py:5"]

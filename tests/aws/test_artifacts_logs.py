@@ -1,5 +1,6 @@
 """ArtifactStore (the job's files put under the artifacts root) and S3Logs (a log's presence and
 text) against the local stack's moto S3."""
+
 from __future__ import annotations
 
 import gzip
@@ -117,8 +118,12 @@ def test_read_is_none_when_refused_and_one_line_on_other_errors() -> None:
 def test_reads_carry_the_expected_bucket_owner() -> None:
     client, stub = stubbed_s3()
     owner = {"ExpectedBucketOwner": "123456789012"}
-    stub.add_response("list_objects_v2", {"Contents": [{"Key": "l/stderr"}]}, {"Bucket": "lab-logs", "Prefix": "l/stderr", "MaxKeys": 1, **owner})
-    stub.add_client_error("get_object", "NoSuchKey", http_status_code=404, expected_params={"Bucket": "lab-logs", "Key": "l/stderr", **owner})
+    stub.add_response(
+        "list_objects_v2", {"Contents": [{"Key": "l/stderr"}]}, {"Bucket": "lab-logs", "Prefix": "l/stderr", "MaxKeys": 1, **owner}
+    )
+    stub.add_client_error(
+        "get_object", "NoSuchKey", http_status_code=404, expected_params={"Bucket": "lab-logs", "Key": "l/stderr", **owner}
+    )
     with stub:
         logs = S3Logs(client, S3WriteSettings(expected_bucket_owner="123456789012"))
         assert logs.exists("s3://lab-logs/l/stderr") is True

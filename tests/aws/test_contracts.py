@@ -2,6 +2,7 @@
 the checker against the models' own rules (it can fail), then every cloud runner's rendered
 requests, for ordinary and extreme inputs, validated the same way, and the session hook answering
 as AWS does."""
+
 from __future__ import annotations
 
 import boto3
@@ -24,8 +25,7 @@ def operation(service: str, name: str):
 
 def test_the_checker_applies_pattern_length_enum_and_required():
     create = operation("emr-serverless", "CreateApplication")
-    assert violations(create.input_shape, {"name": "ok-name_1.2", "releaseLabel": "emr-7.9.0", "type": "SPARK",
-                                           "clientToken": "t"}) == []
+    assert violations(create.input_shape, {"name": "ok-name_1.2", "releaseLabel": "emr-7.9.0", "type": "SPARK", "clientToken": "t"}) == []
     found = violations(create.input_shape, {"name": "has spaces", "releaseLabel": "x" * 65, "type": "SPARK"})
     assert any("name: 'has spaces' does not match the pattern" in f for f in found), found
     assert any("releaseLabel: 65 characters, more than the maximum 64" in f for f in found), found

@@ -2,6 +2,7 @@
 waited for with core/wait.poll_until. Against dynalite (which keeps a new table CREATING for about
 half a second, like the real service), and with a stubbed client and a fake clock for the paths
 dynalite never takes (a table that stays CREATING, DescribeTable lagging a CreateTable)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -106,7 +107,11 @@ def test_a_table_not_found_just_after_create_table_is_waited_for() -> None:
         desc = hook.create_and_wait(REQUEST, clock=fake, timeout=600, every=0.5, say=said.append)
     stub.assert_no_pending_responses()
     assert desc["TableStatus"] == "ACTIVE" and fake.slept == [0.5, 0.5]
-    assert said == ["table Tab is not found yet; 0m00s elapsed", "table Tab is CREATING; 0m00s elapsed", "table Tab is ACTIVE; 0m01s elapsed"]
+    assert said == [
+        "table Tab is not found yet; 0m00s elapsed",
+        "table Tab is CREATING; 0m00s elapsed",
+        "table Tab is ACTIVE; 0m01s elapsed",
+    ]
 
 
 def test_errors_leave_the_hook_as_one_line() -> None:

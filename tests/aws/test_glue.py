@@ -1,4 +1,5 @@
 """Athena-ready output registered in moto's Glue server, Parquet uploaded to moto's S3."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,6 +69,8 @@ def test_a_database_made_meanwhile_and_an_existing_table_are_updated() -> None:
     stub.add_client_error("create_database", "ResourceNumberLimitExceededException", "too many databases")
     with stub:
         register_dynamodb_json(glue, "rawdb", "lab_raw", "s3://b/data/", {"pk": {"S"}})
-        with pytest.raises(DdbS3Error, match=r"^Glue CreateDatabase 'rawdb' failed: ResourceNumberLimitExceededException: too many databases$"):
+        with pytest.raises(
+            DdbS3Error, match=r"^Glue CreateDatabase 'rawdb' failed: ResourceNumberLimitExceededException: too many databases$"
+        ):
             register_dynamodb_json(glue, "rawdb", "lab_raw", "s3://b/data/", {"pk": {"S"}})
     stub.assert_no_pending_responses()

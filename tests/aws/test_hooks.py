@@ -1,6 +1,7 @@
 """The runners' hooks: each composes its artifact store and S3 log reader (built from its Aws and
 S3 settings, or injected), and every AWS error leaves a hook call as one line of ours, a real call
 against the local stack's servers that fails."""
+
 from __future__ import annotations
 
 import contextlib
@@ -131,8 +132,9 @@ def test_glue_log_lines_reads_cloudwatch(local_stack: Any) -> None:
         hook.cloudwatch.create_log_group(logGroupName=group)
     hook.cloudwatch.create_log_stream(logGroupName=group, logStreamName=stream)
     now = int(time.time() * 1000)
-    hook.cloudwatch.put_log_events(logGroupName=group, logStreamName=stream,
-                                   logEvents=[{"timestamp": now + i, "message": f"line {i}\n"} for i in range(3)])
+    hook.cloudwatch.put_log_events(
+        logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now + i, "message": f"line {i}\n"} for i in range(3)]
+    )
     assert hook.log_lines(group, stream) == ["line 0", "line 1", "line 2"]
     assert hook.log_lines(group, stream, limit=1) == ["line 2"]
 
@@ -149,7 +151,10 @@ def test_managed_clusters_describes_only_clusters_whose_name_can_be_ours(local_s
 
     def cluster(name: str, tags: dict[str, str]) -> str:
         return hook.emr.run_job_flow(
-            Name=name, ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole", JobFlowRole="EMR_EC2_DefaultRole",
+            Name=name,
+            ReleaseLabel="emr-7.9.0",
+            ServiceRole="EMR_DefaultRole",
+            JobFlowRole="EMR_EC2_DefaultRole",
             Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )["JobFlowId"]
@@ -157,8 +162,7 @@ def test_managed_clusters_describes_only_clusters_whose_name_can_be_ours(local_s
     ours = cluster(f"{CLUSTER_NAME_PREFIX}T {export_id}", {MANAGED_TAG: "true", EXPORT_ID_TAG: export_id})
     others = [cluster(f"someone else's {i}", {}) for i in range(3)]
     described: list[str] = []
-    hook.emr.meta.events.register("before-parameter-build.emr.DescribeCluster",
-                                  lambda params, **_: described.append(params["ClusterId"]))
+    hook.emr.meta.events.register("before-parameter-build.emr.DescribeCluster", lambda params, **_: described.append(params["ClusterId"]))
     try:
         assert [c["Id"] for c in hook.managed_clusters(export_id=export_id)] == [ours]
         assert described == [ours]

@@ -1,5 +1,6 @@
 """Instance types are checked against botocore's EC2 model (no call): typos are refused with the
 closest real type, and a family newer than the installed botocore still passes."""
+
 import pytest
 
 from launcher.aws.ec2 import check_instance_type
@@ -13,8 +14,9 @@ def test_real_types_and_a_family_this_botocore_does_not_list_pass(name):
     check_instance_type(name)  # zz9q: no such family in any botocore, shaped like one with a real size
 
 
-@pytest.mark.parametrize("name, near", [("m5.xlrge", "m5.xlarge"), ("m5xlarge", None), ("m5.", None), ("zz9q.hugest", None),
-                                        ("m5.xlarge; rm -rf /", None)])
+@pytest.mark.parametrize(
+    "name, near", [("m5.xlrge", "m5.xlarge"), ("m5xlarge", None), ("m5.", None), ("zz9q.hugest", None), ("m5.xlarge; rm -rf /", None)]
+)
 def test_typos_and_shapes_that_are_no_type_are_refused(name, near):
     with pytest.raises(BadInput) as e:
         check_instance_type(name)

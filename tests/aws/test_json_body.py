@@ -1,5 +1,6 @@
 """Calls with a prebuilt JSON body (launcher/json_body.py) against dynalite: what is written is
 exactly the body's items, every DynamoDB type included, and errors still parse as botocore's."""
+
 from __future__ import annotations
 
 import random
@@ -35,9 +36,16 @@ def test_prebuilt_bodies_write_every_type_and_errors_still_parse(ddb: Any, local
         got = client.get_item(**json_body({"TableName": table, "Key": key, "ConsistentRead": True}))
         assert items_equal(wire_to_json(got["Item"]), items[0])
         with pytest.raises(ClientError) as err:  # the condition is in the body, and its failure comes back parsed
-            client.put_item(**json_body({"TableName": table, "Item": items[0],
-                                         "ConditionExpression": "attribute_not_exists(#h)",
-                                         "ExpressionAttributeNames": {"#h": "patient_id"}}))
+            client.put_item(
+                **json_body(
+                    {
+                        "TableName": table,
+                        "Item": items[0],
+                        "ConditionExpression": "attribute_not_exists(#h)",
+                        "ExpressionAttributeNames": {"#h": "patient_id"},
+                    }
+                )
+            )
         assert err.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     finally:
         ddb.delete_table(TableName=table)

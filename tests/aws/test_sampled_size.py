@@ -1,5 +1,6 @@
 """A table DescribeTable has not counted yet (dynalite never counts) is sized from a sample, so the
 plan and the estimate do not start from zero (issue 15)."""
+
 from __future__ import annotations
 
 import boto3

@@ -3,6 +3,7 @@ summary read and no data file), each is complete, incomplete or corrupt; `latest
 newest complete export wherever an export URI is taken; prune deletes whole exports only, never the
 newest complete one of a table, incomplete ones only after the grace period, corrupt ones never,
 and nothing outside an export folder (not the shared AWSDynamoDB/data/)."""
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,15 @@ INCREMENTAL = Path(__file__).parents[1] / "fixtures/backups/native-incremental/A
 
 
 def entry(export_id: str, state: str = COMPLETE, days: float = 0, table: str | None = "A", kind: str = "FULL_EXPORT") -> ExportEntry:
-    return ExportEntry(export_id, f"s3://b/p/AWSDynamoDB/{export_id}/", state, NOW - timedelta(days=days),
-                       table=table if state != INCOMPLETE else None, export_type=kind if state != INCOMPLETE else None,
-                       total_bytes=100)
+    return ExportEntry(
+        export_id,
+        f"s3://b/p/AWSDynamoDB/{export_id}/",
+        state,
+        NOW - timedelta(days=days),
+        table=table if state != INCOMPLETE else None,
+        export_type=kind if state != INCOMPLETE else None,
+        total_bytes=100,
+    )
 
 
 def ids(decisions) -> list[str]:
@@ -58,13 +65,23 @@ def ids(decisions) -> list[str]:
 
 @pytest.mark.unit
 def test_states_from_the_listing_and_the_summary():
-    body = json.dumps({"tableArn": "arn:aws:dynamodb:eu-west-1:1:table/Lab", "itemCount": 7,
-                       "startTime": "2024-05-27T06:00:00Z"}).encode()
-    listing = [StoredObject("_started", 0), StoredObject("data/a.json.gz", 40), StoredObject("data/b.json.gz", 2),
-               StoredObject("manifest-summary.json", len(body))]
+    body = json.dumps({"tableArn": "arn:aws:dynamodb:eu-west-1:1:table/Lab", "itemCount": 7, "startTime": "2024-05-27T06:00:00Z"}).encode()
+    listing = [
+        StoredObject("_started", 0),
+        StoredObject("data/a.json.gz", 40),
+        StoredObject("data/b.json.gz", 2),
+        StoredObject("manifest-summary.json", len(body)),
+    ]
     e = describe("01716790307109-5f9d6aaa", "u", listing, body, layout.md5_b64(body).encode())
-    assert (e.state, e.table, e.item_count, e.data_bytes, e.total_bytes, e.engine, e.tool) == \
-        (COMPLETE, "Lab", 7, 42, 42 + len(body), "native", "dynamodb")
+    assert (e.state, e.table, e.item_count, e.data_bytes, e.total_bytes, e.engine, e.tool) == (
+        COMPLETE,
+        "Lab",
+        7,
+        42,
+        42 + len(body),
+        "native",
+        "dynamodb",
+    )
     assert e.time == datetime(2024, 5, 27, 6, 11, 47, 109000, tzinfo=UTC)  # from the id's epoch milliseconds
     assert describe("x", "u", listing, body, None).state == COMPLETE  # no checksum file: nothing to compare
     assert describe("x", "u", listing, body, None).time == datetime(2024, 5, 27, 6, tzinfo=UTC)  # startTime
@@ -74,8 +91,15 @@ def test_states_from_the_listing_and_the_summary():
     assert describe("x", "u", listing, b"[1]", None).state == CORRUPT
     killed = describe("01716790307109-5f9d6aaa", "u", listing[:3], None, None)
     assert killed.state == INCOMPLETE and killed.table is None and killed.data_bytes == 42
-    ours = describe("x", "u", [], json.dumps({"ddbS3": {"tool": "ddb-s3", "tableName": "Ours", "engine": "hive"},
-                                              "tableArn": "arn:aws:dynamodb:r:1:table/Other"}).encode(), None)
+    ours = describe(
+        "x",
+        "u",
+        [],
+        json.dumps(
+            {"ddbS3": {"tool": "ddb-s3", "tableName": "Ours", "engine": "hive"}, "tableArn": "arn:aws:dynamodb:r:1:table/Other"}
+        ).encode(),
+        None,
+    )
     assert (ours.table, ours.engine, ours.tool) == ("Ours", "hive", "ddb-s3")
     incr = describe("x", "u", [], json.dumps({"exportType": "INCREMENTAL_EXPORT", "tableArn": "arn:x:table/T"}).encode(), None)
     assert (incr.export_type, incr.data_bytes) == ("INCREMENTAL_EXPORT", None)  # its data is in the shared data/
@@ -85,8 +109,14 @@ def test_states_from_the_listing_and_the_summary():
 
 @pytest.mark.unit
 def test_keep_last_and_older_than_per_table():
-    entries = [entry("a1", days=1), entry("a2", days=10), entry("a3", days=40), entry("a4", days=50),
-               entry("b1", days=60, table="B"), entry("b2", days=70, table="B")]
+    entries = [
+        entry("a1", days=1),
+        entry("a2", days=10),
+        entry("a3", days=40),
+        entry("a4", days=50),
+        entry("b1", days=60, table="B"),
+        entry("b2", days=70, table="B"),
+    ]
     plan = plan_prune(entries, NOW, keep_last=2)
     assert ids(plan.delete) == ["a3", "a4"]  # B has only 2
     plan = plan_prune(entries, NOW, older_than=timedelta(days=30))
@@ -102,8 +132,7 @@ def test_keep_last_and_older_than_per_table():
 
 @pytest.mark.unit
 def test_never_the_newest_complete_export_whatever_the_flags():
-    entries = [entry("old", days=400), entry("older", days=500), entry("x", state=CORRUPT, days=1),
-               entry("k", state=INCOMPLETE, days=0.1)]
+    entries = [entry("old", days=400), entry("older", days=500), entry("x", state=CORRUPT, days=1), entry("k", state=INCOMPLETE, days=0.1)]
     plan = plan_prune(entries, NOW, keep_last=1, older_than=timedelta(hours=0))
     assert ids(plan.delete) == ["older"]
     assert "never deleted" in next(d.reason for d in plan.keep if d.entry.export_id == "old")
@@ -114,8 +143,13 @@ def test_never_the_newest_complete_export_whatever_the_flags():
 
 @pytest.mark.unit
 def test_incomplete_after_the_grace_period_and_corrupt_never():
-    entries = [entry("new", days=5), entry("k1", state=INCOMPLETE, days=0.5), entry("k2", state=INCOMPLETE, days=2),
-               entry("bad", state=CORRUPT, days=90), entry("k3", state=INCOMPLETE, days=0.5)]
+    entries = [
+        entry("new", days=5),
+        entry("k1", state=INCOMPLETE, days=0.5),
+        entry("k2", state=INCOMPLETE, days=2),
+        entry("bad", state=CORRUPT, days=90),
+        entry("k3", state=INCOMPLETE, days=0.5),
+    ]
     entries[4].time = None  # no id time, no _started: its age is unknown
     plan = plan_prune(entries, NOW, keep_last=1, older_than=timedelta(days=1))
     assert ids(plan.delete) == ["k2"] and ids(plan.corrupt) == ["bad"]
@@ -141,8 +175,17 @@ def test_durations_and_latest_uris():
 # --------------------------------------------------------------------------- moto S3
 
 
-PLAN = {"started_at": "2026-11-28T18:00:00.000Z", "prefix": "nightly", "table_schema": {"KeySchema": []},
-        "engine": "spark", "read_percent": 0.5, "consistent_read": False, "s3": {}, "region": "eu-west-1", "endpoints": {}}
+PLAN = {
+    "started_at": "2026-11-28T18:00:00.000Z",
+    "prefix": "nightly",
+    "table_schema": {"KeySchema": []},
+    "engine": "spark",
+    "read_percent": 0.5,
+    "consistent_read": False,
+    "s3": {},
+    "region": "eu-west-1",
+    "endpoints": {},
+}
 
 
 def write_ours(s3: Any, bucket: str, prefix: str, table: str, age: timedelta, items: int = 30) -> str:
@@ -152,11 +195,16 @@ def write_ours(s3: Any, bucket: str, prefix: str, table: str, age: timedelta, it
     settings = S3WriteSettings()
     commit.write_started(s3, bucket, root, settings)
     lines = (item_line(wire_to_json(i)) for i in lab_items(items))
-    results = list(runtime.write_watched(
-        lambda watched: s3io.write_data_files(s3, bucket, root + "data/", 0, watched, 20, settings), lines))
+    results = list(
+        runtime.write_watched(lambda watched: s3io.write_data_files(s3, bucket, root + "data/", 0, watched, 20, settings), lines)
+    )
     files, read = runtime.merge_read_stats(results)
-    plan = dict(PLAN, export_id=export_id, prefix=prefix,
-                table={"name": table, "arn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/{table}", "table_id": "t"})
+    plan = dict(
+        PLAN,
+        export_id=export_id,
+        prefix=prefix,
+        table={"name": table, "arn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/{table}", "table_id": "t"},
+    )
     commit.commit(s3, bucket, root, files, runtime.summary_fields(plan, {"reader": "segments"}, read), settings)
     return export_id
 
@@ -223,11 +271,17 @@ def test_list_finds_every_export_with_its_state_reading_no_data(lab):
     settings = S3WriteSettings("123456789012")
     entries = list_exports(spy, S3Uri(lab["bucket"], "mixed"), settings)
     got = {e.export_id: e for e in entries}
-    assert [e.export_id for e in entries] == [lab[k] for k in ("running", "a_new", "killed", "a_mid", "a_old", "b_old",
-                                                                   "corrupt", "native")]  # newest first
+    assert [e.export_id for e in entries] == [
+        lab[k] for k in ("running", "a_new", "killed", "a_mid", "a_old", "b_old", "corrupt", "native")
+    ]  # newest first
     assert {k: got[lab[k]].state for k in ("a_new", "b_old", "native", "killed", "running", "corrupt")} == {
-        "a_new": COMPLETE, "b_old": COMPLETE, "native": COMPLETE, "killed": INCOMPLETE, "running": INCOMPLETE,
-        "corrupt": CORRUPT}
+        "a_new": COMPLETE,
+        "b_old": COMPLETE,
+        "native": COMPLETE,
+        "killed": INCOMPLETE,
+        "running": INCOMPLETE,
+        "corrupt": CORRUPT,
+    }
     a = got[lab["a_new"]]
     assert (a.table, a.item_count, a.engine, a.tool) == ("TableA", 30, "spark", "ddb-s3") and a.data_bytes and a.data_bytes > 0
     native = got[lab["native"]]
@@ -297,8 +351,11 @@ def test_cli_list_show_and_verify_latest(lab):
     proc = ddb_s3("exports", "list", f"s3://{bucket}/mixed", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert [(d["exportId"], d["state"]) for d in doc][:3] == [(lab["running"], "incomplete"), (lab["a_new"], "complete"),
-                                                             (lab["killed"], "incomplete")]
+    assert [(d["exportId"], d["state"]) for d in doc][:3] == [
+        (lab["running"], "incomplete"),
+        (lab["a_new"], "complete"),
+        (lab["killed"], "incomplete"),
+    ]
     proc = ddb_s3("exports", "list", f"s3://{bucket}/mixed", "--table", "TableA")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -375,8 +432,9 @@ def test_cli_prune_on_a_terminal_asks_first(local_stack):
 
     def on_terminal(*args: str, answer: bytes) -> tuple[int, str]:
         primary, secondary = pty.openpty()
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "ddb-s3"), *args], stdin=secondary, stdout=secondary,
-                                stderr=secondary, env=os.environ.copy())
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ddb-s3"), *args], stdin=secondary, stdout=secondary, stderr=secondary, env=os.environ.copy()
+        )
         os.close(secondary)
         os.write(primary, answer)
         shown = b""

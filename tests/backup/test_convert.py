@@ -1,4 +1,5 @@
 """convert: plain values, exact numbers, binary, sets, differing shapes (unit, local fixtures)."""
+
 from __future__ import annotations
 
 import csv
@@ -16,7 +17,6 @@ from launcher.backup.convert import convert
 from launcher.core.errors import BadInput
 
 pytestmark = pytest.mark.unit
-
 
 
 @pytest.fixture
@@ -88,8 +88,11 @@ def test_a_corrupt_data_file_is_one_line_naming_it_exit_3_and_no_output(tmp_path
     folder = write_export(tmp_path / "exp", [wire_to_json(i) for i in lab_items(400)], files=2)
     victim = flip_a_byte(folder)
     out = tmp_path / "o.jsonl"
-    proc = subprocess.run([str(Path(sys.executable).parent / "ddb-s3"), "convert", str(folder), "--format", "jsonl",
-                           "--out", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ddb-s3"), "convert", str(folder), "--format", "jsonl", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 3, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr

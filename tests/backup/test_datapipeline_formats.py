@@ -6,6 +6,7 @@ native, emr-dynamodb-tools' DynamoDBExport with and without its manifest, the Hi
 export) is verified, converted and restored through the CLI, item for item; AWS's own documented
 examples (tests/fixtures/backups/aws-docs/, copied from the pages its README names) are read and
 compared with values copied from those pages by hand."""
+
 from __future__ import annotations
 
 import gzip
@@ -101,10 +102,17 @@ def v1(av: dict, null_key: str) -> dict:
 
 
 EVERY_TYPE = {
-    "patient_id": {"S": "P1"}, "sample_id": {"S": "S1"}, "n": {"N": "-1.50"}, "b": {"B": "AAEC"},
-    "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": ["AA==", "AQ=="]},
-    "m": {"M": {"k": {"NULL": True}, "l": {"L": []}}}, "l": {"L": [{"S": "a"}, {"BOOL": False}, {"M": {}}]},
-    "null": {"NULL": True}, "bool": {"BOOL": True},
+    "patient_id": {"S": "P1"},
+    "sample_id": {"S": "S1"},
+    "n": {"N": "-1.50"},
+    "b": {"B": "AAEC"},
+    "ss": {"SS": ["x", "y"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": ["AA==", "AQ=="]},
+    "m": {"M": {"k": {"NULL": True}, "l": {"L": []}}},
+    "l": {"L": [{"S": "a"}, {"BOOL": False}, {"M": {}}]},
+    "null": {"NULL": True},
+    "bool": {"BOOL": True},
 }
 
 
@@ -154,9 +162,14 @@ AWS_DOCS = BACKUPS / "aws-docs"  # its README names the page each file comes fro
 DOCS_EXPORT = AWS_DOCS / "AWSDynamoDB" / "01234567890123-a1b2c3d4"
 # The item on the page "DynamoDB table export output format", written out by hand from the page.
 DOCS_ITEM = {
-    "Authors": {"SS": ["Author1", "Author2"]}, "Dimensions": {"S": "8.5 x 11.0 x 1.5"},
-    "ISBN": {"S": "333-3333333333"}, "Id": {"N": "103"}, "InPublication": {"BOOL": False},
-    "PageCount": {"N": "600"}, "Price": {"N": "2000"}, "ProductCategory": {"S": "Book"},
+    "Authors": {"SS": ["Author1", "Author2"]},
+    "Dimensions": {"S": "8.5 x 11.0 x 1.5"},
+    "ISBN": {"S": "333-3333333333"},
+    "Id": {"N": "103"},
+    "InPublication": {"BOOL": False},
+    "PageCount": {"N": "600"},
+    "Price": {"N": "2000"},
+    "ProductCategory": {"S": "Book"},
     "Title": {"S": "Book 103 Title"},
 }
 
@@ -213,8 +226,9 @@ def test_forms_are_told_apart_per_line_and_with_a_manifest(tmp_path: Path) -> No
     want = [*expected("datapipeline-etx"), extra]
     assert same_items(list(iter_items(detect(LocalFolder(root)))), want)
     urls = [f"s3://old-bucket/exports/2014-05-12-21-18-30/{n}" for n in ("000000_0", "000001_0")]
-    (root / "manifest").write_text(json.dumps({"name": "DynamoDB-export", "version": 3,
-                                               "entries": [{"url": u, "mandatory": True} for u in urls]}))
+    (root / "manifest").write_text(
+        json.dumps({"name": "DynamoDB-export", "version": 3, "entries": [{"url": u, "mandatory": True} for u in urls]})
+    )
     source = detect(LocalFolder(root))
     assert source.summary["manifest"] is True and source.checks == CHECKS["datapipeline"]
     assert same_items(list(iter_items(source)), want)

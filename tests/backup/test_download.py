@@ -1,4 +1,5 @@
 """download from moto's S3: checked copy, resumable (kept files, an interrupted run), corrupted and missing files refused."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Reading every supported export layout, and verify catching what it must (unit: local folders,
 fixtures built from the documented formats in tests/fixtures/backups/make_fixtures.py)."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,6 @@ from launcher.core.errors import IncompleteExport
 pytestmark = pytest.mark.unit
 
 KEYS = ["patient_id", "sample_id"]
-
 
 
 def same_items(got: list[dict], want: list[dict]) -> bool:

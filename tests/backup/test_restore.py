@@ -1,5 +1,6 @@
 """restore against dynalite: every format, no-overwrite conflicts and exit status, overwrite,
 incremental, create-table, and an interrupted restore resumed from its checkpoint."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,6 @@ from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 pytestmark = pytest.mark.integration
 
 KEYS = ["patient_id", "sample_id"]
-
 
 
 def table_items(ddb: Any, table: str) -> dict[tuple, dict]:
@@ -208,8 +208,22 @@ def test_sigkilled_restore_resumes_to_same_table(ddb: Any, lab, tmp_path: Path) 
     table = lab()
     ckpt = tmp_path / "ckpt.json"
     # 600 write units/s: ~4 s for 2000 items, so there is time to kill it halfway (and the budget is used).
-    args = [str(Path(sys.executable).parent / "ddb-s3"), "restore", str(folder), "--table", table, "--checkpoint", str(ckpt),
-            "--on-demand-write-units", "600", "--write-percent", "1", "--concurrency", "4", "--json"]
+    args = [
+        str(Path(sys.executable).parent / "ddb-s3"),
+        "restore",
+        str(folder),
+        "--table",
+        table,
+        "--checkpoint",
+        str(ckpt),
+        "--on-demand-write-units",
+        "600",
+        "--write-percent",
+        "1",
+        "--concurrency",
+        "4",
+        "--json",
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -295,13 +309,19 @@ def test_a_table_with_another_key_is_refused_in_words(ddb: Any, tmp_path: Path) 
     """The key mismatch reads as keys, not as a Python list of tuples (issue 24.10)."""
     folder = write_export(tmp_path, [wire_to_json(i) for i in lab_items(5)])
     table = unique_name("otherkey")
-    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})  # ACTIVE, bounded
     try:
         with pytest.raises(BadInput) as e:
             restore(str(folder), RestoreOptions(table=table))
-        assert str(e.value) == (f"table {table!r} has key id (partition), the export's table had patient_id (partition)"
-                                " + sample_id (sort): restore into a table with the same key")
+        assert str(e.value) == (
+            f"table {table!r} has key id (partition), the export's table had patient_id (partition)"
+            " + sample_id (sort): restore into a table with the same key"
+        )
     finally:
         ddb.delete_table(TableName=table)

@@ -3,6 +3,7 @@ dynalite. No assertion races the clock: the budget's time is either a fake clock
 when the budget sleeps (so the rate it allowed is exact), or, through the CLI, the run's own elapsed
 seconds, which a working budget can only make longer: the units DynamoDB reported as consumed must
 fit in rate x elapsed + the one second of burst the bucket starts with + the writes in flight."""
+
 from __future__ import annotations
 
 import json
@@ -104,9 +105,24 @@ def test_write_percent_through_the_cli(ddb: Any, table, tmp_path: Path) -> None:
     folder = write_export(tmp_path, items)
     target = table(20)
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ddb-s3"), "restore", str(folder), "--table", target, "--force",
-         "--write-percent", "0.5", "--concurrency", "4", "--json"],
-        capture_output=True, text=True, env=os.environ.copy(), timeout=300, check=False,
+        [
+            str(Path(sys.executable).parent / "ddb-s3"),
+            "restore",
+            str(folder),
+            "--table",
+            target,
+            "--force",
+            "--write-percent",
+            "0.5",
+            "--concurrency",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "budget 10 write units/s (0.5 of 20 provisioned units), 4 threads" in proc.stderr

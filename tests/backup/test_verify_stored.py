@@ -2,6 +2,7 @@
 manifests have their .md5, the data files carry a SHA-256 that S3 verified on arrival and stores,
 and `verify` of an S3 export compares those stored checksums without reading a data byte (counted on
 the wire), while `--deep` reads every line. moto stores and returns the checksums as S3 does."""
+
 from __future__ import annotations
 
 import base64
@@ -25,11 +26,23 @@ from launcher.job import commit, runtime, s3io
 
 # AWS's example summary, byte for byte from "DynamoDB table export output format" (the folder's README)
 DOCUMENTED_SUMMARY = Path(__file__).parents[1] / "fixtures/backups/aws-docs/AWSDynamoDB/01234567890123-a1b2c3d4/manifest-summary.json"
-PLAN = {"export_id": "01795780800123-abcd1234", "started_at": "2026-11-28T18:00:00.000Z", "prefix": "nightly",
-        "table": {"name": "LabResults", "arn": "arn:aws:dynamodb:eu-west-1:123456789012:table/LabResults",
-                  "table_id": "5f2c1e0a-0000-4000-8000-000000000001"},
-        "table_schema": {"KeySchema": []}, "engine": "spark", "read_percent": 0.5, "consistent_read": False,
-        "s3": {}, "region": "eu-west-1", "endpoints": {}}
+PLAN = {
+    "export_id": "01795780800123-abcd1234",
+    "started_at": "2026-11-28T18:00:00.000Z",
+    "prefix": "nightly",
+    "table": {
+        "name": "LabResults",
+        "arn": "arn:aws:dynamodb:eu-west-1:123456789012:table/LabResults",
+        "table_id": "5f2c1e0a-0000-4000-8000-000000000001",
+    },
+    "table_schema": {"KeySchema": []},
+    "engine": "spark",
+    "read_percent": 0.5,
+    "consistent_read": False,
+    "s3": {},
+    "region": "eu-west-1",
+    "endpoints": {},
+}
 
 
 def random_lines(n: int, size: int):
@@ -43,19 +56,22 @@ def write_ours(s3, bucket: str, n_items: int, per_file: int, lines=None) -> str:
     settings = S3WriteSettings()
     commit.write_started(s3, bucket, root, settings)
     lines = lines or (item_line(wire_to_json(i)) for i in lab_items(n_items))
-    results = list(runtime.write_watched(
-        lambda watched: s3io.write_data_files(s3, bucket, root + "data/", 0, watched, per_file, settings), lines))
+    results = list(
+        runtime.write_watched(lambda watched: s3io.write_data_files(s3, bucket, root + "data/", 0, watched, per_file, settings), lines)
+    )
     files, read = runtime.merge_read_stats(results)
-    commit.commit(s3, bucket, root, files, runtime.summary_fields(dict(PLAN, export_id=root.split("/")[-2]),
-                                                                   {"reader": "segments"}, read), settings)
+    commit.commit(
+        s3, bucket, root, files, runtime.summary_fields(dict(PLAN, export_id=root.split("/")[-2]), {"reader": "segments"}, read), settings
+    )
     return root
 
 
 @pytest.mark.unit
 def test_summary_has_every_key_of_the_documented_full_export_in_its_order():
     documented = json.loads(DOCUMENTED_SUMMARY.read_text())
-    fields = runtime.summary_fields(PLAN, {"reader": "connector"},
-                                    {"from": "2026-11-28T18:00:01.000Z", "to": "2026-11-28T18:00:09.000Z", "bytes": 1234})
+    fields = runtime.summary_fields(
+        PLAN, {"reader": "connector"}, {"from": "2026-11-28T18:00:01.000Z", "to": "2026-11-28T18:00:09.000Z", "bytes": 1234}
+    )
     files = [layout.DataFile(3, "md5", "etag", "nightly/AWSDynamoDB/x/data/a.json.gz", 10, "sha")]
 
     class FakeS3:

@@ -1,5 +1,6 @@
 """A machine without AWS set up gets one line saying what to set, exit 2, no traceback (issue 15).
 Run as a user would: the real CLI in a subprocess, with the variables removed."""
+
 from __future__ import annotations
 
 import os
@@ -16,14 +17,20 @@ AWS_VARS = ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_I
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in AWS_VARS and not k.startswith("AWS_ENDPOINT_URL")}
-    clean.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-                 AWS_EC2_METADATA_DISABLED="true")
+    clean.update(
+        AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true"
+    )
     clean.update(env)
     return subprocess.run([DDB_S3, *args], capture_output=True, text=True, timeout=60, env=clean, cwd=tmp_path)
 
 
-@pytest.mark.parametrize("command", [["export", "--table", "LabResults", "--to", "s3://lab-backups/x"],
-                                     ["restore", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/", "--table", "T1x"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "--table", "LabResults", "--to", "s3://lab-backups/x"],
+        ["restore", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/", "--table", "T1x"],
+    ],
+)
 def test_no_region(command, tmp_path):
     proc = run(command, tmp_path, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
@@ -34,7 +41,8 @@ def test_no_credentials(tmp_path):
     proc = run(["verify", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/"], tmp_path, AWS_DEFAULT_REGION="eu-west-1")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "ddb-s3: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"]
+        "ddb-s3: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"
+    ]
 
 
 def test_an_endpoint_that_does_not_answer_is_named_within_seconds(tmp_path):
@@ -43,11 +51,18 @@ def test_an_endpoint_that_does_not_answer_is_named_within_seconds(tmp_path):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = run(["verify", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/"], tmp_path, AWS_DEFAULT_REGION="eu-west-1",
-               AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y", AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}")
+    proc = run(
+        ["verify", "s3://lab-backups/x/AWSDynamoDB/01700000000000-0badcafe/"],
+        tmp_path,
+        AWS_DEFAULT_REGION="eu-west-1",
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="y",
+        AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}",
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"ddb-s3: could not reach http://127.0.0.1:{port}/lab-backups: check the network, the region, or the AWS_ENDPOINT_URL_* variables"]
+        f"ddb-s3: could not reach http://127.0.0.1:{port}/lab-backups: check the network, the region, or the AWS_ENDPOINT_URL_* variables"
+    ]
     # bounded: four attempts and a 5 s connect timeout (not ten attempts, ~30 s of silent backoff)
     from launcher.aws.session import Aws
 
@@ -68,6 +83,9 @@ def test_profile_is_the_aws_named_profile(tmp_path):
     assert without.stderr.strip().splitlines()[-1].startswith("ddb-s3: no AWS region"), without.stderr
     unknown = run([*export, "--profile", "prod"], tmp_path, AWS_CONFIG_FILE=str(tmp_path / "aws-config"))
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr, unknown.stderr
-    assert unknown.stderr.strip().splitlines() == [(
-        "ddb-s3: AWS profile 'prod' not found in ~/.aws/config or ~/.aws/credentials: check --profile"
-        " (`aws configure list-profiles` lists them; the config file's sections are --config-profile)")]
+    assert unknown.stderr.strip().splitlines() == [
+        (
+            "ddb-s3: AWS profile 'prod' not found in ~/.aws/config or ~/.aws/credentials: check --profile"
+            " (`aws configure list-profiles` lists them; the config file's sections are --config-profile)"
+        )
+    ]

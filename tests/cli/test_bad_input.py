@@ -5,6 +5,7 @@ every table and its items, and the work folder are the same before and after).
 Run in-process through launcher.cli.main with file-descriptor capture (so anything printed by any
 layer, tracebacks included, is counted). The cases that need a Spark run are not here (see
 tests/faults/test_faults_*.py)."""
+
 from __future__ import annotations
 
 import gzip
@@ -42,19 +43,31 @@ def world(local_stack, tmp_path_factory):
     def export(prefix: str) -> str:
         root = layout.export_root(prefix, layout.new_export_id(datetime.now(UTC)))
         commit.write_started(s3, bucket, root, S3WriteSettings())
-        files = list(s3io.write_data_files(s3, bucket, root + "data/", 0,
-                                           (item_line(wire_to_json(i)) for i in lab_items(30)), 10, S3WriteSettings()))
+        files = list(
+            s3io.write_data_files(s3, bucket, root + "data/", 0, (item_line(wire_to_json(i)) for i in lab_items(30)), 10, S3WriteSettings())
+        )
         desc = ddb.describe_table(TableName=table)["Table"]
-        commit.commit(s3, bucket, root, files, {"exportId": root.split("/")[-2], "tableName": table,
-                                                "tableArn": desc["TableArn"],
-                                                "tableSchema": {"KeySchema": desc["KeySchema"],
-                                                                "AttributeDefinitions": desc["AttributeDefinitions"]}}, S3WriteSettings())
+        commit.commit(
+            s3,
+            bucket,
+            root,
+            files,
+            {
+                "exportId": root.split("/")[-2],
+                "tableName": table,
+                "tableArn": desc["TableArn"],
+                "tableSchema": {"KeySchema": desc["KeySchema"], "AttributeDefinitions": desc["AttributeDefinitions"]},
+            },
+            S3WriteSettings(),
+        )
         return root
 
     roots = {name: export(name) for name in ("good", "badmanifest", "truncated", "md5", "nosummary", "badsummary")}
 
     def key_of(root: str, n: int = 0) -> str:
-        return json.loads(s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines()[n])["dataFileS3Key"]
+        return json.loads(s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines()[n])[
+            "dataFileS3Key"
+        ]
 
     bad_manifest = b'{"itemCount": 10, "md5Che\n'
     s3.put_object(Bucket=bucket, Key=roots["badmanifest"] + "manifest-files.json", Body=bad_manifest)
@@ -63,8 +76,9 @@ def world(local_stack, tmp_path_factory):
     s3.put_object(Bucket=bucket, Key=roots["manifestmd5"] + "manifest-files.md5", Body=b"AAAAAAAAAAAAAAAAAAAAAA==")
     body = s3.get_object(Bucket=bucket, Key=key_of(roots["truncated"]))["Body"].read()
     s3.put_object(Bucket=bucket, Key=key_of(roots["truncated"]), Body=body[: len(body) // 2])
-    s3.put_object(Bucket=bucket, Key=key_of(roots["md5"], 1),
-                  Body=gzip.compress(item_line(wire_to_json(next(lab_items(1)))).encode() + b"\n"))
+    s3.put_object(
+        Bucket=bucket, Key=key_of(roots["md5"], 1), Body=gzip.compress(item_line(wire_to_json(next(lab_items(1)))).encode() + b"\n")
+    )
     s3.delete_object(Bucket=bucket, Key=roots["nosummary"] + "manifest-summary.json")
     s3.put_object(Bucket=bucket, Key=roots["badsummary"] + "manifest-summary.json", Body=b"{not json")
     s3.put_object(Bucket=bucket, Key=roots["badsummary"] + "manifest-summary.md5", Body=layout.md5_b64(b"{not json").encode())
@@ -73,10 +87,16 @@ def world(local_stack, tmp_path_factory):
     (cfg / "bad.toml").write_text("[default\nread_percent = 0.5\n")
     (cfg / "unknown.toml").write_text("[default]\nread_persent = 0.5\n")
     (cfg / "value.toml").write_text("[default]\nread_percent = 7\n")
-    (cfg / "ok.toml").write_text("[default]\nreader = \"segments\"\n[profiles.nightly]\nread_percent = 0.25\n")
+    (cfg / "ok.toml").write_text('[default]\nreader = "segments"\n[profiles.nightly]\nread_percent = 0.25\n')
     (cfg / "binary.toml").write_bytes(b"\xff\xfe\x00garbage")
-    return {"table": table, "other": other, "bucket": bucket, "cfg": cfg, "work": tmp_path_factory.mktemp("work"),
-            **{f"root_{k}": v for k, v in roots.items()}}
+    return {
+        "table": table,
+        "other": other,
+        "bucket": bucket,
+        "cfg": cfg,
+        "work": tmp_path_factory.mktemp("work"),
+        **{f"root_{k}": v for k, v in roots.items()},
+    }
 
 
 # (case id, argv template, expected text in the one line, extra env)
@@ -97,9 +117,18 @@ CASES = [
     ("unknown-engine", "export --table {table} --to s3://{bucket}/x --engine pig", "--engine", {}),
     ("unknown-reader", "export --table {table} --to s3://{bucket}/x --reader magic", "--reader", {}),
     ("segments-zero", "export --table {table} --to s3://{bucket}/x --segments 0", "--segments", {}),
-    ("instance-type-typo", "export --table {table} --to s3://{bucket}/x --runner emr --instance-type m5.xlrge",
-     "--instance-type 'm5.xlrge' is not an EC2 instance type (did you mean m5.xlarge?)", {}),
-    ("consistent-connector", "export --table {table} --to s3://{bucket}/x --consistent-read", "--consistent-read needs --reader segments", {}),
+    (
+        "instance-type-typo",
+        "export --table {table} --to s3://{bucket}/x --runner emr --instance-type m5.xlrge",
+        "--instance-type 'm5.xlrge' is not an EC2 instance type (did you mean m5.xlarge?)",
+        {},
+    ),
+    (
+        "consistent-connector",
+        "export --table {table} --to s3://{bucket}/x --consistent-read",
+        "--consistent-read needs --reader segments",
+        {},
+    ),
     ("kms-key-without-kms", "export --table {table} --to s3://{bucket}/x --sse-kms-key-id k", "--sse-kms-key-id needs --sse aws:kms", {}),
     ("unknown-sse", "export --table {table} --to s3://{bucket}/x --sse rot13", "--sse", {}),
     ("cluster-id-malformed", "export --table {table} --to s3://{bucket}/x --runner emr --cluster cluster-1", "--cluster", {}),
@@ -114,7 +143,12 @@ CASES = [
     ("binary-toml", "export --config {cfg}/binary.toml --table {table} --to s3://{bucket}/x", "not valid TOML", {}),
     ("unknown-config-key", "export --config {cfg}/unknown.toml --table {table} --to s3://{bucket}/x", "unknown option(s) read_persent", {}),
     ("bad-config-value", "export --config {cfg}/value.toml --table {table} --to s3://{bucket}/x", "--read-percent", {}),
-    ("unknown-profile", "export --config {cfg}/ok.toml --config-profile weekly --table {table} --to s3://{bucket}/x", "profile 'weekly' not found", {}),
+    (
+        "unknown-profile",
+        "export --config {cfg}/ok.toml --config-profile weekly --table {table} --to s3://{bucket}/x",
+        "profile 'weekly' not found",
+        {},
+    ),
     ("missing-config", "export --config {cfg}/nope.toml --table {table} --to s3://{bucket}/x", "not found", {}),
     ("bad-env-value", "export --table {table} --to s3://{bucket}/x", "--read-percent", {"DDB_S3_READ_PERCENT": "half"}),
     ("bad-env-config", "export --table {table} --to s3://{bucket}/x", "not valid TOML", {"DDB_S3_CONFIG": "{cfg}/bad.toml"}),
@@ -159,10 +193,22 @@ CASES = [
 # README: exit 3 "for an incomplete or corrupt export, whichever command met it"; every other case
 # here is bad input, exit 2.
 BROKEN_EXPORT = {
-    "verify-no-export", "verify-no-summary", "verify-summary-not-json", "verify-malformed-manifest",
-    "verify-manifest-md5", "verify-truncated-gzip", "verify-truncated-stored", "verify-md5-mismatch",
-    "verify-replaced-stored", "download-incomplete", "download-truncated", "download-md5",
-    "restore-truncated", "restore-md5", "restore-incomplete", "convert-incomplete",
+    "verify-no-export",
+    "verify-no-summary",
+    "verify-summary-not-json",
+    "verify-malformed-manifest",
+    "verify-manifest-md5",
+    "verify-truncated-gzip",
+    "verify-truncated-stored",
+    "verify-md5-mismatch",
+    "verify-replaced-stored",
+    "download-incomplete",
+    "download-truncated",
+    "download-md5",
+    "restore-truncated",
+    "restore-md5",
+    "restore-incomplete",
+    "convert-incomplete",
 }
 # Commands that take input but are covered elsewhere, each with the reason.
 NOT_IN_MATRIX = {"local up"}  # starts servers of its own; run as a process in tests/cli/test_local.py
@@ -173,14 +219,16 @@ def exit_code(case: str) -> int:
 
 
 def snapshot(world, s3, ddb) -> dict:
-    objs = {o["Key"]: o["ETag"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=world["bucket"])
-            for o in p.get("Contents", [])}
+    objs = {
+        o["Key"]: o["ETag"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=world["bucket"]) for o in p.get("Contents", [])
+    }
     tables = sorted(ddb.list_tables()["TableNames"])
     items = {}
     for t in (world["table"], world["other"]):
         digest = hashlib.sha256()
-        rows = sorted(json.dumps(wire_to_json(i), sort_keys=True)
-                      for p in ddb.get_paginator("scan").paginate(TableName=t) for i in p["Items"])
+        rows = sorted(
+            json.dumps(wire_to_json(i), sort_keys=True) for p in ddb.get_paginator("scan").paginate(TableName=t) for i in p["Items"]
+        )
         for r in rows:
             digest.update(r.encode())
         items[t] = (len(rows), digest.hexdigest())
@@ -226,6 +274,7 @@ def test_bad_input(world, case, argv, expected, env, capfd, monkeypatch, s3, ddb
         from launcher.backup.storage import open_location
         from launcher.backup.verify import verify
         from launcher.core.errors import IncompleteExport
+
         if dest.exists():
             with pytest.raises(IncompleteExport):
                 verify(open_location(str(dest)))
@@ -252,9 +301,11 @@ def test_matrix_reaches_every_command_and_layer():
     cmds = set(commands(cli)) - NOT_IN_MATRIX
     missing = sorted(c for c in cmds if not any(argv == c or argv.startswith(c + " ") for argv in covered))
     assert not missing, f"commands with no bad-input case: {missing}"
-    layers = {"--config": any("--config " in c[1] for c in CASES),
-              "--config-profile": any("--config-profile " in c[1] for c in CASES),
-              "DDB_S3_ env": any(any(k.startswith("DDB_S3_") for k in c[3]) for c in CASES)}
+    layers = {
+        "--config": any("--config " in c[1] for c in CASES),
+        "--config-profile": any("--config-profile " in c[1] for c in CASES),
+        "DDB_S3_ env": any(any(k.startswith("DDB_S3_") for k in c[3]) for c in CASES),
+    }
     assert all(layers.values()), layers
     assert {exit_code(_id(c)) for c in CASES} == {2, 3}
     assert len({_id(c) for c in CASES}) == len(CASES), "case ids must be unique"
@@ -264,8 +315,19 @@ def test_matrix_reaches_every_command_and_layer():
 def test_export_to_missing_bucket_is_one_clear_line(world, capfd, monkeypatch):
     monkeypatch.chdir(world["work"])
     with pytest.raises(SystemExit) as exit_:
-        main(["export", "--table", world["table"], "--to", "s3://no-such-bucket-zz9/x", "--reader", "segments",
-              "--work-dir", str(world["work"] / "runs-missing")])
+        main(
+            [
+                "export",
+                "--table",
+                world["table"],
+                "--to",
+                "s3://no-such-bucket-zz9/x",
+                "--reader",
+                "segments",
+                "--work-dir",
+                str(world["work"] / "runs-missing"),
+            ]
+        )
     lines = [ln for ln in capfd.readouterr().err.splitlines() if ln.startswith("ddb-s3: ")]
     assert len(lines) == 1 and "bucket" in lines[0] and "does not exist" in lines[0]
     assert exit_.value.code == 2, lines  # README: 2 for bad input
@@ -276,8 +338,12 @@ def test_a_corrupt_export_exits_3_from_every_command(world, capfd, monkeypatch):
     monkeypatch.chdir(world["work"])
     uri = f"s3://{world['bucket']}/{world['root_md5']}"
     codes = {}
-    for args in (["verify", uri], ["verify", "--deep", uri], ["restore", uri, "--table", world["table"]],
-                 ["download", uri, str(world["work"] / "dl-corrupt")]):
+    for args in (
+        ["verify", uri],
+        ["verify", "--deep", uri],
+        ["restore", uri, "--table", world["table"]],
+        ["download", uri, str(world["work"] / "dl-corrupt")],
+    ):
         with pytest.raises(SystemExit) as exit_:
             main(args)
         codes[" ".join(args[:2])] = exit_.value.code

@@ -2,6 +2,7 @@
 group's and a command's) loads no AWS SDK, Jinja2, rich, pyspark, pyarrow or Airflow; verify and
 `exports list` load no pyspark, pyarrow, Jinja2 or Airflow, and only the service models they call.
 Each case is a fresh interpreter, as a user's shell starts one."""
+
 from __future__ import annotations
 
 import json
@@ -37,16 +38,17 @@ SDK = {"boto3", "s3transfer", "rich"}  # botocore is loaded by the probe itself:
 
 
 def probe(*args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120,
-                          env=os.environ.copy())
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120, env=os.environ.copy())
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE ")), None)
     assert line, proc.stdout[-2000:] + proc.stderr[-2000:]
     return json.loads(line.removeprefix("PROBE "))
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("args", [["--help"], ["export", "--help"], ["verify", "--help"], ["restore", "--help"],
-                                  ["clusters", "list", "--help"], ["doctor", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["export", "--help"], ["verify", "--help"], ["restore", "--help"], ["clusters", "list", "--help"], ["doctor", "--help"]],
+)
 def test_help_imports_no_sdk_and_no_engine(args):
     got = probe(*args)
     assert got["code"] == 0

@@ -6,6 +6,7 @@ moto serves Service Quotas for the service code vpc only: the EC2 vCPU quota is 
 with moto's answer as the reason (on AWS, GetServiceQuota ec2 L-1216C47A answers). moto names the
 service-linked roles it creates AWSServiceRoleFor<service>, not AWS's names: the tests create them
 with AWS's names and paths (create_role)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,10 @@ TRUST = '{"Version": "2012-10-17", "Statement": []}'  # trusts no one (roles doc
 
 
 def trust(service: str) -> str:
-    return ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
-            f'"Principal": {{"Service": "{service}"}}}}]}}')
+    return (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
+        f'"Principal": {{"Service": "{service}"}}}}]}}'
+    )
 
 
 # --------------------------------------------------------------------------- verdicts (no AWS)
@@ -42,13 +45,23 @@ def test_a_role_must_trust_the_service_that_assumes_it():
 
     assert preflight.trusts(json.loads(trust("glue.amazonaws.com")), "glue.amazonaws.com")
     assert preflight.trusts(trust("glue.amazonaws.com"), "glue.amazonaws.com")  # the wire's URL-encoded text, decoded
-    assert preflight.trusts({"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
-                                            "Principal": {"Service": ["ec2.amazonaws.com.cn"]}}]}, "ec2.amazonaws.com")
+    assert preflight.trusts(
+        {
+            "Statement": [
+                {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Principal": {"Service": ["ec2.amazonaws.com.cn"]}}
+            ]
+        },
+        "ec2.amazonaws.com",
+    )
     assert not preflight.trusts(json.loads(trust("ec2.amazonaws.com")), "glue.amazonaws.com")
-    assert not preflight.trusts({"Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "glue.amazonaws.com"}}]}, "glue.amazonaws.com")
-    assert not preflight.trusts({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}, "glue.amazonaws.com")
+    assert not preflight.trusts(
+        {"Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"Service": "glue.amazonaws.com"}}]},
+        "glue.amazonaws.com",
+    )
+    assert not preflight.trusts(
+        {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]},
+        "glue.amazonaws.com",
+    )
     found = dict(role("g"), AssumeRolePolicyDocument=json.loads(trust("ec2.amazonaws.com")))
     verdict = preflight.trust_verdict("--glue-role", found)
     assert verdict is not None and verdict.status == MISSING and "does not trust glue.amazonaws.com" in verdict.message
@@ -64,13 +77,19 @@ def test_a_role_by_name_is_ok_only_at_the_path_slash():
     wrong = preflight.role_verdict("--glue-role", f"arn:aws:iam::{ACCOUNT}:role/g", role("g", "/service-role/"))
     assert wrong.status == MISSING and "is not the role's ARN" in wrong.message
     gone = preflight.role_verdict("--execution-role", "job", None)
-    assert gone.status == MISSING and gone.line() == "missing     role: job not found: create it, or pass --execution-role with an existing role's name or ARN"
+    assert (
+        gone.status == MISSING
+        and gone.line() == "missing     role: job not found: create it, or pass --execution-role with an existing role's name or ARN"
+    )
 
 
 @pytest.mark.unit
 def test_an_instance_profile_whose_role_has_another_name_says_which_policy_to_print():
-    profile = {"InstanceProfileName": "nodes", "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/nodes",
-               "Roles": [dict(role("exporter-nodes", "/emr/"), AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))]}
+    profile = {
+        "InstanceProfileName": "nodes",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/nodes",
+        "Roles": [dict(role("exporter-nodes", "/emr/"), AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))],
+    }
     got = preflight.profile_verdict("nodes", profile)
     assert [f.status for f in got] == [OK, NOTE]
     assert f"--instance-profile nodes --instance-role arn:aws:iam::{ACCOUNT}:role/emr/exporter-nodes" in got[1].message
@@ -80,24 +99,42 @@ def test_an_instance_profile_whose_role_has_another_name_says_which_policy_to_pr
     assert preflight.profile_verdict("nodes", None)[0].status == MISSING
 
 
-SUBNET = {"SubnetId": "subnet-1", "VpcId": "vpc-1", "AvailabilityZone": "eu-west-1a",
-          "Tags": [{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}]}
-MAIN = {"RouteTableId": "rtb-main", "VpcId": "vpc-1", "Associations": [{"Main": True}],
-        "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"}]}
+SUBNET = {
+    "SubnetId": "subnet-1",
+    "VpcId": "vpc-1",
+    "AvailabilityZone": "eu-west-1a",
+    "Tags": [{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}],
+}
+MAIN = {
+    "RouteTableId": "rtb-main",
+    "VpcId": "vpc-1",
+    "Associations": [{"Main": True}],
+    "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"}],
+}
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("routes, endpoints, statuses, words", [
-    ([], [], [MISSING], "no route to S3 and DynamoDB (route table rtb-main)"),
-    ([{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}], [], [OK], "internet gateway igw-1"),
-    ([{"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1"}], [], [OK], "NAT gateway nat-1"),
-    ([], ["s3"], [MISSING], "no route to DynamoDB"),
-    ([], ["s3", "dynamodb"], [OK, NOTE], "gateway endpoint vpce-s3"),
-])
+@pytest.mark.parametrize(
+    "routes, endpoints, statuses, words",
+    [
+        ([], [], [MISSING], "no route to S3 and DynamoDB (route table rtb-main)"),
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}], [], [OK], "internet gateway igw-1"),
+        ([{"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-1"}], [], [OK], "NAT gateway nat-1"),
+        ([], ["s3"], [MISSING], "no route to DynamoDB"),
+        ([], ["s3", "dynamodb"], [OK, NOTE], "gateway endpoint vpce-s3"),
+    ],
+)
 def test_a_subnet_reaches_s3_and_dynamodb_by_a_default_route_or_gateway_endpoints(routes, endpoints, statuses, words):
     table = dict(MAIN, Routes=MAIN["Routes"] + routes)
-    eps = [{"VpcEndpointId": f"vpce-{s}", "ServiceName": f"com.amazonaws.{REGION}.{s}", "VpcEndpointType": "Gateway",
-            "RouteTableIds": ["rtb-main"]} for s in endpoints]
+    eps = [
+        {
+            "VpcEndpointId": f"vpce-{s}",
+            "ServiceName": f"com.amazonaws.{REGION}.{s}",
+            "VpcEndpointType": "Gateway",
+            "RouteTableIds": ["rtb-main"],
+        }
+        for s in endpoints
+    ]
     got = preflight.subnet_verdict(SUBNET, [table], eps, REGION)
     assert [f.status for f in got] == statuses and words in got[0].message, got
 
@@ -204,8 +241,21 @@ def test_a_ready_account_for_emr_is_all_ok(aws_env, fresh_table, bucket, capsys)
     service, nodes = emr_roles()
     region = boto3.session.Session().region_name
     with ready_subnet(region) as subnet:
-        code, lines, err = doctor(capsys, "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/ddb",
-                                  "--service-role", service, "--instance-profile", nodes, "--subnet-id", subnet)
+        code, lines, err = doctor(
+            capsys,
+            "--runner",
+            "emr",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/ddb",
+            "--service-role",
+            service,
+            "--instance-profile",
+            nodes,
+            "--subnet-id",
+            subnet,
+        )
     assert code == 0, (lines, err)
     assert not [line for line in lines if line.startswith(MISSING)], lines
     for subject in ("table", "bucket", "role", "service-linked role", "instance profile", "subnet"):
@@ -219,8 +269,9 @@ def test_a_missing_role_is_one_line_and_exit_1(aws_env, fresh_table, bucket, cap
     table = fresh_table()
     ensure_service_linked_role("emr-serverless")
     gone = unique_name("no-such-role")
-    code, lines, err = doctor(capsys, "--runner", "emr-serverless", "--table", table, "--to", f"s3://{bucket}/ddb",
-                              "--execution-role", gone)
+    code, lines, err = doctor(
+        capsys, "--runner", "emr-serverless", "--table", table, "--to", f"s3://{bucket}/ddb", "--execution-role", gone
+    )
     assert code == 1, (lines, err)
     assert f"missing     role: {gone} not found: create it, or pass --execution-role with an existing role's name or ARN" in lines
     assert err.strip().splitlines()[-1] == "ddb-s3: doctor: 1 missing (role): fix them and run doctor again"
@@ -229,8 +280,9 @@ def test_a_missing_role_is_one_line_and_exit_1(aws_env, fresh_table, bucket, cap
 def test_a_role_under_service_role_given_by_name_is_missing_and_its_arn_is_ok(aws_env, fresh_table, bucket, capsys):
     table = fresh_table()
     name = unique_name("AWSGlueServiceRole")
-    arn = client("iam").create_role(RoleName=name, Path="/service-role/",
-                                    AssumeRolePolicyDocument=trust("glue.amazonaws.com"))["Role"]["Arn"]
+    arn = client("iam").create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=trust("glue.amazonaws.com"))["Role"][
+        "Arn"
+    ]
     assert "/service-role/" in arn
     code, lines, _ = doctor(capsys, "--runner", "glue", "--table", table, "--to", f"s3://{bucket}/ddb", "--glue-role", name)
     assert code == 1
@@ -255,8 +307,21 @@ def test_no_default_vpc_and_no_subnet_id_is_missing(aws_env, fresh_table, bucket
         ec2.delete_vpc(VpcId=v)
     table = fresh_table()
     service, nodes = emr_roles()
-    code, lines, _ = doctor(capsys, "--runner", "emr", "--region", NO_DEFAULT_VPC_REGION, "--table", table,
-                            "--to", f"s3://{bucket}/ddb", "--service-role", service, "--instance-profile", nodes)
+    code, lines, _ = doctor(
+        capsys,
+        "--runner",
+        "emr",
+        "--region",
+        NO_DEFAULT_VPC_REGION,
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/ddb",
+        "--service-role",
+        service,
+        "--instance-profile",
+        nodes,
+    )
     assert code == 1
     (line,) = [x for x in lines if " subnet: " in x]
     assert line.startswith("missing") and f"no --subnet-id and no default VPC in {NO_DEFAULT_VPC_REGION}" in line, line
@@ -266,8 +331,9 @@ def test_the_default_vpc_without_a_route_out_is_missing_per_subnet(aws_env, fres
     """moto's default VPC has no internet gateway: each default subnet is named as lacking a route."""
     table = fresh_table()
     service, nodes = emr_roles()
-    code, lines, _ = doctor(capsys, "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/ddb",
-                            "--service-role", service, "--instance-profile", nodes)
+    code, lines, _ = doctor(
+        capsys, "--runner", "emr", "--table", table, "--to", f"s3://{bucket}/ddb", "--service-role", service, "--instance-profile", nodes
+    )
     subnets = [x for x in lines if " subnet: " in x]
     assert code == 1 and subnets[0].startswith("note") and "no --subnet-id" in subnets[0], lines
     assert subnets[1:] and all(x.startswith("missing") and "no route to S3 and DynamoDB" in x for x in subnets[1:]), subnets
@@ -277,8 +343,9 @@ def test_findings_as_json(aws_env, fresh_table, bucket, capsys):
     import json
 
     table = fresh_table()
-    code, lines, _ = doctor(capsys, "--runner", "glue", "--table", table, "--to", f"s3://{bucket}/ddb",
-                            "--glue-role", unique_name("absent"), "--json")
+    code, lines, _ = doctor(
+        capsys, "--runner", "glue", "--table", table, "--to", f"s3://{bucket}/ddb", "--glue-role", unique_name("absent"), "--json"
+    )
     found = json.loads("\n".join(lines))
     assert code == 1 and {"status", "subject", "message"} == set(found[0])
     assert [f["subject"] for f in found if f["status"] == MISSING] == ["role"]

@@ -1,5 +1,6 @@
 """`export --dry-run --json`: one JSON document a script can read (plan, estimate, artifacts, steps,
 the RunJobFlow request), nothing started (issue 15)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,12 @@ def test_dry_run_json_is_one_document(local_stack):
     table, bucket = unique_name("dry"), unique_name("dry").lower()
     create_lab_table(boto3.client("dynamodb"), table)
     boto3.client("s3").create_bucket(Bucket=bucket)
-    proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--runner", "emr",
-                           "--dry-run", "--json"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--runner", "emr", "--dry-run", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # the whole of stdout, nothing else on it
     assert doc["plan"]["table"]["name"] == table and doc["plan"]["engine_reason"] == "the default engine"
@@ -37,8 +42,12 @@ def test_dry_run_of_the_serverless_runners_and_auto_shows_their_requests(local_s
     boto3.client("s3").create_bucket(Bucket=bucket)
 
     def dry(*args: str) -> tuple[dict, str]:
-        proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--dry-run", "--json", *args],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--dry-run", "--json", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout), proc.stderr
 

@@ -1,4 +1,5 @@
 """`ddb-s3 clusters list/terminate` as a subprocess against moto's EMR API."""
+
 from __future__ import annotations
 
 import json
@@ -18,16 +19,27 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def start(emr, tags: list[dict], name: str = "c") -> str:
-    return emr.run_job_flow(Name=name, ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole",
-                            JobFlowRole="EMR_EC2_DefaultRole", Tags=tags,
-                            Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1,
-                                       "KeepJobFlowAliveWhenNoSteps": True})["JobFlowId"]
+    return emr.run_job_flow(
+        Name=name,
+        ReleaseLabel="emr-7.9.0",
+        ServiceRole="EMR_DefaultRole",
+        JobFlowRole="EMR_EC2_DefaultRole",
+        Tags=tags,
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
+    )["JobFlowId"]
 
 
 def test_clusters_list_and_terminate_only_touch_our_clusters(local_stack):
     emr = boto3.client("emr")
-    ours = start(emr, [{"Key": "ddb-s3:managed", "Value": "true"}, {"Key": "ddb-s3:table", "Value": "LabResults"},
-                       {"Key": "ddb-s3:export-id", "Value": "x-1"}], name="ddb-s3 export LabResults x-1")
+    ours = start(
+        emr,
+        [
+            {"Key": "ddb-s3:managed", "Value": "true"},
+            {"Key": "ddb-s3:table", "Value": "LabResults"},
+            {"Key": "ddb-s3:export-id", "Value": "x-1"},
+        ],
+        name="ddb-s3 export LabResults x-1",
+    )
     theirs = start(emr, [{"Key": "team", "Value": "lab"}])
     try:
         listed = json.loads(cli("clusters", "list", "--json").stdout)  # one JSON list, as exports list gives

@@ -1,4 +1,5 @@
 """`export --help` shows every option's default and groups the options (issue 15)."""
+
 import pytest
 from click.testing import CliRunner
 
@@ -16,5 +17,5 @@ def test_export_help_is_sectioned_and_shows_defaults():
     assert "--consistent-read / --no-consistent-read" in text and "(default: off)" in text
     assert "(default: 0.5)" in text and "(default: m5.xlarge)" in text
     # every option of the request is in a section of its own choosing, none left in "Other options"
-    other = text[text.index("\nOther options:\n"):]
+    other = text[text.index("\nOther options:\n") :]
     assert not [f for f in ExportRequest.model_fields if f"--{f.replace('_', '-')} " in other]

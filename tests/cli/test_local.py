@@ -1,5 +1,6 @@
 """`ddb-s3 local up --detach` / `local down`: the stack for one's own use, started and stopped from
 the CLI; the printed lines point a shell (here: boto3) at it, the local EMR included."""
+
 from __future__ import annotations
 
 import os

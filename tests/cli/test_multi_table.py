@@ -214,16 +214,22 @@ def test_render_writes_every_artifact_its_steps_name_and_the_runners_request(wor
 
     def render(*args: str) -> tuple[Any, Path]:
         out = tmp_path / "-".join(args or ("default",))
-        res = CliRunner().invoke(cli, ["render", "--table", table, "--to", f"s3://{bucket}/r", "--out", str(out), *args],
-                                 standalone_mode=False)
+        res = CliRunner().invoke(
+            cli, ["render", "--table", table, "--to", f"s3://{bucket}/r", "--out", str(out), *args], standalone_mode=False
+        )
         return res, out
 
     res, out = render()
     assert res.exception is None, res.output
     plan = json.loads((out / "plan.json").read_text())
     steps = json.loads((out / "steps.json").read_text())
-    named = {a.rsplit("/", 1)[1] for s in steps for arg in s["HadoopJarStep"]["Args"] for a in arg.split(",")
-             if a.startswith(plan["artifacts_uri"] + "/")}
+    named = {
+        a.rsplit("/", 1)[1]
+        for s in steps
+        for arg in s["HadoopJarStep"]["Args"]
+        for a in arg.split(",")
+        if a.startswith(plan["artifacts_uri"] + "/")
+    }
     assert "ddb-s3-spark-helpers.jar" in named and named <= {p.name for p in out.iterdir()}, named
     assert (out / "ddb-s3-spark-helpers.jar").read_bytes() == helper_jar_path().read_bytes()
     assert json.loads((out / "run-job-flow.json").read_text())["Steps"] == steps

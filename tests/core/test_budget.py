@@ -1,5 +1,6 @@
 """The read budget's long-run rate (launcher.core.budget, spent by the segments reader and by
 restore): a fake clock, pure arithmetic, no server."""
+
 from __future__ import annotations
 
 import pytest

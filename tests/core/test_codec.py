@@ -252,9 +252,7 @@ def test_floats_rejected_with_path(item, path):
     with pytest.raises(CodecError, match="Float types are not supported") as err:
         from_python(item)
     assert str(err.value).startswith(path + ":")
-    assert err.value.path == tuple(
-        int(p[:-1]) if p.endswith("]") else p for p in path.replace("[", ".").split(".")
-    )
+    assert err.value.path == tuple(int(p[:-1]) if p.endswith("]") else p for p in path.replace("[", ".").split("."))
     assert isinstance(err.value, ValueError)
 
 
@@ -290,7 +288,7 @@ def test_empty_strings_binaries_lists_maps():
 
 
 def test_unicode_surrogate_pairs_and_nul():
-    text = "😀 é 中文 \x00 \u2028 \"quoted\" \\ \n"
+    text = '😀 é 中文 \x00 \u2028 "quoted" \\ \n'
     item = {"😀key": {"S": text}, "ss": {"SS": ["😀", "\x00"]}, "m": {"M": {"\x00": {"S": "𝄞"}}}}
     line = item_line(item)
     assert "😀" in line and "𝄞" in line  # ensure_ascii=False: raw UTF-8, not \ud83d\ude00
@@ -536,16 +534,21 @@ def _num(coef: int, exp: int, neg: bool) -> Decimal:
     return Decimal((int(neg), tuple(int(c) for c in str(coef)), exp))
 
 
-numbers = st.builds(
-    _num, st.integers(0, 10**38 - 1), st.integers(-167, 125), st.booleans()
-).filter(lambda d: d.is_zero() or -130 <= d.adjusted() <= 125)
+numbers = st.builds(_num, st.integers(0, 10**38 - 1), st.integers(-167, 125), st.booleans()).filter(
+    lambda d: d.is_zero() or -130 <= d.adjusted() <= 125
+)
 number_strings = numbers.map(str)
 texts = st.text(max_size=20)
 blobs = st.binary(max_size=20)
 names = st.text(max_size=8)
 
 py_scalars = st.one_of(
-    texts, numbers, st.integers(-(10**30), 10**30), blobs, st.booleans(), st.none(),
+    texts,
+    numbers,
+    st.integers(-(10**30), 10**30),
+    blobs,
+    st.booleans(),
+    st.none(),
     st.frozensets(texts, min_size=1, max_size=5).map(set),
     st.frozensets(numbers, min_size=1, max_size=5).map(set),
     st.frozensets(blobs, min_size=1, max_size=5).map(set),
@@ -611,8 +614,7 @@ def test_property_line_round_trip(item):
 
 
 def _lower_keys(av: dict) -> dict:
-    v1 = {"S": "s", "N": "n", "B": "b", "BOOL": "bOOL", "NULL": "nULL", "M": "m", "L": "l",
-          "SS": "sS", "NS": "nS", "BS": "bS"}
+    v1 = {"S": "s", "N": "n", "B": "b", "BOOL": "bOOL", "NULL": "nULL", "M": "m", "L": "l", "SS": "sS", "NS": "nS", "BS": "bS"}
     ((tk, val),) = av.items()
     if tk == "M":
         val = {k: _lower_keys(v) for k, v in val.items()}

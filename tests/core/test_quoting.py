@@ -1,5 +1,6 @@
 """launcher.core.quoting's Hive functions: the one place names reach HiveQL. Unit tests of their text,
 and (integration) Hive's own parser reading them back unchanged."""
+
 from __future__ import annotations
 
 import ast
@@ -14,9 +15,28 @@ from launcher.core.quoting import hive_identifier, hive_string, python_json
 pytestmark = pytest.mark.unit
 
 HOSTILE = [
-    "plain", "it's", 'dq"', "back`tick", "a.b", "select", "TABLE", "semi;colon", "${env:HOME}", "$x",
-    "back\\slash", "new\nline", "cr\rlf", "tab\t", "\x01\x02\x03", "caf\u00e9 \U0001f600", "'); DROP TABLE x; --",
-    "--comment", "\\073", "", "  spaced  ", "{{ jinja }}",
+    "plain",
+    "it's",
+    'dq"',
+    "back`tick",
+    "a.b",
+    "select",
+    "TABLE",
+    "semi;colon",
+    "${env:HOME}",
+    "$x",
+    "back\\slash",
+    "new\nline",
+    "cr\rlf",
+    "tab\t",
+    "\x01\x02\x03",
+    "caf\u00e9 \U0001f600",
+    "'); DROP TABLE x; --",
+    "--comment",
+    "\\073",
+    "",
+    "  spaced  ",
+    "{{ jinja }}",
 ]
 
 
@@ -47,7 +67,7 @@ def test_hive_string_examples():
 def test_hive_identifier_doubles_backticks(name):
     q = hive_identifier(name)
     assert q.startswith("`") and q.endswith("`")
-    assert q[1:-1].replace("``", "") .count("`") == 0
+    assert q[1:-1].replace("``", "").count("`") == 0
     assert q[1:-1].replace("``", "`") == name
 
 
@@ -64,8 +84,9 @@ def test_hive_parser_reads_every_hostile_string_back(tmp_path):
     from launcher.export.run.hive_local import hql_check
 
     script = tmp_path / "q.hql"
-    script.write_text("".join(f"SELECT {hive_string(v)} AS {hive_identifier('c' + str(i))} FROM {hive_identifier('t')};\n"
-                              for i, v in enumerate(HOSTILE)))
+    script.write_text(
+        "".join(f"SELECT {hive_string(v)} AS {hive_identifier('c' + str(i))} FROM {hive_identifier('t')};\n" for i, v in enumerate(HOSTILE))
+    )
     statements = hql_check(script)
     assert len(statements) == len(HOSTILE)
     assert [s["strings"] for s in statements] == [[v] for v in HOSTILE]
@@ -86,9 +107,13 @@ def test_hive_parser_reads_hostile_identifiers_back(tmp_path):
         assert name.lower().replace("``", "`") in s["tree"].lower()
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_python_json_is_one_literal_that_reads_back(value):
     """Whatever the value, the rendered text is a single string literal holding exactly its JSON."""

@@ -37,8 +37,9 @@ def test_returns_the_first_done_value_and_sleeps_between_polls() -> None:
 def test_an_unchanged_state_is_said_again_every_report_every() -> None:
     fake, said = FakeTime(), []
     n = iter(range(100))
-    poll_until(lambda: next(n), lambda v: v >= 7, every=10, clock=fake.clock, describe=lambda v: "RUNNING", say=said.append,
-               report_every=30)
+    poll_until(
+        lambda: next(n), lambda v: v >= 7, every=10, clock=fake.clock, describe=lambda v: "RUNNING", say=said.append, report_every=30
+    )
     assert said == ["RUNNING; 0m00s elapsed", "RUNNING; 0m30s elapsed", "RUNNING; 1m00s elapsed"]
 
 

@@ -1,4 +1,5 @@
 """One way to write a count: "1 file", "2 files", "1,234 items" (issue 24.10 saw "1 tasks", "1 files")."""
+
 from __future__ import annotations
 
 import pytest

@@ -38,8 +38,11 @@ def confs(cmd: list[str]) -> dict[str, str]:
 
 
 def test_a_step_runs_its_driver_in_client_mode_against_the_clusters_master(monkeypatch, tmp_path):
-    cmd = step_command(monkeypatch, tmp_path, ["--deploy-mode", "cluster", "--conf", "spark.task.maxFailures=8",
-                                               "--jars", f"{CONNECTOR},/opt/x.jar", "app.py", "--flag"])
+    cmd = step_command(
+        monkeypatch,
+        tmp_path,
+        ["--deploy-mode", "cluster", "--conf", "spark.task.maxFailures=8", "--jars", f"{CONNECTOR},/opt/x.jar", "app.py", "--flag"],
+    )
     assert cmd[cmd.index("--master") + 1] == "spark://127.0.0.1:7077"
     assert cmd.count("--deploy-mode") == 1 and cmd[cmd.index("--deploy-mode") + 1] == "client"
     # the connector at EMR's path is the primary node's copy, which spark-submit ships
@@ -66,8 +69,10 @@ def test_emr_task_retries_by_default(monkeypatch, tmp_path):
     assert confs(step_command(monkeypatch, tmp_path, ["app.py"]))["spark.task.maxFailures"] == "4"
 
 
-@pytest.mark.parametrize("groups, cores", [([("MASTER", 1)], 0), ([("MASTER", 1), ("CORE", 1)], 1),
-                                           ([("MASTER", 1), ("CORE", 2)], 2), ([("MASTER", 1), ("CORE", 5)], 2)])
+@pytest.mark.parametrize(
+    "groups, cores",
+    [([("MASTER", 1)], 0), ([("MASTER", 1), ("CORE", 1)], 1), ([("MASTER", 1), ("CORE", 2)], 2), ([("MASTER", 1), ("CORE", 5)], 2)],
+)
 def test_core_nodes_follow_the_request_up_to_two(groups, cores):
     cluster = SimpleNamespace(instance_groups=[SimpleNamespace(role=r, num_instances=n) for r, n in groups])
     assert local_emr.core_nodes(cluster) == cores

@@ -49,8 +49,13 @@ def endpoint(local_stack, tmp_path_factory) -> Iterator[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), DDB_S3_LOCAL_TERMINATING_SECONDS=str(TERMINATING_SECONDS))
     work = tmp_path_factory.mktemp("emr-paths")
     log = open(work / "server.log", "wb")  # noqa: SIM115 - open while the server runs
-    proc = subprocess.Popen([sys.executable, "-m", "launcher.dev.local_emr", "--port", str(port), "--work", str(work / "nodes")],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "launcher.dev.local_emr", "--port", str(port), "--work", str(work / "nodes")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         probe = boto3.client("emr", endpoint_url=url)
@@ -99,16 +104,25 @@ def bucket(local_stack) -> str:
 
 
 def step(name: str, command: str, on_failure: str = "CONTINUE") -> dict[str, Any]:
-    return {"Name": name, "ActionOnFailure": on_failure,
-            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["bash", "-c", command]}}
+    return {"Name": name, "ActionOnFailure": on_failure, "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["bash", "-c", command]}}
 
 
 def start(emr: Any, steps: list[dict[str, Any]], keep_alive: bool = True, **extra: Any) -> str:
-    return str(emr.run_job_flow(
-        Name=unique_name("paths"), ReleaseLabel="emr-7.9.0", Applications=[{"Name": "Hadoop"}],
-        Instances={"InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}],
-                   "KeepJobFlowAliveWhenNoSteps": keep_alive},
-        JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole", Steps=steps, **extra)["JobFlowId"])
+    return str(
+        emr.run_job_flow(
+            Name=unique_name("paths"),
+            ReleaseLabel="emr-7.9.0",
+            Applications=[{"Name": "Hadoop"}],
+            Instances={
+                "InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}],
+                "KeepJobFlowAliveWhenNoSteps": keep_alive,
+            },
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
+            Steps=steps,
+            **extra,
+        )["JobFlowId"]
+    )
 
 
 def status(emr: Any, cluster_id: str) -> dict[str, Any]:
@@ -134,8 +148,15 @@ def states_until_ended(emr: Any, cluster_id: str) -> list[tuple[str, dict[str, A
 
 
 def test_a_step_failing_with_terminate_cluster_cancels_the_rest_and_shuts_the_cluster_down(emr):
-    cluster_id = start(emr, [step("ok", "true", "TERMINATE_CLUSTER"), step("fails", "exit 3", "TERMINATE_CLUSTER"),
-                             step("never", "true"), step("never either", "true")])
+    cluster_id = start(
+        emr,
+        [
+            step("ok", "true", "TERMINATE_CLUSTER"),
+            step("fails", "exit 3", "TERMINATE_CLUSTER"),
+            step("never", "true"),
+            step("never either", "true"),
+        ],
+    )
     seen = states_until_ended(emr, cluster_id)
     states = [state for state, _ in seen]
     assert states[-2:] == ["TERMINATING", "TERMINATED_WITH_ERRORS"], seen
@@ -189,14 +210,19 @@ def test_continue_runs_the_next_step(emr):
 def test_a_failed_bootstrap_action_ends_the_cluster_with_bootstrap_failure_and_cancels_its_steps(emr, bucket):
     s3 = boto3.client("s3")
     s3.put_object(Bucket=bucket, Key="bootstrap/fail.sh", Body=b"echo trying >&2\nexit 7\n")
-    cluster_id = start(emr, [step("export", "true", "TERMINATE_CLUSTER"), step("more", "true")],
-                       BootstrapActions=[{"Name": "fails", "ScriptBootstrapAction": {"Path": f"s3://{bucket}/bootstrap/fail.sh"}}],
-                       LogUri=f"s3://{bucket}/logs/")
+    cluster_id = start(
+        emr,
+        [step("export", "true", "TERMINATE_CLUSTER"), step("more", "true")],
+        BootstrapActions=[{"Name": "fails", "ScriptBootstrapAction": {"Path": f"s3://{bucket}/bootstrap/fail.sh"}}],
+        LogUri=f"s3://{bucket}/logs/",
+    )
     seen = states_until_ended(emr, cluster_id)
     assert [state for state, _ in seen][-2:] == ["TERMINATING", "TERMINATED_WITH_ERRORS"], seen
     master = next(i["Ec2InstanceId"] for i in emr.list_instances(ClusterId=cluster_id, InstanceGroupTypes=["MASTER"])["Instances"])
-    assert seen[-1][1] == {"Code": "BOOTSTRAP_FAILURE",
-                           "Message": f"On the master instance ({master}), bootstrap action 1 returned a non-zero return code"}
+    assert seen[-1][1] == {
+        "Code": "BOOTSTRAP_FAILURE",
+        "Message": f"On the master instance ({master}), bootstrap action 1 returned a non-zero return code",
+    }
     assert step_states(emr, cluster_id) == ["CANCELLED", "CANCELLED"]
     # they never started: no StartDateTime (what the runner reads to wait for no log of theirs)
     assert not any("StartDateTime" in s["Status"]["Timeline"] for s in emr.list_steps(ClusterId=cluster_id)["Steps"])
@@ -206,8 +232,11 @@ def test_a_failed_bootstrap_action_ends_the_cluster_with_bootstrap_failure_and_c
 
 
 def test_a_bootstrap_script_that_cannot_be_downloaded_is_a_bootstrap_failure(emr, bucket):
-    cluster_id = start(emr, [step("export", "true")],
-                       BootstrapActions=[{"Name": "missing", "ScriptBootstrapAction": {"Path": f"s3://{bucket}/bootstrap/none.sh"}}])
+    cluster_id = start(
+        emr,
+        [step("export", "true")],
+        BootstrapActions=[{"Name": "missing", "ScriptBootstrapAction": {"Path": f"s3://{bucket}/bootstrap/none.sh"}}],
+    )
     seen = states_until_ended(emr, cluster_id)
     assert seen[-1][0] == "TERMINATED_WITH_ERRORS" and seen[-1][1]["Code"] == "BOOTSTRAP_FAILURE"
     assert seen[-1][1]["Message"].endswith("failed attempting to download bootstrap action 1 file from S3")
@@ -216,9 +245,19 @@ def test_a_bootstrap_script_that_cannot_be_downloaded_is_a_bootstrap_failure(emr
 
 def test_glue_update_job_replaces_the_whole_definition(glue):
     name = unique_name("paths")
-    glue.create_job(Name=name, Role="team-role", Command={"Name": "glueetl", "ScriptLocation": "s3://b/old.py"},
-                    Description="theirs", DefaultArguments={"--TempDir": "s3://b/tmp/"}, MaxRetries=3, Timeout=60,
-                    NumberOfWorkers=4, WorkerType="G.1X", GlueVersion="4.0", Tags={"team": "lab"})
+    glue.create_job(
+        Name=name,
+        Role="team-role",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://b/old.py"},
+        Description="theirs",
+        DefaultArguments={"--TempDir": "s3://b/tmp/"},
+        MaxRetries=3,
+        Timeout=60,
+        NumberOfWorkers=4,
+        WorkerType="G.1X",
+        GlueVersion="4.0",
+        Tags={"team": "lab"},
+    )
     glue.update_job(JobName=name, JobUpdate={"Role": "our-role", "Command": {"Name": "glueetl", "ScriptLocation": "s3://b/new.py"}})
     job = glue.get_job(JobName=name)["Job"]
     assert job["Role"] == "our-role" and job["Command"]["ScriptLocation"] == "s3://b/new.py"

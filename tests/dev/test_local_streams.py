@@ -234,7 +234,11 @@ def test_delete_table_disables_its_stream_and_keeps_its_records(ddb: Any, stream
 def test_list_streams_filters_by_table_and_pages(streams: Any, stream_table: Any) -> None:
     (one, arn_one), (_, arn_two) = stream_table(), stream_table()
     assert [s["StreamArn"] for s in streams.list_streams(TableName=one)["Streams"]] == [arn_one]
-    assert streams.list_streams(TableName=one)["Streams"][0] == {"StreamArn": arn_one, "TableName": one, "StreamLabel": arn_one.rsplit("/", 1)[1]}
+    assert streams.list_streams(TableName=one)["Streams"][0] == {
+        "StreamArn": arn_one,
+        "TableName": one,
+        "StreamLabel": arn_one.rsplit("/", 1)[1],
+    }
     seen: list[str] = []
     kwargs: dict[str, Any] = {"Limit": 1}
     for _ in range(1000):
@@ -562,7 +566,9 @@ def test_retention_trims_records_and_then_emptied_closed_shards(
     knobs(DDB_S3_LOCAL_STREAM_RETENTION_S=1.5)
     wait_for(lambda: not read_shard(streams, arn, shard)[0], "the old record trimmed")
     with pytest.raises(ClientError) as err:
-        streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=old["dynamodb"]["SequenceNumber"])
+        streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=old["dynamodb"]["SequenceNumber"]
+        )
     assert error_code(err) == "TrimmedDataAccessException"
     with pytest.raises(ClientError) as err:
         streams.get_records(ShardIterator=early)  # it points at the trimmed record
@@ -628,7 +634,12 @@ def test_ttl_sweeper_deletes_expired_items_with_a_service_identity(ddb: Any, str
 
 
 def test_knobs_are_checked(local_stack: LocalStack) -> None:
-    for bad in ({"DDB_S3_LOCAL_STREAM_SHARDS": 0}, {"DDB_S3_LOCAL_STREAM_SHARDS": 1.5}, {"NO_SUCH_KNOB": 1}, {"DDB_S3_LOCAL_STREAM_RETENTION_S": "1"}):
+    for bad in (
+        {"DDB_S3_LOCAL_STREAM_SHARDS": 0},
+        {"DDB_S3_LOCAL_STREAM_SHARDS": 1.5},
+        {"NO_SUCH_KNOB": 1},
+        {"DDB_S3_LOCAL_STREAM_RETENTION_S": "1"},
+    ):
         with pytest.raises(urllib.error.HTTPError) as err:
             admin(local_stack, "SetStreamKnobs", bad)
         assert err.value.code == 400

@@ -77,7 +77,12 @@ def test_env_points_every_service_at_the_stack(local_stack: LocalStack) -> None:
     # The fixture applied them (as they were when the session began): clients built from the
     # environment alone reach moto, not AWS.
     for name, value in env.items():
-        if name not in ("AWS_ENDPOINT_URL_EMR", "AWS_ENDPOINT_URL_EMR_SERVERLESS", "AWS_ENDPOINT_URL_GLUE", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"):
+        if name not in (
+            "AWS_ENDPOINT_URL_EMR",
+            "AWS_ENDPOINT_URL_EMR_SERVERLESS",
+            "AWS_ENDPOINT_URL_GLUE",
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+        ):
             assert os.environ[name] == value
     assert "AWS_SESSION_TOKEN" not in os.environ
     assert boto3.client("sts").get_caller_identity()["Account"] == "123456789012"  # moto's fake account
@@ -173,7 +178,10 @@ def test_cli_check() -> None:
 def test_cli_up_prints_exports_and_stops_on_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "launcher.dev.localstack", "up"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -207,8 +215,10 @@ def test_dynalite_survives_a_client_that_disconnects_mid_request(local_stack: Lo
     url = urlparse(local_stack.dynamodb_endpoint)
     for _ in range(3):
         with socket.create_connection((url.hostname, url.port)) as sock:
-            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
-                         b"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 1000\r\n\r\n{\"Lim")
+            sock.sendall(
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                b'X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 1000\r\n\r\n{"Lim'
+            )
         time.sleep(0.2)
     assert local_stack.dead() is None
     assert "TableNames" in boto3.client("dynamodb").list_tables()
@@ -216,7 +226,9 @@ def test_dynalite_survives_a_client_that_disconnects_mid_request(local_stack: Lo
 
 def test_servers_die_with_a_killed_owner(tmp_path: Path) -> None:
     """SIGKILL leaves no time for atexit: the parent-death signal still stops both servers."""
-    script = "from launcher.dev.localstack import LocalStack\nimport time\ns = LocalStack.start()\nprint(*s.pids, flush=True)\ntime.sleep(60)\n"
+    script = (
+        "from launcher.dev.localstack import LocalStack\nimport time\ns = LocalStack.start()\nprint(*s.pids, flush=True)\ntime.sleep(60)\n"
+    )
     owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=str(REPO_ROOT))
     pids = [int(p) for p in owner.stdout.readline().split()]
     assert len(pids) == 2
@@ -226,4 +238,3 @@ def test_servers_die_with_a_killed_owner(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(process_alive(p) for p in pids):
         time.sleep(0.1)
     assert not any(process_alive(p) for p in pids)
-

@@ -1,5 +1,6 @@
 """The local stack leaves nothing behind (issue 24.9): the local EMR's folder it made in /tmp (nodes,
 step logs, fetched artifacts) is gone once the stack stops, as `ddb-s3 local down` stops it."""
+
 from __future__ import annotations
 
 import pytest

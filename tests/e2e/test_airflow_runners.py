@@ -1,6 +1,7 @@
 """DdbS3ExportOperator(runner="emr-serverless" | "glue") with real Airflow 3 against the local EMR: the
 task runs the CLI's runner for it, waiting in the worker or deferred to DdbS3RunTrigger, the job
 runs on the local EMR, and the XCom is the verified export."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ def test_operator_runs_the_export_with_the_runner_it_is_given(local_emr, tmp_pat
     env = dict(os.environ, AIRFLOW_HOME=str(tmp_path), PYTHONPATH=str(REPO_ROOT), DDB_S3_POLL_SECONDS="1")
     for svc in ("EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS"):
         env[f"AWS_ENDPOINT_URL_{svc}"] = local_emr
-    proc = subprocess.run([sys.executable, str(DRIVER), runner, table, f"s3://{bucket}/af", mode], capture_output=True,
-                          text=True, timeout=600, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(DRIVER), runner, table, f"s3://{bucket}/af", mode], capture_output=True, text=True, timeout=600, env=env
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("DRIVER-RESULT ")), None)
     assert line, f"driver exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     result = json.loads(line.removeprefix("DRIVER-RESULT "))

@@ -3,6 +3,7 @@ a Spark standalone cluster whose executors run in JVMs of their own on the core 
 them is killed while it runs a task of the export's step; Spark retries the task (spark.task.maxFailures
 as on EMR), and the export is still exact: every item once, no duplicate or orphan data file, and it
 verifies."""
+
 from __future__ import annotations
 
 import gzip
@@ -35,8 +36,7 @@ DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 def local_emr(local_stack, tmp_path_factory) -> str:
     """The local EMR beside the session's stack (as tests/e2e/test_local_emr.py starts it)."""
     if local_stack.emr_endpoint is None:
-        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("emr-nodes"),
-                                    time.monotonic() + 60, 60)
+        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("emr-nodes"), time.monotonic() + 60, 60)
     assert local_stack.emr_endpoint
     return local_stack.emr_endpoint
 
@@ -80,7 +80,9 @@ def shipped_only(pid: int) -> None:
     environ = dict(e.split("=", 1) for e in Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0") if "=" in e)
     assert primary not in cmdline and not any(primary in v for v in environ.values())
     assert str(REPO_ROOT) not in environ.get("PYTHONPATH", "")
-    assert environ["HOME"] == str(node) and environ["AWS_ACCESS_KEY_ID"] == INSTANCE_PROFILE_CREDENTIALS["AWS_ACCESS_KEY_ID"]  # the node's env
+    assert (
+        environ["HOME"] == str(node) and environ["AWS_ACCESS_KEY_ID"] == INSTANCE_PROFILE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+    )  # the node's env
 
 
 def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, local_stack, tmp_path):
@@ -93,17 +95,46 @@ def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, 
     log = tmp_path / "export.stderr"
     with open(log, "w") as err:
         # two segments, one a core node, at 2 read units/s: each task reads for several seconds
-        export = subprocess.Popen([DDB_S3, "export", "--runner", "emr", "--json", "--table", table,
-                                   "--to", f"s3://{bucket}/lost", "--reader", "segments", "--segments", "2",
-                                   "--read-percent", "0.00005", "--log-uri", f"s3://{bucket}/logs/"],
-                                  stdout=subprocess.PIPE, stderr=err, text=True)
+        export = subprocess.Popen(
+            [
+                DDB_S3,
+                "export",
+                "--runner",
+                "emr",
+                "--json",
+                "--table",
+                table,
+                "--to",
+                f"s3://{bucket}/lost",
+                "--reader",
+                "segments",
+                "--segments",
+                "2",
+                "--read-percent",
+                "0.00005",
+                "--log-uri",
+                f"s3://{bucket}/logs/",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
         try:
-            cluster_id = poll_until(lambda: cluster_of(log), lambda c: c is not None or export.poll() is not None,
-                                    every=0.5, timeout=120, what="the export's cluster")
+            cluster_id = poll_until(
+                lambda: cluster_of(log),
+                lambda c: c is not None or export.poll() is not None,
+                every=0.5,
+                timeout=120,
+                what="the export's cluster",
+            )
             assert cluster_id, log.read_text()[-3000:]
-            victim = poll_until(lambda: executor_running_a_task(cluster_id),
-                                lambda pid: pid is not None or export.poll() is not None,
-                                every=0.2, timeout=300, what="an executor running a task")
+            victim = poll_until(
+                lambda: executor_running_a_task(cluster_id),
+                lambda pid: pid is not None or export.poll() is not None,
+                every=0.2,
+                timeout=300,
+                what="an executor running a task",
+            )
             assert victim, f"the export ended before an executor ran a task: {log.read_text()[-3000:]}"
             shipped_only(victim)
             os.kill(victim, signal.SIGKILL)
@@ -127,10 +158,15 @@ def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, 
 
     # the export is exact: the manifest's files and nothing else, each once, every item once
     root = result["exportUri"].split(bucket + "/", 1)[1]
-    manifest = [json.loads(line)["dataFileS3Key"] for line in
-                s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines()]
-    stored = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root + "data/")
-              for o in page.get("Contents", [])]
+    manifest = [
+        json.loads(line)["dataFileS3Key"]
+        for line in s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines()
+    ]
+    stored = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root + "data/")
+        for o in page.get("Contents", [])
+    ]
     assert len(manifest) == len(set(manifest)), manifest
     assert sorted(stored) == sorted(manifest), (stored, manifest)
     back: dict = {}

@@ -1,5 +1,6 @@
 """The spine end to end: `ddb-s3 export` on local Spark with the real connector jar, dynalite as
 DynamoDB and moto's server as S3; then verify and read back, compared by value and type."""
+
 from __future__ import annotations
 
 import gzip
@@ -31,19 +32,32 @@ def edge_items() -> list[dict[str, Any]]:
     for _ in range(30):
         deep = {"M": {"d": deep}}
     return [
-        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "numbers"},
-         "big": {"N": "99999999999999999999999999999999999999"}, "tiny": {"N": "1E-130"},
-         "huge": {"N": "9.9999999999999999999999999999999999999E+125"}, "neg": {"N": "-0.000001"},
-         "ns": {"NS": ["1", "1.5", "-3E+10"]}},
-        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "text"}, "empty": {"S": ""},
-         "uni": {"S": "Grüße \u0000 😀 \U0001d11e \u202e"}, "ss": {"SS": ["", "a", "😀"]},
-         "empties": {"M": {"l": {"L": []}, "m": {"M": {}}, "b": {"B": b""}}}},
-        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "binary"},
-         "bin": {"B": bytes(range(256))}, "bs": {"BS": [b"\x00", b"\xff\xfe", b""]},
-         "nested": {"L": [{"B": b"\x01"}, {"M": {"x": {"BS": [b"\x02"]}}}]}},
+        {
+            "patient_id": {"S": "EDGE"},
+            "sample_id": {"S": "numbers"},
+            "big": {"N": "99999999999999999999999999999999999999"},
+            "tiny": {"N": "1E-130"},
+            "huge": {"N": "9.9999999999999999999999999999999999999E+125"},
+            "neg": {"N": "-0.000001"},
+            "ns": {"NS": ["1", "1.5", "-3E+10"]},
+        },
+        {
+            "patient_id": {"S": "EDGE"},
+            "sample_id": {"S": "text"},
+            "empty": {"S": ""},
+            "uni": {"S": "Grüße \u0000 😀 \U0001d11e \u202e"},
+            "ss": {"SS": ["", "a", "😀"]},
+            "empties": {"M": {"l": {"L": []}, "m": {"M": {}}, "b": {"B": b""}}},
+        },
+        {
+            "patient_id": {"S": "EDGE"},
+            "sample_id": {"S": "binary"},
+            "bin": {"B": bytes(range(256))},
+            "bs": {"BS": [b"\x00", b"\xff\xfe", b""]},
+            "nested": {"L": [{"B": b"\x01"}, {"M": {"x": {"BS": [b"\x02"]}}}]},
+        },
         {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "deep"}, "deep": deep},
-        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "large"}, "blob": {"B": os.urandom(300_000)},
-         "text": {"S": "x" * 90_000}},
+        {"patient_id": {"S": "EDGE"}, "sample_id": {"S": "large"}, "blob": {"B": os.urandom(300_000)}, "text": {"S": "x" * 90_000}},
     ]
 
 
@@ -85,8 +99,7 @@ def test_export_verify_read_back(source, s3, request, reader, extra):
     DynamoDB request of it, the CLI's, Spark's and the connector's JVM client's alike."""
     proxy = request.getfixturevalue("faulty")
     table, bucket, items = source
-    proc = run_cli("export", "--table", table, "--to", f"s3://{bucket}/{reader}", "--reader", reader,
-                   "--segments", "4", "--json", *extra)
+    proc = run_cli("export", "--table", table, "--to", f"s3://{bucket}/{reader}", "--reader", reader, "--segments", "4", "--json", *extra)
     # What was sent: with --consistent-read every Scan of the run asks for ConsistentRead, and
     # without it none does (the connector leaves it out or false)
     scans = [json.loads(r.body) for r in proxy.plan.requests("dynamodb", "Scan")]
@@ -95,7 +108,9 @@ def test_export_verify_read_back(source, s3, request, reader, extra):
     if "--consistent-read" in extra:
         assert all(f is True for f in flags), f"{flags.count(True)} of {len(flags)} Scans had ConsistentRead true"
     else:
-        assert all(f in (False, None) for f in flags), f"{len(flags) - flags.count(None) - flags.count(False)} of {len(flags)} Scans were consistent"
+        assert all(f in (False, None) for f in flags), (
+            f"{len(flags) - flags.count(None) - flags.count(False)} of {len(flags)} Scans were consistent"
+        )
     result = json.loads(proc.stdout)
     assert result["itemCount"] == len(items) == 605
     root = result["exportUri"].split(bucket + "/", 1)[1]
@@ -133,8 +148,9 @@ def test_engine_python_writes_the_spark_jobs_export_without_a_jvm(source, s3):
         proc = run_cli("export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4", "--json", *args)
         result = json.loads(proc.stdout)
         root = result["exportUri"].split(bucket + "/", 1)[1]
-        entries = [json.loads(line) for line in
-                   s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines()]
+        entries = [
+            json.loads(line) for line in s3.get_object(Bucket=bucket, Key=root + "manifest-files.json")["Body"].read().decode().splitlines()
+        ]
         return result, proc.stderr, sorted((e["itemCount"], e["md5Checksum"]) for e in entries)
 
     python, err, python_files = export("python", "--engine", "auto")
@@ -155,8 +171,13 @@ def test_on_a_terminal_the_export_draws_a_live_display(source):
 
     table, bucket, items = source
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/tty", "--json"],
-                            stdout=subprocess.PIPE, stderr=secondary, text=True, env=dict(os.environ, COLUMNS="200"))
+    proc = subprocess.Popen(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/tty", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        text=True,
+        env=dict(os.environ, COLUMNS="200"),
+    )
     os.close(secondary)
     drawn = b""
     while True:
@@ -183,8 +204,7 @@ def started_root(s3, bucket: str, prefix: str) -> str:
     from launcher.core.wait import poll_until
 
     def started() -> list[str]:
-        return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-                if o["Key"].endswith("/_started")]
+        return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []) if o["Key"].endswith("/_started")]
 
     found = poll_until(started, bool, every=0.2, timeout=120, what="the export's _started")
     return found[0][: -len("_started")]
@@ -193,8 +213,12 @@ def started_root(s3, bucket: str, prefix: str) -> str:
 def test_killed_export_is_incomplete_and_rerun_is_complete(source, s3):
     table, bucket, items = source
     prefix = "killed"
-    proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     root = started_root(s3, bucket, prefix)
     os.killpg(proc.pid, signal.SIGKILL)  # the CLI, spark-submit and the Spark JVM: nothing gets to clean up
     proc.wait()
@@ -212,8 +236,13 @@ def test_ctrl_c_mid_export_names_the_incomplete_export_and_exits_130(source, s3)
     started: the run tears down, names the export it left incomplete and how to remove it."""
     table, bucket, _ = source
     prefix = "ctrl-c"
-    proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     root = started_root(s3, bucket, prefix)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -230,7 +259,10 @@ def test_ctrl_c_mid_export_names_the_incomplete_export_and_exits_130(source, s3)
     [
         (["--table", "NoSuchTable", "--to", "s3://{bucket}/x"], "table 'NoSuchTable' not found"),
         (["--table", "{table}", "--to", "s3:/{bucket}/x"], "is not an s3:// URI"),
-        (["--table", "{table}", "--to", "s3://{bucket}/x", "--read-percent", "1.6"], "--read-percent: must be a fraction of the capacity in (0, 1.5]"),
+        (
+            ["--table", "{table}", "--to", "s3://{bucket}/x", "--read-percent", "1.6"],
+            "--read-percent: must be a fraction of the capacity in (0, 1.5]",
+        ),
         (["--table", "{table}", "--to", "s3://{bucket}/x", "--engine", "pig"], "--engine: Input should be"),
     ],
 )

@@ -3,6 +3,7 @@ Hive CLI (Hive 2.3.9, emr-dynamodb-hive 4.5.0, MapReduce local, Derby metastore)
 stages to moto's S3 through S3A, converts to the export layout with local Spark, verifies; then the
 result is read back and compared with the table by value and type. Two runs share one table: the
 whole-item form and the typed-column form, both with hostile attribute names."""
+
 from __future__ import annotations
 
 import gzip
@@ -29,7 +30,7 @@ def items() -> list[dict[str, Any]]:
     for i in range(40):
         item: dict[str, Any] = {
             "pk": {"S": f"item-{i:03d}"},
-            "s": {"S": ["", "caf\u00e9 \U0001f600", "tab\tnl\ncr\r", 'q" \\ \'', "\x01\x02\x03\x00", "\\N"][i % 6]},
+            "s": {"S": ["", "caf\u00e9 \U0001f600", "tab\tnl\ncr\r", "q\" \\ '", "\x01\x02\x03\x00", "\\N"][i % 6]},
             "n": {"N": ["1.50", "-0.000123", "12345678901234567890123456789012345678", "1E+5", "0"][i % 5]},
             "b": {"B": bytes([i, 0, 255, 10])},
             "t": {"BOOL": i % 2 == 0},
@@ -56,9 +57,12 @@ def source(local_stack):
     ddb = boto3.client("dynamodb")
     name = unique_name("hive")
     # PROVISIONED: the local connector (4.5.0) cannot read on-demand tables (see docs/hive.md).
-    ddb.create_table(TableName=name, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     ProvisionedThroughput={"ReadCapacityUnits": 200, "WriteCapacityUnits": 200})
+    ddb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 200, "WriteCapacityUnits": 200},
+    )
     deadline = time.monotonic() + 30
     while ddb.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE" and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -76,9 +80,27 @@ def source(local_stack):
 
 
 def export(name: str, bucket: str, prefix: str, tmp: Path, *extra: str) -> dict:
-    proc = subprocess.run([DDB_S3, "export", "--table", name, "--to", f"s3://{bucket}/{prefix}", "--engine", "hive",
-                           "--runner", "local", "--json", "--work-dir", str(tmp), *extra],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            DDB_S3,
+            "export",
+            "--table",
+            name,
+            "--to",
+            f"s3://{bucket}/{prefix}",
+            "--engine",
+            "hive",
+            "--runner",
+            "local",
+            "--json",
+            "--work-dir",
+            str(tmp),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -116,8 +138,7 @@ def test_typed_columns_with_hostile_names(source, tmp_path):
     name, bucket, table = source
     listed = [n for n in HOSTILE_NAMES if "\n" not in n and "\x01" not in n]
     types = {n: ("double" if j % 2 == 0 else "string") for j, n in enumerate(HOSTILE_NAMES) if n in listed}
-    spec = ",".join(["pk:string", "count:bigint", "tags:array<string>", "b:binary"]
-                    + [f"{n}:{types[n]}" for n in listed])
+    spec = ",".join(["pk:string", "count:bigint", "tags:array<string>", "b:binary"] + [f"{n}:{types[n]}" for n in listed])
     doc = export(name, bucket, "typed", tmp_path, "--hive-columns", spec)
     got, _ = read_back(bucket, root_of(doc, bucket))
     assert got.keys() == table.keys()
@@ -129,7 +150,24 @@ def test_typed_columns_with_hostile_names(source, tmp_path):
 
 def test_on_demand_table_is_refused_locally_with_one_line(local_stack, ddb, fresh_table, bucket, tmp_path):
     name = fresh_table()
-    proc = subprocess.run([DDB_S3, "export", "--table", name, "--to", f"s3://{bucket}/x", "--engine", "hive",
-                           "--runner", "local", "--work-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            DDB_S3,
+            "export",
+            "--table",
+            name,
+            "--to",
+            f"s3://{bucket}/x",
+            "--engine",
+            "hive",
+            "--runner",
+            "local",
+            "--work-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0
     assert "on-demand" in proc.stderr and "4.5.0" in proc.stderr

@@ -5,6 +5,7 @@ own S3, the local stack's moto server, so it runs on that server's DynamoDB API,
 JSON parser, py_partiql_parser, silently skips lines holding an empty list or map, {"L":[]} or
 {"M":{}}, which DynamoDB JSON allows: the sample items' `history` attribute, which has them, is left
 out here. That is moto's limit, not our format's: the other e2e tests export those items.)"""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def test_moto_import_table_reads_our_export(local_stack):
     load_items(ddb, table, ({k: v for k, v in item.items() if k != "history"} for item in lab_items(150)))
     items = table_items(ddb, table)
     boto3.client("s3").create_bucket(Bucket=bucket)
-    proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--json"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--json"], capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     root = json.loads(proc.stdout)["exportUri"].split(bucket + "/", 1)[1]
 
@@ -40,9 +42,14 @@ def test_moto_import_table_reads_our_export(local_stack):
     schema = ddb.describe_table(TableName=table)["Table"]
     imported = moto_ddb.import_table(
         S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": root + "data/"},
-        InputFormat="DYNAMODB_JSON", InputCompressionType="GZIP",
-        TableCreationParameters={"TableName": table, "AttributeDefinitions": schema["AttributeDefinitions"],
-                                 "KeySchema": schema["KeySchema"], "BillingMode": "PAY_PER_REQUEST"},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters={
+            "TableName": table,
+            "AttributeDefinitions": schema["AttributeDefinitions"],
+            "KeySchema": schema["KeySchema"],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
     )["ImportTableDescription"]
     deadline = time.monotonic() + 60
     while imported["ImportStatus"] == "IN_PROGRESS" and time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 executor that runs what the runner sent as EMR would: the step's own spark-submit arguments, its
 s3:// artifacts, the connector at EMR's path, Python 3.9 for the driver and the workers, step logs
 archived under the LogUri. No step outcome is injected here."""
+
 from __future__ import annotations
 
 import gzip
@@ -32,8 +33,7 @@ DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 def local_emr(local_stack, tmp_path_factory) -> str:
     """The local EMR beside the session's stack (started once; moto's own EMR API stays the default)."""
     if local_stack.emr_endpoint is None:
-        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("emr-nodes"),
-                                    time.monotonic() + 60, 60)
+        local_stack.start_local_emr(REPO_ROOT, sys.executable, tmp_path_factory.mktemp("emr-nodes"), time.monotonic() + 60, 60)
     assert local_stack.emr_endpoint
     return local_stack.emr_endpoint
 
@@ -58,8 +58,7 @@ def source(local_stack) -> tuple[str, str, dict]:
 
 
 def export(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([DDB_S3, "export", "--runner", "emr", "--json", *args], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([DDB_S3, "export", "--runner", "emr", "--json", *args], capture_output=True, text=True, timeout=600)
 
 
 def read_back(bucket: str, uri: str) -> dict:
@@ -84,8 +83,7 @@ def step_log(bucket: str, cluster_id: str, name: str) -> str:
 @pytest.mark.parametrize("reader, extra", [("connector", []), ("segments", ["--consistent-read"])])
 def test_transient_cluster_exports_verifies_and_ends(on_local_emr, source, reader, extra):
     table, bucket, items = source
-    proc = export("--table", table, "--to", f"s3://{bucket}/{reader}", "--reader", reader,
-                  "--log-uri", f"s3://{bucket}/logs/", *extra)
+    proc = export("--table", table, "--to", f"s3://{bucket}/{reader}", "--reader", reader, "--log-uri", f"s3://{bucket}/logs/", *extra)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(proc.stdout)
     assert result["itemCount"] == len(items) == 300
@@ -107,11 +105,22 @@ def test_a_running_step_shows_the_jobs_counters_from_its_archived_stdout(on_loca
     on the local EMR) and shows the driver's counters: tasks from Spark's status tracker, items and
     bytes from the job's accumulators."""
     table, bucket, items = source
-    proc = export("--table", table, "--to", f"s3://{bucket}/counters", "--reader", "segments", "--segments", "1",
-                  # 2 units/s on one segment: ~15 s of reading, so several of the driver's 5-second
-                  # counter lines are archived (every 3 s here) while the step still runs
-                  "--read-percent", "0.00005",
-                  "--log-uri", f"s3://{bucket}/logs/")
+    proc = export(
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/counters",
+        "--reader",
+        "segments",
+        "--segments",
+        "1",
+        # 2 units/s on one segment: ~15 s of reading, so several of the driver's 5-second
+        # counter lines are archived (every 3 s here) while the step still runs
+        "--read-percent",
+        "0.00005",
+        "--log-uri",
+        f"s3://{bucket}/logs/",
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     running = [line for line in proc.stderr.splitlines() if "step 1/1 RUNNING (" in line]
     assert running, proc.stderr[-3000:]
@@ -126,7 +135,10 @@ def test_a_running_step_shows_the_jobs_counters_from_its_archived_stdout(on_loca
 def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
     table, bucket, items = source
     cluster_id = on_local_emr.run_job_flow(
-        Name="team cluster", ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole", JobFlowRole="EMR_EC2_DefaultRole",
+        Name="team cluster",
+        ReleaseLabel="emr-7.9.0",
+        ServiceRole="EMR_DefaultRole",
+        JobFlowRole="EMR_EC2_DefaultRole",
         Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
     )["JobFlowId"]
     try:
@@ -155,8 +167,11 @@ def test_failed_step_reports_the_cause_from_its_stderr_on_s3(on_local_emr, sourc
     ddb = boto3.client("dynamodb")
     doomed = unique_name("lemr-gone")
     create_lab_table(ddb, doomed)
-    plan = plan_export(build_request({"table": doomed, "to": f"s3://{bucket}/failed", "runner": "emr", "reader": "segments",
-                                      "log_uri": f"s3://{bucket}/logs/"}))
+    plan = plan_export(
+        build_request(
+            {"table": doomed, "to": f"s3://{bucket}/failed", "runner": "emr", "reader": "segments", "log_uri": f"s3://{bucket}/logs/"}
+        )
+    )
     ddb.delete_table(TableName=doomed)  # gone between the plan and the step: the Scan fails on the node
     lines: list[str] = []
     runner = EmrRunner(lines.append, poll_seconds=1, log_wait_seconds=30, log_poll_seconds=1)
@@ -171,8 +186,13 @@ def test_failed_step_reports_the_cause_from_its_stderr_on_s3(on_local_emr, sourc
 def export_until(marker: str, *args: str) -> tuple[subprocess.Popen, str]:
     """The export CLI started as in a background job (SIGINT ignored until we send one), read until
     a progress line has `marker`; returns the process and the cluster it started."""
-    proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        [DDB_S3, "export", "--runner", "emr", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     seen = ""
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -207,8 +227,9 @@ def assert_no_processes(pattern: str, within: float = 15.0) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, source, sig):
     table, bucket, _ = source
-    proc, cluster_id = export_until("step 1/1 RUNNING", "--table", table, "--to", f"s3://{bucket}/sig",
-                                    "--reader", "segments", "--read-percent", "0.0001")  # 4 units/s: the step runs for a while
+    proc, cluster_id = export_until(
+        "step 1/1 RUNNING", "--table", table, "--to", f"s3://{bucket}/sig", "--reader", "segments", "--read-percent", "0.0001"
+    )  # 4 units/s: the step runs for a while
     interrupt(proc, sig, cluster_id)
     deadline = time.monotonic() + 20
     while True:
@@ -245,11 +266,13 @@ def stalled_package_index(local_emr):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_during_bootstrap_ends_the_cluster_and_its_bootstrap(on_local_emr, source, stalled_package_index, sig):
     table, bucket, _ = source
-    proc, cluster_id = export_until("BOOTSTRAPPING", "--table", table, "--to", f"s3://{bucket}/sig-boot",
-                                    "--python-packages", "ddb-s3-never-published==0.0.1")
+    proc, cluster_id = export_until(
+        "BOOTSTRAPPING", "--table", table, "--to", f"s3://{bucket}/sig-boot", "--python-packages", "ddb-s3-never-published==0.0.1"
+    )
     time.sleep(1)  # pip is connecting to the index by now
     assert subprocess.run(["pgrep", "-f", "pip install.*ddb-s3-never-published"], capture_output=True).returncode == 0, (
-        "the bootstrap action is not running pip")
+        "the bootstrap action is not running pip"
+    )
     interrupt(proc, sig, cluster_id)
     deadline = time.monotonic() + 20
     while on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "TERMINATED":
@@ -288,18 +311,37 @@ def test_the_wheel_alone_runs_an_emr_export(on_local_emr, source, tmp_path):
     subprocess.run([uv, "build", "--wheel", "-q", "-o", str(tmp_path / "dist")], cwd=REPO_ROOT, check=True, timeout=300)
     (wheel,) = (tmp_path / "dist").glob("ddb_s3-*.whl")
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(tmp_path / "venv")], check=True, timeout=120)
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(tmp_path / "venv" / "bin" / "python"), str(wheel)],
-                   check=True, timeout=600)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(tmp_path / "venv" / "bin" / "python"), str(wheel)], check=True, timeout=600)
     env = {k: v for k, v in os.environ.items() if k not in ("DDB_S3_JARS_DIR", "PYTHONPATH", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(tmp_path / "venv" / "bin" / "ddb-s3"), "export", "--runner", "emr", "--json", "--table", table,
-                           "--to", f"s3://{bucket}/from-wheel", "--reader", "connector"],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    proc = subprocess.run(
+        [
+            str(tmp_path / "venv" / "bin" / "ddb-s3"),
+            "export",
+            "--runner",
+            "emr",
+            "--json",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/from-wheel",
+            "--reader",
+            "connector",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(proc.stdout)
     assert result["itemCount"] == len(items)
     # the helper jar the step ran with is the one inside the wheel
-    uploaded = boto3.client("s3").get_object(
-        Bucket=bucket, Key=f"from-wheel/_ddb_s3_artifacts/{result['exportId']}/ddb-s3-spark-helpers.jar")["Body"].read()
+    uploaded = (
+        boto3.client("s3")
+        .get_object(Bucket=bucket, Key=f"from-wheel/_ddb_s3_artifacts/{result['exportId']}/ddb-s3-spark-helpers.jar")["Body"]
+        .read()
+    )
     with zipfile.ZipFile(wheel) as whl:
         assert uploaded == whl.read("launcher/_jars/ddb-s3-spark-helpers.jar")
 
@@ -308,8 +350,9 @@ def test_max_hours_guard_ends_a_cluster_whose_step_hangs(on_local_emr, source):
     """The launcher gone (here: it waits on and on), a hanging step still ends with the cluster: the
     max-runtime bootstrap action shuts the primary node down after --max-hours."""
     table, bucket, _ = source
-    proc = export("--table", table, "--to", f"s3://{bucket}/guard", "--reader", "segments", "--read-percent", "0.00001",
-                  "--max-hours", "0.004")  # ~14 s; the step at 1 read unit/s needs far longer
+    proc = export(
+        "--table", table, "--to", f"s3://{bucket}/guard", "--reader", "segments", "--read-percent", "0.00001", "--max-hours", "0.004"
+    )  # ~14 s; the step at 1 read unit/s needs far longer
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "the cluster shuts itself down after 14s" in proc.stderr
     assert "INTERRUPTED: cluster: INSTANCE_FAILURE The master node was shut down" in proc.stderr

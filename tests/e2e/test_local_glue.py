@@ -2,6 +2,7 @@
 CloudWatch Logs APIs in-process and runs each Glue job run as Glue 5 does: the job's script with its
 --extra-jars and --extra-py-files, Python 3.11, the job role's credentials, the run's Timeout, the
 driver's stderr in /aws-glue/jobs/error. No outcome is injected here."""
+
 from __future__ import annotations
 
 import json
@@ -104,7 +105,11 @@ def test_existing_job_is_updated_run_and_kept(on_glue, source):
         Role="team-role",
         Description="the team's nightly job",
         Command={"Name": "glueetl", "ScriptLocation": "s3://elsewhere/x.py", "PythonVersion": "3"},
-        DefaultArguments={"--TempDir": f"s3://{bucket}/team-tmp/", "--enable-metrics": "true", "--job-bookmark-option": "job-bookmark-enable"},
+        DefaultArguments={
+            "--TempDir": f"s3://{bucket}/team-tmp/",
+            "--enable-metrics": "true",
+            "--job-bookmark-option": "job-bookmark-enable",
+        },
         Connections={"Connections": ["team-vpc"]},
         SecurityConfiguration="team-kms",
         NotificationProperty={"NotifyDelayAfter": 10},
@@ -124,8 +129,9 @@ def test_existing_job_is_updated_run_and_kept(on_glue, source):
         if line.startswith("started job run "):  # the run has started: the job holds our definition
             during.update(on_glue.get_job(JobName=name)["Job"])
 
-    plan = plan_export(build_request({"table": table, "to": f"s3://{bucket}/glue-existing", "runner": "glue", "glue_job": name,
-                                      "workers": 3}))
+    plan = plan_export(
+        build_request({"table": table, "to": f"s3://{bucket}/glue-existing", "runner": "glue", "glue_job": name, "workers": 3})
+    )
     outcome = run_and_verify(plan, GlueRunner(progress=progress, poll_seconds=1), Aws())
     assert outcome.report is not None and outcome.report.ok, outcome.report.problems if outcome.report else None
     assert outcome.report.summary["itemCount"] == outcome.report.item_count == len(items)
@@ -135,7 +141,9 @@ def test_existing_job_is_updated_run_and_kept(on_glue, source):
     # during the run: theirs, with ours on top
     for key in ("Connections", "SecurityConfiguration", "NotificationProperty", "Description", "Timeout"):
         assert during[key] == before[key], key
-    assert during["DefaultArguments"]["--TempDir"] == f"s3://{bucket}/team-tmp/" and during["DefaultArguments"]["--enable-metrics"] == "true"
+    assert (
+        during["DefaultArguments"]["--TempDir"] == f"s3://{bucket}/team-tmp/" and during["DefaultArguments"]["--enable-metrics"] == "true"
+    )
     assert during["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-disable"
     assert during["Command"]["ScriptLocation"] == f"{plan.artifacts_uri}/export_job.py" and during["Role"] == plan.glue.role
     assert (during["GlueVersion"], during["WorkerType"], during["NumberOfWorkers"], during["MaxRetries"]) == ("5.0", "G.1X", 3, 0)
@@ -175,10 +183,26 @@ def test_failed_run_reports_the_cause_from_its_cloudwatch_log(on_glue, source):
 @pytest.mark.parametrize("sig", [signal.SIGTERM])
 def test_signal_stops_the_run_and_deletes_the_job(on_glue, source, sig):
     table, bucket, _ = source
-    proc = subprocess.Popen([DDB_S3, "export", "--runner", "glue", "--table", table, "--to", f"s3://{bucket}/glue-sig",
-                             "--reader", "segments", "--read-percent", "0.0001"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        [
+            DDB_S3,
+            "export",
+            "--runner",
+            "glue",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/glue-sig",
+            "--reader",
+            "segments",
+            "--read-percent",
+            "0.0001",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     seen = ""
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -214,8 +238,20 @@ def test_a_run_past_its_timeout_ends_timeout_and_the_export_fails_saying_so(fast
     table, bucket, _ = source
     monkeypatch.setenv("AWS_ENDPOINT_URL_GLUE", fast_clock_emr)
     monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", fast_clock_emr)
-    proc = export("--table", table, "--to", f"s3://{bucket}/glue-timeout", "--reader", "segments", "--read-percent", "0.0001",
-                  "--max-hours", "0.02", "--poll-seconds", "1")
+    proc = export(
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/glue-timeout",
+        "--reader",
+        "segments",
+        "--read-percent",
+        "0.0001",
+        "--max-hours",
+        "0.02",
+        "--poll-seconds",
+        "1",
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "timeout 2 minutes" in proc.stderr  # --max-hours 0.02 is 72 s: 2 whole minutes
     last = proc.stderr.strip().splitlines()[-1]

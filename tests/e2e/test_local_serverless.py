@@ -3,6 +3,7 @@ EMR Serverless API in-process and runs each job run as the service does: the run
 sparkSubmitParameters and entry point, its s3:// artifacts, Python 3.9, the job runtime role's
 credentials, the driver's logs under <logUri>/applications/<app>/jobs/<run>/SPARK_DRIVER/, cancel and
 executionTimeoutMinutes honoured. No outcome is injected here."""
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,7 @@ def source(local_stack) -> tuple[str, str, dict]:
 
 
 def export(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([DDB_S3, "export", "--runner", "emr-serverless", "--json", *args], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([DDB_S3, "export", "--runner", "emr-serverless", "--json", *args], capture_output=True, text=True, timeout=600)
 
 
 def driver_log(bucket: str, app_id: str, run_id: str, name: str) -> str:
@@ -111,8 +111,17 @@ def test_failed_run_reports_the_cause_from_the_driver_stderr_on_s3(on_serverless
     ddb = boto3.client("dynamodb")
     doomed = unique_name("lsls-gone")
     create_lab_table(ddb, doomed)
-    plan = plan_export(build_request({"table": doomed, "to": f"s3://{bucket}/failed", "runner": "emr-serverless",
-                                      "reader": "segments", "log_uri": f"s3://{bucket}/logs/"}))
+    plan = plan_export(
+        build_request(
+            {
+                "table": doomed,
+                "to": f"s3://{bucket}/failed",
+                "runner": "emr-serverless",
+                "reader": "segments",
+                "log_uri": f"s3://{bucket}/logs/",
+            }
+        )
+    )
     ddb.delete_table(TableName=doomed)  # gone between the plan and the run: the Scan fails in the job
     lines: list[str] = []
     runner = EmrServerlessRunner(progress=lines.append, poll_seconds=1, log_wait_seconds=30, log_poll_seconds=1)
@@ -142,10 +151,26 @@ def started(proc: subprocess.Popen) -> tuple[str, str, str]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM])
 def test_signal_cancels_the_run_and_deletes_the_application(on_serverless, source, sig):
     table, bucket, _ = source
-    proc = subprocess.Popen([DDB_S3, "export", "--runner", "emr-serverless", "--table", table, "--to", f"s3://{bucket}/sig",
-                             "--reader", "segments", "--read-percent", "0.0001"],  # 4 units/s: the run goes on for a while
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as in a background job
+    proc = subprocess.Popen(
+        [
+            DDB_S3,
+            "export",
+            "--runner",
+            "emr-serverless",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/sig",
+            "--reader",
+            "segments",
+            "--read-percent",
+            "0.0001",
+        ],  # 4 units/s: the run goes on for a while
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # as in a background job
     seen, app_id, run_id = started(proc)
     proc.send_signal(sig)
     rest = proc.communicate(timeout=120)[1]
@@ -176,8 +201,22 @@ def fast_clock_emr(local_stack, tmp_path_factory) -> Any:
 def test_a_run_past_its_timeout_is_cancelled_and_the_export_fails_saying_so(fast_clock_emr, source, monkeypatch):
     table, bucket, _ = source
     monkeypatch.setenv("AWS_ENDPOINT_URL_EMR_SERVERLESS", fast_clock_emr)
-    proc = export("--table", table, "--to", f"s3://{bucket}/timeout", "--reader", "segments", "--read-percent", "0.0001",
-                  "--max-hours", "0.05", "--poll-seconds", "1", "--log-uri", f"s3://{bucket}/logs/")
+    proc = export(
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/timeout",
+        "--reader",
+        "segments",
+        "--read-percent",
+        "0.0001",
+        "--max-hours",
+        "0.05",
+        "--poll-seconds",
+        "1",
+        "--log-uri",
+        f"s3://{bucket}/logs/",
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "timeout 5 minutes" in proc.stderr  # --max-hours 0.05 is 3 minutes; EMR Serverless takes 5 at least
     last = proc.stderr.strip().splitlines()[-1]
@@ -188,16 +227,26 @@ def test_a_run_past_its_timeout_is_cancelled_and_the_export_fails_saying_so(fast
 def test_the_local_service_refuses_a_job_run_while_the_application_is_creating(on_serverless):
     """The stand-in itself: a new application is CREATING for a while (AWS: "isn't ready to use
     yet"), and a StartJobRun then is refused; once CREATED, the same request is accepted."""
-    app = on_serverless.create_application(name="ddb-s3-states-test", releaseLabel="emr-7.9.0", type="SPARK",
-                                           clientToken=unique_name("tok"))["applicationId"]
+    app = on_serverless.create_application(
+        name="ddb-s3-states-test", releaseLabel="emr-7.9.0", type="SPARK", clientToken=unique_name("tok")
+    )["applicationId"]
     assert on_serverless.get_application(applicationId=app)["application"]["state"] == "CREATING"
-    request = {"applicationId": app, "clientToken": unique_name("tok"), "name": "states",
-               "executionRoleArn": "arn:aws:iam::123456789012:role/ddb-s3-serverless-job",
-               "jobDriver": {"sparkSubmit": {"entryPoint": "s3://nowhere/job.py"}}}
+    request = {
+        "applicationId": app,
+        "clientToken": unique_name("tok"),
+        "name": "states",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/ddb-s3-serverless-job",
+        "jobDriver": {"sparkSubmit": {"entryPoint": "s3://nowhere/job.py"}},
+    }
     with pytest.raises(on_serverless.exceptions.ValidationException, match="is in CREATING state"):
         on_serverless.start_job_run(**request)
-    state = poll_until(lambda: on_serverless.get_application(applicationId=app)["application"]["state"],
-                       lambda st: st != "CREATING", every=0.2, timeout=30, what=f"application {app} leaving CREATING")
+    state = poll_until(
+        lambda: on_serverless.get_application(applicationId=app)["application"]["state"],
+        lambda st: st != "CREATING",
+        every=0.2,
+        timeout=30,
+        what=f"application {app} leaving CREATING",
+    )
     assert state == "CREATED"
     run = on_serverless.start_job_run(**request)["jobRunId"]
     on_serverless.cancel_job_run(applicationId=app, jobRunId=run)

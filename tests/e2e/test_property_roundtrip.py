@@ -5,6 +5,7 @@ restore of a table of generated items (the connector reader through the JVM conv
 Items cover every type, nesting to 32 levels, numbers with 38 significant digits and at 1E-130 and
 9.99..E+125, binary everywhere (sets, lists, maps), empty strings/lists/maps, unicode beyond the BMP
 (surrogate pairs in UTF-16: the JVM side), NUL, and items near the 400 KB limit."""
+
 from __future__ import annotations
 
 import gzip
@@ -42,9 +43,17 @@ BOTOCORE_JSON = create_serializer("json", include_validation=True)
 PUT_ITEM = botocore.session.get_session().get_service_model("dynamodb").operation_model("PutItem")
 
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
-EDGE_NUMBERS = ["1E-130", "-1E-130", "9.9999999999999999999999999999999999999E+125", "-9.99E+125", "0",
-                "99999999999999999999999999999999999999", "0.00000000000000000000000000000000000001",
-                "1.0000000000000000000000000000000000001E-130", "12345678901234567890123456789012345678E+88"]
+EDGE_NUMBERS = [
+    "1E-130",
+    "-1E-130",
+    "9.9999999999999999999999999999999999999E+125",
+    "-9.99E+125",
+    "0",
+    "99999999999999999999999999999999999999",
+    "0.00000000000000000000000000000000000001",
+    "1.0000000000000000000000000000000000001E-130",
+    "12345678901234567890123456789012345678E+88",
+]
 
 
 @st.composite
@@ -74,8 +83,9 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4).map(lambda v: {"L": v}),
-                            st.dictionaries(names, inner, max_size=4).map(lambda v: {"M": v})),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(lambda v: {"L": v}), st.dictionaries(names, inner, max_size=4).map(lambda v: {"M": v})
+    ),
     max_leaves=12,
 )
 
@@ -135,8 +145,9 @@ def _verdict(check, text):
         return "rejected"
 
 
-number_like = st.one_of(numbers(), st.text(st.sampled_from("0123456789-+.eE _٣"), max_size=45),
-                        st.from_regex(r"-?[0-9]{1,40}(\.[0-9]{1,40})?", fullmatch=True))
+number_like = st.one_of(
+    numbers(), st.text(st.sampled_from("0123456789-+.eE _٣"), max_size=45), st.from_regex(r"-?[0-9]{1,40}(\.[0-9]{1,40})?", fullmatch=True)
+)
 
 
 @pytest.mark.unit
@@ -153,8 +164,7 @@ def test_the_fast_number_check_agrees_with_the_full_one(text):
 def generated_items(n: int) -> list[dict]:
     out: list[dict] = []
 
-    @settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(st.lists(items, min_size=n, max_size=n))
     def draw(xs):
         out[:] = xs
@@ -173,8 +183,12 @@ def generated_items(n: int) -> list[dict]:
 def test_generated_table_export_then_restore_is_exact(local_stack, tmp_path):
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     table, bucket = unique_name("prop"), unique_name("prop").lower()
-    ddb.create_table(TableName=table, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
     s3.create_bucket(Bucket=bucket)
     source = generated_items(250)
@@ -182,9 +196,26 @@ def test_generated_table_export_then_restore_is_exact(local_stack, tmp_path):
         ddb.put_item(TableName=table, Item=it)
     want = {item_key(wire_to_json(i), ["pk"]): wire_to_json(i) for i in source}
 
-    proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/p", "--reader", "connector",
-                           "--segments", "3", "--json", "--work-dir", str(tmp_path / "runs")],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            DDB_S3,
+            "export",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/p",
+            "--reader",
+            "connector",
+            "--segments",
+            "3",
+            "--json",
+            "--work-dir",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result["itemCount"] == len(source)
@@ -201,8 +232,9 @@ def test_generated_table_export_then_restore_is_exact(local_stack, tmp_path):
     assert not bad, f"{len(bad)} exported items differ, e.g. {want[bad[0]]} vs {exported[bad[0]]}"
 
     target = unique_name("prop-restored")
-    r = subprocess.run([DDB_S3, "restore", result["exportUri"], "--table", target, "--create-table", "--json"],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [DDB_S3, "restore", result["exportUri"], "--table", target, "--create-table", "--json"], capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     back = {}
     for page in ddb.get_paginator("scan").paginate(TableName=target):

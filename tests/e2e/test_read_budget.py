@@ -13,6 +13,7 @@ rate, so over a window of T seconds it may read up to (1 + 5/T) times the budget
 measured 2-14% over on the 10-RCU table (5 units/s: a pause of a few seconds shows); the tables here
 are read for about a minute after the opening window, where that allowance is under 10%.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,7 @@ def provisioned_table(ddb, rcu: int, items: int) -> str:
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"},
-                              {"AttributeName": "sample_id", "AttributeType": "S"}],
+        AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"}, {"AttributeName": "sample_id", "AttributeType": "S"}],
         ProvisionedThroughput={"ReadCapacityUnits": rcu, "WriteCapacityUnits": 1000},
     )
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
@@ -55,8 +55,12 @@ def export_and_scans(local_stack, faulty, reader: str, rcu: int, items: int):
     bucket = unique_name("budget").lower()
     boto3.client("s3", endpoint_url=local_stack.s3_endpoint).create_bucket(Bucket=bucket)
     try:
-        proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--reader", reader,
-                               "--read-percent", "0.5", "--json"], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/x", "--reader", reader, "--read-percent", "0.5", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert json.loads(proc.stdout)["itemCount"] == items
     finally:

@@ -1,6 +1,7 @@
 """The whole way on the local stack: Spark export (ddb-s3 export --runner local) -> download ->
 verify -> restore into a new table -> every item equal in value and type. One Spark export,
 shared by the tests of this module."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,20 @@ def exported(local_stack, tmp_path_factory) -> dict:
     create_lab_table(ddb, table)
     load_items(ddb, table, lab_items(N))
     s3.create_bucket(Bucket=bucket)
-    proc = run("export", "--table", table, "--to", f"s3://{bucket}/ddb", "--engine", "spark", "--runner", "local",
-               "--json", "--work-dir", str(tmp_path_factory.mktemp("runs")))
+    proc = run(
+        "export",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/ddb",
+        "--engine",
+        "spark",
+        "--runner",
+        "local",
+        "--json",
+        "--work-dir",
+        str(tmp_path_factory.mktemp("runs")),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout.strip().splitlines()[-1])
     folder = tmp_path_factory.mktemp("backup") / "b"

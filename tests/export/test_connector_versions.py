@@ -163,7 +163,9 @@ def test_emr_7_spark_defaults_leave_the_connector_to_yarn_and_jars(tmp_path: Pat
 
 
 @pytest.mark.unit
-def test_a_label_without_a_local_build_of_its_version_gets_centrals_connector_classes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_label_without_a_local_build_of_its_version_gets_centrals_connector_classes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(connectors.CONNECTORS_DIR_ENV, str(tmp_path))
     assert connectors.connector_version("emr-7.1.0") == CENTRAL
     jar = connectors.connector_jar("emr-7.1.0")

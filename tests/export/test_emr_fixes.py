@@ -1,5 +1,6 @@
 """Defects found by reading the rendered EMR requests and the printed IAM policies against AWS's
 documentation (issue 13), each with a check that failed before its fix."""
+
 from __future__ import annotations
 
 import boto3
@@ -45,8 +46,9 @@ def test_bucket_check_lists_the_export_prefix_the_policy_allows():
     assert listing["Condition"]["StringLike"]["s3:prefix"] == ["ddb", "ddb/*"]
     client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     stub = Stubber(client)
-    stub.add_response("list_objects_v2", {"KeyCount": 0},
-                      {"Bucket": "lab-backups", "Prefix": "ddb/", "MaxKeys": 1, "ExpectedBucketOwner": "123456789012"})
+    stub.add_response(
+        "list_objects_v2", {"KeyCount": 0}, {"Bucket": "lab-backups", "Prefix": "ddb/", "MaxKeys": 1, "ExpectedBucketOwner": "123456789012"}
+    )
     stub.add_client_error("list_objects_v2", "NoSuchBucket", http_status_code=404)
 
     class FakeAws:

@@ -1,4 +1,5 @@
 """The EMR requests are pure: built from a plan, validated offline against botocore's EMR model."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,14 @@ def rendered(plan):
 
 
 def test_run_job_flow_request_validates_against_botocore_model():
-    plan = emr_plan(spot=True, log_uri="s3://lab-logs/emr/", subnet_id="subnet-0abc", core_nodes=3,
-                    connector_version="5.0.0", python_packages="boto3==1.44.5, pyarrow==26.0.1")
+    plan = emr_plan(
+        spot=True,
+        log_uri="s3://lab-logs/emr/",
+        subnet_id="subnet-0abc",
+        core_nodes=3,
+        connector_version="5.0.0",
+        python_packages="boto3==1.44.5, pyarrow==26.0.1",
+    )
     out = rendered(plan)
     validate("RunJobFlow", out.run_job_flow)
     validate("AddJobFlowSteps", {"JobFlowId": "j-1ABCDEF", "Steps": out.steps})
@@ -47,7 +54,10 @@ def test_run_job_flow_request_validates_against_botocore_model():
     assert req["LogUri"] == "s3://lab-logs/emr/"
     assert (req["ServiceRole"], req["JobFlowRole"]) == ("EMR_DefaultRole", "EMR_EC2_DefaultRole")
     assert {t["Key"]: t["Value"] for t in req["Tags"]} == {
-        "ddb-s3:managed": "true", "ddb-s3:export-id": plan.export_id, "ddb-s3:table": "LabResults"}
+        "ddb-s3:managed": "true",
+        "ddb-s3:export-id": plan.export_id,
+        "ddb-s3:table": "LabResults",
+    }
     assert req["Steps"] == out.steps and out.steps[0]["ActionOnFailure"] == "TERMINATE_CLUSTER"
 
 
@@ -58,7 +68,10 @@ def test_bootstrap_actions_point_at_uploaded_scripts_and_swap_the_connector_jar(
     assert root == f"s3://lab-backups/ddb/_ddb_s3_artifacts/{plan.export_id}"
     actions = out.run_job_flow["BootstrapActions"]
     assert [a["ScriptBootstrapAction"]["Path"] for a in actions] == [
-        f"{root}/bootstrap/max-runtime.sh", f"{root}/bootstrap/install-connector.sh", f"{root}/bootstrap/install-python-deps.sh"]
+        f"{root}/bootstrap/max-runtime.sh",
+        f"{root}/bootstrap/install-connector.sh",
+        f"{root}/bootstrap/install-python-deps.sh",
+    ]
     assert actions[1]["ScriptBootstrapAction"]["Args"] == ["5.0.0"]
     assert actions[2]["ScriptBootstrapAction"]["Args"] == ["boto3==1.44.5"]
     assert out.files["bootstrap/install-connector.sh"] == (ROOT / "bootstrap/install-connector.sh").read_text()
@@ -85,19 +98,21 @@ def test_rendered_emr_artifacts_hold_no_credential(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN")
     out = rendered(emr_plan(log_uri="s3://lab-logs/emr/", python_packages="boto3==1.44.5"))
-    text = json.dumps(out.run_job_flow) + json.dumps(out.steps) + "".join(
-        c for c in out.files.values() if isinstance(c, str))
+    text = json.dumps(out.run_job_flow) + json.dumps(out.steps) + "".join(c for c in out.files.values() if isinstance(c, str))
     for secret in ("AKIAIOSFODNN7EXAMPLE", SECRET, "FwoGZXIvYXdzEXAMPLETOKEN"):
         assert secret not in text
 
 
-@pytest.mark.parametrize("flags, message", [
-    ({"idle_timeout": 30}, "--idle-timeout"),
-    ({"connector_version": "5.0; rm -rf /"}, "--connector-version"),
-    ({"python_packages": "boto3"}, "--python-packages"),
-    ({"python_packages": "boto3==1.0 $(id)"}, "--python-packages"),
-    ({"cluster": "my-cluster"}, "--cluster"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        ({"idle_timeout": 30}, "--idle-timeout"),
+        ({"connector_version": "5.0; rm -rf /"}, "--connector-version"),
+        ({"python_packages": "boto3"}, "--python-packages"),
+        ({"python_packages": "boto3==1.0 $(id)"}, "--python-packages"),
+        ({"cluster": "my-cluster"}, "--cluster"),
+    ],
+)
 def test_bad_emr_options_are_one_line_bad_input(flags, message):
     from launcher.core.errors import BadInput
 
@@ -116,8 +131,9 @@ def test_bootstrap_scripts_refuse_unpinned_input():
     proc = subprocess.run(["bash", str(ROOT / "bootstrap/install-python-deps.sh"), "boto3"], capture_output=True, text=True)
     assert proc.returncode == 2 and "not pinned" in proc.stderr
     # an option with '==' in it would pass a pinned-looking check and redirect pip
-    proc = subprocess.run(["bash", str(ROOT / "bootstrap/install-python-deps.sh"), "--index-url=http://x/==1"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "bootstrap/install-python-deps.sh"), "--index-url=http://x/==1"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "is an option" in proc.stderr
     proc = subprocess.run(["bash", str(ROOT / "bootstrap/install-connector.sh"), "5.0;x"], capture_output=True, text=True)
     assert proc.returncode == 2 and "bad version" in proc.stderr

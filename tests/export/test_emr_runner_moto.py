@@ -4,6 +4,7 @@ user's cluster never. Nothing is injected: moto never finishes a step, so these 
 submit does and what leaving the runner does; a step that completes or fails runs on the local EMR
 (tests/e2e/test_local_emr.py), and the recorded INTERRUPTED and CANCELLED steps in
 test_emr_runner_stubbed.py."""
+
 from __future__ import annotations
 
 import os
@@ -87,8 +88,12 @@ def test_transient_submit_starts_the_rendered_cluster_and_leaving_terminates_it(
     assert list(handle.runs) == [s["Id"] for s in reversed(steps)]
     root = p.artifacts_uri.removeprefix(f"s3://{bucket}/")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=root)["Contents"]}
-    assert {f"{root}/export_job.py", f"{root}/ddbs3_job.zip", f"{root}/ddb-s3-spark-helpers.jar",
-            f"{root}/bootstrap/install-python-deps.sh"} <= keys
+    assert {
+        f"{root}/export_job.py",
+        f"{root}/ddbs3_job.zip",
+        f"{root}/ddb-s3-spark-helpers.jar",
+        f"{root}/bootstrap/install-python-deps.sh",
+    } <= keys
     assert lines[-1] == f"terminated cluster {handle.resource} (the export finished)"
 
 
@@ -114,10 +119,18 @@ def test_transient_run_interrupted_once_submitted_terminates(table, bucket, emr,
 @pytest.fixture
 def user_cluster(emr):
     """A long-running cluster the user started (no ddb-s3 tags)."""
-    cid = emr.run_job_flow(Name="user-cluster", ReleaseLabel="emr-7.9.0", ServiceRole="EMR_DefaultRole",
-                           JobFlowRole="EMR_EC2_DefaultRole",
-                           Instances={"MasterInstanceType": "m5.xlarge", "SlaveInstanceType": "m5.xlarge",
-                                      "InstanceCount": 3, "KeepJobFlowAliveWhenNoSteps": True})["JobFlowId"]
+    cid = emr.run_job_flow(
+        Name="user-cluster",
+        ReleaseLabel="emr-7.9.0",
+        ServiceRole="EMR_DefaultRole",
+        JobFlowRole="EMR_EC2_DefaultRole",
+        Instances={
+            "MasterInstanceType": "m5.xlarge",
+            "SlaveInstanceType": "m5.xlarge",
+            "InstanceCount": 3,
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+    )["JobFlowId"]
     yield cid
     emr.terminate_job_flows(JobFlowIds=[cid])
 
@@ -153,9 +166,14 @@ def test_killing_the_cli_leaves_no_cluster_running(table, bucket, emr, tmp_path,
     ignored, as a child of a background job or a scheduler does, and must still stop on it."""
     env = dict(os.environ, DDB_S3_JARS_DIR=str(helper_jar.parent))
     before = all_ids(emr)
-    proc = subprocess.Popen([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/ddb", "--runner", "emr",
-                             "--cluster", "transient"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/ddb", "--runner", "emr", "--cluster", "transient"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     seen = []
     try:
         assert proc.stderr is not None

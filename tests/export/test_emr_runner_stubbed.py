@@ -5,6 +5,7 @@ Why recorded responses beside the local EMR (tests/e2e/test_local_emr.py, which 
 they hold what the local EMR cannot produce, a step INTERRUPTED by a master instance failure and
 one CANCELLED by a bootstrap failure, as EMR describes them, and the exact sequence of polls and
 sleeps. The Stubber also checks that every request is valid for botocore's EMR model."""
+
 from __future__ import annotations
 
 import gzip
@@ -61,8 +62,11 @@ def test_the_wait_polls_until_completed_and_reports_state_changes():
         status = runner.wait(emr_plan(), Handle(CID, (SID,)))
         stub.assert_no_pending_responses()
     assert [s["Status"]["State"] for s in status.detail] == ["COMPLETED"] and runner.clock.slept == [30, 30]
-    assert lines == [f"cluster {CID} STARTING; step 1/1 PENDING; 0m00s elapsed", f"cluster {CID} RUNNING; step 1/1 RUNNING; 0m30s elapsed",
-                     f"cluster {CID} RUNNING; step 1/1 COMPLETED; 1m00s elapsed"]
+    assert lines == [
+        f"cluster {CID} STARTING; step 1/1 PENDING; 0m00s elapsed",
+        f"cluster {CID} RUNNING; step 1/1 RUNNING; 0m30s elapsed",
+        f"cluster {CID} RUNNING; step 1/1 COMPLETED; 1m00s elapsed",
+    ]
 
 
 def test_the_wait_gives_up_after_max_wait():
@@ -73,8 +77,9 @@ def test_the_wait_gives_up_after_max_wait():
     with stub, pytest.raises(DdbS3Error) as e:
         waiting_runner(emr, s3, [], poll_seconds=30, max_wait_seconds=60).wait(emr_plan(), Handle(CID, (SID,)))
     stub.assert_no_pending_responses()
-    assert str(e.value) == (f"emr run on {CID}: not done after 1m00s (--max-wait-seconds 60); "
-                            "what this run created is ended on the way out")
+    assert str(e.value) == (
+        f"emr run on {CID}: not done after 1m00s (--max-wait-seconds 60); what this run created is ended on the way out"
+    )
 
 
 def run_existing(scenario: str, log_uri: str | None = None, with_log: bool = True, drop_log_file: bool = False):
@@ -88,14 +93,23 @@ def run_existing(scenario: str, log_uri: str | None = None, with_log: bool = Tru
     if log_uri:  # each poll of a RUNNING step looks for its stdout (the job's counters): not archived yet
         running = sum(1 for op, r in REC[scenario] if op == "describe_step" and r["Step"]["Status"]["State"] == "RUNNING")
         for _ in range(running):
-            s3stub.add_response("list_objects_v2", {"KeyCount": 0, "IsTruncated": False},
-                                {"Bucket": "lab-logs", "Prefix": f"emr/{CID}/steps/{SID}/stdout.gz", "MaxKeys": 1})
+            s3stub.add_response(
+                "list_objects_v2",
+                {"KeyCount": 0, "IsTruncated": False},
+                {"Bucket": "lab-logs", "Prefix": f"emr/{CID}/steps/{SID}/stdout.gz", "MaxKeys": 1},
+            )
     if log_uri and with_log:
         s3stub.add_client_error("get_object", "NoSuchKey", http_status_code=404)  # not yet uploaded
         s3stub.add_response("get_object", stderr_body(), {"Bucket": "lab-logs", "Key": f"emr/{CID}/steps/{SID}/stderr.gz"})
     lines: list[str] = []
-    runner = EmrRunner(lines.append, hook=EmrHook(emr=emr, s3=s3), clock=fake_clock(),
-                       log_poll_seconds=1, log_wait_seconds=5, helper_jar=FIXTURES / "steps.json")
+    runner = EmrRunner(
+        lines.append,
+        hook=EmrHook(emr=emr, s3=s3),
+        clock=fake_clock(),
+        log_poll_seconds=1,
+        log_wait_seconds=5,
+        helper_jar=FIXTURES / "steps.json",
+    )
     plan = emr_plan(cluster=CID, **({"log_uri": log_uri} if log_uri else {}))
     with stub, s3stub:
         try:
@@ -112,7 +126,7 @@ def test_failed_step_shows_failure_details_and_stderr_tail_as_probable_cause():
     msg = str(err)
     assert "\n" not in msg
     assert f"({SID}) on {CID} FAILED: Unknown Error: Exception in thread" in msg
-    assert "probable cause: Exception in thread \"main\" org.apache.spark.SparkException: Job aborted" in msg
+    assert 'probable cause: Exception in thread "main" org.apache.spark.SparkException: Job aborted' in msg
     assert f"stderr: s3://lab-logs/emr/{CID}/steps/{SID}/stderr.gz" in msg
     tail = [line for line in lines if line.startswith("stderr | ")]
     assert len(tail) == 8 and "not authorized to perform: dynamodb:Scan" in "".join(tail)
@@ -124,10 +138,13 @@ def test_failed_step_without_log_uri_says_so():
     assert "no --log-uri" in str(err) and "Unknown Error" in str(err)
 
 
-@pytest.mark.parametrize("scenario, expect", [
-    ("interrupted", "INTERRUPTED: Step was interrupted; cluster: INSTANCE_FAILURE Master instance (i-0a1b2c3d) failed"),
-    ("cancelled", "CANCELLED: Job terminated; cluster: BOOTSTRAP_FAILURE On the master instance"),
-])
+@pytest.mark.parametrize(
+    "scenario, expect",
+    [
+        ("interrupted", "INTERRUPTED: Step was interrupted; cluster: INSTANCE_FAILURE Master instance (i-0a1b2c3d) failed"),
+        ("cancelled", "CANCELLED: Job terminated; cluster: BOOTSTRAP_FAILURE On the master instance"),
+    ],
+)
 def test_interrupted_and_cancelled_steps_fail_the_run(scenario, expect):
     emr, _, s3, _ = clients()
     stub = Stubber(emr)

@@ -2,6 +2,7 @@
 (estimate.CPU_US_PER_ITEM): the plan's estimate takes the slower of the read and the processing,
 and names the nodes that would keep up. The issue's case: 100 GB of 1 KB items at the 40,000-unit
 default table quota, on EMR."""
+
 import math
 import re
 
@@ -31,13 +32,27 @@ def test_100_gb_on_the_nodes_that_keep_up_is_read_bound_and_done_within_15_minut
     assert need == pytest.approx(QUOTA * 8 * CPU_US_PER_ITEM[reader] / 1e6)  # 8 items of 1 KB a unit
     nodes = core_nodes_to_keep_up(QUOTA, ITEM, False, CPU_US_PER_ITEM[reader], "m5.xlarge")
     assert (nodes - 1) * 4 < need <= nodes * 4
-    kept_up = estimate(SIZE, QUOTA, False, True, "emr", True, "m5.xlarge", nodes, items=ITEMS, cpu_us=CPU_US_PER_ITEM[reader], run_vcpus=nodes * 4)
+    kept_up = estimate(
+        SIZE, QUOTA, False, True, "emr", True, "m5.xlarge", nodes, items=ITEMS, cpu_us=CPU_US_PER_ITEM[reader], run_vcpus=nodes * 4
+    )
     assert kept_up.cpu_seconds <= kept_up.read_seconds
     assert kept_up.total_seconds == pytest.approx(kept_up.read_seconds + CLUSTER_START_SECONDS)
     assert kept_up.total_seconds <= 15 * 60 and "reading" in kept_up.describe()
     # one node fewer: the vCPUs set the pace and the estimate says so
     if nodes > 1:
-        behind = estimate(SIZE, QUOTA, False, True, "emr", True, "m5.xlarge", nodes - 1, items=ITEMS, cpu_us=CPU_US_PER_ITEM[reader], run_vcpus=(nodes - 1) * 4)
+        behind = estimate(
+            SIZE,
+            QUOTA,
+            False,
+            True,
+            "emr",
+            True,
+            "m5.xlarge",
+            nodes - 1,
+            items=ITEMS,
+            cpu_us=CPU_US_PER_ITEM[reader],
+            run_vcpus=(nodes - 1) * 4,
+        )
         assert behind.cpu_seconds > behind.read_seconds and behind.total_seconds > kept_up.total_seconds
         assert "processing: the vCPUs, not the read budget, set the pace" in behind.describe()
 
@@ -58,16 +73,16 @@ def test_the_cheapest_cluster_that_keeps_up_is_priced_with_its_master():
     assert cheapest_cluster_to_keep_up(QUOTA, ITEM, False, cpu_us) == (want_type, want_nodes)
 
     desc = table_description(item_count=ITEMS, size_bytes=SIZE) | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
-    plan = plan_for(desc, runner="emr", on_demand_read_units=QUOTA, read_percent=1.0, reader="segments",
-                    instance_type=want_type, core_nodes=want_nodes)
+    plan = plan_for(
+        desc, runner="emr", on_demand_read_units=QUOTA, read_percent=1.0, reader="segments", instance_type=want_type, core_nodes=want_nodes
+    )
     read_units = math.ceil(SIZE / 4096) / 2  # eventually consistent: 8 KB a unit
     seconds = read_units / QUOTA + 8 * 60  # read bound (the nodes keep up), plus the transient cluster's start
     hours = (want_nodes + 1) * seconds / 3600
     _, ec2, emr = INSTANCE_PRICES[want_type]
     cluster = hours * (ec2 + emr)
     reads = read_units / 1e6 * 0.125  # on-demand, $0.125 a million read units
-    printed = re.search(r"est\. \$([\d,.]+) \(reads \$([\d,.]+), cluster \$([\d,.]+) for ([\d.]+) instance-hours\)",
-                        plan.estimate_text)
+    printed = re.search(r"est\. \$([\d,.]+) \(reads \$([\d,.]+), cluster \$([\d,.]+) for ([\d.]+) instance-hours\)", plan.estimate_text)
     assert printed, plan.estimate_text
     assert printed.groups() == (f"{reads + cluster:,.2f}", f"{reads:,.2f}", f"{cluster:,.2f}", f"{hours:.2f}"), plan.estimate_text
 
@@ -84,8 +99,14 @@ def test_advice_only_when_the_cluster_falls_behind():
 def test_the_plan_estimate_of_a_100_gb_table_counts_its_cpu():
     desc = table_description(item_count=ITEMS, size_bytes=SIZE) | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
     small = plan_for(desc, runner="emr", on_demand_read_units=QUOTA, read_percent=1.0, core_nodes=1, reader="segments")
-    enough = plan_for(desc, runner="emr", on_demand_read_units=QUOTA, read_percent=1.0, reader="segments",
-                      core_nodes=core_nodes_to_keep_up(QUOTA, small.average_item_size, False, CPU_US_PER_ITEM["segments"], "m5.xlarge"))
+    enough = plan_for(
+        desc,
+        runner="emr",
+        on_demand_read_units=QUOTA,
+        read_percent=1.0,
+        reader="segments",
+        core_nodes=core_nodes_to_keep_up(QUOTA, small.average_item_size, False, CPU_US_PER_ITEM["segments"], "m5.xlarge"),
+    )
     assert small.estimate["cpu_seconds"] > small.estimate["read_seconds"]
     assert enough.estimate["cpu_seconds"] <= enough.estimate["read_seconds"]
     assert enough.estimate["total_seconds"] <= 15 * 60 < small.estimate["total_seconds"]
@@ -123,8 +144,10 @@ def test_the_plan_says_a_role_name_is_taken_at_the_path_slash():
     from launcher.cli.export import role_path_note
 
     named = plan_for(runner="emr-serverless", execution_role="ddb-s3-job")
-    assert role_path_note(named) == ("--execution-role ddb-s3-job is a name: taken at the path / (role/ddb-s3-job); give its"
-                                     " ARN if it lives under a path such as /service-role/ (`ddb-s3 doctor` checks)")
+    assert role_path_note(named) == (
+        "--execution-role ddb-s3-job is a name: taken at the path / (role/ddb-s3-job); give its"
+        " ARN if it lives under a path such as /service-role/ (`ddb-s3 doctor` checks)"
+    )
     arn = "arn:aws:iam::123456789012:role/service-role/ddb-s3-job"
     assert role_path_note(plan_for(runner="emr-serverless", execution_role=arn)) is None
     assert role_path_note(plan_for(runner="glue", glue_role="ddb-s3-glue")).startswith("--glue-role ddb-s3-glue is a name")

@@ -1,5 +1,6 @@
 """The Glue requests are pure: made from the plan and the same rendered step EMR runs, validated
 offline against botocore's Glue model."""
+
 from __future__ import annotations
 
 import json
@@ -140,7 +141,13 @@ def test_job_update_members_are_botocores():
     model = botocore.session.get_session().get_service_model("glue")
     members = tuple(model.shape_for("JobUpdate").members)
     assert members == glue.JOB_UPDATE_MEMBERS
-    assert set(model.shape_for("Job").members) - set(members) == {"Name", "CreatedOn", "LastModifiedOn", "ProfileName", "AutoUpgradeMetadata"}
+    assert set(model.shape_for("Job").members) - set(members) == {
+        "Name",
+        "CreatedOn",
+        "LastModifiedOn",
+        "ProfileName",
+        "AutoUpgradeMetadata",
+    }
     assert set(glue.RUN_MEMBERS) <= set(members)
     assert set(USER_JOB) == set(model.shape_for("Job").members)  # the fixture has them all
 
@@ -157,8 +164,17 @@ def test_the_users_job_keeps_its_settings_under_ours():
     assert contract_violations("UpdateJob", request) == []
     root = p.artifacts_uri
     # theirs, kept
-    for key in ("JobMode", "Description", "LogUri", "Connections", "SecurityConfiguration", "NotificationProperty", "Timeout",
-                "SourceControlDetails", "MaintenanceWindow"):
+    for key in (
+        "JobMode",
+        "Description",
+        "LogUri",
+        "Connections",
+        "SecurityConfiguration",
+        "NotificationProperty",
+        "Timeout",
+        "SourceControlDetails",
+        "MaintenanceWindow",
+    ):
         assert update[key] == USER_JOB[key], key
     args = update["DefaultArguments"]
     assert {k: args[k] for k in ("--TempDir", "--enable-metrics", "--extra-files", "--region-hint")} == {
@@ -175,8 +191,16 @@ def test_the_users_job_keeps_its_settings_under_ours():
     # their non-overridable arguments lose what ours sets (they would override ours in the run)
     assert update["NonOverridableArguments"] == {"--team-flag": "on", "--region-hint": "fixed"}
     # dropped: read-only members, the capacity Glue derives from the workers, the visual graph
-    for key in ("Name", "CreatedOn", "LastModifiedOn", "ProfileName", "AutoUpgradeMetadata", "MaxCapacity", "AllocatedCapacity",
-                "CodeGenConfigurationNodes"):
+    for key in (
+        "Name",
+        "CreatedOn",
+        "LastModifiedOn",
+        "ProfileName",
+        "AutoUpgradeMetadata",
+        "MaxCapacity",
+        "AllocatedCapacity",
+        "CodeGenConfigurationNodes",
+    ):
         assert key not in update, key
     assert USER_JOB["DefaultArguments"]["--extra-jars"] == "s3://team-code/theirs.jar"  # the input is not changed
 
@@ -186,8 +210,16 @@ def test_the_users_job_as_it_was_for_the_restore():
     request = {"JobName": "team-export", "JobUpdate": before}
     validate("UpdateJob", request)
     assert contract_violations("UpdateJob", request) == []
-    dropped = {"Name", "CreatedOn", "LastModifiedOn", "ProfileName", "AutoUpgradeMetadata", "MaxCapacity", "AllocatedCapacity",
-               "CodeGenConfigurationNodes"}
+    dropped = {
+        "Name",
+        "CreatedOn",
+        "LastModifiedOn",
+        "ProfileName",
+        "AutoUpgradeMetadata",
+        "MaxCapacity",
+        "AllocatedCapacity",
+        "CodeGenConfigurationNodes",
+    }
     assert before == {k: v for k, v in USER_JOB.items() if k not in dropped}
     json.dumps(before)  # printed for a restore by hand when Glue refuses it
 
@@ -195,8 +227,16 @@ def test_the_users_job_as_it_was_for_the_restore():
 def test_capacity_of_jobs_without_workers():
     """A Python shell job (MaxCapacity 0.0625, no workers) keeps its MaxCapacity in the restore and
     loses it under our workers; a legacy job with AllocatedCapacity alone keeps that."""
-    shell = {"Name": "shell", "Role": "r", "Command": {"Name": "pythonshell", "ScriptLocation": "s3://b/s.py"}, "MaxCapacity": 0.0625,
-             "AllocatedCapacity": 0, "Timeout": 2880, "MaxRetries": 0, "GlueVersion": "3.0"}
+    shell = {
+        "Name": "shell",
+        "Role": "r",
+        "Command": {"Name": "pythonshell", "ScriptLocation": "s3://b/s.py"},
+        "MaxCapacity": 0.0625,
+        "AllocatedCapacity": 0,
+        "Timeout": 2880,
+        "MaxRetries": 0,
+        "GlueVersion": "3.0",
+    }
     assert glue.as_job_update(shell) == {k: v for k, v in shell.items() if k not in ("Name", "AllocatedCapacity")}
     p = plan(glue_job="shell")
     update = glue.job_update(shell, render_export(p, glue.target(p.artifacts_uri)).glue_job["JobUpdate"])
@@ -220,7 +260,11 @@ def test_glue_refusals():
     from launcher.options import build_request
 
     base = {"table": "LabResults", "to": "s3://lab-backups/p", "runner": "glue"}
-    for extra, word in (({"workers": 1}, "at least 2"), ({"engine": "hive"}, "hive"), ({"glue_job": "bad\nname"}, "Glue job"),
-                        ({"worker_type": "G.3X"}, "worker-type")):
+    for extra, word in (
+        ({"workers": 1}, "at least 2"),
+        ({"engine": "hive"}, "hive"),
+        ({"glue_job": "bad\nname"}, "Glue job"),
+        ({"worker_type": "G.3X"}, "worker-type"),
+    ):
         with pytest.raises(BadInput, match=word):
             build_request(base | extra, environ={})

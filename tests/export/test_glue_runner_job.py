@@ -1,6 +1,7 @@
 """The Glue runner on a job of the user's (--glue-job), against a recording hook: GetJob, UpdateJob
 with their job and ours on top, the run, then UpdateJob putting their job back as GetJob gave it, on
 every way out (issue 23). The same on the local stack: tests/e2e/test_local_glue.py."""
+
 from __future__ import annotations
 
 import copy

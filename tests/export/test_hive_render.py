@@ -1,5 +1,6 @@
 """The Hive engine's render: golden DDL for a few tables, every rendered script through Hive's own
 parser, hostile names that cannot change the statements, the two EMR steps."""
+
 from __future__ import annotations
 
 import difflib
@@ -19,8 +20,10 @@ from launcher.options import build_request
 pytestmark = pytest.mark.unit
 
 GOLDEN = TEST_GOLDEN / "hive"
-HOSTILE = ("pk:string,it's:string,back`tick:bigint,a.b:double,select:boolean,semi;$x{y}:binary,tags:array<string>,"
-           "nums:array<double>,blobs:array<binary>,\"dq\" -- ;DROP TABLE t:string")
+HOSTILE = (
+    "pk:string,it's:string,back`tick:bigint,a.b:double,select:boolean,semi;$x{y}:binary,tags:array<string>,"
+    'nums:array<double>,blobs:array<binary>,"dq" -- ;DROP TABLE t:string'
+)
 
 
 # `--engine hive --to s3://lab-backups/ddb/nightly`, planned for 2 local cores
@@ -29,10 +32,11 @@ hive_plan = partial(plan_for, to="s3://lab-backups/ddb/nightly", engine="hive", 
 
 CASES = {
     "whole_item": hive_plan,
-    "whole_item_endpoint": lambda: hive_plan(table_description("orders.v2-prod"), endpoint="http://127.0.0.1:8000",
-                                             read_percent=1.0),
-    "typed_hash_range": lambda: hive_plan(table_description("Events", (("user", "HASH", "S"), ("ts", "RANGE", "N"))),
-                                          hive_columns="user:string,ts:bigint,payload:string,flags:array<string>"),
+    "whole_item_endpoint": lambda: hive_plan(table_description("orders.v2-prod"), endpoint="http://127.0.0.1:8000", read_percent=1.0),
+    "typed_hash_range": lambda: hive_plan(
+        table_description("Events", (("user", "HASH", "S"), ("ts", "RANGE", "N"))),
+        hive_columns="user:string,ts:bigint,payload:string,flags:array<string>",
+    ),
     "typed_hostile": lambda: hive_plan(hive_columns=HOSTILE),
 }
 
@@ -48,16 +52,21 @@ def test_golden_ddl(case):
     text = rendered(case).files[HQL_SCRIPT]
     golden = GOLDEN / f"{case}.hql"
     want = golden.read_text()
-    diff = "".join(difflib.unified_diff(want.splitlines(keepends=True), text.splitlines(keepends=True),
-                                        fromfile=str(golden), tofile=f"rendered {case}"))
+    diff = "".join(
+        difflib.unified_diff(
+            want.splitlines(keepends=True), text.splitlines(keepends=True), fromfile=str(golden), tofile=f"rendered {case}"
+        )
+    )
     assert text == want, f"rendered {case} differs from {golden}:\n{diff}"
 
 
 def test_steps_are_hive_script_then_spark_convert():
     out = rendered("whole_item")
     hive, convert = out.steps
-    assert hive["HadoopJarStep"] == {"Jar": "command-runner.jar", "Args": [
-        "hive-script", "--run-hive-script", "--args", "-f", "s3://lab-backups/_ddb_s3_artifacts/run/export.hql"]}
+    assert hive["HadoopJarStep"] == {
+        "Jar": "command-runner.jar",
+        "Args": ["hive-script", "--run-hive-script", "--args", "-f", "s3://lab-backups/_ddb_s3_artifacts/run/export.hql"],
+    }
     args = convert["HadoopJarStep"]["Args"]
     assert args[0] == "spark-submit" and args[-1].endswith("/" + CONVERT_SCRIPT)
     compile(out.files[CONVERT_SCRIPT], CONVERT_SCRIPT, "exec")
@@ -117,9 +126,9 @@ def test_hostile_names_reach_hive_unchanged_and_change_nothing(tmp_path):
     assert len(statements) == 8
     create = statements[5]
     columns = parse_hive_columns(HOSTILE)
-    props = dict(zip(create["strings"][len(columns) + 1::2], create["strings"][len(columns) + 2::2], strict=False))
+    props = dict(zip(create["strings"][len(columns) + 1 :: 2], create["strings"][len(columns) + 2 :: 2], strict=False))
     # the column comments are the attribute names, exactly
-    assert create["strings"][:len(columns)] == [c.attribute for c in columns]
+    assert create["strings"][: len(columns)] == [c.attribute for c in columns]
     assert props["dynamodb.table.name"] == "LabResults"
     assert props["dynamodb.column.mapping"] == ",".join(f"{c.column}:{c.attribute}" for c in columns)
     assert props["dynamodb.type.mapping"] == "c6:SS,c7:NS,c8:BS"

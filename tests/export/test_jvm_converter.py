@@ -1,6 +1,7 @@
 """The JVM side of the `connector` reader, in-process on pytest-spark's SparkContext (configured
 with the connector jars in conftest.py): DynamoDBInputFormat 5.0.0 reads dynalite in one split per
 segment, and dev.ddbs3.ItemToDynamoDbJson turns every SDK v2 item into exact DynamoDB JSON."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,18 @@ def _make_item(i: int) -> dict:
     nested: dict = {"leaf": {"S": f"deep-{i}"}}
     for depth in range(25):
         nested = {"d": {"M": nested}, "l": {"L": [{"N": str(depth)}]}}
-    tricky = ["", "ascii", "caf\u00e9", "\U0001f600 emoji", "nul\u0000byte", 'quote" \\ back',
-              "tab\tnl\ncr\r", "\u2028\u2029", "</script>", "\x01\x1f\x7f"]
+    tricky = [
+        "",
+        "ascii",
+        "caf\u00e9",
+        "\U0001f600 emoji",
+        "nul\u0000byte",
+        'quote" \\ back',
+        "tab\tnl\ncr\r",
+        "\u2028\u2029",
+        "</script>",
+        "\x01\x1f\x7f",
+    ]
     item = {
         "pk": {"S": f"item-{i:04d}"},
         "s": {"S": tricky[i % len(tricky)]},
@@ -71,8 +82,9 @@ def test_connector_reads_every_item_through_converter(local_stack, ddb, spark_co
                 expected[it["pk"]["S"]] = wire_to_json(it)
         info = table_info_from_description(ddb.describe_table(TableName=table)["Table"])
         conf = connector_conf(info, "us-east-1", ddb.meta.endpoint_url, 40000, SEGMENTS, SEGMENTS)
-        rdd = spark_context.hadoopRDD(jars.INPUT_FORMAT_CLASS, jars.KEY_CLASS, jars.VALUE_CLASS,
-                                      valueConverter=jars.CONVERTER_CLASS, conf=conf)
+        rdd = spark_context.hadoopRDD(
+            jars.INPUT_FORMAT_CLASS, jars.KEY_CLASS, jars.VALUE_CLASS, valueConverter=jars.CONVERTER_CLASS, conf=conf
+        )
         partitions = rdd.getNumPartitions()
         lines = rdd.values().collect()
     finally:

@@ -4,6 +4,7 @@ Its export must look exactly like the Python writer's: the same manifest-files f
 SHA-256 that S3 and `verify` agree with (multipart above 8 MiB, composite "<b64>-N"), the same
 billed bytes (characters of the lines, as Python's len counts them), and every S3 call with the
 export's SSE and ExpectedBucketOwner. Through the fault proxy, which records the calls."""
+
 from __future__ import annotations
 
 import base64
@@ -33,10 +34,22 @@ BIG, SMALL, PER_FILE = 42, 4, 38  # 46 items: one file of 38 (>= 34 big ones: > 
 
 def _items() -> list[dict]:
     rng = random.Random(5)
-    big = [{"pk": {"S": f"big-{i:03d}"},  # ~380 KB of base64: gzip keeps ~3/4 of it
-            "blob": {"S": base64.b64encode(rng.randbytes(285_000)).decode()}} for i in range(BIG)]
-    small = [{"pk": {"S": f"small-{i:03d}"}, "uni": {"S": "Grüße 😀 \U0001d11e"}, "n": {"N": str(i)},
-              "l": {"L": [{"BOOL": True}, {"NULL": True}, {"SS": ["a", "é"]}]}} for i in range(SMALL)]
+    big = [
+        {
+            "pk": {"S": f"big-{i:03d}"},  # ~380 KB of base64: gzip keeps ~3/4 of it
+            "blob": {"S": base64.b64encode(rng.randbytes(285_000)).decode()},
+        }
+        for i in range(BIG)
+    ]
+    small = [
+        {
+            "pk": {"S": f"small-{i:03d}"},
+            "uni": {"S": "Grüße 😀 \U0001d11e"},
+            "n": {"N": str(i)},
+            "l": {"L": [{"BOOL": True}, {"NULL": True}, {"SS": ["a", "é"]}]},
+        }
+        for i in range(SMALL)
+    ]
     return big + small
 
 
@@ -44,8 +57,12 @@ def _items() -> list[dict]:
 def table_and_bucket(local_stack):
     ddb = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint)
     name = unique_name("jvmw")
-    ddb.create_table(TableName=name, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
     for item in _items():
         ddb.put_item(TableName=name, Item=item)
@@ -58,10 +75,34 @@ def table_and_bucket(local_stack):
 def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty, table_and_bucket, tmp_path):
     table, bucket = table_and_bucket
     proc = subprocess.run(
-        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/jvm", "--reader", "connector", "--segments", "1",
-         "--max-items-per-file", str(PER_FILE), "--sse", "aws:kms", "--sse-kms-key-id", KMS_KEY,
-         "--expected-bucket-owner", ACCOUNT, "--json", "--work-dir", str(tmp_path)],
-        check=False, capture_output=True, text=True, timeout=900)
+        [
+            DDB_S3,
+            "export",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/jvm",
+            "--reader",
+            "connector",
+            "--segments",
+            "1",
+            "--max-items-per-file",
+            str(PER_FILE),
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            KMS_KEY,
+            "--expected-bucket-owner",
+            ACCOUNT,
+            "--json",
+            "--work-dir",
+            str(tmp_path),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["itemCount"] == BIG + SMALL
@@ -87,7 +128,7 @@ def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty
         assert head["ETag"].strip('"') == e["etag"]
         assert head["ChecksumSHA256"].split("-")[0] == e["sha256Checksum"].split("-")[0]
         if e["size"] > PART_SIZE:  # the S3 composite checksum of the 8 MiB parts
-            parts = [body[i:i + PART_SIZE] for i in range(0, len(body), PART_SIZE)]
+            parts = [body[i : i + PART_SIZE] for i in range(0, len(body), PART_SIZE)]
             digests = b"".join(hashlib.sha256(p).digest() for p in parts)
             assert e["sha256Checksum"] == f"{base64.b64encode(hashlib.sha256(digests).digest()).decode()}-{len(parts)}"
         else:
@@ -124,7 +165,10 @@ def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty
     reports = [json.loads(m) for m in re.findall(r"ddb-s3 progress: (\{[^}]*\})", log)]
     assert reports and set(reports[-1]) == {"partition", "items", "bytes", "seconds"}, reports
     assert reports[-1]["seconds"] >= 0 and {k: reports[-1][k] for k in ("partition", "items", "bytes")} == {
-        "partition": 0, "items": BIG + SMALL, "bytes": summary["billedSizeBytes"]}
+        "partition": 0,
+        "items": BIG + SMALL,
+        "bytes": summary["billedSizeBytes"],
+    }
 
     verify = subprocess.run([DDB_S3, "verify", result["exportUri"], "--deep"], check=False, capture_output=True, text=True, timeout=600)
     assert verify.returncode == 0 and f"{BIG + SMALL:,} items" in verify.stderr, verify.stderr[-2000:]

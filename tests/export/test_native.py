@@ -3,6 +3,7 @@ but writes a bare data file under a random folder with no manifest-summary.json 
 and returns no ExportManifest, so neither can show the documented behaviour: the request and the
 polling sequence are tested with a botocore Stubber (the real client's parameter validation runs),
 and the reading side with tests/fixtures/backups/native-* built from the documented format."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -24,23 +25,43 @@ ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/LabResults"
 EXPORT_ARN = ARN + "/export/01716790307109-5f9d6aaa"
 
 
-TABLE = table_info_from_description({
-    "TableName": "LabResults", "TableArn": ARN, "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-    "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}, pitr_enabled=True)
+TABLE = table_info_from_description(
+    {
+        "TableName": "LabResults",
+        "TableArn": ARN,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+    },
+    pitr_enabled=True,
+)
 
 
 def plan(**flags: str) -> ExportPlan:
     request = build_request({"table": "LabResults", "to": "s3://lab-backups/ddb", "engine": "native"} | flags, environ={})
-    return make_plan(request, TABLE, region="us-east-1", endpoints={"dynamodb": None, "s3": None},
-                     now=datetime.fromtimestamp(1_700_000_000, UTC), token="0badcafe")
+    return make_plan(
+        request,
+        TABLE,
+        region="us-east-1",
+        endpoints={"dynamodb": None, "s3": None},
+        now=datetime.fromtimestamp(1_700_000_000, UTC),
+        token="0badcafe",
+    )
 
 
 def test_full_request() -> None:
     args = export_request(plan(sse="aws:kms", sse_kms_key_id="k", expected_bucket_owner="123456789012"))
-    assert args == {"TableArn": ARN, "S3Bucket": "lab-backups", "S3Prefix": "ddb", "ExportFormat": "DYNAMODB_JSON",
-                    "ClientToken": "01700000000000-0badcafe", "S3BucketOwner": "123456789012",
-                    "S3SseAlgorithm": "KMS", "S3SseKmsKeyId": "k", "ExportType": "FULL_EXPORT"}
+    assert args == {
+        "TableArn": ARN,
+        "S3Bucket": "lab-backups",
+        "S3Prefix": "ddb",
+        "ExportFormat": "DYNAMODB_JSON",
+        "ClientToken": "01700000000000-0badcafe",
+        "S3BucketOwner": "123456789012",
+        "S3SseAlgorithm": "KMS",
+        "S3SseKmsKeyId": "k",
+        "ExportType": "FULL_EXPORT",
+    }
 
 
 def test_incremental_request_and_bad_windows() -> None:
@@ -48,11 +69,15 @@ def test_incremental_request_and_bad_windows() -> None:
     assert args["ExportType"] == "INCREMENTAL_EXPORT"
     assert args["IncrementalExportSpecification"] == {
         "ExportFromTime": datetime(2024, 5, 27, 6, tzinfo=UTC),
-        "ExportToTime": datetime(2024, 5, 27, 7, tzinfo=UTC), "ExportViewType": "NEW_AND_OLD_IMAGES"}
+        "ExportToTime": datetime(2024, 5, 27, 7, tzinfo=UTC),
+        "ExportViewType": "NEW_AND_OLD_IMAGES",
+    }
     # A bad window is refused with the request, before anything is planned or started.
-    for bad, says in (({"export_to": "2024-05-27T07:00:00Z"}, "--export-to needs --export-from"),
-                      ({"export_from": "yesterday"}, "--export-from: is not an ISO-8601 time"),
-                      ({"export_from": "2024-05-27T07:00:00Z", "export_to": "2024-05-27T06:00:00Z"}, "must be after")):
+    for bad, says in (
+        ({"export_to": "2024-05-27T07:00:00Z"}, "--export-to needs --export-from"),
+        ({"export_from": "yesterday"}, "--export-from: is not an ISO-8601 time"),
+        ({"export_from": "2024-05-27T07:00:00Z", "export_to": "2024-05-27T06:00:00Z"}, "must be after"),
+    ):
         with pytest.raises(BadInput, match=says):
             plan(**bad)
 
@@ -85,8 +110,11 @@ def test_starts_polls_and_finds_the_export_folder() -> None:
     client, stub = stubbed()
     stub.add_response("export_table_to_point_in_time", desc("IN_PROGRESS"), export_request(plan()))
     stub.add_response("describe_export", desc("IN_PROGRESS"), {"ExportArn": EXPORT_ARN})
-    stub.add_response("describe_export", desc("COMPLETED", ItemCount=40,
-                      ExportManifest="ddb/AWSDynamoDB/01716790307109-5f9d6aaa/manifest-summary.json"), {"ExportArn": EXPORT_ARN})
+    stub.add_response(
+        "describe_export",
+        desc("COMPLETED", ItemCount=40, ExportManifest="ddb/AWSDynamoDB/01716790307109-5f9d6aaa/manifest-summary.json"),
+        {"ExportArn": EXPORT_ARN},
+    )
     lines: list[str] = []
     with stub:
         result = run_native(client, lines.append)
@@ -117,5 +145,7 @@ def test_the_wait_gives_up_after_its_bound_and_says_the_export_goes_on() -> None
     with stub, pytest.raises(DdbS3Error) as e:
         run_native(client, max_wait_seconds=30)
     stub.assert_no_pending_responses()
-    assert str(e.value) == (f"native run on {EXPORT_ARN}: not done after 0m30s (--max-wait-seconds 30); the export keeps running "
-                            f"inside DynamoDB: check it with `aws dynamodb describe-export --export-arn {EXPORT_ARN}`")
+    assert str(e.value) == (
+        f"native run on {EXPORT_ARN}: not done after 0m30s (--max-wait-seconds 30); the export keeps running "
+        f"inside DynamoDB: check it with `aws dynamodb describe-export --export-arn {EXPORT_ARN}`"
+    )

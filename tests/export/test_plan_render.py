@@ -1,4 +1,5 @@
 """Planning and rendering are pure: same inputs, same plan and artifacts."""
+
 import ast
 import dataclasses
 import json
@@ -18,9 +19,12 @@ pytestmark = pytest.mark.unit
 
 # LabResults keyed (patient_id HASH, sample_id RANGE), the KeySchema listed RANGE first as
 # DescribeTable may: 1M items, 5 GiB, 400 RCU.
-DESC = table_description(keys=(("sample_id", "RANGE", "S"), ("patient_id", "HASH", "S")),
-                         definitions=(("patient_id", "S"), ("sample_id", "S")),
-                         item_count=1_000_000, size_bytes=5 * GIB)
+DESC = table_description(
+    keys=(("sample_id", "RANGE", "S"), ("patient_id", "HASH", "S")),
+    definitions=(("patient_id", "S"), ("sample_id", "S")),
+    item_count=1_000_000,
+    size_bytes=5 * GIB,
+)
 # `--to s3://lab-backups/ddb/nightly`, planned for 4 local cores
 nightly_plan = partial(plan_for, DESC, to="s3://lab-backups/ddb/nightly", local_cores=4)
 
@@ -43,12 +47,15 @@ def test_read_budget_and_segments():
     assert nightly_plan(segments=16).segments == 16
 
 
-@pytest.mark.parametrize(("items", "cores", "segments"), [
-    (200, 8, 1),  # one Scan, one task, one file: not 8 files of 25 items
-    (45_000, 8, 3),  # a segment per 20,000 items
-    (1_000_000, 8, 8),  # then one per core
-    (0, 8, 8),  # not counted: no reason to read slower
-])
+@pytest.mark.parametrize(
+    ("items", "cores", "segments"),
+    [
+        (200, 8, 1),  # one Scan, one task, one file: not 8 files of 25 items
+        (45_000, 8, 3),  # a segment per 20,000 items
+        (1_000_000, 8, 8),  # then one per core
+        (0, 8, 8),  # not counted: no reason to read slower
+    ],
+)
 def test_a_small_table_gets_a_segment_per_20000_items_not_one_per_core(items: int, cores: int, segments: int):
     desc = table_description(item_count=items, size_bytes=items * 100)
     assert plan_for(desc, to="s3://lab-backups/x", local_cores=cores).segments == segments
@@ -56,8 +63,7 @@ def test_a_small_table_gets_a_segment_per_20000_items_not_one_per_core(items: in
 
 def test_on_demand_uses_assumed_capacity():
     desc = DESC | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
-    p = plan_for(desc, to="s3://lab-backups/x", read_percent=0.25, on_demand_read_units=1000, token="00000000",
-                 local_cores=2)
+    p = plan_for(desc, to="s3://lab-backups/x", read_percent=0.25, on_demand_read_units=1000, token="00000000", local_cores=2)
     assert p.read_units_per_second == 250
     assert p.estimate["read_cost_usd"] > 0
 
@@ -77,14 +83,17 @@ def test_connector_conf_carries_the_budget_and_the_split_count():
     assert with_endpoint["dynamodb.endpoint"] == "http://127.0.0.1:9000"
 
 
-@pytest.mark.parametrize(("budget", "segments", "cores", "tasks", "rate"), [
-    (5, 2, 2, 1, 5),  # two tasks would read 2 + 2
-    (5, 8, 8, 5, 5),  # eight tasks would each round up to 1/s: 8/s
-    (200, 5, 4, 4, 200),
-    (1000, 3, 3, 3, 999),  # 0.1% under the budget is worth three tasks
-    (20000, 16, 16, 16, 20000),
-    (1, 4, 4, 1, 1),
-])
+@pytest.mark.parametrize(
+    ("budget", "segments", "cores", "tasks", "rate"),
+    [
+        (5, 2, 2, 1, 5),  # two tasks would read 2 + 2
+        (5, 8, 8, 5, 5),  # eight tasks would each round up to 1/s: 8/s
+        (200, 5, 4, 4, 200),
+        (1000, 3, 3, 3, 999),  # 0.1% under the budget is worth three tasks
+        (20000, 16, 16, 16, 20000),
+        (1, 4, 4, 1, 1),
+    ],
+)
 def test_connector_tasks_keep_the_real_rate_at_or_under_the_budget(budget, segments, cores, tasks, rate):
     assert connector_tasks(budget, segments, cores) == tasks
     assert connector_rate(budget, segments, tasks) == rate
@@ -128,7 +137,7 @@ def test_rendered_job_is_valid_python_with_the_plan_inside():
 
 def test_plan_json_survives_hostile_strings():
     """The plan reaches the script only as one repr()'d JSON string, so no value can break out."""
-    hostile = "x'\"\\\n{{ 7*7 }}\"\"\"; import os"
+    hostile = 'x\'"\\\n{{ 7*7 }}"""; import os'
     p = nightly_plan(to="s3://lab-backups/" + "p", log_uri="s3://lab-logs/a")
     p = p.model_copy(update={"table": dataclasses.replace(p.table, name=hostile)})
     script = render_export(p, Target("/tmp/x", ["a.jar"])).files[JOB_SCRIPT]
@@ -138,11 +147,14 @@ def test_plan_json_survives_hostile_strings():
     assert json.loads(literal)["table"]["name"] == hostile
 
 
-@pytest.mark.parametrize("line", [
-    'ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
-    'ddb-s3 result: {"exportId": "x", "itemCount": 3}26/11/27 23:08:40 INFO SparkContext: stopped\n',
-    '26/11/27 INFO Executor: done ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        'ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
+        'ddb-s3 result: {"exportId": "x", "itemCount": 3}26/11/27 23:08:40 INFO SparkContext: stopped\n',
+        '26/11/27 INFO Executor: done ddb-s3 result: {"exportId": "x", "itemCount": 3}\n',
+    ],
+)
 def test_local_runner_reads_the_result_line_even_when_the_jvm_shares_it(line):
     from launcher.core.result_line import parse_result
 
@@ -168,8 +180,12 @@ def test_with_export_id_repoints_the_plan_as_a_fresh_plan_of_that_id_would():
     made with that export's id (its root, its artifacts, a Glue job named after it)."""
     earlier = nightly_plan(token="0badcafe")
     assert nightly_plan().with_export_id(earlier.export_id) == earlier
-    for flags in ({"artifacts_uri": "s3://lab-art/runs/"}, {"runner": "glue"}, {"runner": "glue", "glue_job": "mine"},
-                  {"to": "s3://lab-backups"}):
+    for flags in (
+        {"artifacts_uri": "s3://lab-art/runs/"},
+        {"runner": "glue"},
+        {"runner": "glue", "glue_job": "mine"},
+        {"to": "s3://lab-backups"},
+    ):
         earlier = nightly_plan(token="0badcafe", **flags)
         assert nightly_plan(**flags).with_export_id(earlier.export_id) == earlier, flags
     moved = nightly_plan(runner="glue").with_export_id("01700000000000-00000000")

@@ -1,6 +1,7 @@
 """Export progress (issue 15): each task prints its running count every few seconds, the local runner
 adds the tasks up (rate and, when the table's size is known, an ETA): a live display on a terminal,
 a line every few seconds elsewhere."""
+
 import json
 
 import pytest
@@ -23,7 +24,7 @@ def test_a_task_reports_its_count_every_few_seconds_and_at_its_end(capsys):
             yield "x" * 10
 
     assert sum(1 for _ in stats.watch(lines())) == 2500
-    reports = [json.loads(line[len(PROGRESS_PREFIX):]) for line in capsys.readouterr().err.splitlines()]
+    reports = [json.loads(line[len(PROGRESS_PREFIX) :]) for line in capsys.readouterr().err.splitlines()]
     assert reports[-1] == {"partition": 3, "items": 2500, "bytes": 25000, "seconds": 10.0}  # the final count
     assert [r["items"] for r in reports[:-1]] == [2000]  # checked each 1000 lines, at most every 5 s
 

@@ -1,4 +1,5 @@
 """The option table: layering (defaults < config file < environment < flags) and one-line errors."""
+
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,6 @@
 """--runner auto: the plan picks the runner (pure) and says why: what exists, then size and budget,
 then the least compute cost."""
+
 from __future__ import annotations
 
 import math
@@ -45,11 +46,14 @@ def test_a_small_table_read_slowly_does_not_run_here():
     assert p.runner != "local" and "at the budget" in p.runner_reason
 
 
-@pytest.mark.parametrize("flags, runner, word", [
-    ({"cluster": "j-1ABCDEF"}, "emr", "running EMR cluster"),
-    ({"application_id": "00fabc123def4g09"}, "emr-serverless", "existing EMR Serverless application"),
-    ({"glue_job": "nightly"}, "glue", "existing Glue job"),
-])
+@pytest.mark.parametrize(
+    "flags, runner, word",
+    [
+        ({"cluster": "j-1ABCDEF"}, "emr", "running EMR cluster"),
+        ({"application_id": "00fabc123def4g09"}, "emr-serverless", "existing EMR Serverless application"),
+        ({"glue_job": "nightly"}, "glue", "existing Glue job"),
+    ],
+)
 def test_what_exists_decides_first(flags, runner, word):
     p = auto(GB, **flags)
     assert p.runner == runner and word in p.runner_reason

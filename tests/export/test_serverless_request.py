@@ -1,5 +1,6 @@
 """The EMR Serverless requests are pure: made from the plan and the same rendered step EMR runs,
 validated offline against botocore's emr-serverless model."""
+
 from __future__ import annotations
 
 import botocore.session
@@ -104,7 +105,11 @@ def test_bad_combinations_are_refused():
     from launcher.options import build_request
 
     base = {"table": "LabResults", "to": "s3://lab-backups/p", "runner": "emr-serverless"}
-    for extra, word in (({"engine": "hive"}, "hive"), ({"python_packages": "boto3==1.0.0"}, "bootstrap"),
-                        ({"application_id": "Not-An-Id"}, "application"), ({"execution_role": "bad role"}, "role")):
+    for extra, word in (
+        ({"engine": "hive"}, "hive"),
+        ({"python_packages": "boto3==1.0.0"}, "bootstrap"),
+        ({"application_id": "Not-An-Id"}, "application"),
+        ({"execution_role": "bad role"}, "role"),
+    ):
         with pytest.raises(BadInput, match=word):
             build_request(base | extra, environ={})

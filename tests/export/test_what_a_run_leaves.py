@@ -1,6 +1,7 @@
 """What a run leaves behind (issue 24.8, 24.9): an interrupted export says whether it is complete
 (its summary manifest written before the interrupt) or incomplete, named, with how to remove it;
 the local runs' cache keeps only the newest runs. Against moto's S3 and a temporary folder."""
+
 from __future__ import annotations
 
 from typing import Any

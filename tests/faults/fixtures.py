@@ -6,6 +6,7 @@
 AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3 at them for the test, so the code under test (and
 everything it starts: Spark executors, the connector's JVM client via dynamodb.endpoint) goes
 through the proxies. The plan starts empty: the test adds rules."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -29,8 +30,10 @@ class Faulty:
 @pytest.fixture
 def faulty(local_stack, monkeypatch) -> Iterator[Faulty]:
     plan = FaultPlan(seed=1234)
-    with FaultProxy("dynamodb", local_stack.dynamodb_endpoint, plan) as ddb_proxy, \
-            FaultProxy("s3", local_stack.s3_endpoint, plan) as s3_proxy:
+    with (
+        FaultProxy("dynamodb", local_stack.dynamodb_endpoint, plan) as ddb_proxy,
+        FaultProxy("s3", local_stack.s3_endpoint, plan) as s3_proxy,
+    ):
         f = Faulty(plan, ddb_proxy, s3_proxy)
         for k, v in f.env().items():
             monkeypatch.setenv(k, v)

@@ -20,6 +20,7 @@ X-Amz-Target JSON API like DynamoDB) for tests/iam, which records calls with no 
 `answer` callable may reply in place of the upstream (e.g. DynamoDB's export API, which dynalite
 lacks). Stdlib only; nothing listens beyond 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -41,11 +42,17 @@ HOST = "127.0.0.1"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 
 DDB_ERRORS = {
-    "ProvisionedThroughputExceededException": (400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                                               "The level of configured provisioned throughput for the table was exceeded."),
+    "ProvisionedThroughputExceededException": (
+        400,
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "The level of configured provisioned throughput for the table was exceeded.",
+    ),
     "ThrottlingException": (400, "com.amazon.coral.availability#ThrottlingException", "Rate of requests exceeds the allowed throughput."),
-    "RequestLimitExceeded": (400, "com.amazonaws.dynamodb.v20120810#RequestLimitExceeded",
-                             "Throughput exceeds the current throughput limit for your account."),
+    "RequestLimitExceeded": (
+        400,
+        "com.amazonaws.dynamodb.v20120810#RequestLimitExceeded",
+        "Throughput exceeds the current throughput limit for your account.",
+    ),
     "InternalServerError": (500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"),
 }
 S3_ERRORS = {
@@ -121,8 +128,7 @@ class Rule:
         self._path = re.compile(self.path) if self.path else None
 
     def matches(self, service: str, op: str, path: str) -> bool:
-        return (service == self.service and (self.ops is None or op in self.ops)
-                and (self._path is None or bool(self._path.search(path))))
+        return service == self.service and (self.ops is None or op in self.ops) and (self._path is None or bool(self._path.search(path)))
 
 
 @dataclass
@@ -163,8 +169,7 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
 
-    def decide(self, service: str, op: str, method: str, path: str, headers: dict[str, str],
-               body: bytes = b"") -> tuple[Rule | None, Seen]:
+    def decide(self, service: str, op: str, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[Rule | None, Seen]:
         with self._lock:
             chosen = None
             for rule in self.rules:
@@ -180,15 +185,25 @@ class FaultPlan:
                 self.injected[(service, op, rule.kind)] += 1
                 chosen = rule
                 break
-            seen = Seen(service, op, method, path, headers, chosen.kind if chosen else None,
-                        body=b"" if service == "s3" and method == "PUT" else body)
+            seen = Seen(
+                service,
+                op,
+                method,
+                path,
+                headers,
+                chosen.kind if chosen else None,
+                body=b"" if service == "s3" and method == "PUT" else body,
+            )
             self.seen.append(seen)
             return chosen, seen
 
     def total(self, kind: str | None = None, service: str | None = None, op: str | None = None) -> int:
         with self._lock:
-            return sum(n for (s, o, k), n in self.injected.items()
-                       if (kind is None or k == kind) and (service is None or s == service) and (op is None or o == op))
+            return sum(
+                n
+                for (s, o, k), n in self.injected.items()
+                if (kind is None or k == kind) and (service is None or s == service) and (op is None or o == op)
+            )
 
     def requests(self, service: str | None = None, op: str | None = None) -> list[Seen]:
         with self._lock:
@@ -233,21 +248,27 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in DDB_ERRORS:
             status, type_, msg = DDB_ERRORS[kind]
             seen.status = status
-            return self._reply(status, [("Content-Type", "application/x-amz-json-1.0"),
-                                        ("x-amzn-RequestId", uuid.uuid4().hex)],
-                               json.dumps({"__type": type_, "message": msg}).encode())
+            return self._reply(
+                status,
+                [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", uuid.uuid4().hex)],
+                json.dumps({"__type": type_, "message": msg}).encode(),
+            )
         if kind in S3_ERRORS:
             status, msg = S3_ERRORS[kind]
             rid = uuid.uuid4().hex[:16].upper()
-            xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{kind}</Code><Message>{msg}</Message>'
-                   f"<RequestId>{rid}</RequestId><HostId>fault-proxy</HostId></Error>").encode()
+            xml = (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{kind}</Code><Message>{msg}</Message>'
+                f"<RequestId>{rid}</RequestId><HostId>fault-proxy</HostId></Error>"
+            ).encode()
             seen.status = status
             return self._reply(status, [("Content-Type", "application/xml"), ("x-amz-request-id", rid)], xml)
         owner = headers.get("x-amz-expected-bucket-owner")
         if proxy.service == "s3" and proxy.plan.bucket_owner and owner and owner != proxy.plan.bucket_owner:
             seen.status = 403
-            xml = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-                   b"<Message>Access Denied</Message><HostId>fault-proxy</HostId></Error>")
+            xml = (
+                b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                b"<Message>Access Denied</Message><HostId>fault-proxy</HostId></Error>"
+            )
             return self._reply(403, [("Content-Type", "application/xml")], xml)
         if kind == "slow":
             time.sleep(rule.delay)
@@ -305,8 +326,13 @@ class _Server(ThreadingHTTPServer):
 class FaultProxy:
     """A proxy for one service in front of one upstream URL; `with FaultProxy(...) as p: p.url`."""
 
-    def __init__(self, service: str, upstream: str, plan: FaultPlan,
-                 answer: Callable[[Seen], tuple[int, list[tuple[str, str]], bytes] | None] | None = None):
+    def __init__(
+        self,
+        service: str,
+        upstream: str,
+        plan: FaultPlan,
+        answer: Callable[[Seen], tuple[int, list[tuple[str, str]], bytes] | None] | None = None,
+    ):
         if service not in ("dynamodb", "s3", "emr"):
             raise ValueError(f"unknown service {service!r}")
         # answer(seen) -> (status, headers, body) replies instead of the upstream; None forwards.
@@ -325,8 +351,9 @@ class FaultProxy:
         return f"http://{HOST}:{self._server.server_address[1]}"
 
     def start(self) -> FaultProxy:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"fault-proxy-{self.service}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"fault-proxy-{self.service}", daemon=True
+        )
         self._thread.start()
         return self
 

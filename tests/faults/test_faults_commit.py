@@ -3,6 +3,7 @@
 export is either complete (summary present, every listed file there and matching: verify passes) or
 incomplete (no summary: verify says so); never a summary over missing or wrong files. Also
 download through the proxy with GetObject faults."""
+
 from __future__ import annotations
 
 import os
@@ -136,8 +137,9 @@ def test_multipart_complete_whose_answer_is_lost_never_gives_a_wrong_manifest(pr
     monkeypatch.setattr(s3io, "PART_SIZE", 5 * 1024 * 1024)
     proxy.plan.add(Rule("s3", "drop_after", ops={"CompleteMultipartUpload"}, times=1))
     root = layout.export_root("g", "00000000000002-deadbeef")
-    big = [item_line({"pk": {"S": str(i)}, "blob": {"B": __import__("base64").b64encode(os.urandom(3000)).decode()}})
-           for i in range(2500)]  # ~10 MB of incompressible text: two parts
+    big = [
+        item_line({"pk": {"S": str(i)}, "blob": {"B": __import__("base64").b64encode(os.urandom(3000)).decode()}}) for i in range(2500)
+    ]  # ~10 MB of incompressible text: two parts
     c = client(proxy, Config(retries={"mode": "standard", "max_attempts": 10}))
     try:
         files = list(s3io.write_data_files(c, bucket, root + "data/", 0, big, 10_000, S3WriteSettings()))

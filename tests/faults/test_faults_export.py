@@ -2,6 +2,7 @@
 readers): DynamoDB throttling bursts and S3 5xx/resets on data files and manifests. Every export that
 finishes is complete and exact (item for item, type for type); the retries are reported; the proxy's
 counts prove the faults really reached the job. Few Spark runs, a small table."""
+
 from __future__ import annotations
 
 import gzip
@@ -41,8 +42,12 @@ def source(local_stack):
 
 
 def export(table: str, to: str, work_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([DDB_S3, "export", "--table", table, "--to", to, "--segments", "8", "--json",
-                           "--work-dir", str(work_dir), *extra], capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [DDB_S3, "export", "--table", table, "--to", to, "--segments", "8", "--json", "--work-dir", str(work_dir), *extra],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def read_back(bucket: str, export_uri: str) -> dict[tuple, dict]:
@@ -101,8 +106,7 @@ def test_throttled_segments_export_is_exact_and_reports_retries(source, faulty, 
     # Every injected fault cost exactly one botocore retry, and the job said so.
     assert reported(proc.stderr, "Scan") == injected, proc.stderr[-3000:]
     assert_exact(items, read_back(bucket, result["exportUri"]))
-    assert subprocess.run([DDB_S3, "verify", result["exportUri"]], capture_output=True,
-                          env=_direct_env(faulty)).returncode == 0
+    assert subprocess.run([DDB_S3, "verify", result["exportUri"]], capture_output=True, env=_direct_env(faulty)).returncode == 0
 
 
 def test_throttled_connector_export_is_exact(source, faulty, tmp_path):
@@ -149,8 +153,7 @@ def test_s3_errors_on_data_files_and_manifests_still_give_an_exact_export(source
     # orphan listing's retries are not reported, hence 11 - 2).
     assert reported(proc.stderr, "S3") == 9, proc.stderr[-3000:]
     assert_exact(items, read_back(bucket, result["exportUri"]))
-    v = subprocess.run([DDB_S3, "verify", result["exportUri"], "--json"], capture_output=True, text=True,
-                       env=_direct_env(faulty))
+    v = subprocess.run([DDB_S3, "verify", result["exportUri"], "--json"], capture_output=True, text=True, env=_direct_env(faulty))
     assert v.returncode == 0 and json.loads(v.stdout)["ok"] is True
 
 

@@ -3,6 +3,7 @@ marker, its first data part): the CLI, its process group and every process it st
 (spark-submit runs in a session of its own, so it is found through /proc and killed too, as a
 power cut would). Each partial export is never taken for a backup (no manifest written, verify
 says incomplete with exit 3, download refuses); a rerun gives one complete, exact export."""
+
 from __future__ import annotations
 
 import contextlib
@@ -66,8 +67,7 @@ def kill_everything(proc: subprocess.Popen) -> set[int]:
 
 
 def keys_under(s3, bucket: str, prefix: str) -> list[str]:
-    return [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            for o in p.get("Contents", [])]
+    return [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for o in p.get("Contents", [])]
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,7 @@ def source(local_stack):
 def wait_for(proc: subprocess.Popen, s3, bucket: str, prefix: str, before: set[str], what: str) -> set[str]:
     """Poll S3 (bounded) until the export has written `what` ("_started", or "data": a first data
     part), and return what it has written by then. Fails if the CLI ends first or 180 s pass."""
+
     def written() -> set[str]:
         assert proc.poll() is None, f"the export ended (exit {proc.returncode}) before writing its first {what}"
         return set(keys_under(s3, bucket, prefix)) - before
@@ -102,8 +103,22 @@ def test_killed_exports_are_never_backups_and_a_rerun_is_exact(source, s3, tmp_p
     kill lands mid-export, and the test checks that it did (the CLI still running, no manifest yet)."""
     table, bucket, items = source
     prefix = "killed"
-    cmd = [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--segments", "4",
-           "--reader", "segments", "--max-items-per-file", "50", "--work-dir", str(tmp_path / "runs")]
+    cmd = [
+        DDB_S3,
+        "export",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/{prefix}",
+        "--segments",
+        "4",
+        "--reader",
+        "segments",
+        "--max-items-per-file",
+        "50",
+        "--work-dir",
+        str(tmp_path / "runs"),
+    ]
     killed_at = []
     for phase in PHASES:
         before = set(keys_under(s3, bucket, prefix))
@@ -143,8 +158,11 @@ def test_killed_exports_are_never_backups_and_a_rerun_is_exact(source, s3, tmp_p
     new_root = result["exportUri"].split(bucket + "/", 1)[1]
     assert new_root not in roots
     assert_exact(s3, bucket, new_root, items)
-    complete = [r for r in [*roots, new_root]
-                if subprocess.run([DDB_S3, "verify", f"s3://{bucket}/{r}"], capture_output=True, timeout=300).returncode == 0]
+    complete = [
+        r
+        for r in [*roots, new_root]
+        if subprocess.run([DDB_S3, "verify", f"s3://{bucket}/{r}"], capture_output=True, timeout=300).returncode == 0
+    ]
     assert complete == [new_root], (complete, killed_at)
     print("kill points (phase, export root, objects written, processes killed):", killed_at)
 

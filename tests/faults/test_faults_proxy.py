@@ -1,6 +1,7 @@
 """The fault proxy itself: each fault really reaches a real boto3 client through the real servers,
 botocore's standard retries ride over throttling, 5xx and dropped connections, and the counts are
 exact."""
+
 from __future__ import annotations
 
 import time
@@ -20,23 +21,27 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("method, path, op", [
-    ("PUT", "/b/k/data/x.json.gz", "PutObject"),
-    ("PUT", "/b/k?partNumber=2&uploadId=abc", "UploadPart"),
-    ("POST", "/b/k?uploads", "CreateMultipartUpload"),
-    ("POST", "/b/k?uploadId=abc", "CompleteMultipartUpload"),
-    ("DELETE", "/b/k?uploadId=abc", "AbortMultipartUpload"),
-    ("GET", "/b?list-type=2&prefix=x", "ListObjectsV2"),
-    ("HEAD", "/b/k", "HeadObject"),
-    ("GET", "/b/k", "GetObject"),
-    ("PUT", "/b", "CreateBucket"),
-])
+@pytest.mark.parametrize(
+    "method, path, op",
+    [
+        ("PUT", "/b/k/data/x.json.gz", "PutObject"),
+        ("PUT", "/b/k?partNumber=2&uploadId=abc", "UploadPart"),
+        ("POST", "/b/k?uploads", "CreateMultipartUpload"),
+        ("POST", "/b/k?uploadId=abc", "CompleteMultipartUpload"),
+        ("DELETE", "/b/k?uploadId=abc", "AbortMultipartUpload"),
+        ("GET", "/b?list-type=2&prefix=x", "ListObjectsV2"),
+        ("HEAD", "/b/k", "HeadObject"),
+        ("GET", "/b/k", "GetObject"),
+        ("PUT", "/b", "CreateBucket"),
+    ],
+)
 def test_s3_operation_names(method, path, op):
     assert s3_operation(method, path) == op
 
 
-@pytest.mark.parametrize("kind", ["ProvisionedThroughputExceededException", "ThrottlingException",
-                                  "RequestLimitExceeded", "InternalServerError"])
+@pytest.mark.parametrize(
+    "kind", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"]
+)
 def test_dynamodb_errors_have_the_real_type(local_stack, fresh_table, kind):
     table = fresh_table()
     plan = FaultPlan(rules=[Rule("dynamodb", kind, ops={"Scan"}, times=1)])
@@ -51,13 +56,15 @@ def test_dynamodb_errors_have_the_real_type(local_stack, fresh_table, kind):
 
 def test_boto3_retries_ride_over_every_dynamodb_fault(local_stack, fresh_table):
     table = fresh_table()
-    plan = FaultPlan(rules=[
-        Rule("dynamodb", "ProvisionedThroughputExceededException", ops={"PutItem"}, every=2),
-        Rule("dynamodb", "ThrottlingException", ops={"GetItem"}, times=1),
-        Rule("dynamodb", "RequestLimitExceeded", ops={"GetItem"}, times=1),
-        Rule("dynamodb", "drop", ops={"Scan"}, times=2),
-        Rule("dynamodb", "drop_after", ops={"PutItem"}, times=1),
-    ])
+    plan = FaultPlan(
+        rules=[
+            Rule("dynamodb", "ProvisionedThroughputExceededException", ops={"PutItem"}, every=2),
+            Rule("dynamodb", "ThrottlingException", ops={"GetItem"}, times=1),
+            Rule("dynamodb", "RequestLimitExceeded", ops={"GetItem"}, times=1),
+            Rule("dynamodb", "drop", ops={"Scan"}, times=2),
+            Rule("dynamodb", "drop_after", ops={"PutItem"}, times=1),
+        ]
+    )
     with FaultProxy("dynamodb", local_stack.dynamodb_endpoint, plan) as p:
         client = boto3.client("dynamodb", endpoint_url=p.url, config=RETRIES)
         retries = 0
@@ -76,11 +83,13 @@ def test_boto3_retries_ride_over_every_dynamodb_fault(local_stack, fresh_table):
 
 
 def test_s3_errors_and_drops(local_stack, bucket):
-    plan = FaultPlan(rules=[
-        Rule("s3", "SlowDown", ops={"PutObject"}, times=2),
-        Rule("s3", "InternalError", ops={"GetObject"}, times=1),
-        Rule("s3", "drop", ops={"HeadObject"}, times=1),
-    ])
+    plan = FaultPlan(
+        rules=[
+            Rule("s3", "SlowDown", ops={"PutObject"}, times=2),
+            Rule("s3", "InternalError", ops={"GetObject"}, times=1),
+            Rule("s3", "drop", ops={"HeadObject"}, times=1),
+        ]
+    )
     with FaultProxy("s3", local_stack.s3_endpoint, plan) as p:
         one = boto3.client("s3", endpoint_url=p.url, config=ONE_TRY)
         with pytest.raises(ClientError) as e:
@@ -114,6 +123,7 @@ def test_seeded_probability_is_reproducible():
     def run(seed):
         plan = FaultPlan(seed=seed, rules=[Rule("s3", "SlowDown", probability=0.3)])
         return [plan.decide("s3", "PutObject", "PUT", "/b/k", {})[0] is not None for _ in range(200)]
+
     assert run(5) == run(5) and run(5) != run(6)
     assert 30 < sum(run(5)) < 90
 

@@ -1,5 +1,6 @@
 """Restore through the fault proxy: DynamoDB throttling bursts, 5xx and resets on the writes, S3
 faults on the reads. The restored table equals the export, item for item; the run does not fail."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -22,10 +23,11 @@ pytestmark = pytest.mark.integration
 KEYS = ["patient_id", "sample_id"]
 SCHEMA = {
     "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-    "AttributeDefinitions": [{"AttributeName": "patient_id", "AttributeType": "S"},
-                             {"AttributeName": "sample_id", "AttributeType": "S"}],
-    "BillingMode": "PAY_PER_REQUEST", "ProvisionedThroughput": {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
-    "GlobalSecondaryIndexes": [], "LocalSecondaryIndexes": [],
+    "AttributeDefinitions": [{"AttributeName": "patient_id", "AttributeType": "S"}, {"AttributeName": "sample_id", "AttributeType": "S"}],
+    "BillingMode": "PAY_PER_REQUEST",
+    "ProvisionedThroughput": {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
+    "GlobalSecondaryIndexes": [],
+    "LocalSecondaryIndexes": [],
 }
 
 
@@ -33,11 +35,20 @@ def make_export(s3, bucket: str, items: list[dict], table: str) -> str:
     """An export written by the job's own modules (no Spark needed)."""
     root = layout.export_root("src", layout.new_export_id(datetime.now(UTC)))
     commit.write_started(s3, bucket, root, S3WriteSettings())
-    files = list(s3io.write_data_files(s3, bucket, root + "data/", 0,
-                                       (item_line(wire_to_json(i)) for i in items), 40, S3WriteSettings()))
-    commit.commit(s3, bucket, root, files, {"exportId": root.split("/")[-2], "tableName": table,
-                                            "tableArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}",
-                                            "tableSchema": SCHEMA}, S3WriteSettings())
+    files = list(s3io.write_data_files(s3, bucket, root + "data/", 0, (item_line(wire_to_json(i)) for i in items), 40, S3WriteSettings()))
+    commit.commit(
+        s3,
+        bucket,
+        root,
+        files,
+        {
+            "exportId": root.split("/")[-2],
+            "tableName": table,
+            "tableArn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}",
+            "tableSchema": SCHEMA,
+        },
+        S3WriteSettings(),
+    )
     return f"s3://{bucket}/{root}"
 
 

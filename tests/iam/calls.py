@@ -96,6 +96,7 @@ Authorization Reference and each API's "Permissions" section:
 
 Anything else (an unknown S3 sub-resource, another service, an unsigned call) is not guessed: it
 comes back as a problem and fails the test."""
+
 from __future__ import annotations
 
 import json
@@ -162,8 +163,21 @@ def signer(headers: Mapping[str, str], path: str = "") -> tuple[str, str, str] |
 # --------------------------------------------------------------------------- S3
 
 _OBJECT_SUBRESOURCES = {"uploadId", "partNumber", "versionId", "uploads", "attributes", "tagging", "acl"}
-_LIST_PARAMS = {"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "encoding-type",
-                "fetch-owner", "marker", "key-marker", "version-id-marker", "upload-id-marker", "max-uploads"}
+_LIST_PARAMS = {
+    "list-type",
+    "prefix",
+    "delimiter",
+    "max-keys",
+    "continuation-token",
+    "start-after",
+    "encoding-type",
+    "fetch-owner",
+    "marker",
+    "key-marker",
+    "version-id-marker",
+    "upload-id-marker",
+    "max-uploads",
+}
 
 
 def s3_api_operation(method: str, path: str, headers: Mapping[str, str]) -> str | None:
@@ -234,8 +248,9 @@ def _sse(headers: Mapping[str, str]) -> dict[str, str]:
     return ctx
 
 
-def s3_requests(method: str, path: str, headers: Mapping[str, str], body: bytes, status: int | None,
-                scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+def s3_requests(
+    method: str, path: str, headers: Mapping[str, str], body: bytes, status: int | None, scope: Scope
+) -> list[tuple[str, str, dict[str, Any]]] | str:
     """[(action, resource, context)] of one S3 call, or why it cannot be mapped."""
     op = s3_api_operation(method, path, headers)
     if op is None:
@@ -310,12 +325,26 @@ def s3_requests(method: str, path: str, headers: Mapping[str, str], body: bytes,
 # the local stack dynalite's (000000000000), so they are rebuilt in the scenario's account and region.
 _TABLE_ARN = re.compile(r"^arn:[\w-]+:dynamodb:[\w-]+:\d{12}:table/([\w.-]+)$")
 _EXPORT_ARN = re.compile(r"^arn:[\w-]+:dynamodb:[\w-]+:\d{12}:table/([\w.-]+)/export/([\w.-]+)$")
-_TABLE_OPS = {"DescribeTable", "DescribeContinuousBackups", "Scan", "Query", "GetItem", "PutItem", "UpdateItem",
-              "DeleteItem", "CreateTable", "DeleteTable", "UpdateTable", "DescribeTimeToLive", "UpdateContinuousBackups"}
+_TABLE_OPS = {
+    "DescribeTable",
+    "DescribeContinuousBackups",
+    "Scan",
+    "Query",
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "CreateTable",
+    "DeleteTable",
+    "UpdateTable",
+    "DescribeTimeToLive",
+    "UpdateContinuousBackups",
+}
 
 
-def dynamodb_requests(op: str, body: Mapping[str, Any], response: Mapping[str, Any],
-                      scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+def dynamodb_requests(
+    op: str, body: Mapping[str, Any], response: Mapping[str, Any], scope: Scope
+) -> list[tuple[str, str, dict[str, Any]]] | str:
     def table(name: str) -> str:
         return f"arn:{scope.partition}:dynamodb:{scope.region}:{scope.account}:table/{name}"
 
@@ -369,8 +398,9 @@ def stream_iterators(calls: Iterable[tuple[str, Mapping[str, Any], Mapping[str, 
     return out
 
 
-def streams_requests(op: str, body: Mapping[str, Any], iterators: Mapping[str, str],
-                     scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+def streams_requests(
+    op: str, body: Mapping[str, Any], iterators: Mapping[str, str], scope: Scope
+) -> list[tuple[str, str, dict[str, Any]]] | str:
     def stream(arn: str) -> str | None:
         m = _STREAM_ARN.match(arn)
         return f"arn:{scope.partition}:dynamodb:{scope.region}:{scope.account}:table/{m.group(1)}/stream/{m.group(2)}" if m else None
@@ -418,8 +448,9 @@ def _role_arn(name_or_arn: str, scope: Scope) -> str:
     return f"arn:{scope.partition}:iam::{scope.account}:role/{name_or_arn}"
 
 
-def emr_requests(op: str, body: Mapping[str, Any], response: Mapping[str, Any], tags: Mapping[str, Mapping[str, str]],
-                 scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+def emr_requests(
+    op: str, body: Mapping[str, Any], response: Mapping[str, Any], tags: Mapping[str, Mapping[str, str]], scope: Scope
+) -> list[tuple[str, str, dict[str, Any]]] | str:
     def cluster(cid: str) -> tuple[str, dict[str, Any]]:
         arn = f"arn:{scope.partition}:elasticmapreduce:{scope.region}:{scope.account}:cluster/{cid}"
         return arn, {f"aws:ResourceTag/{k}": v for k, v in (tags.get(cid) or {}).items()}
@@ -438,8 +469,13 @@ def emr_requests(op: str, body: Mapping[str, Any], response: Mapping[str, Any], 
             out.append(("iam:PassRole", _role_arn(body["ServiceRole"], scope), {"iam:PassedToService": EMR_SERVICE}))
         if body.get("JobFlowRole"):
             out.append(("iam:PassRole", _role_arn(body["JobFlowRole"], scope), {"iam:PassedToService": EC2_SERVICE}))
-        out.append(("iam:CreateServiceLinkedRole", f"arn:{scope.partition}:iam::{scope.account}:{EMR_CLEANUP_ROLE}",
-                    {"iam:AWSServiceName": EMR_SERVICE}))
+        out.append(
+            (
+                "iam:CreateServiceLinkedRole",
+                f"arn:{scope.partition}:iam::{scope.account}:{EMR_CLEANUP_ROLE}",
+                {"iam:AWSServiceName": EMR_SERVICE},
+            )
+        )
         if body.get("AutoTerminationPolicy") and response.get("JobFlowId"):
             arn, _ = cluster(response["JobFlowId"])
             out += [("elasticmapreduce:PutAutoTerminationPolicy", arn, {}), ("elasticmapreduce:GetAutoTerminationPolicy", arn, {})]
@@ -483,8 +519,9 @@ def _map_tags(tags: Mapping[str, str]) -> dict[str, Any]:
     return _request_tags([{"Key": k, "Value": v} for k, v in tags.items()])
 
 
-def serverless_requests(method: str, path: str, body: Mapping[str, Any], response: Mapping[str, Any],
-                        tags: Mapping[str, Mapping[str, str]], scope: Scope) -> list[tuple[str, str, dict[str, Any]]] | str:
+def serverless_requests(
+    method: str, path: str, body: Mapping[str, Any], response: Mapping[str, Any], tags: Mapping[str, Mapping[str, str]], scope: Scope
+) -> list[tuple[str, str, dict[str, Any]]] | str:
     m = _SERVERLESS_PATH.match(unquote(urlsplit(path).path))
     if not m:
         return f"EMR Serverless {method} has no IAM rule here"
@@ -500,8 +537,11 @@ def serverless_requests(method: str, path: str, body: Mapping[str, Any], respons
         if method == "POST":
             new = f"{base}/{response.get('applicationId', '*')}"
             ctx = _map_tags(body.get("tags") or {})
-            slr = ("iam:CreateServiceLinkedRole", f"arn:{scope.partition}:iam::{scope.account}:{SERVERLESS_SLR}",
-                   {"iam:AWSServiceName": SERVERLESS_SLR_SERVICE})
+            slr = (
+                "iam:CreateServiceLinkedRole",
+                f"arn:{scope.partition}:iam::{scope.account}:{SERVERLESS_SLR}",
+                {"iam:AWSServiceName": SERVERLESS_SLR_SERVICE},
+            )
             return [("emr-serverless:CreateApplication", "*", ctx)] + ([("emr-serverless:TagResource", new, ctx)] if ctx else []) + [slr]
         return f"EMR Serverless {method} /applications has no IAM rule here"
     if sub is None:
@@ -615,12 +655,20 @@ def iam_requests(seen: Iterable[Any], scope: Scope) -> tuple[list[IamRequest], l
     seen = list(seen)
     out: list[IamRequest] = []
     problems: list[str] = []
-    emr_calls = [(s.op, _json(s.body), _json(s.response)) for s in seen if (signer(s.headers, s.path) or ("", "", ""))[2] == "elasticmapreduce"]
+    emr_calls = [
+        (s.op, _json(s.body), _json(s.response)) for s in seen if (signer(s.headers, s.path) or ("", "", ""))[2] == "elasticmapreduce"
+    ]
     tags = cluster_tags(emr_calls)
-    iterators = stream_iterators((s.headers.get("x-amz-target", "").rpartition(".")[2], _json(s.body), _json(s.response))
-                                 for s in seen if s.headers.get("x-amz-target", "").startswith(STREAMS_TARGET))
-    sls_tags = serverless_tags((s.method, s.path, _json(s.body), _json(s.response)) for s in seen
-                               if (signer(s.headers, s.path) or ("", "", ""))[2] == "emr-serverless")
+    iterators = stream_iterators(
+        (s.headers.get("x-amz-target", "").rpartition(".")[2], _json(s.body), _json(s.response))
+        for s in seen
+        if s.headers.get("x-amz-target", "").startswith(STREAMS_TARGET)
+    )
+    sls_tags = serverless_tags(
+        (s.method, s.path, _json(s.body), _json(s.response))
+        for s in seen
+        if (signer(s.headers, s.path) or ("", "", ""))[2] == "emr-serverless"
+    )
     for s in seen:
         sig = signer(s.headers, s.path)
         where = f"{s.method} {s.path[:160]}" + (f" ({s.headers.get('x-amz-target')})" if s.headers.get("x-amz-target") else "")
@@ -695,14 +743,15 @@ def evaluate(requests: list[IamRequest], principals: Mapping[str, tuple[str, Map
     doc = {
         "account": account,
         "principals": {name: {"arn": arn, "policies": dict(docs)} for name, (arn, docs) in principals.items()},
-        "requests": [{"principal": r.principal, "action": r.action, "resource": r.resource, "context": dict(r.context)}
-                     for r in requests],
+        "requests": [{"principal": r.principal, "action": r.action, "resource": r.resource, "context": dict(r.context)} for r in requests],
     }
     proc = subprocess.run(["node", str(EVALUATOR)], check=False, input=json.dumps(doc), capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"{EVALUATOR.name} failed (run `make node`?): {proc.stderr[-3000:]}")
-    return [Decision(d["decision"], tuple(d.get("allowedBy", ())), tuple(d.get("ignoredContextKeys", ())), d.get("error"))
-            for d in json.loads(proc.stdout)]
+    return [
+        Decision(d["decision"], tuple(d.get("allowedBy", ())), tuple(d.get("ignoredContextKeys", ())), d.get("error"))
+        for d in json.loads(proc.stdout)
+    ]
 
 
 def granted(docs: Mapping[str, Mapping[str, Any]]) -> set[tuple[str, str, str]]:

@@ -4,6 +4,7 @@ test_policies_allow_recorded_calls.py does for the exports; a granted action no 
 
 Proxies: dynalite (DynamoDB), moto (S3), and moto again for IAM, EC2 and Service Quotas through a
 proxy that keeps response bodies (GetRole's Arn carries the role's path)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -24,9 +25,11 @@ ACCOUNT = "123456789012"
 
 @pytest.fixture(scope="module")
 def proxies(local_stack: LocalStack) -> Iterator[tuple[FaultProxy, FaultProxy, FaultProxy]]:
-    with FaultProxy("dynamodb", local_stack.dynamodb_endpoint, FaultPlan()) as ddb, \
-            FaultProxy("s3", local_stack.s3_endpoint, FaultPlan()) as s3, \
-            FaultProxy("emr", local_stack.s3_endpoint, FaultPlan()) as others:
+    with (
+        FaultProxy("dynamodb", local_stack.dynamodb_endpoint, FaultPlan()) as ddb,
+        FaultProxy("s3", local_stack.s3_endpoint, FaultPlan()) as s3,
+        FaultProxy("emr", local_stack.s3_endpoint, FaultPlan()) as others,
+    ):
         yield ddb, s3, others
 
 
@@ -51,8 +54,12 @@ def direct(stack: LocalStack, service: str) -> Any:
 def setup(stack: LocalStack) -> tuple[str, str]:
     """A table and a bucket, made behind the proxies' backs (setting up is not recorded)."""
     table, bucket = unique_name("doc"), unique_name("doc").lower()
-    direct(stack, "dynamodb").create_table(TableName=table, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    direct(stack, "dynamodb").create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     direct(stack, "s3").create_bucket(Bucket=bucket)
     return table, bucket
 
@@ -84,15 +91,37 @@ def test_doctor_for_emr_calls_only_what_its_policy_grants(local_stack, recording
     iam.add_role_to_instance_profile(InstanceProfileName=nodes, RoleName=nodes)
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24")["Subnet"]["SubnetId"]
-    common = ["--runner", "emr", "--table", table, "--to", f"s3://{bucket}/ddb", "--service-role", service,
-              "--instance-profile", nodes, "--expected-bucket-owner", ACCOUNT, "--spot"]
+    common = [
+        "--runner",
+        "emr",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/ddb",
+        "--service-role",
+        service,
+        "--instance-profile",
+        nodes,
+        "--expected-bucket-owner",
+        ACCOUNT,
+        "--spot",
+    ]
     doctor(*common, "--subnet-id", subnet)
     doctor(*common)  # the default VPC's subnets
     capsys.readouterr()
     actions = evaluate_doctor(recording, "emr", table, bucket, "--service-role", service, "--instance-profile", nodes)
-    assert {"iam:GetRole", "iam:GetInstanceProfile", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
-            "ec2:DescribeVpcEndpoints", "servicequotas:GetServiceQuota", "s3:GetBucketLocation", "s3:ListBucket",
-            "dynamodb:DescribeTable"} == actions
+    assert {
+        "iam:GetRole",
+        "iam:GetInstanceProfile",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeVpcEndpoints",
+        "servicequotas:GetServiceQuota",
+        "s3:GetBucketLocation",
+        "s3:ListBucket",
+        "dynamodb:DescribeTable",
+    } == actions
 
 
 @pytest.mark.parametrize("runner, flag", [("emr-serverless", "--execution-role"), ("glue", "--glue-role")])

@@ -15,6 +15,7 @@ Each scenario fails on
     action, resource and context;
   - an action a statement grants that no recorded call used, unless EXEMPT says why the scenario
     cannot use it."""
+
 from __future__ import annotations
 
 import json
@@ -57,41 +58,64 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/"
 # Granted actions a scenario legitimately leaves unused, keyed by (statement Sid, action). Each
 # reason says which path uses it; nothing else may go unused.
 EXEMPT: dict[tuple[str, str], str] = {
-    ("ExportWrite", "s3:AbortMultipartUpload"):
-        "a data file's multipart upload is aborted only when writing it fails (launcher/job/s3io.py)",
-    ("ExportWrite", "s3:DeleteObject"):
-        "the commit deletes data files of failed Spark task attempts (orphans); a clean run leaves none",
-    ("ScanTable", "dynamodb:DescribeTable"):
-        "the Hive engine's DynamoDBStorageHandler describes the table on the node (preCreateTable, "
-        "configureTableJobProperties); the Spark readers take size and count from the plan",
-    ("SseKmsKey", "kms:GenerateDataKey"):
-        "with --kms-key-arn only: S3 calls KMS as the caller for SSE-KMS; the local stack has no KMS",
-    ("SseKmsKey", "kms:Decrypt"):
-        "with --kms-key-arn only: S3 calls KMS as the caller for SSE-KMS; the local stack has no KMS",
-    ("EmrRunSteps", "elasticmapreduce:AddJobFlowSteps"):
-        "only with --cluster j-... (a running cluster); a transient cluster gets its steps in RunJobFlow",
-    ("EmrListClusters", "elasticmapreduce:ListClusters"):
-        "`ddb-s3 clusters list`, and the cleanup after a RunJobFlow interrupted before it returned",
+    (
+        "ExportWrite",
+        "s3:AbortMultipartUpload",
+    ): "a data file's multipart upload is aborted only when writing it fails (launcher/job/s3io.py)",
+    ("ExportWrite", "s3:DeleteObject"): "the commit deletes data files of failed Spark task attempts (orphans); a clean run leaves none",
+    ("ScanTable", "dynamodb:DescribeTable"): "the Hive engine's DynamoDBStorageHandler describes the table on the node (preCreateTable, "
+    "configureTableJobProperties); the Spark readers take size and count from the plan",
+    ("SseKmsKey", "kms:GenerateDataKey"): "with --kms-key-arn only: S3 calls KMS as the caller for SSE-KMS; the local stack has no KMS",
+    ("SseKmsKey", "kms:Decrypt"): "with --kms-key-arn only: S3 calls KMS as the caller for SSE-KMS; the local stack has no KMS",
+    (
+        "EmrRunSteps",
+        "elasticmapreduce:AddJobFlowSteps",
+    ): "only with --cluster j-... (a running cluster); a transient cluster gets its steps in RunJobFlow",
+    (
+        "EmrListClusters",
+        "elasticmapreduce:ListClusters",
+    ): "`ddb-s3 clusters list`, and the cleanup after a RunJobFlow interrupted before it returned",
     ("StepLogsList", "s3:ListBucket"): "the launcher reads step logs only with --log-uri (a running step's stdout "
-                                       "for its counters, a failed step's stderr)",
+    "for its counters, a failed step's stderr)",
     ("StepLogsRead", "s3:GetObject"): "the launcher reads step logs only with --log-uri (a running step's stdout "
-                                      "for its counters, a failed step's stderr)",
-    ("ServerlessJobRuns", "emr-serverless:CancelJobRun"):
-        "only when the export is interrupted (Ctrl-C, SIGTERM, an error) while its job run goes on (evaluated in test_failed_and_interrupted_serverless_runs)",
-    ("ServerlessListApplications", "emr-serverless:ListApplications"):
-        "the cleanup after a CreateApplication interrupted before it returned",
-    ("DriverLogsList", "s3:ListBucket"): "the launcher reads the driver's stderr from --log-uri only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
-    ("DriverLogsRead", "s3:GetObject"): "the launcher reads the driver's stderr from --log-uri only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
-    ("GlueRunJob", "glue:BatchStopJobRun"): "only when the export is interrupted while its Glue job run goes on (evaluated in test_failed_and_interrupted_serverless_runs)",
-    ("DriverLogs", "logs:GetLogEvents"): "the launcher reads the driver's stderr from CloudWatch Logs only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
-    ("JobLogGroups", "logs:CreateLogGroup"):
-        "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
-    ("JobLogs", "logs:CreateLogStream"):
-        "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
-    ("JobLogs", "logs:PutLogEvents"):
-        "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
+    "for its counters, a failed step's stderr)",
+    (
+        "ServerlessJobRuns",
+        "emr-serverless:CancelJobRun",
+    ): "only when the export is interrupted (Ctrl-C, SIGTERM, an error) while its job run goes on (evaluated in test_failed_and_interrupted_serverless_runs)",
+    (
+        "ServerlessListApplications",
+        "emr-serverless:ListApplications",
+    ): "the cleanup after a CreateApplication interrupted before it returned",
+    (
+        "DriverLogsList",
+        "s3:ListBucket",
+    ): "the launcher reads the driver's stderr from --log-uri only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
+    (
+        "DriverLogsRead",
+        "s3:GetObject",
+    ): "the launcher reads the driver's stderr from --log-uri only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
+    (
+        "GlueRunJob",
+        "glue:BatchStopJobRun",
+    ): "only when the export is interrupted while its Glue job run goes on (evaluated in test_failed_and_interrupted_serverless_runs)",
+    (
+        "DriverLogs",
+        "logs:GetLogEvents",
+    ): "the launcher reads the driver's stderr from CloudWatch Logs only when the job run failed (evaluated in test_failed_and_interrupted_serverless_runs)",
+    (
+        "JobLogGroups",
+        "logs:CreateLogGroup",
+    ): "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
+    (
+        "JobLogs",
+        "logs:CreateLogStream",
+    ): "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
+    (
+        "JobLogs",
+        "logs:PutLogEvents",
+    ): "Glue writes the job's logs as the job role; the local Glue writes them from its executor, not through the recording proxy",
 }
-
 
 
 # --------------------------------------------------------------------------- recording
@@ -120,13 +144,16 @@ class Recorder:
         proxy (calls are told apart by their signature's service, tests/iam/calls.py), or the local
         EMR's API once it runs."""
         # DynamoDB Streams is served on dynalite's port (launcher/dev/dynalite_streams.js): through its proxy too
-        return {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.url, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb.url,
-                "AWS_ENDPOINT_URL_S3": self.s3.url,
-                "AWS_ENDPOINT_URL_STS": self.s3.url,
-                "AWS_ENDPOINT_URL_GLUE": self.emr.url if self.emr is not None else self.s3.url,
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.emr.url if self.emr is not None else self.s3.url,
-                "AWS_ENDPOINT_URL_EMR": self.emr.url if self.emr is not None else self.s3.url,
-                "AWS_ENDPOINT_URL_EMR_SERVERLESS": self.emr.url if self.emr is not None else self.s3.url}
+        return {
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.url,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb.url,
+            "AWS_ENDPOINT_URL_S3": self.s3.url,
+            "AWS_ENDPOINT_URL_STS": self.s3.url,
+            "AWS_ENDPOINT_URL_GLUE": self.emr.url if self.emr is not None else self.s3.url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.emr.url if self.emr is not None else self.s3.url,
+            "AWS_ENDPOINT_URL_EMR": self.emr.url if self.emr is not None else self.s3.url,
+            "AWS_ENDPOINT_URL_EMR_SERVERLESS": self.emr.url if self.emr is not None else self.s3.url,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +163,10 @@ def recorder(local_stack) -> Iterator[Recorder]:
     def answer(seen: Seen) -> tuple[int, list, bytes] | None:
         return holder[0].answer(seen) if holder and holder[0].answer else None
 
-    with FaultProxy("dynamodb", local_stack.dynamodb_endpoint, FaultPlan(), answer=answer) as ddb, \
-            FaultProxy("s3", local_stack.s3_endpoint, FaultPlan()) as s3:
+    with (
+        FaultProxy("dynamodb", local_stack.dynamodb_endpoint, FaultPlan(), answer=answer) as ddb,
+        FaultProxy("s3", local_stack.s3_endpoint, FaultPlan()) as s3,
+    ):
         rec = Recorder(local_stack, ddb, s3)
         holder.append(rec)
         try:
@@ -175,8 +204,12 @@ def recorded_emr(recorder, tmp_path_factory) -> Recorder:
 # --------------------------------------------------------------------------- the check
 
 
-def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dict]]],
-          keys: dict[str, str], unused_ok: frozenset[tuple[str, str]] = frozenset()) -> tuple[list[IamRequest], list[Decision]]:
+def check(
+    plan: FaultPlan,
+    docs_by_principal: dict[str, tuple[str, dict[str, dict]]],
+    keys: dict[str, str],
+    unused_ok: frozenset[tuple[str, str]] = frozenset(),
+) -> tuple[list[IamRequest], list[Decision]]:
     """Evaluate every recorded call under its principal's documents ({principal: (role ARN, {name:
     document})}, principals told by access key id in `keys`); fail on a denied or unmappable call
     and on a granted action no call used that EXEMPT does not excuse."""
@@ -187,13 +220,19 @@ def check(plan: FaultPlan, docs_by_principal: dict[str, tuple[str, dict[str, dic
     print("recorded IAM requests (shown when the test fails):")
     for (principal, action, decision, by), n in sorted(tally.items()):
         print(f"  {n:5d} x {principal} {action} {decision} {by}")
-    denied = {f"{d.decision}: {r.describe()}" + (f" [{d.error}]" if d.error else "")
-              for r, d in zip(requests, decisions, strict=True) if d.decision != "Allowed"}
+    denied = {
+        f"{d.decision}: {r.describe()}" + (f" [{d.error}]" if d.error else "")
+        for r, d in zip(requests, decisions, strict=True)
+        if d.decision != "Allowed"
+    }
     # a context key the evaluator drops as not applicable to the action is a mapping error in calls.py
     ignored = sorted({f"{r.action}: {k}" for r, d in zip(requests, decisions, strict=True) for k in d.ignored_context_keys})
     docs = {name: doc for _, by_name in docs_by_principal.values() for name, doc in by_name.items()}
-    unused = sorted(f"{doc}: {sid} grants {action}" for doc, sid, action in granted(docs) - used(requests, decisions)
-                    if (sid, action) not in EXEMPT and (sid, action) not in unused_ok)
+    unused = sorted(
+        f"{doc}: {sid} grants {action}"
+        for doc, sid, action in granted(docs) - used(requests, decisions)
+        if (sid, action) not in EXEMPT and (sid, action) not in unused_ok
+    )
     message = []
     if problems:
         message += ["calls that could not be mapped to IAM requests:", *sorted(set(problems))]
@@ -234,8 +273,22 @@ def new_bucket(stack: LocalStack) -> str:
 
 def printed(runner: str, table: str, bucket: str, prefix: str, *extra: str) -> dict[str, dict]:
     """What `ddb-s3 iam-policy` prints for the scenario's table, bucket, prefix, region and account."""
-    proc = run("iam-policy", "--runner", runner, "--table", table, "--bucket", bucket, "--prefix", prefix,
-               "--region", REGION, "--account", ACCOUNT, *extra)
+    proc = run(
+        "iam-policy",
+        "--runner",
+        runner,
+        "--table",
+        table,
+        "--bucket",
+        bucket,
+        "--prefix",
+        prefix,
+        "--region",
+        REGION,
+        "--account",
+        ACCOUNT,
+        *extra,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -250,8 +303,20 @@ def launcher_only(runner: str, table: str, bucket: str, prefix: str) -> dict[str
 def test_local_export_verify_and_download(recording, tmp_path):
     rec, plan = recording
     table, bucket = lab_table(rec.stack, 120), new_bucket(rec.stack)
-    proc = run("export", "--runner", "local", "--table", table, "--to", f"s3://{bucket}/iam-local", "--json",
-               "--segments", "4", "--work-dir", str(tmp_path / "work"))
+    proc = run(
+        "export",
+        "--runner",
+        "local",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/iam-local",
+        "--json",
+        "--segments",
+        "4",
+        "--work-dir",
+        str(tmp_path / "work"),
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     uri = json.loads(proc.stdout)["exportUri"]
     for args in (["verify", uri], ["download", uri, str(tmp_path / "copy")]):
@@ -270,8 +335,18 @@ def test_local_export_of_tables_named_by_a_glob(recording, tmp_path):
         create_lab_table(ddb, f"{base}-{suffix}")
         load_items(ddb, f"{base}-{suffix}", lab_items(20))
     bucket = new_bucket(rec.stack)
-    proc = run("export", "--runner", "local", "--table", f"{base}-*", "--to", f"s3://{bucket}/iam-glob", "--json",
-               "--work-dir", str(tmp_path / "work"))
+    proc = run(
+        "export",
+        "--runner",
+        "local",
+        "--table",
+        f"{base}-*",
+        "--to",
+        f"s3://{bucket}/iam-glob",
+        "--json",
+        "--work-dir",
+        str(tmp_path / "work"),
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert [r["table"] for r in json.loads(proc.stdout)] == [f"{base}-a", f"{base}-b"]
     check(plan, launcher_only("local", f"{base}-*", bucket, "iam-glob"), {FAKE_KEY_ID: "launcher"})
@@ -281,13 +356,30 @@ def test_local_export_of_tables_named_by_a_glob(recording, tmp_path):
 def test_emr_transient_cluster_launcher_and_instance_role(recording, recorded_emr, reader):
     rec, plan = recording
     table, bucket = lab_table(rec.stack, 120), new_bucket(rec.stack)
-    proc = run("export", "--runner", "emr", "--reader", reader, "--table", table, "--to", f"s3://{bucket}/iam-emr", "--json",
-               "--log-uri", f"s3://{bucket}/iam-logs/")
+    proc = run(
+        "export",
+        "--runner",
+        "emr",
+        "--reader",
+        reader,
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/iam-emr",
+        "--json",
+        "--log-uri",
+        f"s3://{bucket}/iam-logs/",
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     docs = printed("emr", table, bucket, "iam-emr", "--log-prefix", "iam-logs")
-    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
-                               "instance_role": (ROLE_ARN + "EMR_EC2_DefaultRole", {"instance_role": docs["instance_role"]})},
-                        {FAKE_KEY_ID: "launcher", INSTANCE_KEY: "instance_role"})
+    requests, _ = check(
+        plan,
+        {
+            "launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+            "instance_role": (ROLE_ARN + "EMR_EC2_DefaultRole", {"instance_role": docs["instance_role"]}),
+        },
+        {FAKE_KEY_ID: "launcher", INSTANCE_KEY: "instance_role"},
+    )
     by = {r.principal for r in requests}
     assert by == {"launcher", "instance_role"}, by
     # the steps' DynamoDB reads came from the nodes: the JVM connector's (SDK v2) or boto3's in the
@@ -307,18 +399,39 @@ def test_emr_serverless_launcher_and_job_role(recording, recorded_emr, reader):
     calls under `launcher`, the job's (artifacts, Scan, export, its driver logs) under `job_role`."""
     rec, plan = recording
     table, bucket = lab_table(rec.stack, 120), new_bucket(rec.stack)
-    proc = run("export", "--runner", "emr-serverless", "--reader", reader, "--table", table, "--to", f"s3://{bucket}/iam-sls",
-               "--json", "--log-uri", f"s3://{bucket}/iam-logs/")
+    proc = run(
+        "export",
+        "--runner",
+        "emr-serverless",
+        "--reader",
+        reader,
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/iam-sls",
+        "--json",
+        "--log-uri",
+        f"s3://{bucket}/iam-logs/",
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "deleted EMR Serverless application" in proc.stderr
     docs = printed("emr-serverless", table, bucket, "iam-sls", "--log-prefix", "iam-logs")
-    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
-                               "job_role": (ROLE_ARN + "ddb-s3-serverless-job", {"job_role": docs["job_role"]})},
-                        {FAKE_KEY_ID: "launcher", JOB_KEY: "job_role"})
+    requests, _ = check(
+        plan,
+        {
+            "launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+            "job_role": (ROLE_ARN + "ddb-s3-serverless-job", {"job_role": docs["job_role"]}),
+        },
+        {FAKE_KEY_ID: "launcher", JOB_KEY: "job_role"},
+    )
     assert {r.principal for r in requests} == {"launcher", "job_role"}
     actions = {r.action for r in requests if r.principal == "launcher"}
-    assert {"emr-serverless:CreateApplication", "emr-serverless:StartJobRun", "emr-serverless:DeleteApplication",
-            "iam:PassRole"} <= actions, actions
+    assert {
+        "emr-serverless:CreateApplication",
+        "emr-serverless:StartJobRun",
+        "emr-serverless:DeleteApplication",
+        "iam:PassRole",
+    } <= actions, actions
     scans = [s for s in plan.requests("dynamodb", "Scan") if FAKE_KEY_ID not in s.headers.get("authorization", "")]
     assert scans and all(JOB_KEY in s.headers.get("authorization", "") for s in scans)
 
@@ -333,9 +446,14 @@ def test_glue_launcher_and_job_role(recording, recorded_emr, reader):
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "deleted Glue job" in proc.stderr
     docs = printed("glue", table, bucket, "iam-glue")
-    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
-                               "job_role": (ROLE_ARN + "ddb-s3-glue-job", {"job_role": docs["job_role"]})},
-                        {FAKE_KEY_ID: "launcher", GLUE_KEY: "job_role"})
+    requests, _ = check(
+        plan,
+        {
+            "launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+            "job_role": (ROLE_ARN + "ddb-s3-glue-job", {"job_role": docs["job_role"]}),
+        },
+        {FAKE_KEY_ID: "launcher", GLUE_KEY: "job_role"},
+    )
     assert {r.principal for r in requests} == {"launcher", "job_role"}
     actions = {r.action for r in requests if r.principal == "launcher"}
     assert {"glue:CreateJob", "glue:StartJobRun", "glue:DeleteJob", "iam:PassRole"} <= actions, actions
@@ -356,9 +474,26 @@ def test_failed_and_interrupted_serverless_runs(recording, recorded_emr, runner)
     rec, plan = recording
     table, bucket = lab_table(rec.stack, 120), new_bucket(rec.stack)
     log = ["--log-uri", f"s3://{bucket}/iam-logs/"] if runner == "emr-serverless" else []
-    proc = subprocess.Popen([DDB_S3, "export", "--runner", runner, "--reader", "segments", "--read-percent", "0.0001",
-                             "--table", table, "--to", f"s3://{bucket}/iam-x", *log],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            DDB_S3,
+            "export",
+            "--runner",
+            runner,
+            "--reader",
+            "segments",
+            "--read-percent",
+            "0.0001",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/iam-x",
+            *log,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = ""
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -380,12 +515,16 @@ def test_failed_and_interrupted_serverless_runs(recording, recorded_emr, runner)
         run_and_verify(failing, runner_obj, aws)
     key, role = {"emr-serverless": (JOB_KEY, "ddb-s3-serverless-job"), "glue": (GLUE_KEY, "ddb-s3-glue-job")}[runner]
     docs = printed(runner, table, bucket, "iam-x", *(["--log-prefix", "iam-logs"] if log else []))
-    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
-                               "job_role": (ROLE_ARN + role, {"job_role": docs["job_role"]})},
-                        {FAKE_KEY_ID: "launcher", key: "job_role"},
-                        # no export finishes here: nothing is verified, and the job never lists its data for the commit
-                        unused_ok=frozenset({("VerifyRead", "s3:GetObject"), ("VerifyList", "s3:ListBucket"),
-                                             ("ExportList", "s3:ListBucket")}))
+    requests, _ = check(
+        plan,
+        {
+            "launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
+            "job_role": (ROLE_ARN + role, {"job_role": docs["job_role"]}),
+        },
+        {FAKE_KEY_ID: "launcher", key: "job_role"},
+        # no export finishes here: nothing is verified, and the job never lists its data for the commit
+        unused_ok=frozenset({("VerifyRead", "s3:GetObject"), ("VerifyList", "s3:ListBucket"), ("ExportList", "s3:ListBucket")}),
+    )
     wanted = {"emr-serverless": {"emr-serverless:CancelJobRun", "s3:GetObject"}, "glue": {"glue:BatchStopJobRun", "logs:GetLogEvents"}}
     assert wanted[runner] <= {r.action for r in requests if r.principal == "launcher"}
 
@@ -400,11 +539,13 @@ def stream_table(stack: LocalStack, items: int) -> str:
     """A lab table created with a NEW_AND_OLD_IMAGES stream, then loaded (the writes are in its stream)."""
     ddb = direct(stack, "dynamodb")
     name = unique_name("iam-asof")
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"},
-                                           {"AttributeName": "sample_id", "AttributeType": "S"}],
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "patient_id", "AttributeType": "S"}, {"AttributeName": "sample_id", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     load_items(ddb, name, lab_items(items))
     return name
@@ -412,9 +553,14 @@ def stream_table(stack: LocalStack, items: int) -> str:
 
 def stream_knobs(stack: LocalStack, knobs: dict[str, float]) -> dict[str, float]:
     """DdbS3Local.SetStreamKnobs on dynalite itself (an admin call: unsigned, not recorded); the knobs as they were."""
+
     def call(body: dict[str, float]) -> dict[str, float]:
-        req = urllib.request.Request(stack.dynamodb_endpoint, data=json.dumps(body).encode(), method="POST",
-                                     headers={"X-Amz-Target": "DdbS3Local.SetStreamKnobs", "Content-Type": "application/x-amz-json-1.0"})
+        req = urllib.request.Request(
+            stack.dynamodb_endpoint,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"X-Amz-Target": "DdbS3Local.SetStreamKnobs", "Content-Type": "application/x-amz-json-1.0"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return dict(json.loads(resp.read()))
 
@@ -447,8 +593,24 @@ def stream_reads(requests: list[IamRequest], table: str) -> dict[str, set[str]]:
 def test_local_as_of_export_reads_the_stream(recording, rolling_shards, tmp_path, engine):
     rec, plan = recording
     table, bucket = stream_table(rec.stack, 60), new_bucket(rec.stack)
-    proc = run("export", "--runner", "local", "--engine", engine, "--as-of", "start", "--stream-wait-seconds", "120",
-               "--table", table, "--to", f"s3://{bucket}/iam-asof", "--json", "--work-dir", str(tmp_path / "work"))
+    proc = run(
+        "export",
+        "--runner",
+        "local",
+        "--engine",
+        engine,
+        "--as-of",
+        "start",
+        "--stream-wait-seconds",
+        "120",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/iam-asof",
+        "--json",
+        "--work-dir",
+        str(tmp_path / "work"),
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert json.loads(proc.stdout)["itemCount"] == 60
     docs = printed("local", table, bucket, "iam-asof", "--as-of")
@@ -463,17 +625,34 @@ def test_cloud_as_of_export_reads_the_stream_where_it_scans(recording, recorded_
     rec, plan = recording
     table, bucket = stream_table(rec.stack, 60), new_bucket(rec.stack)
     logs = ["--log-uri", f"s3://{bucket}/iam-logs/"] if runner != "glue" else []
-    proc = run("export", "--runner", runner, "--as-of", "start", "--stream-wait-seconds", "120", "--table", table,
-               "--to", f"s3://{bucket}/iam-asof", "--json", *logs)
+    proc = run(
+        "export",
+        "--runner",
+        runner,
+        "--as-of",
+        "start",
+        "--stream-wait-seconds",
+        "120",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/iam-asof",
+        "--json",
+        *logs,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert json.loads(proc.stdout)["itemCount"] == 60
     docs = printed(runner, table, bucket, "iam-asof", "--as-of", *(["--log-prefix", "iam-logs"] if logs else []))
-    role, (key, arn) = {"emr": ("instance_role", (INSTANCE_KEY, "EMR_EC2_DefaultRole")),
-                        "emr-serverless": ("job_role", (JOB_KEY, "ddb-s3-serverless-job")),
-                        "glue": ("job_role", (GLUE_KEY, "ddb-s3-glue-job"))}[runner]
-    requests, _ = check(plan, {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}),
-                               role: (ROLE_ARN + arn, {role: docs[role]})},
-                        {FAKE_KEY_ID: "launcher", key: role})
+    role, (key, arn) = {
+        "emr": ("instance_role", (INSTANCE_KEY, "EMR_EC2_DefaultRole")),
+        "emr-serverless": ("job_role", (JOB_KEY, "ddb-s3-serverless-job")),
+        "glue": ("job_role", (GLUE_KEY, "ddb-s3-glue-job")),
+    }[runner]
+    requests, _ = check(
+        plan,
+        {"launcher": (ROLE_ARN + "ddb-s3-launcher", {"launcher": docs["launcher"]}), role: (ROLE_ARN + arn, {role: docs[role]})},
+        {FAKE_KEY_ID: "launcher", key: role},
+    )
     assert stream_reads(requests, table) == {"launcher": {"dynamodb:DescribeStream"}, role: STREAM_ACTIONS}
 
 
@@ -490,8 +669,14 @@ def native_answers(stack: LocalStack, bucket: str, prefix: str) -> Callable[[See
     def answer(seen: Seen) -> tuple[int, list, bytes] | None:
         body = json.loads(seen.body or b"{}")
         if seen.op == "DescribeContinuousBackups":
-            return reply({"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED",
-                                                           "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "ENABLED"}}})
+            return reply(
+                {
+                    "ContinuousBackupsDescription": {
+                        "ContinuousBackupsStatus": "ENABLED",
+                        "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "ENABLED"},
+                    }
+                }
+            )
         if seen.op == "ExportTableToPointInTime":
             s3 = direct(stack, "s3")
             root = "/".join(x for x in (prefix, "AWSDynamoDB", export_id) if x)
@@ -499,9 +684,16 @@ def native_answers(stack: LocalStack, bucket: str, prefix: str) -> Callable[[See
                 if f.is_file():
                     s3.put_object(Bucket=bucket, Key=f"{root}/{f.relative_to(NATIVE)}", Body=f.read_bytes())
             arn = f"{body['TableArn']}/export/{export_id}"
-            exports[arn] = {"ExportArn": arn, "ExportStatus": "COMPLETED", "TableArn": body["TableArn"],
-                            "S3Bucket": body["S3Bucket"], "S3Prefix": body.get("S3Prefix"), "ItemCount": 40,
-                            "ExportManifest": f"{root}/manifest-summary.json", "ExportType": body.get("ExportType")}
+            exports[arn] = {
+                "ExportArn": arn,
+                "ExportStatus": "COMPLETED",
+                "TableArn": body["TableArn"],
+                "S3Bucket": body["S3Bucket"],
+                "S3Prefix": body.get("S3Prefix"),
+                "ItemCount": 40,
+                "ExportManifest": f"{root}/manifest-summary.json",
+                "ExportType": body.get("ExportType"),
+            }
             return reply({"ExportDescription": dict(exports[arn], ExportStatus="IN_PROGRESS")})
         if seen.op == "DescribeExport":
             return reply({"ExportDescription": exports[body["ExportArn"]]})
@@ -530,10 +722,14 @@ def make_export(stack: LocalStack, bucket: str, prefix: str, items: list[dict], 
     commit.write_started(s3, bucket, root, settings)
     lines = (item_line(wire_to_json(i)) for i in items)
     files = list(s3io.write_data_files(s3, bucket, root + "data/", 0, lines, 40, settings))
-    schema = {"KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
-              "AttributeDefinitions": [{"AttributeName": "patient_id", "AttributeType": "S"},
-                                       {"AttributeName": "sample_id", "AttributeType": "S"}],
-              "BillingMode": "PAY_PER_REQUEST"}
+    schema = {
+        "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "patient_id", "AttributeType": "S"},
+            {"AttributeName": "sample_id", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
     commit.commit(s3, bucket, root, files, {"exportId": export_id, "tableName": table, "tableSchema": schema}, settings)
     return f"s3://{bucket}/{root}"
 
@@ -567,8 +763,16 @@ def test_every_exemption_names_a_statement_that_grants_it():
     """EXEMPT stays honest: each entry is an action some printed document grants under that Sid."""
     docs = {}
     for runner in ("local", "emr", "emr-serverless", "glue", "native", "restore"):
-        for name, doc in policies(runner, "LabResults", "lab-backups", "ddb", REGION, ACCOUNT, log_prefix="logs",
-                                  kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab").items():
+        for name, doc in policies(
+            runner,
+            "LabResults",
+            "lab-backups",
+            "ddb",
+            REGION,
+            ACCOUNT,
+            log_prefix="logs",
+            kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ).items():
             docs[f"{runner}/{name}"] = doc
     grants = {(sid, action) for _, sid, action in granted(docs)}
     assert set(EXEMPT) <= grants, sorted(set(EXEMPT) - grants)
@@ -580,8 +784,10 @@ def test_every_exemption_names_a_statement_that_grants_it():
 def test_the_evaluator_decides_on_actions_resources_and_conditions():
     """evaluate.mjs on the printed emr documents: actions, resources and every condition kind they use."""
     docs = policies("emr", "LabResults", "lab-backups", "ddb", REGION, ACCOUNT)
-    principals = {"launcher": (ROLE_ARN + "launcher", {"launcher": docs["launcher"]}),
-                  "instance_role": (ROLE_ARN + "EMR_EC2_DefaultRole", {"instance_role": docs["instance_role"]})}
+    principals = {
+        "launcher": (ROLE_ARN + "launcher", {"launcher": docs["launcher"]}),
+        "instance_role": (ROLE_ARN + "EMR_EC2_DefaultRole", {"instance_role": docs["instance_role"]}),
+    }
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/LabResults"
     cluster = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/j-1"
     managed = {"aws:RequestTag/ddb-s3:managed": "true", "aws:TagKeys": ["ddb-s3:managed"]}
@@ -594,13 +800,22 @@ def test_the_evaluator_decides_on_actions_resources_and_conditions():
         (IamRequest("launcher", "s3:ListBucket", "arn:aws:s3:::lab-backups"), "ImplicitlyDenied", ()),  # HeadBucket
         (IamRequest("launcher", "elasticmapreduce:RunJobFlow", "*", managed), "Allowed", ("launcher:EmrStart",)),
         (IamRequest("launcher", "elasticmapreduce:RunJobFlow", "*"), "ImplicitlyDenied", ()),  # untagged
-        (IamRequest("launcher", "elasticmapreduce:TerminateJobFlows", cluster, {"aws:ResourceTag/ddb-s3:managed": "true"}),
-         "Allowed", ("launcher:EmrEndOwnClusters",)),
+        (
+            IamRequest("launcher", "elasticmapreduce:TerminateJobFlows", cluster, {"aws:ResourceTag/ddb-s3:managed": "true"}),
+            "Allowed",
+            ("launcher:EmrEndOwnClusters",),
+        ),
         (IamRequest("launcher", "elasticmapreduce:TerminateJobFlows", cluster), "ImplicitlyDenied", ()),  # not ours
-        (IamRequest("launcher", "iam:PassRole", ROLE_ARN + "EMR_EC2_DefaultRole", {"iam:PassedToService": "ec2.amazonaws.com"}),
-         "Allowed", ("launcher:PassInstanceRole",)),
-        (IamRequest("launcher", "iam:PassRole", ROLE_ARN + "EMR_DefaultRole", {"iam:PassedToService": "ec2.amazonaws.com"}),
-         "ImplicitlyDenied", ()),  # the service role goes to EMR only
+        (
+            IamRequest("launcher", "iam:PassRole", ROLE_ARN + "EMR_EC2_DefaultRole", {"iam:PassedToService": "ec2.amazonaws.com"}),
+            "Allowed",
+            ("launcher:PassInstanceRole",),
+        ),
+        (
+            IamRequest("launcher", "iam:PassRole", ROLE_ARN + "EMR_DefaultRole", {"iam:PassedToService": "ec2.amazonaws.com"}),
+            "ImplicitlyDenied",
+            (),
+        ),  # the service role goes to EMR only
         (IamRequest("launcher", "s3:NoSuchAction", "arn:aws:s3:::lab-backups/ddb/k"), "Error", ()),
     ]
     decisions = evaluate([r for r, _, _ in cases], principals, ACCOUNT)
@@ -610,9 +825,13 @@ def test_the_evaluator_decides_on_actions_resources_and_conditions():
 def test_check_fails_with_the_denied_calls_and_the_unused_grants():
     """check() on a synthetic recording and a restore policy that lacks GetItem (the defect this test
     found): it names the denied call and the grants no call used."""
+
     def call(op: str, body: dict) -> Seen:
-        headers = {"authorization": f"AWS4-HMAC-SHA256 Credential={FAKE_KEY_ID}/20261127/{REGION}/dynamodb/aws4_request, "
-                                    "SignedHeaders=host, Signature=00", "x-amz-target": f"DynamoDB_20120810.{op}"}
+        headers = {
+            "authorization": f"AWS4-HMAC-SHA256 Credential={FAKE_KEY_ID}/20261127/{REGION}/dynamodb/aws4_request, "
+            "SignedHeaders=host, Signature=00",
+            "x-amz-target": f"DynamoDB_20120810.{op}",
+        }
         return Seen("dynamodb", op, "POST", "/", headers, None, status=200, body=json.dumps(body).encode())
 
     plan = FaultPlan()

@@ -2,6 +2,7 @@
 runtime.write_gzipped), fed frames as spark/jvm GzipExportChunks makes them, against a stub S3
 client: the same objects, checksums and manifest entries as write_data_files, parts at 8 MiB, the
 task's count, and an upload left unfinished is aborted."""
+
 from __future__ import annotations
 
 import base64
@@ -68,8 +69,9 @@ def test_frames_become_the_same_objects_and_manifest_entries():
     s3 = StubS3()
     small = ['{"Item":{"pk":{"S":"a"}}}', '{"Item":{"pk":{"S":"é😀"}}}']
     big = ['{"Item":{"b":{"S":"' + base64.b64encode(os.urandom(300_000)).decode() + '"}}}' for _ in range(30)]
-    written = list(runtime.write_gzipped(lambda task: s3io.write_gzipped_files(
-        s3, "bkt", "exp/data/", 7, frames_of([small, big]), SETTINGS, task), 7))
+    written = list(
+        runtime.write_gzipped(lambda task: s3io.write_gzipped_files(s3, "bkt", "exp/data/", 7, frames_of([small, big]), SETTINGS, task), 7)
+    )
     files = [w[0] for w in written]
     assert [f.itemCount for f in files] == [2, 30]
     assert [f.dataFileS3Key.rsplit("/", 1)[1][:15] for f in files] == ["part-00007-0000", "part-00007-0001"]

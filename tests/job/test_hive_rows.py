@@ -1,4 +1,5 @@
 """Parsing Hive's staged rows (LazySimpleSerDe, escaping on) into DynamoDB JSON."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,12 +30,20 @@ def entry(name: str, json_text: str) -> bytes:
 
 def test_whole_item_row_with_hostile_names_and_every_type():
     names = ["pk", "it's", "back`tick", "a.b", "select", "new\nline", "sep\x02\x03\x01", "back\\slash\\n"]
-    row = b"\x02".join([entry(n, '{"s":"v"}') for n in names] + [
-        entry("n", '{"n":"1.50"}'), entry("b", '{"b":"AAE="}'), entry("ss", '{"sS":["a","b"]}'),
-        entry("ns", '{"nS":["1","2"]}'), entry("bs", '{"bS":["AQ=="]}'), entry("t", '{"bOOL":false}'),
-        entry("nul", '{"nULLValue":true}'), entry("m", '{"m":{"x":{"l":[{"n":"1"},{"nULLValue":true}]}}}'),
-        entry("s", '{"s":"tab\\there \\\\ \\" \\u0001"}'),
-    ])
+    row = b"\x02".join(
+        [entry(n, '{"s":"v"}') for n in names]
+        + [
+            entry("n", '{"n":"1.50"}'),
+            entry("b", '{"b":"AAE="}'),
+            entry("ss", '{"sS":["a","b"]}'),
+            entry("ns", '{"nS":["1","2"]}'),
+            entry("bs", '{"bS":["AQ=="]}'),
+            entry("t", '{"bOOL":false}'),
+            entry("nul", '{"nULLValue":true}'),
+            entry("m", '{"m":{"x":{"l":[{"n":"1"},{"nULLValue":true}]}}}'),
+            entry("s", '{"s":"tab\\there \\\\ \\" \\u0001"}'),
+        ]
+    )
     rows = list(split_rows([row + b"\n"]))
     assert len(rows) == 1
     item = whole_item(rows[0])
@@ -49,7 +58,7 @@ def test_whole_item_row_with_hostile_names_and_every_type():
 def test_split_rows_keeps_escaped_newlines_across_chunk_boundaries():
     data = esc("a\nb") + b"\n" + b"x\\" + b"\n" + b"y\n" + b"last"
     for size in (1, 2, 3, 100):
-        chunks = [data[i:i + size] for i in range(0, len(data), size)]
+        chunks = [data[i : i + size] for i in range(0, len(data), size)]
         assert list(split_rows(chunks)) == [b"a\\nb", b"x\\\ny", b"last"]
 
 
@@ -75,8 +84,12 @@ COLUMNS = [
 def test_typed_row():
     row = b"\x01".join([esc("k\x01\n"), b"42", b"true", b"AAE=", esc("x\x02y") + b"\x02z", b"1.5\x022.0"])
     assert typed_item(row, COLUMNS) == {
-        "pk": {"S": "k\x01\n"}, "it's": {"N": "42"}, "a.b": {"BOOL": True}, "bin": {"B": "AAE="},
-        "tags": {"SS": ["x\x02y", "z"]}, "nums": {"NS": ["1.5", "2.0"]},
+        "pk": {"S": "k\x01\n"},
+        "it's": {"N": "42"},
+        "a.b": {"BOOL": True},
+        "bin": {"B": "AAE="},
+        "tags": {"SS": ["x\x02y", "z"]},
+        "nums": {"NS": ["1.5", "2.0"]},
     }
 
 

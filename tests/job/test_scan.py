@@ -1,5 +1,6 @@
 """The segments reader's pieces: raw Scan pages (export JSON without botocore's parse) against
 dynalite, and split_items on page texts. (The read budget it spends: tests/core/test_budget.py.)"""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,7 @@ def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_
         assert [json.loads(t) for t in raw[RAW_ITEMS]] == [wire_to_json(i) for i in parsed["Items"]]
         assert raw["LastEvaluatedKey"] == parsed["LastEvaluatedKey"]  # still parsed: it is sent back
         # the whole reader over 3 segments, paged: every item once, as the parsed Scan gives it
-        lines = list(scan_segments(raw_client, table, [0, 1, 2], 3, consistent=True, units_per_second=1000,
-                                   average_item_size=20_000))
+        lines = list(scan_segments(raw_client, table, [0, 1, 2], 3, consistent=True, units_per_second=1000, average_item_size=20_000))
         everything = boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
 
         def canonical(line: str) -> str:  # the same item, encoded the same way
@@ -46,10 +46,13 @@ def test_raw_scan_pages_are_the_export_json_of_the_parsed_items(ddb: Any, local_
 
 @pytest.mark.unit
 def test_split_items_gives_each_items_text_and_parses_the_rest() -> None:
-    items = [{"k": {"S": "a]},{\"x"}}, {"k": {"S": "é😀"}, "m": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": True}]}}}}]
-    for body in (json.dumps({"Count": 2, "Items": items, "LastEvaluatedKey": {"k": {"S": "z"}}}),  # spaced, ASCII escapes
-                 json.dumps({"Items": items, "Count": 2}, separators=(",", ":"), ensure_ascii=False),  # compact, raw UTF-8
-                 '{"Items":[],"Count":0}', '{"Count":0}'):
+    items = [{"k": {"S": 'a]},{"x'}}, {"k": {"S": "é😀"}, "m": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": True}]}}}}]
+    for body in (
+        json.dumps({"Count": 2, "Items": items, "LastEvaluatedKey": {"k": {"S": "z"}}}),  # spaced, ASCII escapes
+        json.dumps({"Items": items, "Count": 2}, separators=(",", ":"), ensure_ascii=False),  # compact, raw UTF-8
+        '{"Items":[],"Count":0}',
+        '{"Count":0}',
+    ):
         texts, rest = split_items(body)
         doc = json.loads(body)
         assert [json.loads(t) for t in texts] == doc.pop("Items", [])

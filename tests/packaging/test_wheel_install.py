@@ -19,6 +19,7 @@ backend (hatchling; hatch_build.py adds the templates and the jars: the helper j
 connector and gson for the local runner), and its exports use the wheel's own jars.
 - "python 3.12": the core wheel (no extras) on CPython 3.12, where one is installed: verify, download
   and restore of an export."""
+
 from __future__ import annotations
 
 import hashlib
@@ -136,8 +137,11 @@ def wheel(tmp_path_factory) -> Path:
     assert "launcher/_jars/ddb-s3-spark-helpers.jar" in names
     assert {"launcher/_jars/emr-dynamodb-hadoop-5.0.0.jar", "launcher/_jars/gson-2.8.9.jar"} <= names  # the local runner's
     assert not [n for n in names if "/jvm/" in n], "the Maven projects beside the templates are not package data"
-    for template in ("launcher/_templates/spark/export_job.py.j2", "launcher/_templates/hive/settings.hql.j2",
-                     "launcher/_templates/bootstrap/install-connector.sh"):
+    for template in (
+        "launcher/_templates/spark/export_job.py.j2",
+        "launcher/_templates/hive/settings.hql.j2",
+        "launcher/_templates/bootstrap/install-connector.sh",
+    ):
         assert template in names
     meta = zipfile.ZipFile(whl).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     declared = [Requirement(line.split(":", 1)[1]) for line in meta.splitlines() if line.startswith("Requires-Dist:")]
@@ -236,16 +240,44 @@ def locked_export(source, tmp_path_factory) -> str:
     venv: uv.lock's versions), for a test whose installed wheel can read one but not write one."""
     table, bucket, _ = source
     work = tmp_path_factory.mktemp("locked-export")
-    proc = run([str(Path(sys.executable).parent / "ddb-s3"), "export", "--table", table, "--to", f"s3://{bucket}/locked-export",
-                "--runner", "local", "--reader", "segments", "--json", "--work-dir", str(work / "runs")], cwd=work)
+    proc = run(
+        [
+            str(Path(sys.executable).parent / "ddb-s3"),
+            "export",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/locked-export",
+            "--runner",
+            "local",
+            "--reader",
+            "segments",
+            "--json",
+            "--work-dir",
+            str(work / "runs"),
+        ],
+        cwd=work,
+    )
     result = json.loads(proc.stdout)
     assert result["itemCount"] == ITEMS
     return result["exportUri"]
 
 
 def export_and_verify(venv: Path, table: str, bucket: str, prefix: str, workdir: Path, *extra: str, terminal: bool = False) -> dict:
-    proc = ddb_s3(venv, "export", "--table", table, "--to", f"s3://{bucket}/{prefix}", "--runner", "local", "--json", *extra,
-                  cwd=workdir, terminal=terminal)
+    proc = ddb_s3(
+        venv,
+        "export",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/{prefix}",
+        "--runner",
+        "local",
+        "--json",
+        *extra,
+        cwd=workdir,
+        terminal=terminal,
+    )
     result = json.loads(proc.stdout)
     assert result["itemCount"] == ITEMS
     verified = ddb_s3(venv, "verify", result["exportUri"], "--deep", "--json", cwd=workdir)
@@ -274,7 +306,16 @@ def test_dependencies_at_their_lowest_and_locked_versions(versions, wheel, sourc
     venv, fresh = cached_venv(versions, wheel, [constraints.read_text()])
     target = f"{wheel}[local,convert]"
     if fresh:
-        uv("pip", "install", "--python", str(venv_python(venv)), "--constraint", str(constraints), *pyspark_wheelhouse(pins["pyspark"]), target)
+        uv(
+            "pip",
+            "install",
+            "--python",
+            str(venv_python(venv)),
+            "--constraint",
+            str(constraints),
+            *pyspark_wheelhouse(pins["pyspark"]),
+            target,
+        )
         (venv / ".ready").touch()
     uv("pip", "install", "--python", str(venv_python(venv)), "--no-deps", "--reinstall-package", "ddb-s3", target)
     uv("pip", "check", "--python", str(venv_python(venv)))
@@ -304,8 +345,23 @@ def test_dependencies_at_their_lowest_and_locked_versions(versions, wheel, sourc
     # The requests only a real account serves (EMR's RunJobFlow and steps, a native incremental
     # export) pass this botocore's own parameter validation.
     out = tmp_path / "render"
-    ddb_s3(venv, "render", "--table", table, "--to", f"s3://{bucket}/emr", "--runner", "emr", "--cluster", "transient",
-           "--log-uri", f"s3://{bucket}/logs/", "--out", str(out), cwd=tmp_path)
+    ddb_s3(
+        venv,
+        "render",
+        "--table",
+        table,
+        "--to",
+        f"s3://{bucket}/emr",
+        "--runner",
+        "emr",
+        "--cluster",
+        "transient",
+        "--log-uri",
+        f"s3://{bucket}/logs/",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     checked = in_venv(venv, VALIDATE.replace("RENDERED", repr(str(out))))
     say(checked.strip())
 
@@ -383,13 +439,22 @@ def test_beside_an_existing_airflow(wheel, source, tmp_path, airflow):
     spark = locked_version("pyspark")
     constraint = tmp_path / "pyspark.txt"
     constraint.write_text(f"pyspark=={spark}\n")
-    uv("pip", "install", "--python", py, "--reinstall-package", "ddb-s3", "--constraint", str(constraint),
-       *pyspark_wheelhouse(spark), f"{wheel}[airflow,local]")
+    uv(
+        "pip",
+        "install",
+        "--python",
+        py,
+        "--reinstall-package",
+        "ddb-s3",
+        "--constraint",
+        str(constraint),
+        *pyspark_wheelhouse(spark),
+        f"{wheel}[airflow,local]",
+    )
     after = freeze(venv)
     uv("pip", "check", "--python", py)
     changed = {n: (v, after.get(n)) for n, v in before.items() if after.get(n) != v}
-    say(f"changed by installing ddb-s3[airflow,local]: {changed or 'nothing'}; added: "
-        f"{sorted(set(after) - set(before) - {'ddb-s3'})}")
+    say(f"changed by installing ddb-s3[airflow,local]: {changed or 'nothing'}; added: {sorted(set(after) - set(before) - {'ddb-s3'})}")
     assert not {n for n in changed if AIRFLOW_PACKAGES.match(n)}, f"the Airflow install changed: {changed}"
     # Anything else that moved must be forced by boto3's own requirements (botocore caps
     # python-dateutil below 3), which every boto3 user's environment has, not by ours.

@@ -4,6 +4,7 @@ HeadObject); hostile names cannot change the structure of a rendered program.
 
 moto does not enforce ExpectedBucketOwner (a wrong owner is accepted), so a bucket "owned by another
 account" cannot be refused here; instead the proxy checks that the header is on every S3 request."""
+
 from __future__ import annotations
 
 import ast
@@ -33,7 +34,7 @@ from launcher.options import build_request
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 KEY_ID = "AKIAQ3EGRZ7VX2WJ4KPL"  # real-looking, fake
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzq8Tn3Xk2e"  # 40 characters
-TOKEN = ("IQoJb3JpZ2luX2VjEPr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDx8kN3FAKE" + "Zm9vYmFy" * 30)
+TOKEN = "IQoJb3JpZ2luX2VjEPr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDx8kN3FAKE" + "Zm9vYmFy" * 30
 OWNER = "123456789012"  # moto's account
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 WRITES = {"PutObject", "CreateMultipartUpload"}
@@ -42,8 +43,17 @@ WRITES = {"PutObject", "CreateMultipartUpload"}
 def leaks(text: str | bytes) -> list[str]:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return [name for name, s in (("key id", KEY_ID), ("secret", SECRET), ("session token", TOKEN),
-                                 ("token prefix", TOKEN[:24]), ("secret prefix", SECRET[:16])) if s in text]
+    return [
+        name
+        for name, s in (
+            ("key id", KEY_ID),
+            ("secret", SECRET),
+            ("session token", TOKEN),
+            ("token prefix", TOKEN[:24]),
+            ("secret prefix", SECRET[:16]),
+        )
+        if s in text
+    ]
 
 
 @pytest.fixture
@@ -62,19 +72,48 @@ def test_export_with_sse_kms_and_owner_leaks_nothing(local_stack, faulty, fake_c
     load_items(ddb, table, lab_items(120))
     s3.create_bucket(Bucket=bucket)
     work = tmp_path / "runs"
-    proc = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/sec", "--reader", "segments",
-                           "--segments", "2", "--sse", "aws:kms", "--sse-kms-key-id", KMS_KEY,
-                           "--expected-bucket-owner", OWNER, "--max-items-per-file", "50", "--json",
-                           "--work-dir", str(work)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            DDB_S3,
+            "export",
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/sec",
+            "--reader",
+            "segments",
+            "--segments",
+            "2",
+            "--sse",
+            "aws:kms",
+            "--sse-kms-key-id",
+            KMS_KEY,
+            "--expected-bucket-owner",
+            OWNER,
+            "--max-items-per-file",
+            "50",
+            "--json",
+            "--work-dir",
+            str(work),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     # A failing command's message too (the job's own exceptions surface through the same path).
     bad = subprocess.run([DDB_S3, "verify", f"s3://{bucket}/sec/nope/"], capture_output=True, text=True)
-    dry = subprocess.run([DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/sec", "--runner", "emr",
-                          "--dry-run"], capture_output=True, text=True)
+    dry = subprocess.run(
+        [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/sec", "--runner", "emr", "--dry-run"], capture_output=True, text=True
+    )
     assert bad.returncode == 3 and dry.returncode == 0, dry.stderr
-    scanned = {"export stdout": proc.stdout, "export stderr": proc.stderr, "verify error": bad.stderr,
-               "emr dry-run (artifacts, steps, RunJobFlow)": dry.stdout + dry.stderr}
+    scanned = {
+        "export stdout": proc.stdout,
+        "export stderr": proc.stderr,
+        "verify error": bad.stderr,
+        "emr dry-run (artifacts, steps, RunJobFlow)": dry.stdout + dry.stderr,
+    }
     files = [p for p in work.rglob("*") if p.is_file()]
     assert any(p.name == "step-1.log" for p in files) and any(p.name == JOB_SCRIPT for p in files)
     for p in files:  # rendered script, job zip, steps.json (step arguments), step logs
@@ -87,22 +126,25 @@ def test_export_with_sse_kms_and_owner_leaks_nothing(local_stack, faulty, fake_c
     assert len(calls) > 10
     # The CLI's own verify after the job (GetObject, HeadObject of manifests) is told apart from the job.
     last = max(i for i, r in enumerate(calls) if r.op == "PutObject" and r.path.endswith("manifest-summary.json"))
-    job, cli_verify = calls[: last + 1], calls[last + 1:]
+    job, cli_verify = calls[: last + 1], calls[last + 1 :]
     missing_owner = [(r.op, r.path) for r in job if r.headers.get("x-amz-expected-bucket-owner") != OWNER]
     assert not missing_owner, f"job S3 calls without ExpectedBucketOwner: {missing_owner[:5]}"
     # (only the export's own calls: the later `verify .../nope/` and the dry run set no owner)
-    cli_gap = [(r.op, r.path) for r in cli_verify
-               if result["exportId"] in r.path and r.headers.get("x-amz-expected-bucket-owner") != OWNER]
+    cli_gap = [(r.op, r.path) for r in cli_verify if result["exportId"] in r.path and r.headers.get("x-amz-expected-bucket-owner") != OWNER]
     assert any(result["exportId"] in r.path for r in cli_verify)  # the CLI's verify did run
     writes = [r for r in calls if r.op in WRITES]
     assert len(writes) >= 6  # _started, 3 data files, 2 manifests, summary
-    no_sse = [r.path for r in writes if r.headers.get("x-amz-server-side-encryption") != "aws:kms"
-              or r.headers.get("x-amz-server-side-encryption-aws-kms-key-id") != KMS_KEY]
+    no_sse = [
+        r.path
+        for r in writes
+        if r.headers.get("x-amz-server-side-encryption") != "aws:kms"
+        or r.headers.get("x-amz-server-side-encryption-aws-kms-key-id") != KMS_KEY
+    ]
     assert not no_sse, f"objects written without SSE-KMS: {no_sse}"
     # And on every object stored.
     root = result["exportUri"].split(bucket + "/", 1)[1]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=root)["Contents"]]
-    assert {layout.STARTED, layout.MANIFEST_SUMMARY, layout.MANIFEST_FILES} <= {k[len(root):] for k in keys}
+    assert {layout.STARTED, layout.MANIFEST_SUMMARY, layout.MANIFEST_FILES} <= {k[len(root) :] for k in keys}
     for key in keys:
         head = s3.head_object(Bucket=bucket, Key=key)
         assert head.get("ServerSideEncryption") == "aws:kms" and head.get("SSEKMSKeyId") == KMS_KEY, key
@@ -119,15 +161,18 @@ def test_sse_s3_and_owner_on_every_call_of_the_job_modules(local_stack, faulty, 
     commit.write_started(client, bucket, root, write_args)
     import base64
     import os
+
     lines = [item_line(wire_to_json(i)) for i in lab_items(40)]
     lines += [item_line({"pk": {"S": str(i)}, "b": {"B": base64.b64encode(os.urandom(3000)).decode()}}) for i in range(2500)]
     files = list(s3io.write_data_files(client, bucket, root + "data/", 0, lines, 10_000, write_args))
     commit.commit(client, bucket, root, files, {"exportId": "x"}, write_args)
     calls = [r for r in faulty.plan.requests("s3") if bucket in r.path and r.op != "CreateBucket"]
-    assert {"PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "HeadObject",
-            "ListObjectsV2"} <= {r.op for r in calls}
-    assert all(r.headers.get("x-amz-expected-bucket-owner") == OWNER for r in calls), \
-        [(r.op, r.path) for r in calls if r.headers.get("x-amz-expected-bucket-owner") != OWNER]
+    assert {"PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "HeadObject", "ListObjectsV2"} <= {
+        r.op for r in calls
+    }
+    assert all(r.headers.get("x-amz-expected-bucket-owner") == OWNER for r in calls), [
+        (r.op, r.path) for r in calls if r.headers.get("x-amz-expected-bucket-owner") != OWNER
+    ]
     assert all(r.headers.get("x-amz-server-side-encryption") == "AES256" for r in calls if r.op in WRITES)
     for o in s3.list_objects_v2(Bucket=bucket, Prefix=root)["Contents"]:
         assert s3.head_object(Bucket=bucket, Key=o["Key"]).get("ServerSideEncryption") == "AES256", o["Key"]
@@ -135,8 +180,9 @@ def test_sse_s3_and_owner_on_every_call_of_the_job_modules(local_stack, faulty, 
 
 # --------------------------------------------------------------------------- hostile names
 
-DESC = table_description(keys=(("pk", "HASH", "S"), ("sk", "RANGE", "S")), region="us-east-1",
-                         read_units=100, write_units=100, item_count=10, size_bytes=1000)
+DESC = table_description(
+    keys=(("pk", "HASH", "S"), ("sk", "RANGE", "S")), region="us-east-1", read_units=100, write_units=100, item_count=10, size_bytes=1000
+)
 HOSTILE = [
     "x'); import os; os.system('id') #",
     'x"""\nimport os\n"""',
@@ -182,9 +228,15 @@ def strings_of(src: str) -> set[str]:
 
 def rendered(desc: dict, to: str = "s3://lab-backups/ddb") -> str:
     request = build_request({"table": "LabResults", "to": to, "reader": "segments"}, environ={})
-    plan = make_plan(request, table_info_from_description(desc), region="us-east-1",
-                     endpoints={"dynamodb": None, "s3": None}, now=datetime(2026, 1, 1, tzinfo=UTC),
-                     token="abcd1234", local_cores=2)
+    plan = make_plan(
+        request,
+        table_info_from_description(desc),
+        region="us-east-1",
+        endpoints={"dynamodb": None, "s3": None},
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+        token="abcd1234",
+        local_cores=2,
+    )
     return render_export(plan, Target("/tmp/x", ["a.jar"])).files[JOB_SCRIPT]
 
 
@@ -204,10 +256,13 @@ def test_hostile_attribute_and_table_names_do_not_change_the_python(name):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("prefix", [
-    "a\nimport os\nos.system('id')\n#",  # reaches the script's header comment (quoted there with python_json)
-    "a'b\"c/{{x}}/%s",
-])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "a\nimport os\nos.system('id')\n#",  # reaches the script's header comment (quoted there with python_json)
+        "a'b\"c/{{x}}/%s",
+    ],
+)
 def test_hostile_destination_prefix_does_not_change_the_python(prefix):
     from launcher.core.errors import BadInput
 
@@ -223,9 +278,15 @@ def hive_statements(desc: dict) -> list[list[str]]:
     """Per rendered .hql file, the first word of each statement (';' ends a statement: hive_identifier
     refuses ';' in names and hive_string escapes it, so a split on ';' is the Hive CLI's own)."""
     request = build_request({"table": "LabResults", "to": "s3://lab-backups/ddb", "engine": "hive"}, environ={})
-    plan = make_plan(request, table_info_from_description(desc), region="us-east-1",
-                     endpoints={"dynamodb": None, "s3": None}, now=datetime(2026, 1, 1, tzinfo=UTC),
-                     token="abcd1234", local_cores=2)
+    plan = make_plan(
+        request,
+        table_info_from_description(desc),
+        region="us-east-1",
+        endpoints={"dynamodb": None, "s3": None},
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+        token="abcd1234",
+        local_cores=2,
+    )
     out = []
     for name, text in sorted(render_export(plan, Target("/tmp/x", ["a.jar"])).files.items()):
         if name.endswith(".hql") and isinstance(text, str):
@@ -261,11 +322,31 @@ def test_iam_policies_are_least_privilege(runner, capsys):
     from launcher.aws.iam_policies import actions
     from launcher.cli import main
 
-    main(["iam-policy", "--runner", runner, "--table", "LabResults", "--bucket", "lab-backups", "--prefix", "ddb",
-          "--region", "eu-west-1", "--account", "123456789012", "--kms-key-arn", KMS_KEY])  # returns: exit 0
+    main(
+        [
+            "iam-policy",
+            "--runner",
+            runner,
+            "--table",
+            "LabResults",
+            "--bucket",
+            "lab-backups",
+            "--prefix",
+            "ddb",
+            "--region",
+            "eu-west-1",
+            "--account",
+            "123456789012",
+            "--kms-key-arn",
+            KMS_KEY,
+        ]
+    )  # returns: exit 0
     docs = json.loads(capsys.readouterr().out)
-    assert set(docs) == {"emr": {"launcher", "instance_role"}, "emr-serverless": {"launcher", "job_role"},
-                         "glue": {"launcher", "job_role"}}.get(runner, {runner})
+    assert set(docs) == {
+        "emr": {"launcher", "instance_role"},
+        "emr-serverless": {"launcher", "job_role"},
+        "glue": {"launcher", "job_role"},
+    }.get(runner, {runner})
     allowed = set().union(*(actions(d) for d in docs.values()))
     assert not any(a.endswith("*") for a in allowed)
     assert not allowed & {"dynamodb:DeleteTable", "dynamodb:UpdateTable", "s3:DeleteBucket", "s3:PutBucketPolicy", "iam:CreateRole"}
@@ -273,23 +354,54 @@ def test_iam_policies_are_least_privilege(runner, capsys):
         for st in doc["Statement"]:
             res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             if "*" in res:  # only EMR actions without a resource ARN: RunJobFlow (tag-conditioned), ListClusters
-                assert ((st["Action"] in (["elasticmapreduce:RunJobFlow"], ["emr-serverless:CreateApplication"]) and "Condition" in st)
-                        or st["Action"] in (["elasticmapreduce:ListClusters"], ["emr-serverless:ListApplications"]))
+                assert (
+                    st["Action"] in (["elasticmapreduce:RunJobFlow"], ["emr-serverless:CreateApplication"]) and "Condition" in st
+                ) or st["Action"] in (["elasticmapreduce:ListClusters"], ["emr-serverless:ListApplications"])
             for r in res:
-                assert (r == "*" or "LabResults" in r or "lab-backups" in r or ":role/" in r or ":kms:" in r or ":cluster/" in r or r.startswith(("arn:aws:emr-serverless:eu-west-1:123456789012:/applications/", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/")) or r == "arn:aws:glue:eu-west-1:123456789012:job/ddb-s3-export-*")
+                assert (
+                    r == "*"
+                    or "LabResults" in r
+                    or "lab-backups" in r
+                    or ":role/" in r
+                    or ":kms:" in r
+                    or ":cluster/" in r
+                    or r.startswith(
+                        (
+                            "arn:aws:emr-serverless:eu-west-1:123456789012:/applications/",
+                            "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/",
+                        )
+                    )
+                    or r == "arn:aws:glue:eu-west-1:123456789012:job/ddb-s3-export-*"
+                )
             if any(a in st["Action"] for a in ("emr-serverless:CreateApplication", "emr-serverless:DeleteApplication")):
                 assert "Condition" in st  # only with (create) or on (delete) our managed tag
             if st["Action"] == ["s3:ListBucket"]:
                 assert st["Condition"]["StringLike"]["s3:prefix"][0].startswith("ddb")
-    needs = {"local": {"dynamodb:Scan", "s3:PutObject", "s3:DeleteObject", "kms:GenerateDataKey"},
-             "native": {"dynamodb:ExportTableToPointInTime", "dynamodb:DescribeExport", "s3:PutObject"},
-             "restore": {"dynamodb:BatchWriteItem", "dynamodb:CreateTable", "s3:GetObject", "kms:Decrypt"},
-             "emr": {"elasticmapreduce:RunJobFlow", "elasticmapreduce:TerminateJobFlows", "iam:PassRole",
-                     "dynamodb:Scan", "s3:PutObject"},
-             "glue": {"glue:CreateJob", "glue:StartJobRun", "glue:BatchStopJobRun", "glue:DeleteJob", "iam:PassRole",
-                      "logs:GetLogEvents", "dynamodb:Scan", "s3:PutObject"},
-             "emr-serverless": {"emr-serverless:CreateApplication", "emr-serverless:StartJobRun", "emr-serverless:CancelJobRun",
-                                "emr-serverless:DeleteApplication", "iam:PassRole", "dynamodb:Scan", "s3:PutObject"}}[runner]
+    needs = {
+        "local": {"dynamodb:Scan", "s3:PutObject", "s3:DeleteObject", "kms:GenerateDataKey"},
+        "native": {"dynamodb:ExportTableToPointInTime", "dynamodb:DescribeExport", "s3:PutObject"},
+        "restore": {"dynamodb:BatchWriteItem", "dynamodb:CreateTable", "s3:GetObject", "kms:Decrypt"},
+        "emr": {"elasticmapreduce:RunJobFlow", "elasticmapreduce:TerminateJobFlows", "iam:PassRole", "dynamodb:Scan", "s3:PutObject"},
+        "glue": {
+            "glue:CreateJob",
+            "glue:StartJobRun",
+            "glue:BatchStopJobRun",
+            "glue:DeleteJob",
+            "iam:PassRole",
+            "logs:GetLogEvents",
+            "dynamodb:Scan",
+            "s3:PutObject",
+        },
+        "emr-serverless": {
+            "emr-serverless:CreateApplication",
+            "emr-serverless:StartJobRun",
+            "emr-serverless:CancelJobRun",
+            "emr-serverless:DeleteApplication",
+            "iam:PassRole",
+            "dynamodb:Scan",
+            "s3:PutObject",
+        },
+    }[runner]
     assert needs <= allowed
     if runner == "restore":
         assert not {a for a in allowed if a.startswith("s3:Put") or a == "s3:DeleteObject"}
@@ -304,8 +416,7 @@ def test_iam_policies_are_least_privilege(runner, capsys):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("runner", ["emr-serverless", "glue"])
-def test_serverless_runners_put_no_credential_in_a_request_or_a_log(local_stack, fake_credentials, runner, monkeypatch,
-                                                                    tmp_path_factory):
+def test_serverless_runners_put_no_credential_in_a_request_or_a_log(local_stack, fake_credentials, runner, monkeypatch, tmp_path_factory):
     """The launcher's credentials reach no request (StartJobRun, CreateJob), no job argument, no line
     of its own and no driver log: the job runs with its role's."""
     import gzip
@@ -324,9 +435,27 @@ def test_serverless_runners_put_no_credential_in_a_request_or_a_log(local_stack,
     load_items(ddb, table, lab_items(40))
     s3.create_bucket(Bucket=bucket)
     own = ["--log-uri", f"s3://{bucket}/logs/"] if runner == "emr-serverless" else ["--keep"]  # each runner's own options
-    proc = subprocess.run([DDB_S3, "export", "--runner", runner, "--table", table, "--to", f"s3://{bucket}/sec", "--json",
-                           "--reader", "segments", *own, "--poll-seconds", "1"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            DDB_S3,
+            "export",
+            "--runner",
+            runner,
+            "--table",
+            table,
+            "--to",
+            f"s3://{bucket}/sec",
+            "--json",
+            "--reader",
+            "segments",
+            *own,
+            "--poll-seconds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     where, run_id = json.loads(proc.stdout)["clusterId"].split("/")
     scanned = {"stdout": proc.stdout, "stderr": proc.stderr}
