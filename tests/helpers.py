@@ -230,3 +230,19 @@ def fake_clock() -> Any:
     clock = Clock(now=lambda: now[0], sleep=sleep)
     object.__setattr__(clock, "slept", slept)  # frozen dataclass: the list rides along for the tests
     return clock
+
+
+def stream_admin(endpoint: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A DdbS3Local.<op> admin call to the local stack's streams stand-in (launcher/dev/dynalite_streams.js):
+    unsigned, answered by dynalite's port itself."""
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        endpoint,
+        data=json.dumps(body).encode(),
+        headers={"X-Amz-Target": f"DdbS3Local.{op}", "Content-Type": "application/x-amz-json-1.0"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return dict(json.loads(resp.read()))

@@ -23,7 +23,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpers import unique_name
+from helpers import stream_admin, unique_name
 from launcher.dev.localstack import FAKE_KEY_ID, FAKE_SECRET, REGION, LocalStack, LocalStackError
 
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -35,15 +35,7 @@ TTL_IDENTITY = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
 
 
 def admin(stack: LocalStack, op: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A DdbS3Local.<op> admin call to the stand-in (no signature needed)."""
-    req = urllib.request.Request(
-        stack.dynamodb_endpoint,
-        data=json.dumps(body).encode(),
-        headers={"X-Amz-Target": f"DdbS3Local.{op}", "Content-Type": "application/x-amz-json-1.0"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return dict(json.loads(resp.read()))
+    return stream_admin(stack.dynamodb_endpoint, op, body)
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0, every: float = 0.05) -> Any:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ import boto3
 import pytest
 
 from e2e.test_local_emr import local_emr, on_local_emr  # noqa: F401  (fixtures)
-from helpers import unique_name
+from helpers import stream_admin, unique_name
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -35,15 +34,7 @@ VIEW = "NEW_AND_OLD_IMAGES"
 
 
 def admin(op: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A DdbS3Local.<op> call to the local stack's streams stand-in."""
-    req = urllib.request.Request(
-        boto3.client("dynamodb").meta.endpoint_url,
-        data=json.dumps(body).encode(),
-        headers={"X-Amz-Target": f"DdbS3Local.{op}", "Content-Type": "application/x-amz-json-1.0"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return dict(json.loads(resp.read()))
+    return stream_admin(boto3.client("dynamodb").meta.endpoint_url, op, body)
 
 
 @pytest.fixture(scope="module")

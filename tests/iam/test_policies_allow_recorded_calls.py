@@ -22,7 +22,6 @@ import json
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,7 +36,7 @@ from calls import Decision, IamRequest, Scope, evaluate, granted, iam_requests, 
 
 from faults import FaultPlan, FaultProxy
 from faults.proxy import Seen
-from helpers import NATIVE, unique_name
+from helpers import NATIVE, stream_admin, unique_name
 from launcher.aws.iam_policies import policies
 from launcher.core import layout
 from launcher.core.codec import item_line, wire_to_json
@@ -554,15 +553,8 @@ def stream_table(stack: LocalStack, items: int) -> str:
 def stream_knobs(stack: LocalStack, knobs: dict[str, float]) -> dict[str, float]:
     """DdbS3Local.SetStreamKnobs on dynalite itself (an admin call: unsigned, not recorded); the knobs as they were."""
 
-    def call(body: dict[str, float]) -> dict[str, float]:
-        req = urllib.request.Request(
-            stack.dynamodb_endpoint,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"X-Amz-Target": "DdbS3Local.SetStreamKnobs", "Content-Type": "application/x-amz-json-1.0"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return dict(json.loads(resp.read()))
+    def call(body: dict[str, float]) -> dict[str, Any]:
+        return stream_admin(stack.dynamodb_endpoint, "SetStreamKnobs", body)
 
     saved = call({})
     call(knobs)
