@@ -163,3 +163,13 @@ def test_success_on_existing_cluster_returns_result_and_log_location():
     result, lines = run_existing("success", log_uri="s3://lab-logs/emr/", with_log=False)
     assert result.cluster_id == CID and result.logs == [f"s3://lab-logs/emr/{CID}/steps/{SID}/"]
     assert any(line.startswith(f"added 1 step(s) to cluster {CID}") for line in lines)
+
+
+def test_the_probable_cause_is_not_an_executors_shutdown_noise():
+    from launcher.export.run.step_logs import probable_cause
+
+    lines = [
+        "botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) when calling the Scan operation",
+        "org.apache.spark.SparkException: Could not find CoarseGrainedScheduler.",
+    ]
+    assert probable_cause(lines).startswith("botocore.errorfactory.ResourceNotFoundException")

@@ -16,10 +16,15 @@ def cause_from_stderr(lines: list[str], where: str, progress: Callable[[str], No
     return f"probable cause: {probable_cause(lines)} ({where})"
 
 
+# Lines an executor logs when the driver it served has already gone: never the cause.
+SHUTDOWN_NOISE = ("Could not find CoarseGrainedScheduler", "RpcEnv already stopped")
+
+
 def probable_cause(lines: list[str]) -> str:
-    """The most telling line of a failed Spark run: the last Python or Java exception."""
+    """The most telling line of a failed Spark run: the last Python or Java exception, not counting
+    the executors' noise as the driver shuts down after the failure (CI saw it outlast the cause)."""
     for line in reversed(lines):
-        if re.search(r"(Error|Exception)(:|$)", line) and not line.startswith("\tat "):
+        if re.search(r"(Error|Exception)(:|$)", line) and not line.startswith("\tat ") and not any(n in line for n in SHUTDOWN_NOISE):
             return line.strip()[:400]
     return lines[-1][:400] if lines else "no output"
 
