@@ -149,38 +149,8 @@ def _scan(items: Callable[[], Iterator[dict]], columns: list[str] | None) -> dic
     return stats
 
 
-def convert(
-    where: str,
-    fmt: str,
-    out: str,
-    columns: list[str] | None = None,
-    aws: Aws | None = None,
-    settings: S3WriteSettings | None = None,
-    glue_database: str | None = None,
-    glue_table: str | None = None,
-    say: Callable[[str], None] | None = None,
-) -> ConvertResult:
-    say = say or (lambda _m: None)
-    if fmt not in FORMATS:
-        raise BadInput(f"--to must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if bool(glue_database) != bool(glue_table):
-        raise BadInput("--glue-database and --glue-table go together")
-    if glue_database and (fmt != "parquet" or not out.startswith("s3://")):
-        raise BadInput("registering in Glue needs --to parquet and an s3:// --out (Athena reads S3)")
-    if columns is not None:
-        columns = [c.strip() for c in columns if c.strip()]
-        if not columns or len(set(columns)) != len(columns):
-            raise BadInput("--columns must be a comma-separated list of distinct attribute names")
-    aws = aws or Aws()
-    source = detect(open_location(where, aws, settings))
-    if source.kind == "incremental":
-        raise BadInput("an incremental export is a change log, not a table: restore it onto its base, then export and convert that")
-    items = lambda: iter_items(source)  # noqa: E731
-    s3_out = S3Uri.parse(out, "--out") if out.startswith("s3://") else None
-    local = Path(tempfile.mkdtemp(prefix="ddb-s3-convert-")) / "out" if s3_out else Path(out)
-    if not s3_out and local.is_dir():
-        raise BadInput(f"--out {out} is a folder: give a file path")
-    local.parent.mkdir(parents=True, exist_ok=True)
+def _write(fmt: str, items: Callable[[], Iterator[dict]], columns: list[str] | None, local: Path) -> tuple[int, list[str], dict[str, str]]:
+    """Write the items to `local` in `fmt` through a .part file: the count, the columns and, for Parquet, their types."""
     part = local.with_name(local.name + ".part")
     count = 0
     types: dict[str, str] = {}
@@ -229,12 +199,64 @@ def convert(
         os.replace(part, local)
     finally:
         part.unlink(missing_ok=True)
-    result = ConvertResult(out, fmt, count, cols, types)
-    if s3_out:
-        s3 = aws.client("s3")
-        s3.upload_file(str(local), s3_out.bucket, s3_out.key, ExtraArgs=(settings or S3WriteSettings()).write_args() or None)
-        local.unlink()
+    return count, cols, types
+
+
+def _upload(s3: Any, local: Path, out: S3Uri, settings: S3WriteSettings) -> None:
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError
+
+    from launcher.aws.errors import s3_error
+
+    try:
+        s3.upload_file(str(local), out.bucket, out.key, ExtraArgs=settings.write_args() or None)
+    except S3UploadFailedError as e:  # s3transfer wraps the call's ClientError: say what S3 said
+        if isinstance(e.__context__, ClientError):
+            raise s3_error(e.__context__, out.bucket, out.key, "PutObject") from None
+        raise
+
+
+def convert(
+    where: str,
+    fmt: str,
+    out: str,
+    columns: list[str] | None = None,
+    aws: Aws | None = None,
+    settings: S3WriteSettings | None = None,
+    glue_database: str | None = None,
+    glue_table: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ConvertResult:
+    say = say or (lambda _m: None)
+    if fmt not in FORMATS:
+        raise BadInput(f"--to must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if bool(glue_database) != bool(glue_table):
+        raise BadInput("--glue-database and --glue-table go together")
+    if glue_database and (fmt != "parquet" or not out.startswith("s3://")):
+        raise BadInput("registering in Glue needs --to parquet and an s3:// --out (Athena reads S3)")
+    if columns is not None:
+        columns = [c.strip() for c in columns if c.strip()]
+        if not columns or len(set(columns)) != len(columns):
+            raise BadInput("--columns must be a comma-separated list of distinct attribute names")
+    aws = aws or Aws()
+    source = detect(open_location(where, aws, settings))
+    if source.kind == "incremental":
+        raise BadInput("an incremental export is a change log, not a table: restore it onto its base, then export and convert that")
+    items = lambda: iter_items(source)  # noqa: E731
+    s3_out = S3Uri.parse(out, "--out") if out.startswith("s3://") else None
+    if s3_out is None:
+        if Path(out).is_dir():
+            raise BadInput(f"--out {out} is a folder: give a file path")
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        count, cols, types = _write(fmt, items, columns, Path(out))
+    else:
+        # staged in a folder of our own, removed whatever happens (a failed upload leaves nothing in /tmp)
+        with tempfile.TemporaryDirectory(prefix="ddb-s3-convert-") as staging:
+            local = Path(staging) / "out"
+            count, cols, types = _write(fmt, items, columns, local)
+            _upload(aws.client("s3"), local, s3_out, settings or S3WriteSettings())
         say(f"uploaded to {out}")
+    result = ConvertResult(out, fmt, count, cols, types)
     if glue_database and glue_table and s3_out:
         from launcher.aws.glue import register_parquet
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,35 @@ def test_parquet_registered_in_glue(s3: Any, bucket: str, tmp_path: Path) -> Non
     assert pq.read_table(local).num_rows == result.items == 2
     # registering again updates the table instead of failing
     convert(str(export), "parquet", out, glue_database="labdb", glue_table="lab_results")
+
+
+def test_an_upload_stages_in_a_folder_it_always_removes(s3: Any, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """convert to S3 writes the file in a temporary folder first; the folder goes whether the
+    upload worked or not (it used to stay in /tmp after every run)."""
+    export = write_export(tmp_path / "exp", CONVERT_ITEMS, files=1)
+    staging_root = tmp_path / "tmp"
+    staging_root.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(staging_root))
+    convert(str(export), "jsonl", f"s3://{bucket}/lab.jsonl")
+    assert s3.head_object(Bucket=bucket, Key="lab.jsonl")["ContentLength"] > 0
+    assert list(staging_root.iterdir()) == []
+    # the upload fails: one line naming the bucket, exit 2 (it was a traceback), and the folder goes too
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ddb-s3"),
+            "convert",
+            str(export),
+            "--format",
+            "jsonl",
+            "--out",
+            f"s3://{bucket}-missing/lab.jsonl",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(staging_root)},
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (2, f"ddb-s3: bucket '{bucket}-missing' does not exist"), proc.stderr
+    assert list(staging_root.iterdir()) == []
 
 
 def test_dynamodb_json_registered(local_stack) -> None:
