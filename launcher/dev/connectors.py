@@ -32,10 +32,11 @@ import zipfile
 from pathlib import Path
 
 # What each label's emr-ddb component installs, written from the sources (connector PRs #204
-# "... EMR 6.15.0 & EMR 7.0.0" on branch-5.2.0, #205 "... EMR 7.1.0" on branch-5.3.0), not taken
-# from the runner's launcher/core/versions.py: the emulator must not agree with it by construction.
-# A label not here (emr-7.9.0: not documented where we could read) gets Central's build.
-EMR_DDB = {"emr-7.0.0": "5.2.0", "emr-7.1.0": "5.3.0"}
+# "... EMR 6.15.0 & EMR 7.0.0" on branch-5.2.0, #205 "... EMR 7.1.0" on branch-5.3.0; the Release
+# Guide's "7.9.0 component versions" table: emr-ddb 5.7.0), not taken from the runner's
+# launcher/core/versions.py: the emulator must not agree with it by construction. A label not here
+# gets Central's build.
+EMR_DDB = {"emr-7.0.0": "5.2.0", "emr-7.1.0": "5.3.0", "emr-7.9.0": "5.7.0"}
 CENTRAL_VERSION = "5.0.0"  # the newest emr-dynamodb-hadoop Maven Central serves (spark/jvm/pom.xml: `make jars`)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +47,12 @@ CONNECTOR_NAME = "emr-ddb-hadoop.jar"  # as EMR names it under /usr/share/aws/em
 # Local builds that stand for a version, best first: the release tag (or its branch head, both with
 # PR #201/#203 and without relocation, as EMR patched them in 2024), then the commit the version was
 # first released from (SDK v2 relocated by PR #188, InstanceProfile-only default credentials).
+# 5.7.0 has no tag: 8cfa54b, "Prepare for emr-5.7.0 release", is the head of branch-5.7.0 (after PR
+# #212 removed the relocation, so there is no relocated 5.7.0).
 BUILDS: dict[str, tuple[str, ...]] = {
     "5.2.0": ("5.2.0-148dff7", "5.2.0-1f7e4fe-shaded"),
     "5.3.0": ("5.3.0-cc5c427", "5.3.0-f52cef1-shaded"),
+    "5.7.0": ("5.7.0-8cfa54b",),
 }
 
 EMR_7_SPARK_CLASSPATH = (
