@@ -233,6 +233,25 @@ def test_killed_export_is_incomplete_and_rerun_is_complete(source, s3):
     assert run_cli("verify", rerun["exportUri"]).returncode == 0
 
 
+def test_the_second_local_run_maps_the_class_archive_the_first_wrote(source, tmp_path):
+    """Class data sharing (launcher/export/run/class_sharing.py) on Spark's real class path: the first
+    export writes the archive, the second one's driver JVM loads Spark's classes from it. A JVM that
+    rejects the archive (another class path, another Java) says nothing and loads none from it."""
+    table, bucket, items = source
+    env = {**os.environ, "DDB_S3_CLASS_SHARING_DIR": str(tmp_path / "jvm")}
+    args = [DDB_S3, "export", "--table", table, "--to", f"s3://{bucket}/cds", "--json"]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert [p.suffix for p in (tmp_path / "jvm").iterdir()] == [".jsa"]  # kept, and no .part left
+    logs = tmp_path / "class-load"
+    logs.mkdir()
+    env["JAVA_TOOL_OPTIONS"] = f"-Xlog:class+load=info:file={logs}/%p.log"  # every JVM of the run, one file each
+    second = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
+    assert second.returncode == 0 and json.loads(second.stdout)["itemCount"] == len(items), second.stderr[-3000:]
+    shared = [p.name for p in logs.iterdir() if "org.apache.spark.SparkContext source: shared objects file (top)" in p.read_text()]
+    assert shared, "no JVM of the second run loaded SparkContext from the archive"
+
+
 def test_ctrl_c_mid_export_names_the_incomplete_export_and_exits_130(source, s3):
     """Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) once the job has
     started: the run tears down, names the export it left incomplete and how to remove it."""

@@ -26,6 +26,7 @@ from launcher.export.plan import Engine, ExportPlan
 from launcher.export.render import render_export
 from launcher.export.render.base import REQUEST_FILES, Rendered, Target
 from launcher.export.run import Handle, Progress, ReadCount, ReadCounts, Runner, RunResult, Status
+from launcher.export.run.class_sharing import ClassSharing, class_sharing
 from launcher.export.run.jars import check_java, connector_classpath
 from launcher.export.run.step_logs import probable_cause
 
@@ -145,7 +146,7 @@ class LocalRunner(Runner):
     def result(self, plan: ExportPlan, handle: Handle, status: Status, seconds: float) -> RunResult:
         return RunResult(plan.export_uri, status.detail["result"], seconds, logs=status.detail["logs"])
 
-    def command(self, step: dict, plan: ExportPlan) -> list[str]:
+    def command(self, step: dict, plan: ExportPlan, jvm_options: str = "") -> list[str]:
         args = list(step["HadoopJarStep"]["Args"])
         if step["HadoopJarStep"]["Jar"] != "command-runner.jar" or not args:
             raise DdbS3Error(f"step {step['Name']!r}: the local runner runs command-runner.jar steps only")
@@ -163,7 +164,7 @@ class LocalRunner(Runner):
                 "--conf",
                 "spark.ui.enabled=false",
                 "--conf",
-                "spark.driver.extraJavaOptions=-XX:+UseParallelGC",
+                f"spark.driver.extraJavaOptions={' '.join(['-XX:+UseParallelGC', jvm_options]).strip()}",
                 *args[1:],
             ]
         if args[0] == "hive-script":
@@ -174,7 +175,8 @@ class LocalRunner(Runner):
         raise DdbS3Error(f"step {step['Name']!r}: the local runner cannot run {args[0]!r}")
 
     def run_step(self, step: dict, plan: ExportPlan, log: Path) -> dict:
-        cmd = self.command(step, plan)
+        sharing = class_sharing() if step["HadoopJarStep"]["Args"][:1] == ["spark-submit"] else ClassSharing("")
+        cmd = self.command(step, plan, sharing.options)
         env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
         tail: deque[str] = deque(maxlen=30)
         tally = ReadTally(plan.table.item_count, plan.read_units_per_second)
@@ -210,6 +212,7 @@ class LocalRunner(Runner):
                             last = time.monotonic()
                 code = proc.wait()
             except BaseException:
+                sharing.discard()
                 # Ctrl-C or SIGTERM: stop Spark too. The export has no summary, so it stays incomplete.
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
@@ -217,7 +220,10 @@ class LocalRunner(Runner):
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                 raise
-        if code != 0:
+        if code == 0:
+            sharing.keep()
+        else:
+            sharing.discard()
             cause = probable_cause(list(tail))
             raise DdbS3Error(f"step {step['Name']!r} failed (exit {code}): {cause} (full log: {log})")
         return result

@@ -1,0 +1,61 @@
+"""Class data sharing for the local Spark JVMs (launcher/export/run/class_sharing.py): the first run
+writes an archive of its own, kept only when the run succeeded; later runs map it; and the options
+are ones this machine's Java takes (a real JVM is run with them, no Spark needed)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from launcher.export.run import class_sharing as cs
+
+
+@pytest.fixture
+def archive_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(cs.DIR_ENV, str(tmp_path))
+    monkeypatch.delenv(cs.SWITCH_ENV, raising=False)
+    return tmp_path
+
+
+def java(options: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["java", *options.split(), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_the_first_run_writes_the_archive_the_next_run_maps(archive_dir: Path) -> None:
+    first = cs.class_sharing()
+    assert first.written and first.archive and first.archive.parent == archive_dir
+    assert f"-XX:ArchiveClassesAtExit={first.written}" in first.options
+    proc = java(first.options, "-version")
+    assert proc.returncode == 0 and proc.stderr.count("\n") <= 3, proc.stderr  # the version, no CDS chatter
+    assert first.written.stat().st_size > 0
+    first.keep()
+    assert first.archive.exists() and not first.written.exists()
+
+    second = cs.class_sharing()
+    assert second.written is None and second.options.startswith(f"-XX:SharedArchiveFile={first.archive}")
+    loaded = java(second.options, "-Xlog:class+load=info", "-version")
+    assert loaded.returncode == 0 and "source: shared objects file (top)" in loaded.stdout  # mapped from our archive
+
+
+def test_a_failed_run_leaves_no_archive(archive_dir: Path) -> None:
+    first = cs.class_sharing()
+    java(first.options, "-version")
+    first.discard()
+    assert list(archive_dir.iterdir()) == []
+    assert cs.class_sharing().written is not None  # the next run writes again
+
+
+def test_a_foreign_archive_is_ignored_silently(archive_dir: Path) -> None:
+    path = cs.archive_path()
+    assert path is not None
+    path.write_bytes(b"not an archive")
+    sharing = cs.class_sharing()
+    proc = java(sharing.options, "-version")
+    assert proc.returncode == 0 and "shared" not in proc.stderr.lower(), proc.stderr
+
+
+def test_switched_off_it_adds_nothing(archive_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cs.SWITCH_ENV, "0")
+    assert cs.class_sharing() == cs.ClassSharing("")
