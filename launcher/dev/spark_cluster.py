@@ -12,7 +12,8 @@ when the executor's JVM closes their stdin). Every daemon gets PR_SET_PDEATHSIG 
 EMR killed outright leaves no JVM behind.
 
 Lean on purpose: many tests start a cluster on a 2-core machine. The daemons get a small heap, the
-serial collector and the client compiler only; the executors a small heap and the serial collector.
+serial collector and the client compiler only, and map the local runner's class-data-sharing archive
+when there is one (their class path is Spark's own); the executors a small heap and the serial collector.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from launcher.core.procs import die_with_parent
 from launcher.core.wait import poll_until
+from launcher.export.run.class_sharing import mapped_only
 
 HOST = "127.0.0.1"
 DAEMON_MEMORY = "256m"  # SPARK_DAEMON_MEMORY (spark-class's default is 1g)
@@ -87,7 +89,7 @@ class StandaloneCluster:
             SPARK_HOME=self.spark_home,
             SPARK_LOCAL_IP=HOST,
             SPARK_DAEMON_MEMORY=DAEMON_MEMORY,
-            SPARK_DAEMON_JAVA_OPTS=f"{DAEMON_JAVA_OPTS} {self.marker()}",
+            SPARK_DAEMON_JAVA_OPTS=" ".join(filter(None, [DAEMON_JAVA_OPTS, mapped_only(), self.marker()])),
             SPARK_NO_DAEMONIZE="1",
         )
         with self.lock:

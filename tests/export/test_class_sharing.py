@@ -4,6 +4,7 @@ are ones this machine's Java takes (a real JVM is run with them, no Spark needed
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -59,3 +60,34 @@ def test_a_foreign_archive_is_ignored_silently(archive_dir: Path) -> None:
 def test_switched_off_it_adds_nothing(archive_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cs.SWITCH_ENV, "0")
     assert cs.class_sharing() == cs.ClassSharing("")
+
+
+def test_mapped_only_never_writes(archive_dir: Path) -> None:
+    assert cs.mapped_only() == ""  # no archive yet: the JVM runs as it would without
+    assert list(archive_dir.iterdir()) == []
+    first = cs.class_sharing()
+    java(first.options, "-version")
+    first.keep()
+    assert cs.mapped_only().startswith(f"-XX:SharedArchiveFile={first.archive}")
+
+
+def test_the_local_emrs_spark_master_maps_the_archive(archive_dir: Path, tmp_path: Path) -> None:
+    """The local EMR's daemons are started with the archive's options (launcher/dev/spark_cluster.py);
+    an archive of the JDK's classes (a `java -version` wrote it) is mapped by the Master's JVM."""
+    from launcher.dev.local_emr import spark_home
+    from launcher.dev.spark_cluster import MASTER_CLASS, StandaloneCluster
+
+    first = cs.class_sharing()
+    java(first.options, "-version")
+    first.keep()
+    logs = tmp_path / "class-load"
+    logs.mkdir()
+    cluster = StandaloneCluster(spark_home(), "cds", tmp_path / "master")
+    try:
+        cluster.start_master({**os.environ, "JAVA_TOOL_OPTIONS": f"-Xlog:class+load=info:file={logs}/%p.log"})
+        cluster.wait_master(timeout=120)
+    finally:
+        cluster.stop()
+    master = [p.read_text() for p in logs.iterdir() if f"{MASTER_CLASS} source:" in p.read_text()]
+    assert len(master) == 1 and "java.lang.Object source: shared objects file" in master[0]
+    assert "source: shared objects file (top)" in master[0]  # from our archive, not only the JDK's own

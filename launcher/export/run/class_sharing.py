@@ -13,7 +13,9 @@ it, silently with -Xlog:cds=off, when it does not match: a stale or foreign arch
 the speed-up. Each run that writes, writes a file of its own, moved into place only after that run
 succeeded, so two first runs at once never leave a torn archive. DDB_S3_CLASS_SHARING=0 turns it off.
 
-Only the local JVMs use it: EMR, EMR Serverless and Glue start their own.
+Only the local JVMs use it: EMR, EMR Serverless and Glue start their own. The local EMR's Spark
+Master and Workers map the same archive (their class path is Spark's own, as the driver's is here);
+they are killed, never ended, so they only read it.
 """
 
 from __future__ import annotations
@@ -82,3 +84,10 @@ def class_sharing() -> ClassSharing:
     archive.parent.mkdir(parents=True, exist_ok=True)
     written = archive.with_name(f"{archive.stem}.{os.getpid()}.{os.urandom(4).hex()}.part")
     return ClassSharing(f"-XX:ArchiveClassesAtExit={written} {QUIET}", written, archive)
+
+
+def mapped_only() -> str:
+    """The options that map the archive if there is one, never writing one: for JVMs that are killed
+    rather than ended, which would never finish an archive."""
+    archive = None if os.environ.get(SWITCH_ENV) == "0" else archive_path()
+    return f"-XX:SharedArchiveFile={archive} {QUIET}" if archive and archive.exists() else ""
