@@ -246,3 +246,14 @@ def stream_admin(endpoint: str, op: str, body: dict[str, Any]) -> dict[str, Any]
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return dict(json.loads(resp.read()))
+
+
+def cluster_state_after_termination(emr: Any, cluster_id: str, timeout: float = 60) -> str:
+    """The cluster's state once it has left TERMINATING: EMR (and the local EMR) shows TERMINATING
+    while the nodes go, after a TerminateJobFlows or the last step."""
+    from launcher.core.wait import poll_until
+
+    def state() -> str:
+        return str(emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"])
+
+    return poll_until(state, lambda s: s != "TERMINATING", every=0.1, timeout=timeout, what=f"{cluster_id} to leave TERMINATING")

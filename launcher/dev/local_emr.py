@@ -15,7 +15,7 @@ the stack's own servers) and the executor changes the backend's cluster and step
                     step runs too: every ARCHIVE_SECONDS here, every ~5 minutes there), and a failed
                     step's FailureDetails pointing at its stderr
                     (any other command-runner.jar command runs as given on the primary node)
-    last step done  TERMINATED (ALL_STEPS_COMPLETED) unless KeepJobFlowAliveWhenNoSteps
+    last step done  TERMINATING -> TERMINATED (ALL_STEPS_COMPLETED) unless KeepJobFlowAliveWhenNoSteps
     a step fails    by its ActionOnFailure: TERMINATE_CLUSTER cancels the steps not started and the
                     cluster goes TERMINATING -> TERMINATED_WITH_ERRORS (STEP_FAILURE, "Shut down as
                     step failed"); CANCEL_AND_WAIT cancels the pending steps and the cluster waits
@@ -24,7 +24,9 @@ the stack's own servers) and the executor changes the backend's cluster and step
                     (BOOTSTRAP_FAILURE, "On the master instance (i-...), bootstrap action 1 returned
                     a non-zero return code"), the action's output archived under <LogUri>/<cluster>/node/
     AddJobFlowSteps  refused (ValidationException) once the cluster is TERMINATING or has ended
-    TerminateJobFlows  kills the running step's process group (the step ends INTERRUPTED)
+    TerminateJobFlows  TERMINATING (USER_REQUEST) -> TERMINATED, whatever state it came in (a cluster
+                    not yet started never starts); kills the running step's process group (the step
+                    ends INTERRUPTED)
 
 EMR Serverless job runs are served the same way (moto's emr-serverless API in the same server, the
 same executor code): a job run goes SUBMITTED -> SCHEDULED -> RUNNING (its application STARTED, as
@@ -161,6 +163,9 @@ def cancel_pending(cluster: Any) -> None:
             step.state = "CANCELLED"
 
 
+STATE_LOCK = threading.Lock()  # a cluster's state: the API's TerminateJobFlows against the executor's threads
+
+
 def end_steps(cluster: Any) -> None:
     """As EMR when a cluster ends: steps not started are CANCELLED, a running one INTERRUPTED, before
     anyone can see the cluster ended (the executor kills the step's processes right after)."""
@@ -197,13 +202,17 @@ def patch_moto() -> None:
         return added
 
     def terminate(self: Any) -> None:
-        # A cluster already shutting down (TERMINATING: the executor ends it) or ended stays as it is.
-        if self.state not in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"):
-            end_steps(self)
-            self.state = "TERMINATED"
-            self.end_datetime = _now()
-            self.last_state_change_reason = getattr(self, "reason_message", None) or "Terminated by user request"
-            self.reason_code = getattr(self, "reason_code", None) or "USER_REQUEST"
+        # EMR API Reference, ClusterStatus: TerminateJobFlows starts a shutdown, TERMINATING while the
+        # nodes go, then TERMINATED (reason USER_REQUEST); the executor's watch on the cluster ends the
+        # nodes and finishes it (Executor.watch_shutdown). A cluster already shutting down or ended
+        # stays as it is.
+        with STATE_LOCK:
+            if self.state not in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"):
+                end_steps(self)
+                self.state = "TERMINATING"
+                self.last_state_change_reason = getattr(self, "reason_message", None) or "Terminated by user request"
+                self.reason_code = getattr(self, "reason_code", None) or "USER_REQUEST"
+                self.local_emr_final_state = "TERMINATED"
 
     step_status = models.Step.status.fget
     cluster_status = models.Cluster.status.fget
@@ -479,32 +488,36 @@ class Executor:
         if spark is not None:
             self.spark[cluster.id] = spark
         self.watch_shutdown(cluster, primary)
+        if self.ended(cluster):  # terminated before it started: the watch ends it
+            return
         try:
             # EMR starts its applications after the bootstrap actions; the Master's JVM starts while
             # they run here (it reads nothing they install), the Workers once it listens.
             if spark is not None:
                 spark.start_master(self.node_env(primary))
-            cluster.state = "BOOTSTRAPPING"
+            self.advance(cluster, "BOOTSTRAPPING")
             for i, node in enumerate((primary, *cores)):  # EMR Management Guide, "Create bootstrap actions": on every node
                 for n, action in enumerate(cluster.bootstrap_actions, 1):
+                    if self.ended(cluster):
+                        return
                     self.bootstrap(cluster, node, i, n, action)
             if spark is not None:
                 spark.wait_master(START_SECONDS)
                 for node in cores or [primary]:
                     spark.start_worker(node, self.node_env(node))
                 spark.wait_workers(START_SECONDS)
-            cluster.state = "RUNNING"
+            self.advance(cluster, "RUNNING")
             cluster.ready_datetime = _now()
             while not self.ended(cluster):
                 step = next((s for s in cluster.steps if s.state == "PENDING"), None)
                 if step is None:
                     if cluster.keep_job_flow_alive_when_no_steps:
-                        cluster.state = "WAITING"
+                        self.advance(cluster, "WAITING")
                         time.sleep(POLL_S)
                         continue
-                    self.end(cluster, "TERMINATED", "ALL_STEPS_COMPLETED", "Steps completed")
+                    self.shut_down(cluster, spark, "ALL_STEPS_COMPLETED", "Steps completed", final="TERMINATED")
                     return
-                cluster.state = "RUNNING"
+                self.advance(cluster, "RUNNING")
                 ok = self.run_step(cluster, primary, step)
                 # EMR API Reference, StepConfig ActionOnFailure: TERMINATE_CLUSTER (TERMINATE_JOB_FLOW,
                 # its older name) "Shuts down the cluster"; CANCEL_AND_WAIT "Cancels any pending steps
@@ -568,12 +581,26 @@ class Executor:
             spark = self.spark.get(cluster.id)
             if spark is not None:  # the nodes go: their Spark daemons and executors with them
                 spark.stop()
+            final = getattr(cluster, "local_emr_final_state", None)
+            if final and cluster.state == "TERMINATING":  # TerminateJobFlows: the nodes are gone, the cluster ends
+                until = time.monotonic() + self.terminating_seconds
+                while time.monotonic() < until and not self.stop.is_set():
+                    time.sleep(POLL_S)
+                cluster.end_datetime = _now()
+                cluster.state = final
 
         threading.Thread(target=watch, daemon=True, name=f"{cluster.id}-shutdown").start()
 
     @staticmethod
     def ended(cluster: Any) -> bool:
         return cluster.state in ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
+
+    def advance(self, cluster: Any, state: str) -> None:
+        """A live cluster's next state; one shutting down or ended (TerminateJobFlows may come at any
+        moment, even before the executor picked the cluster up) is never brought back."""
+        with STATE_LOCK:
+            if not self.ended(cluster):
+                cluster.state = state
 
     def end(self, cluster: Any, state: str, code: str, message: str) -> None:
         if not self.ended(cluster):
@@ -583,17 +610,21 @@ class Executor:
             cluster.state = state
             cluster.end_datetime = _now()
 
-    def shut_down(self, cluster: Any, spark: StandaloneCluster | None, code: str, message: str) -> None:
-        """The cluster shuts itself down with errors, as EMR does after a step failed with
-        TERMINATE_CLUSTER or a bootstrap action failed: TERMINATING with the reason (steps not started
-        CANCELLED) while its nodes go, then TERMINATED_WITH_ERRORS with the same reason. TERMINATING
-        lasts at least DDB_S3_LOCAL_TERMINATING_SECONDS (0 unless set; minutes on EMR)."""
-        if self.ended(cluster):
-            return
-        end_steps(cluster)
-        cluster.reason_code, cluster.reason_message = code, message
-        cluster.last_state_change_reason = message
-        cluster.state = "TERMINATING"
+    def shut_down(
+        self, cluster: Any, spark: StandaloneCluster | None, code: str, message: str, final: str = "TERMINATED_WITH_ERRORS"
+    ) -> None:
+        """The cluster shuts itself down, as EMR does after its last step (ALL_STEPS_COMPLETED, ending
+        TERMINATED), a step failed with TERMINATE_CLUSTER or a bootstrap action failed (ending
+        TERMINATED_WITH_ERRORS): TERMINATING with the reason (steps not started CANCELLED) while its
+        nodes go, then `final` with the same reason. TERMINATING lasts at least
+        DDB_S3_LOCAL_TERMINATING_SECONDS (0 unless set; minutes on EMR)."""
+        with STATE_LOCK:
+            if self.ended(cluster):
+                return
+            end_steps(cluster)
+            cluster.reason_code, cluster.reason_message = code, message
+            cluster.last_state_change_reason = message
+            cluster.state = "TERMINATING"
         until = time.monotonic() + self.terminating_seconds
         if spark is not None:
             spark.stop()
@@ -603,7 +634,7 @@ class Executor:
         while time.monotonic() < until and not self.stop.is_set():
             time.sleep(POLL_S)
         cluster.end_datetime = _now()
-        cluster.state = "TERMINATED_WITH_ERRORS"
+        cluster.state = final
 
     def node_env(self, node: Path, credentials: dict[str, str] = INSTANCE_PROFILE_CREDENTIALS) -> dict[str, str]:
         env = dict(self.env, DDB_S3_NODE_ROOT=str(node), HOME=str(node), **credentials)

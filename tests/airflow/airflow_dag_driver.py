@@ -15,6 +15,8 @@ import sys
 
 import boto3
 
+from launcher.core.wait import poll_until
+
 
 def main() -> None:
     dag_file, dag_id = sys.argv[1:]
@@ -32,7 +34,14 @@ def main() -> None:
         emr = boto3.client("emr")
     before = {c["Id"] for c in emr.list_clusters()["Clusters"]}
     run = dag.test()
-    clusters = {c["Id"]: c["Status"]["State"] for c in emr.list_clusters()["Clusters"] if c["Id"] not in before}
+    # EMR shows TERMINATING while a cluster's nodes go, after the last step or a TerminateJobFlows
+    clusters = poll_until(
+        lambda: {c["Id"]: c["Status"]["State"] for c in emr.list_clusters()["Clusters"] if c["Id"] not in before},
+        lambda found: "TERMINATING" not in found.values(),
+        every=0.2,
+        timeout=60,
+        what="the DAG's clusters to leave TERMINATING",
+    )
 
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel

@@ -10,6 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from helpers import cluster_state_after_termination
+
 pytestmark = pytest.mark.integration
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
 
@@ -54,7 +56,7 @@ def test_clusters_list_and_terminate_only_touch_our_clusters(local_stack):
 
         done = cli("clusters", "terminate", ours)
         assert done.returncode == 0, done.stderr
-        assert emr.describe_cluster(ClusterId=ours)["Cluster"]["Status"]["State"] == "TERMINATED"
+        assert cluster_state_after_termination(emr, ours) == "TERMINATED"
         assert ours not in cli("clusters", "list").stdout
 
         missing = cli("clusters", "terminate", "j-NOSUCHCLUSTER")
@@ -62,6 +64,6 @@ def test_clusters_list_and_terminate_only_touch_our_clusters(local_stack):
 
         forced = cli("clusters", "terminate", "--force", theirs)
         assert forced.returncode == 0, forced.stderr
-        assert emr.describe_cluster(ClusterId=theirs)["Cluster"]["Status"]["State"] == "TERMINATED"
+        assert cluster_state_after_termination(emr, theirs) == "TERMINATED"
     finally:
         emr.terminate_job_flows(JobFlowIds=[ours, theirs])

@@ -6,6 +6,8 @@
   next step runs;
 - a bootstrap action that exits non-zero: BOOTSTRAP_FAILURE, the steps CANCELLED;
 - AddJobFlowSteps on a cluster shutting down or ended: ValidationException;
+- the last step done, or a user's TerminateJobFlows: TERMINATING, then TERMINATED, and a cluster
+  terminated before it started never starts;
 - Glue UpdateJob replaces the whole job definition.
 
 The steps are shell commands (command-runner.jar runs any command on the primary node) on clusters
@@ -200,11 +202,39 @@ def test_cancel_and_wait_cancels_the_pending_steps_and_the_cluster_waits(emr):
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
 
 
-def test_continue_runs_the_next_step(emr):
+def test_continue_runs_the_next_step_and_the_last_one_shuts_the_cluster_down(emr):
     cluster_id = start(emr, [step("fails", "exit 1", "CONTINUE"), step("next", "true")], keep_alive=False)
     seen = states_until_ended(emr, cluster_id)
-    assert seen[-1] == ("TERMINATED", {"Code": "ALL_STEPS_COMPLETED", "Message": "Steps completed"})
+    # EMR API Reference, ClusterState: a cluster that ends goes through TERMINATING (it skipped it before)
+    assert seen[-2:] == [
+        (state, {"Code": "ALL_STEPS_COMPLETED", "Message": "Steps completed"}) for state in ("TERMINATING", "TERMINATED")
+    ], seen
     assert step_states(emr, cluster_id) == ["FAILED", "COMPLETED"]
+
+
+def test_terminate_job_flows_goes_through_terminating_and_interrupts_the_running_step(emr):
+    cluster_id = start(emr, [step("long", "sleep 600")])
+    until(lambda: step_states(emr, cluster_id) == ["RUNNING"], "the step running")
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    seen = states_until_ended(emr, cluster_id)
+    assert seen == [
+        (state, {"Code": "USER_REQUEST", "Message": "Terminated by user request"}) for state in ("TERMINATING", "TERMINATED")
+    ], seen
+    assert step_states(emr, cluster_id) == ["INTERRUPTED"]
+
+
+def test_a_cluster_terminated_before_it_started_never_starts(emr, bucket):
+    boto3.client("s3").put_object(Bucket=bucket, Key="bootstrap/slow.sh", Body=b"sleep 600\n")
+    cluster_id = start(
+        emr,
+        [step("never", "true")],
+        BootstrapActions=[{"Name": "slow", "ScriptBootstrapAction": {"Path": f"s3://{bucket}/bootstrap/slow.sh"}}],
+    )
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])  # at once: STARTING, maybe not yet seen by the executor
+    seen = states_until_ended(emr, cluster_id)
+    assert [state for state, _ in seen] == ["TERMINATING", "TERMINATED"], seen
+    time.sleep(1)  # the executor's poll (0.1 s) has passed: a late start would show now
+    assert status(emr, cluster_id)["State"] == "TERMINATED" and step_states(emr, cluster_id) == ["CANCELLED"]
 
 
 def test_a_failed_bootstrap_action_ends_the_cluster_with_bootstrap_failure_and_cancels_its_steps(emr, bucket):

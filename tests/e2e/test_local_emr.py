@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import table_items, unique_name
+from helpers import cluster_state_after_termination, table_items, unique_name
 from launcher.core.codec import item_key, items_equal, parse_item_line
 from launcher.dev.localstack import REPO_ROOT
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
@@ -92,8 +92,8 @@ def test_transient_cluster_exports_verifies_and_ends(on_local_emr, source, reade
     assert all(items_equal(items[k], back[k]) for k in items)
     # the runner saw the cluster run its step and end by itself, as EMR reports it
     assert "step 1/1 RUNNING" in proc.stderr and "step 1/1 COMPLETED" in proc.stderr
+    assert cluster_state_after_termination(on_local_emr, result["clusterId"]) == "TERMINATED"
     cluster = on_local_emr.describe_cluster(ClusterId=result["clusterId"])["Cluster"]
-    assert cluster["Status"]["State"] == "TERMINATED"
     assert cluster["Status"]["StateChangeReason"]["Code"] == "ALL_STEPS_COMPLETED"
     # the driver ran under EMR 7's Python 3.9 (boto3 itself says so when imported on 3.9; the job's
     # driver writes its warnings to stdout)
@@ -231,14 +231,15 @@ def test_signal_during_a_step_ends_the_cluster_and_kills_the_step(on_local_emr, 
         "step 1/1 RUNNING", "--table", table, "--to", f"s3://{bucket}/sig", "--reader", "segments", "--read-percent", "0.0001"
     )  # 4 units/s: the step runs for a while
     interrupt(proc, sig, cluster_id)
+    # TerminateJobFlows: TERMINATING while the nodes go, then TERMINATED (the runner does not wait for it)
     deadline = time.monotonic() + 20
     while True:
         steps = on_local_emr.list_steps(ClusterId=cluster_id)["Steps"]
-        if steps[0]["Status"]["State"] == "INTERRUPTED" or time.monotonic() > deadline:
+        state = on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
+        if (steps[0]["Status"]["State"], state) == ("INTERRUPTED", "TERMINATED") or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert steps[0]["Status"]["State"] == "INTERRUPTED"
-    assert on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED"
+    assert (steps[0]["Status"]["State"], state) == ("INTERRUPTED", "TERMINATED")
     assert_no_processes(cluster_id)
 
 
