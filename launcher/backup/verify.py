@@ -33,6 +33,7 @@ class FileCheck:
     items: int | None = None
     md5_ok: bool = False
     problem: str | None = None
+    read_in_full: bool = False  # a shallow check that had to read the file: S3 stored no checksum for it
 
 
 @dataclass
@@ -45,10 +46,23 @@ class VerifyReport:
     why_deep: str | None = None  # when a shallow check was not possible, why
 
     @property
+    def read_in_full(self) -> int:
+        """Files of a shallow check read in full, as S3 stores no checksum for them (a copy made by
+        `aws s3 cp`/`sync` and most other tools drops the checksum the export stored)."""
+        return sum(f.read_in_full for f in self.files)
+
+    @property
     def checked(self) -> str:
         """What this verify compared, in words."""
         if not self.deep:
-            return "sizes and SHA-256 checksums stored by S3 match the manifest (no data read; --deep reads every line)"
+            n = self.read_in_full
+            if not n:
+                return "sizes and SHA-256 checksums stored by S3 match the manifest (no data read; --deep reads every line)"
+            return (
+                ("sizes match the manifest" if n == len(self.files) else "sizes and SHA-256 checksums stored by S3 match the manifest")
+                + f"; {n} file(s) without a stored checksum (copied?) read in full: MD5 checksums and item counts match"
+                + " (--deep reads every line)"
+            )
         return "every file read: MD5 checksums and item counts match" + (f" ({self.why_deep})" if self.why_deep else "")
 
     @property
@@ -121,7 +135,9 @@ def check_file(loc: Location, entry: dict[str, Any], parse_kind: str | None = No
 def check_stored(loc: S3Folder, ref: DataFileRef) -> FileCheck:
     """One file, without reading it: its size and the SHA-256 S3 stores with it (verified by S3 when
     the bytes arrived) against what the manifest recorded. A multipart object's checksum is the
-    checksum of its parts' checksums, reported with or without its '-<parts>' suffix."""
+    checksum of its parts' checksums, reported with or without its '-<parts>' suffix. An object with
+    no stored checksum (copied by a tool that drops it: aws s3 cp, sync) is read in full instead:
+    check_file, MD5 and item count; a stored checksum that differs is a failure."""
     check = FileCheck(ref.key, ref.expected_items if ref.expected_items is not None else -1)
     if not loc.exists(ref.key):
         check.problem = "missing"
@@ -130,8 +146,11 @@ def check_stored(loc: S3Folder, ref: DataFileRef) -> FileCheck:
     stored = (head.get("ChecksumSHA256") or "").split("-")[0]
     if head["ContentLength"] != ref.size:
         check.problem = f"{head['ContentLength']} bytes, manifest says {ref.size}"
+    elif not stored:
+        check = check_file(loc, {"key": ref.key, "itemCount": ref.expected_items, "md5Checksum": ref.md5})
+        check.read_in_full = True
     elif stored != (ref.sha256 or "").split("-")[0]:
-        check.problem = "SHA-256 checksum stored by S3 does not match the manifest" if stored else "S3 stores no SHA-256 checksum for it"
+        check.problem = "SHA-256 checksum stored by S3 does not match the manifest"
     else:
         check.items, check.md5_ok = ref.expected_items, True
     return check

@@ -151,8 +151,32 @@ def test_verify_catches_a_replaced_file_and_a_damaged_summary_md5(local_stack, b
     report = verify_export(uri)
     assert not report.ok and not report.deep
     assert report.problems == [f"{first['dataFileS3Key'].split(root)[1]}: SHA-256 checksum stored by S3 does not match the manifest"]
-    s3.put_object(Bucket=bucket, Key=first["dataFileS3Key"], Body=swapped)  # uploaded without a checksum
-    assert "S3 stores no SHA-256 checksum" in verify_export(uri).problems[0]
+    s3.put_object(Bucket=bucket, Key=first["dataFileS3Key"], Body=swapped)  # uploaded without a checksum: read, and refused
+    (problem,) = verify_export(uri).problems
+    assert problem.startswith(first["dataFileS3Key"].split(root)[1] + ": ")
     s3.put_object(Bucket=bucket, Key=root + layout.MANIFEST_SUMMARY_MD5, Body=b"AAAAAAAAAAAAAAAAAAAAAA==")
     with pytest.raises(IncompleteExport, match=r"manifest-summary\.json does not match manifest-summary\.md5"):
         verify_export(uri)
+
+
+def test_an_export_copied_without_its_checksums_is_read_and_verifies(local_stack, bucket):
+    """Exercise (issue 24): `aws s3 cp --recursive` copies an export without the SHA-256 S3 stored
+    with each object; verify reads those files (MD5, item count) and says so, instead of failing a
+    good export. A flipped byte in such a copy still fails."""
+    s3 = boto3.client("s3", endpoint_url=local_stack.s3_endpoint)
+    root = write_ours(s3, bucket, 120, 50)  # 3 data files
+    copy = "copied/" + root.split("/", 1)[1]  # copied/AWSDynamoDB/<id>/
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=root)["Contents"]]
+    for key in keys:  # plain put_object, no ChecksumAlgorithm: what copying tools do
+        s3.put_object(Bucket=bucket, Key=copy + key[len(root) :], Body=s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    uri = f"s3://{bucket}/{copy}"
+    report = verify_export(uri)
+    assert report.ok, report.problems
+    assert not report.deep and report.item_count == 120 and report.read_in_full == 3
+    assert "3 file(s) without a stored checksum (copied?) read in full" in report.checked
+    assert "no data read" not in report.checked
+    data = sorted(k for k in keys if "/data/" in k)[0]
+    body = s3.get_object(Bucket=bucket, Key=data)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=copy + data[len(root) :], Body=body[:20] + bytes([body[20] ^ 1]) + body[21:])
+    report = verify_export(uri)
+    assert not report.ok and len(report.problems) == 1 and report.problems[0].startswith(data[len(root) :] + ": ")
