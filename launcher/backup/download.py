@@ -56,6 +56,16 @@ def _entry(ref: DataFileRef, key: str) -> dict:
     return {"key": key, "itemCount": ref.expected_items, "md5Checksum": ref.md5}
 
 
+def refuse_a_file(dest: Path) -> None:
+    """BadInput when DEST (or a folder above it) exists as a file: the export goes into a folder."""
+    for path in (dest, *dest.parents):
+        if path.exists():
+            if not path.is_dir():
+                where = f"DEST {dest}" if path == dest else f"DEST {dest} is inside {path}, which"
+                raise BadInput(f"{where} is a file: give a folder to download the export into")
+            return
+
+
 def refuse_another_export(dest: Path, source: ExportSource) -> None:
     """BadInput when `dest` holds files of anything but this export: a file it would not write, or a
     manifest that differs from this export's. An earlier (interrupted) download of the same export
@@ -90,6 +100,7 @@ def download(
         raise BadInput(f"{where} is not an s3:// URI: download copies from S3")
     if concurrency < 1:
         raise BadInput("--concurrency must be at least 1")
+    refuse_a_file(dest)
     source = detect(loc)  # refuses an incomplete export before copying anything
     refuse_another_export(dest, source)
     dest.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,57 @@
+"""Mistakes a user made in an exercise (issue 24): a file where a folder is expected, a URI naming a
+manifest instead of its folder, a prefix with no export at all. Each gives one stderr line naming
+the thing and what to do, and the right exit code (2: bad input; 3: an incomplete export)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import write_export
+from launcher.core.codec import wire_to_json
+from launcher.dev.sample_data import lab_items
+
+DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DDB_S3, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def one_line(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def upload_tree(s3: Any, bucket: str, root: Path, prefix: str = "") -> None:
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            s3.put_object(Bucket=bucket, Key=prefix + p.relative_to(root).as_posix(), Body=p.read_bytes())
+
+
+@pytest.fixture
+def exported(tmp_path: Path) -> Path:
+    """A local export (our layout) of 20 items: tmp_path/src/AWSDynamoDB/<id>/."""
+    return write_export(tmp_path / "src", [wire_to_json(i) for i in lab_items(20)])
+
+
+@pytest.mark.integration
+def test_download_into_a_file_is_bad_input_and_leaves_it(s3: Any, bucket: str, tmp_path: Path, exported: Path) -> None:
+    upload_tree(s3, bucket, tmp_path / "src")
+    uri = f"s3://{bucket}/AWSDynamoDB/{exported.name}/"
+    (tmp_path / "lab.csv").write_text("pk,n\na,1\n")
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "manifest-files.json").write_text("{}\n")
+    for dest in ("./lab.csv", "./backup/manifest-files.json", "./lab.csv/inside"):
+        proc = run("download", uri, dest, cwd=tmp_path)
+        line = one_line(proc)
+        assert proc.returncode == 2, proc.stderr
+        assert "is a file: give a folder" in line and dest.split("/inside")[0].lstrip("./") in line, line
+    assert (tmp_path / "lab.csv").read_text() == "pk,n\na,1\n"
+    assert (tmp_path / "backup" / "manifest-files.json").read_text() == "{}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup", "lab.csv", "src"]
