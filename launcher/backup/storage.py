@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from launcher.aws.errors import s3_error
 from launcher.aws.session import Aws
 from launcher.core.errors import BadInput
+from launcher.core.layout import MANIFEST_SUMMARY
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
 
@@ -179,12 +180,18 @@ def open_location(where: str, aws: Aws | None = None, settings: S3WriteSettings 
         where = resolve_export_uri(where, aws, settings)
     if where.startswith("s3://"):
         uri = S3Uri.parse(where, "export location")
+        if uri.prefix.rstrip("/").rsplit("/", 1)[-1] == MANIFEST_SUMMARY:  # the summary named: its folder
+            uri = S3Uri(uri.bucket, uri.prefix.rstrip("/")[: -len(MANIFEST_SUMMARY)])
         return S3Folder(uri, (aws or Aws()).client("s3"), settings or S3WriteSettings())
     if "://" in where:
         raise BadInput(f"{where!r} is neither an s3:// URI nor a local folder")
     if where.lower().startswith(("s3:", "s3a:", "s3n:")):  # s3:/x, s3:x: a URI with a slash missing
         raise BadInput(f"{where!r} is not an s3:// URI: write s3://bucket/prefix/AWSDynamoDB/<export-id>/")
     path = Path(where)
+    if path.is_file() and path.name == MANIFEST_SUMMARY:  # the summary named: its folder
+        path = path.parent
+    elif path.is_file():
+        raise BadInput(f"{where} is a file: give the export's folder (the one holding {MANIFEST_SUMMARY})")
     if not path.is_dir():
         raise BadInput(f"local folder {where} does not exist")
     return LocalFolder(path)

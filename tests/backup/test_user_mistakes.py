@@ -55,3 +55,25 @@ def test_download_into_a_file_is_bad_input_and_leaves_it(s3: Any, bucket: str, t
     assert (tmp_path / "lab.csv").read_text() == "pk,n\na,1\n"
     assert (tmp_path / "backup" / "manifest-files.json").read_text() == "{}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup", "lab.csv", "src"]
+
+
+@pytest.mark.integration
+def test_a_file_where_an_export_folder_is_expected(tmp_path: Path, exported: Path) -> None:
+    (tmp_path / "lab.csv").write_text("pk,n\na,1\n")
+    data = sorted((exported / "data").iterdir())[0].relative_to(tmp_path)
+    for args in (("verify", f"./{data}"), ("convert", "./lab.csv", "--format", "jsonl", "--out", "out.jsonl")):
+        proc = run(*args, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert one_line(proc).endswith(f"{args[1]} is a file: give the export's folder (the one holding manifest-summary.json)")
+    assert not (tmp_path / "out.jsonl").exists()
+    # the summary itself names its export: verified as its folder
+    proc = run("verify", f"./{exported.relative_to(tmp_path)}/manifest-summary.json", cwd=tmp_path)
+    assert proc.returncode == 0 and "ok: " in proc.stdout + proc.stderr and "20 items" in proc.stdout + proc.stderr, proc.stderr
+
+
+@pytest.mark.integration
+def test_an_s3_uri_naming_the_summary_verifies_its_export(s3: Any, bucket: str, tmp_path: Path, exported: Path) -> None:
+    upload_tree(s3, bucket, tmp_path / "src", "lab/")
+    proc = run("verify", f"s3://{bucket}/lab/AWSDynamoDB/{exported.name}/manifest-summary.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"ok: s3://{bucket}/lab/AWSDynamoDB/{exported.name}/: 20 items" in proc.stdout + proc.stderr
