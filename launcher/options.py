@@ -311,6 +311,20 @@ class ExportRequest(Options):
                 raise ValueError(str(e)) from None
         return v
 
+    @field_validator("to")
+    @classmethod
+    def _not_inside_an_export(cls, v: str) -> str:
+        # Exports land under <prefix>/AWSDynamoDB/<id>/: a --to at or below an AWSDynamoDB/ folder would
+        # nest an export inside another one, which `exports list` and prune then misread.
+        key = S3Uri.parse(v).key
+        parts = key.split("/")
+        if "AWSDynamoDB" in parts:
+            prefix = "/".join(parts[: parts.index("AWSDynamoDB")])
+            raise ValueError(
+                f"at or inside an exports folder (AWSDynamoDB/): give the prefix above it, s3://{S3Uri.parse(v).bucket}/{prefix}"
+            )
+        return v
+
     @field_validator("as_of")
     @classmethod
     def _as_of(cls, v: str | None) -> str | None:

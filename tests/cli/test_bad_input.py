@@ -111,6 +111,13 @@ CASES = [
     ("to-https-url", "export --table {table} --to https://{bucket}.s3.amazonaws.com/x", "is not an s3:// URI", {}),
     ("to-bad-bucket", "export --table {table} --to s3://Bad_Bucket/x", "invalid bucket name", {}),
     ("to-empty-segment", "export --table {table} --to s3://{bucket}/a//b", "empty path segment", {}),
+    (
+        "to-inside-an-export",
+        "export --table {table} --to s3://{bucket}/good/AWSDynamoDB/01796600000001-cafecafe/data",
+        "inside an exports folder (AWSDynamoDB/): give the prefix above it",
+        {},
+    ),
+    ("to-the-exports-folder", "export --table {table} --to s3://{bucket}/AWSDynamoDB", "at or inside an exports folder", {}),
     ("read-percent-high", "export --table {table} --to s3://{bucket}/x --read-percent 1.6", "--read-percent", {}),
     ("read-percent-zero", "export --table {table} --to s3://{bucket}/x --read-percent 0", "--read-percent", {}),
     ("read-percent-text", "export --table {table} --to s3://{bucket}/x --read-percent lots", "read-percent", {}),
