@@ -42,7 +42,7 @@ COMPLETE, INCOMPLETE, CORRUPT = "complete", "incomplete", "corrupt"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 FOLDERS_IN_PARALLEL = 8  # export folders listed and read at once
 _ID_TIME = re.compile(r"^(\d{14})-")  # layout.new_export_id, and DynamoDB's own ExportId
-_DURATION = re.compile(r"^\s*(\d+)\s*([dh])\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhms])\s*$")
 
 
 @dataclass(frozen=True)
@@ -102,12 +102,12 @@ def _iso(ts: datetime | None) -> str | None:
 
 
 def parse_duration(text: str, what: str = "duration") -> timedelta:
-    """'30d' or '24h' (whole days or hours)."""
+    """'30d', '24h', '30m' or '90s' (whole days, hours, minutes or seconds)."""
     m = _DURATION.match(text or "")
     if not m:
-        raise BadInput(f"{what} {text!r} is not a duration like 30d or 24h")
-    n = int(m.group(1))
-    return timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
+        raise BadInput(f"{what} {text!r} is not a duration like 30d, 24h, 30m or 0h")
+    unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
 
 
 def id_time(export_id: str) -> datetime | None:

@@ -165,7 +165,8 @@ def interrupted_line(plan: ExportPlan, aws: Aws) -> str:
     where = uri.split("/AWSDynamoDB/")[0]
     return (
         f"export {uri} is incomplete (interrupted before its commit; never read as a backup): run the export again;"
-        f" `ddb-s3 exports prune {where} --table {plan.table.name}` deletes it once older than its --grace (24h)"
+        f" `ddb-s3 exports prune {where}` deletes it once older than --grace (24h); `--grace 0h` deletes it now,"
+        " with every other incomplete export under that prefix, running or not"
     )
 
 

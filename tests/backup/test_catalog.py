@@ -161,6 +161,7 @@ def test_incomplete_after_the_grace_period_and_corrupt_never():
 @pytest.mark.unit
 def test_durations_and_latest_uris():
     assert catalog.parse_duration("30d") == timedelta(days=30) and catalog.parse_duration("12h") == timedelta(hours=12)
+    assert catalog.parse_duration("30m") == timedelta(minutes=30) and catalog.parse_duration("0h") == timedelta(0)
     for bad in ("30", "1w", "-1d", "d"):
         with pytest.raises(BadInput):
             catalog.parse_duration(bad)

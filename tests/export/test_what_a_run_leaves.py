@@ -4,6 +4,10 @@ the local runs' cache keeps only the newest runs. Against moto's S3 and a tempor
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,15 +19,23 @@ from launcher.export.flow import interrupted_line
 pytestmark = pytest.mark.integration
 
 
+def ddb_s3(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).parent / "ddb-s3"), *args], capture_output=True, text=True, timeout=120)
+
+
 def test_interrupted_line_tells_a_committed_export_from_an_incomplete_one(s3: Any, bucket: str) -> None:
     plan = plan_for(to=f"s3://{bucket}/nightly", region="us-east-1")
     root = plan.export_uri.removeprefix(f"s3://{bucket}/")
     s3.put_object(Bucket=bucket, Key=root + "_started", Body=b"")
+    s3.put_object(Bucket=bucket, Key=root + "data/part-00000.json.gz", Body=b"partial")
     line = interrupted_line(plan, Aws())
-    assert line == (
-        f"export {plan.export_uri} is incomplete (interrupted before its commit; never read as a backup): run the export"
-        f" again; `ddb-s3 exports prune s3://{bucket}/nightly --table LabResults` deletes it once older than its --grace (24h)"
-    )
+    assert line.startswith(f"export {plan.export_uri} is incomplete (interrupted before its commit; never read as a backup)")
+    # the commands it prints do what it says (it printed `--table`, which never matches an incomplete export)
+    commands = re.findall(r"`(?:ddb-s3 )?([^`]+)`", line)
+    assert commands == [f"exports prune s3://{bucket}/nightly", "--grace 0h"], line
+    now = ddb_s3(*commands[0].split(), *commands[1].split(), "--yes")
+    assert now.returncode == 0 and s3.list_objects_v2(Bucket=bucket, Prefix=root)["KeyCount"] == 0, now.stderr
+    s3.put_object(Bucket=bucket, Key=root + "_started", Body=b"")
     s3.put_object(Bucket=bucket, Key=root + "manifest-summary.json", Body=b"{}")
     assert interrupted_line(plan, Aws()) == (
         f"export {plan.export_uri} is complete (committed before the interrupt, not verified by this run):"
