@@ -24,7 +24,7 @@ def _duration(v: str | None) -> str | None:
         try:
             parse_duration(v)
         except BadInput:
-            raise ValueError("must be a duration like 30d or 24h") from None
+            raise ValueError("must be a duration like 30d, 24h, 30m or 0h") from None
     return v
 
 
