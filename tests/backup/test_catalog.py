@@ -418,7 +418,7 @@ def test_cli_prune_plans_first_then_deletes(local_stack):
     proc = ddb_s3("exports", "prune", f"s3://{bucket}/p", "--keep-last", "0")
     assert proc.returncode == 2 and "--keep-last: must be at least 1" in proc.stderr
     proc = ddb_s3("exports", "prune", f"s3://{bucket}/p", "--older-than", "30 days")
-    assert proc.returncode == 2 and "--older-than: must be a duration like 30d or 24h" in proc.stderr
+    assert proc.returncode == 2 and "--older-than: must be a duration like 30d, 24h, 30m or 0h" in proc.stderr
 
 
 def test_cli_prune_on_a_terminal_asks_first(local_stack):
