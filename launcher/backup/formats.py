@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import zlib
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,11 +29,12 @@ from typing import Any
 from launcher.backup.storage import Location
 from launcher.core.codec import CodecError, normalize_type_keys, parse_item_line
 from launcher.core.errors import IncompleteExport
-from launcher.core.layout import MANIFEST_FILES, MANIFEST_SUMMARY, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
+from launcher.core.layout import DATA_DIR, MANIFEST_FILES, MANIFEST_SUMMARY, STARTED, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
 
 DP_MANIFEST = "manifest"
 DP_NO_MANIFEST = "datapipeline-no-manifest"  # the layout (not a kind) of a Data Pipeline folder without one
 CHECKSUM_FILES = ("manifest-files.md5", "manifest-files.checksum")
+OUR_DATA_FILE = re.compile(r"part-\d{5,}-\d{4,}-[0-9a-f]{12}\.json\.gz$")  # layout.data_file_name
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,16 @@ def detect(loc: Location) -> ExportSource:
         return _native_like(loc)
     if loc.exists(DP_MANIFEST):
         return _data_pipeline(loc)
+    if loc.exists(STARTED):  # written first by ddb-s3 and by DynamoDB's own exports: one that never committed
+        data = loc.list(DATA_DIR + "/")
+        what = "interrupted ddb-s3 export" if any(OUR_DATA_FILE.search(k) for k in data) else None
+        if not data and loc.list("") == [STARTED]:
+            what = "interrupted export (it wrote no data, only its _started marker)"
+        if what:
+            raise IncompleteExport(
+                f"{loc.uri}: no {MANIFEST_SUMMARY}, so this {what} is incomplete and not a backup: "
+                "export again, or give a complete export" + _lister(loc.uri)
+            )
     found = _data_pipeline_folder(loc)
     if isinstance(found, ExportSource):
         return found
@@ -152,6 +164,14 @@ def detect(loc: Location) -> ExportSource:
         "incomplete and not a backup (or the path is not an export folder: it should end in AWSDynamoDB/<export-id>/)"
         + (f"; nor is it a Data Pipeline export without a manifest: {found}" if found else "")
     )
+
+
+def _lister(uri: str) -> str:
+    """' (ddb-s3 exports list <prefix> lists them)' for an S3 export folder <prefix>/AWSDynamoDB/<id>/."""
+    parts = uri.rstrip("/").split("/")
+    if not uri.startswith("s3://") or len(parts) < 5 or parts[-2] != "AWSDynamoDB":
+        return ""
+    return f" (ddb-s3 exports list {'/'.join(parts[:-2])}/ lists them)"
 
 
 def _json(loc: Location, key: str) -> Any:

@@ -77,3 +77,23 @@ def test_an_s3_uri_naming_the_summary_verifies_its_export(s3: Any, bucket: str, 
     proc = run("verify", f"s3://{bucket}/lab/AWSDynamoDB/{exported.name}/manifest-summary.json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"ok: s3://{bucket}/lab/AWSDynamoDB/{exported.name}/: 20 items" in proc.stdout + proc.stderr
+
+
+@pytest.mark.integration
+def test_an_interrupted_ddb_s3_export_is_called_one_not_a_data_pipeline_export(s3: Any, bucket: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from launcher.core import layout
+    from launcher.core.codec import item_line
+    from launcher.core.s3args import S3WriteSettings
+    from launcher.job import commit, s3io
+
+    root = layout.export_root("nightly", layout.new_export_id(datetime.now(UTC)))
+    commit.write_started(s3, bucket, root, S3WriteSettings())
+    lines = (item_line(wire_to_json(i)) for i in lab_items(30))
+    list(s3io.write_data_files(s3, bucket, root + "data/", 0, lines, 10, S3WriteSettings()))  # killed before the commit
+    proc = run("verify", f"s3://{bucket}/{root}", cwd=tmp_path)
+    line = one_line(proc)
+    assert proc.returncode == 3, proc.stderr
+    assert "this interrupted ddb-s3 export is incomplete and not a backup" in line and "Data Pipeline" not in line, line
+    assert f"ddb-s3 exports list s3://{bucket}/nightly/ lists them" in line, line
