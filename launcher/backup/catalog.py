@@ -134,11 +134,17 @@ def _summary_time(summary: dict[str, Any] | None) -> datetime | None:
 
 
 def describe(
-    export_id: str, uri: str, objects: Iterable[StoredObject], summary_raw: bytes | None, checksum_raw: bytes | None
+    export_id: str,
+    uri: str,
+    objects: Iterable[StoredObject],
+    summary_raw: bytes | None,
+    checksum_raw: bytes | None,
+    uploads: Iterable[StoredObject] = (),
 ) -> ExportEntry:
-    """An export's entry from its folder's listing, its summary's bytes (None: absent) and the bytes
-    of the summary's checksum file (None: absent). Pure."""
-    objects = list(objects)
+    """An export's entry from its folder's listing, its summary's bytes (None: absent), the bytes
+    of the summary's checksum file (None: absent) and the listing of its run's uploads
+    (<prefix>/_ddb_s3_artifacts/<id>/, which prune deletes with it). Pure."""
+    objects, uploads = list(objects), list(uploads)
     data = [o for o in objects if o.key.startswith(DATA_DIR + "/")]
     started = next((o.modified for o in objects if o.key == STARTED and o.modified), None)
     earliest = min((o.modified for o in objects if o.modified), default=None)
@@ -148,12 +154,14 @@ def describe(
         INCOMPLETE,
         id_time(export_id),
         data_bytes=sum(o.size for o in data),
-        total_bytes=sum(o.size for o in objects),
-        objects=len(objects),
+        total_bytes=sum(o.size for o in (*objects, *uploads)),
+        objects=len(objects) + len(uploads),
     )
     if summary_raw is None:
         entry.problem = f"no {MANIFEST_SUMMARY}: the run was killed or is still running"
-        entry.time = entry.time or started or earliest
+        if not objects:
+            entry.problem = f"only its run's uploads ({ARTIFACTS_DIR}/{export_id}/): the run ended, or is, before its first write"
+        entry.time = entry.time or started or earliest or min((o.modified for o in uploads if o.modified), default=None)
         return entry
     entry.state = CORRUPT
     want = (checksum_raw or b"").decode(errors="replace").strip()
@@ -297,7 +305,8 @@ def exports_root(where: S3Uri) -> str:
 
 
 def _folder_ids(s3: Any, bucket: str, root: str, settings: S3WriteSettings) -> list[str]:
-    """The export folders directly under <prefix>/AWSDynamoDB/ (not the shared data/)."""
+    """The folders directly under `root`: <prefix>/AWSDynamoDB/'s exports (not the shared data/), or
+    <prefix>/_ddb_s3_artifacts/'s runs."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root, Delimiter="/", **settings.read_args())
     try:
         found = [p["Prefix"][len(root) :].rstrip("/") for page in pages for p in page.get("CommonPrefixes", [])]
@@ -326,21 +335,31 @@ def _get(s3: Any, bucket: str, key: str, settings: S3WriteSettings) -> bytes:
         raise s3_error(e, bucket, key, "GetObject") from None
 
 
+def uploads_root(root: str) -> str:
+    """<prefix>/_ddb_s3_artifacts/ beside <prefix>/AWSDynamoDB/: where the cloud runners upload a run's files."""
+    return root[: -len(ROOT + "/")] + ARTIFACTS_DIR + "/"
+
+
 def read_export(s3: Any, bucket: str, root: str, export_id: str, settings: S3WriteSettings) -> ExportEntry:
-    """One listing of the export folder, then its summary and the summary's checksum file."""
+    """One listing of the export folder and one of its run's uploads, then its summary and the
+    summary's checksum file."""
     folder = f"{root}{export_id}/"
     objects = _list_folder(s3, bucket, folder, settings)
+    uploads = _list_folder(s3, bucket, f"{uploads_root(root)}{export_id}/", settings)
     keys = {o.key for o in objects}
     summary = _get(s3, bucket, folder + MANIFEST_SUMMARY, settings) if MANIFEST_SUMMARY in keys else None
     checksum_name = next((n for n in SUMMARY_CHECKSUMS if n in keys), None)
     checksum = _get(s3, bucket, folder + checksum_name, settings) if summary is not None and checksum_name else None
-    return describe(export_id, f"s3://{bucket}/{folder}", objects, summary, checksum)
+    return describe(export_id, f"s3://{bucket}/{folder}", objects, summary, checksum, uploads)
 
 
 def list_exports(s3: Any, where: S3Uri, settings: S3WriteSettings, table: str | None = None) -> list[ExportEntry]:
-    """Every export under s3://bucket/prefix, newest first; with `table`, that table's only."""
+    """Every export under s3://bucket/prefix, newest first, with the runs that left only their
+    uploads (interrupted before their first write: incomplete exports too, so prune finds them);
+    with `table`, that table's only."""
     root = exports_root(where)
     ids = _folder_ids(s3, where.bucket, root, settings)
+    ids += [i for i in _folder_ids(s3, where.bucket, uploads_root(root), settings) if i not in ids and id_time(i)]
     with ThreadPoolExecutor(FOLDERS_IN_PARALLEL) as pool:
         entries = list(pool.map(lambda i: read_export(s3, where.bucket, root, i, settings), ids))
     return newest_first(e for e in entries if table is None or e.table == table)

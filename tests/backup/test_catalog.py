@@ -293,7 +293,8 @@ def test_list_finds_every_export_with_its_state_reading_no_data(lab):
     gets = [kw["Key"] for name, kw in spy.calls if name == "get_object"]
     assert gets and all(k.endswith(("manifest-summary.json", "manifest-summary.md5")) for k in gets)  # no data file read
     assert all(kw.get("ExpectedBucketOwner") == "123456789012" for _, kw in spy.calls)
-    assert [n for n, kw in spy.calls if kw.get("Delimiter") == "/"] == ["list_objects_v2"]  # one delimited listing
+    # two delimited listings: the exports, and the runs' uploads beside them
+    assert [kw["Prefix"] for n, kw in spy.calls if kw.get("Delimiter") == "/"] == ["mixed/AWSDynamoDB/", "mixed/_ddb_s3_artifacts/"]
     assert [e.export_id for e in list_exports(spy, S3Uri(lab["bucket"], "mixed/AWSDynamoDB/"), settings, "TableB")] == [lab["b_old"]]
 
 
@@ -327,7 +328,8 @@ def test_delete_removes_one_folder_in_batches_and_nothing_beside_it(local_stack,
     monkeypatch.setattr(catalog, "DELETE_BATCH", 4)
     spy = Spy(s3)
     n, size = catalog.delete_export(spy, entries[export_id], S3WriteSettings("123456789012"))
-    assert n == entries[export_id].objects + 2 == 12 and size == entries[export_id].total_bytes + 2
+    # what the listing (and so prune's plan) counts is what goes: the run's uploads included
+    assert n == entries[export_id].objects == 12 and size == entries[export_id].total_bytes
     assert [len(kw["Delete"]["Objects"]) for name, kw in spy.calls if name == "delete_objects"] == [4, 4, 2, 2]
     assert all(kw.get("ExpectedBucketOwner") == "123456789012" for _, kw in spy.calls)
     after = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
@@ -419,6 +421,28 @@ def test_cli_prune_plans_first_then_deletes(local_stack):
     assert proc.returncode == 2 and "--keep-last: must be at least 1" in proc.stderr
     proc = ddb_s3("exports", "prune", f"s3://{bucket}/p", "--older-than", "30 days")
     assert proc.returncode == 2 and "--older-than: must be a duration like 30d, 24h, 30m or 0h" in proc.stderr
+
+
+def test_a_run_that_left_only_its_uploads_is_an_incomplete_export_prune_removes(local_stack):
+    """A cloud run interrupted before its first write leaves only <prefix>/_ddb_s3_artifacts/<id>/
+    (issue 24's exercise: exports list said "no exports" and prune found nothing to delete)."""
+    s3 = boto3.client("s3")
+    bucket = unique_name("catuploads").lower()
+    s3.create_bucket(Bucket=bucket)
+    export_id = layout.new_export_id(datetime.now(UTC) - timedelta(hours=1))
+    for name in ("export_job.py", "ddb-s3-spark-helpers.jar"):
+        s3.put_object(Bucket=bucket, Key=f"p/_ddb_s3_artifacts/{export_id}/{name}", Body=b"abc")
+    s3.put_object(Bucket=bucket, Key="p/_ddb_s3_artifacts/not-a-run/x", Body=b"x")  # no export id: not ours to list
+    (entry,) = list_exports(s3, S3Uri(bucket, "p"), S3WriteSettings())
+    assert (entry.export_id, entry.state, entry.total_bytes, entry.objects) == (export_id, INCOMPLETE, 6, 2)
+    assert entry.problem and "only its run's uploads" in entry.problem
+    listed = ddb_s3("exports", "list", f"s3://{bucket}/p")
+    assert export_id in listed.stdout and "incomplete" in listed.stdout, listed.stdout + listed.stderr
+    kept = ddb_s3("exports", "prune", f"s3://{bucket}/p", "--yes")
+    assert kept.returncode == 0 and "delete 0 export(s), 0 B; keep 1" in kept.stdout, kept.stdout + kept.stderr  # within its grace
+    gone = ddb_s3("exports", "prune", f"s3://{bucket}/p", "--grace", "0h", "--yes")
+    assert gone.returncode == 0 and "deleted 1 export(s): 2 objects, 6 B" in gone.stdout, gone.stdout + gone.stderr
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["p/_ddb_s3_artifacts/not-a-run/x"]
 
 
 def test_cli_prune_on_a_terminal_asks_first(local_stack):
