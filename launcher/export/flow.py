@@ -20,6 +20,7 @@ from launcher.backup.verify import VerifyReport, verify_export
 from launcher.core.errors import DdbS3Error
 from launcher.core.paths import runs_dir
 from launcher.core.s3args import S3WriteSettings
+from launcher.core.s3uri import S3Uri
 from launcher.core.stream_rules import retention_seconds
 from launcher.export.estimate import INSTANCE_PRICES
 from launcher.export.plan import Engine, ExportPlan, RunnerName, make_plan
@@ -160,14 +161,26 @@ def interrupted_line(plan: ExportPlan, aws: Aws) -> str:
         committed = open_location(uri, aws, plan.s3).exists(MANIFEST_SUMMARY)
     except Exception:  # noqa: BLE001 - an interrupt's report must not fail: say what is unknown
         return f"export {uri}: interrupted; whether it was committed is unknown: `ddb-s3 verify {uri}` tells"
+    try:
+        written = committed or any(_holds_objects(aws, where, plan.s3) for where in (uri, plan.artifacts_uri))
+    except Exception:  # noqa: BLE001 - a listing the policy does not allow: assume something was written
+        written = True
     if committed:
         return f"export {uri} is complete (committed before the interrupt, not verified by this run): `ddb-s3 verify {uri}` checks it"
+    if not written:
+        return f"export {uri} was interrupted before it wrote anything to S3: nothing to clean up"
     where = uri.split("/AWSDynamoDB/")[0]
     return (
         f"export {uri} is incomplete (interrupted before its commit; never read as a backup): run the export again;"
         f" `ddb-s3 exports prune {where}` deletes it once older than --grace (24h); `--grace 0h` deletes it now,"
         " with every other incomplete export under that prefix, running or not"
     )
+
+
+def _holds_objects(aws: Aws, uri: str, settings: S3WriteSettings) -> bool:
+    where = S3Uri.parse(uri)
+    page = aws.client("s3").list_objects_v2(Bucket=where.bucket, Prefix=where.key.rstrip("/") + "/", MaxKeys=1, **settings.read_args())
+    return bool(page.get("KeyCount"))
 
 
 def check_export(export_uri: str, aws: Aws, settings: S3WriteSettings) -> VerifyReport:

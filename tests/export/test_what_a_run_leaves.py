@@ -26,6 +26,7 @@ def ddb_s3(*args: str) -> subprocess.CompletedProcess[str]:
 def test_interrupted_line_tells_a_committed_export_from_an_incomplete_one(s3: Any, bucket: str) -> None:
     plan = plan_for(to=f"s3://{bucket}/nightly", region="us-east-1")
     root = plan.export_uri.removeprefix(f"s3://{bucket}/")
+    assert interrupted_line(plan, Aws()) == f"export {plan.export_uri} was interrupted before it wrote anything to S3: nothing to clean up"
     s3.put_object(Bucket=bucket, Key=root + "_started", Body=b"")
     s3.put_object(Bucket=bucket, Key=root + "data/part-00000.json.gz", Body=b"partial")
     line = interrupted_line(plan, Aws())
