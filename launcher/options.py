@@ -113,6 +113,11 @@ def load_config_file(path: Path | None, profile: str | None, environ: dict[str, 
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise BadInput(f"config file {path} is not valid TOML: {e}") from None
+    sections = sorted(set(data) - {"default", "profiles"})
+    if sections:  # e.g. [defaults]: its options would be dropped without a word
+        raise BadInput(
+            f"config file {path}: unknown section(s) {', '.join(f'[{s}]' for s in sections)}; it takes [default] and [profiles.NAME]"
+        )
     layer = dict(data.get("default", {}))
     if profile:
         profiles = data.get("profiles", {})

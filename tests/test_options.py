@@ -67,6 +67,13 @@ def test_unknown_keys_are_those_no_family_has(tmp_path: Path):
         ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/x"}, config_path=cfg, environ={})
 
 
+def test_an_unknown_section_is_refused_not_dropped(tmp_path: Path):
+    cfg = tmp_path / "ddb-s3.toml"
+    cfg.write_text("[defaults]\nread_percent = 0.25\n")  # a typo of [default]: its options were dropped without a word
+    with pytest.raises(BadInput, match=r"unknown section\(s\) \[defaults\]; it takes \[default\] and \[profiles.NAME\]$"):
+        ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/x"}, config_path=cfg, environ={})
+
+
 @pytest.mark.parametrize(
     "family, flags, message",
     [

@@ -28,7 +28,9 @@ def target(request: ExportRequest, region: str) -> Target:
     from launcher.aws.preflight import Target
 
     if request.runner not in DOCTOR_RUNNERS:
-        raise BadInput(f"--runner {request.runner!r}: doctor checks {', '.join(DOCTOR_RUNNERS)}")
+        raise BadInput(
+            f"--runner {request.runner!r}: doctor checks an account for a cloud runner: give --runner {'|'.join(DOCTOR_RUNNERS)}"
+        )
     dest = request.destination
     common: dict[str, Any] = {
         "runner": request.runner,

@@ -141,7 +141,12 @@ CASES = [
     ("cluster-id-malformed", "export --table {table} --to s3://{bucket}/x --runner emr --cluster cluster-1", "--cluster", {}),
     ("cluster-id-unknown", "export --table {table} --to s3://{bucket}/x --runner emr --cluster j-DOESNOTEXIST", "j-DOESNOTEXIST", {}),
     ("unknown-runner", "export --table {table} --to s3://{bucket}/x --runner lambda", "--runner", {}),
-    ("doctor-local-runner", "doctor --table {table} --to s3://{bucket}/x --runner local", "doctor checks emr, emr-serverless, glue", {}),
+    (
+        "doctor-local-runner",
+        "doctor --table {table} --to s3://{bucket}/x",
+        "doctor checks an account for a cloud runner: give --runner emr|emr-serverless|glue",
+        {},
+    ),
     ("unknown-flag", "export --table {table} --to s3://{bucket}/x --read-persent 0.5", "--read-persent", {}),
     ("missing-to", "export --table {table}", "--to is required", {}),
     ("native-without-pitr", "export --table {table} --to s3://{bucket}/x --engine native", "point-in-time recovery", {}),
