@@ -200,6 +200,13 @@ Seconds = Annotated[float, AfterValidator(_seconds)]
 Count = Annotated[int, AfterValidator(_at_least_one)]
 
 
+def table_name(v: str) -> str:
+    """DynamoDB's rule for a table name (CreateTable's TableName pattern and length)."""
+    if not _TABLE_NAME.match(v):
+        raise ValueError("must be 3-255 characters of a-z A-Z 0-9 _ . -")
+    return v
+
+
 # --------------------------------------------------------------------------- export
 
 
@@ -302,9 +309,7 @@ class ExportRequest(Options):
     @field_validator("table")
     @classmethod
     def _table(cls, v: str) -> str:
-        if not _TABLE_NAME.match(v):
-            raise ValueError("must be 3-255 characters of a-z A-Z 0-9 _ . -")
-        return v
+        return table_name(v)
 
     @field_validator("to", "log_uri", "artifacts_uri")
     @classmethod
@@ -470,7 +475,7 @@ class DownloadOptions(Options):
 
 
 class RestoreOptions(Options):
-    table: str = Field(description="table to write into", json_schema_extra=FLAG_ONLY)
+    table: Annotated[str, AfterValidator(table_name)] = Field(description="table to write into", json_schema_extra=FLAG_ONLY)
     overwrite: bool = Field(False, description="overwrite existing items (BatchWriteItem); default: never overwrite")
     write_percent: Fraction = Field(
         0.5, description="fraction of the table's write capacity to use (on-demand: of --on-demand-write-units): 0.5 is 50%, in (0, 1.5]"

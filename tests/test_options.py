@@ -79,10 +79,10 @@ def test_an_unknown_section_is_refused_not_dropped(tmp_path: Path):
     [
         (
             RestoreOptions,
-            {"table": "T", "write_percent": 2},
+            {"table": "Target", "write_percent": 2},
             "--write-percent: must be a fraction of the capacity in (0, 1.5]: 0.05 is 5%, 1 is 100% (did you mean 0.02?) (got 2)",
         ),
-        (RestoreOptions, {"table": "T", "on_demand_write_units": 0}, "--on-demand-write-units: must be at least 1"),
+        (RestoreOptions, {"table": "Target", "on_demand_write_units": 0}, "--on-demand-write-units: must be at least 1"),
         (DownloadOptions, {"concurrency": 0}, "--concurrency: must be at least 1"),
         (ConvertOptions, {"format": "xml", "out": "x"}, "--format: Input should be 'jsonl', 'csv' or 'parquet'"),
         (VerifyOptions, {"expected_bucket_owner": "12"}, "--expected-bucket-owner: must be a 12-digit AWS account id"),

@@ -183,6 +183,12 @@ CASES = [
     ("download-md5", "download s3://{bucket}/{root_md5} {work}/dl3", "md5", {}),
     ("restore-other-table", "restore s3://{bucket}/{root_good} --table {other}", "another table", {}),
     ("restore-missing-table", "restore s3://{bucket}/{root_good} --table NoSuchTarget", "does not exist", {}),
+    (
+        "restore-bad-table-name",
+        "restore s3://{bucket}/{root_good} --table a!",
+        "--table: must be 3-255 characters of a-z A-Z 0-9 _ . -",
+        {},
+    ),
     ("restore-truncated", "restore s3://{bucket}/{root_truncated} --table {table}", "bytes, manifest says", {}),
     ("restore-md5", "restore s3://{bucket}/{root_md5} --table {table} --overwrite", "md5", {}),
     ("restore-incomplete", "restore s3://{bucket}/{root_nosummary} --table {table}", "incomplete", {}),
