@@ -28,7 +28,7 @@ from typing import Any
 
 from launcher.backup.storage import Location
 from launcher.core.codec import CodecError, normalize_type_keys, parse_item_line
-from launcher.core.errors import IncompleteExport
+from launcher.core.errors import BadInput, IncompleteExport
 from launcher.core.layout import DATA_DIR, MANIFEST_FILES, MANIFEST_SUMMARY, STARTED, SUMMARY_CHECKSUMS, ddb_s3_fields, md5_b64
 
 DP_MANIFEST = "manifest"
@@ -159,11 +159,23 @@ def detect(loc: Location) -> ExportSource:
     found = _data_pipeline_folder(loc)
     if isinstance(found, ExportSource):
         return found
+    if not _any_export_files(loc):
+        hint = f"ddb-s3 exports list {loc.uri} lists them" if loc.uri.startswith("s3://") else f"the one holding {MANIFEST_SUMMARY}"
+        raise BadInput(f"no export at {loc.uri}: give an export's folder ({hint})")
     raise IncompleteExport(
         f"{loc.uri}: no {MANIFEST_SUMMARY} (nor a Data Pipeline 'manifest'), so this export is "
         "incomplete and not a backup (or the path is not an export folder: it should end in AWSDynamoDB/<export-id>/)"
         + (f"; nor is it a Data Pipeline export without a manifest: {found}" if found else "")
     )
+
+
+def _any_export_files(loc: Location) -> bool:
+    """Anything an export (even a half-written one) leaves in its folder: the _started marker, a data
+    folder, a manifest, or files named as Data Pipeline names its data files (no extension, or .gz)."""
+    if loc.exists(STARTED) or loc.list(DATA_DIR + "/") or any(loc.exists(n) for n in (MANIFEST_FILES, *CHECKSUM_FILES, *SUMMARY_CHECKSUMS)):
+        return True
+    top = [k for k in loc.list("") if k and "/" not in k and not _hidden(k)]
+    return any("." not in (k[:-3] if k.endswith(".gz") else k) for k in top)
 
 
 def _lister(uri: str) -> str:

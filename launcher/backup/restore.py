@@ -628,7 +628,7 @@ def export_chain(where: str, source: ExportSource, aws: Aws, settings: S3WriteSe
             raise IncompleteExport(f"{where}: its chain of exports loops at {base}")
         try:
             chain.insert(0, (base, detect(open_location(base, aws, settings))))
-        except IncompleteExport as e:
+        except (IncompleteExport, BadInput) as e:  # BadInput: nothing is left of it (pruned)
             raise IncompleteExport(
                 f"{chain[0][0]} follows {base}, which cannot be read ({e}): the chain is broken, nothing was written"
             ) from None

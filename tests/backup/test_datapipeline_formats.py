@@ -30,7 +30,7 @@ from launcher.backup.formats import (
 from launcher.backup.storage import LocalFolder
 from launcher.cli import main
 from launcher.core.codec import CodecError, item_key, items_equal, json_to_wire, parse_item_line
-from launcher.core.errors import IncompleteExport
+from launcher.core.errors import BadInput, IncompleteExport
 from launcher.core.words import count
 from launcher.dev.sample_data import create_lab_table, load_items
 
@@ -249,7 +249,6 @@ REFUSED = [
     ("other-files", lambda r: (r / "items.json").write_text("{}\n"), "not Data Pipeline data files (items.json)"),
     ("not-items", lambda r: (r / "000000_0").write_text("hello world\n"), "line 1 of 000000_0 is not a Data Pipeline item"),
     ("empty-files", lambda r: [p.write_text("") for p in r.iterdir()], "its files hold no lines at all"),
-    ("nothing", lambda r: [p.unlink() for p in r.iterdir()], "this export is incomplete"),
 ]
 
 
@@ -261,6 +260,15 @@ def test_a_folder_that_is_no_data_pipeline_export_is_refused(case: str, spoil: A
     with pytest.raises(IncompleteExport) as e:
         detect(LocalFolder(root))
     assert "incomplete and not a backup" in str(e.value) and message in str(e.value)
+
+
+@pytest.mark.unit
+def test_a_folder_with_nothing_of_an_export_is_no_export_not_an_incomplete_one(tmp_path: Path) -> None:
+    root = copy(ETX_DIR, tmp_path)
+    for p in root.iterdir():
+        p.unlink()
+    with pytest.raises(BadInput, match=r"^no export at .*: give an export's folder"):
+        detect(LocalFolder(root))
 
 
 @pytest.mark.unit

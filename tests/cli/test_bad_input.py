@@ -165,7 +165,7 @@ CASES = [
     ("bad-env-value", "export --table {table} --to s3://{bucket}/x", "--read-percent", {"DDB_S3_READ_PERCENT": "half"}),
     ("bad-env-config", "export --table {table} --to s3://{bucket}/x", "not valid TOML", {"DDB_S3_CONFIG": "{cfg}/bad.toml"}),
     # verify / download / restore of broken exports
-    ("verify-no-export", "verify s3://{bucket}/nothing/here/", "incomplete", {}),
+    ("verify-no-export", "verify s3://{bucket}/nothing/here/", "/nothing/here/: give an export's folder (ddb-s3 exports list", {}),
     ("verify-no-summary", "verify s3://{bucket}/{root_nosummary}", "incomplete", {}),
     ("verify-summary-not-json", "verify s3://{bucket}/{root_badsummary}", "not valid JSON", {}),
     ("verify-malformed-manifest", "verify s3://{bucket}/{root_badmanifest}", "line 1 is malformed", {}),
@@ -211,7 +211,6 @@ CASES = [
 # README: exit 3 "for an incomplete or corrupt export, whichever command met it"; every other case
 # here is bad input, exit 2.
 BROKEN_EXPORT = {
-    "verify-no-export",
     "verify-no-summary",
     "verify-summary-not-json",
     "verify-malformed-manifest",
