@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from launcher.cli.base import cli, out, say
-from launcher.core.errors import DdbS3Error
+from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.paths import LOCAL_STACK_DIR_ENV, user_cache
 from launcher.core.wait import WaitTimeout, poll_until
 
@@ -43,10 +43,19 @@ def local() -> None:
 @local.command()
 @click.option("--detach", is_flag=True, help="run in the background: print the export lines, write a pid file, return")
 @click.option("--timeout", type=float, default=90.0, show_default=True, help="seconds to wait for a detached stack")
-def up(detach: bool, timeout: float) -> None:
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="with --detach: create the README's table LabResults with this many items, and its bucket lab-backups",
+)
+def up(detach: bool, timeout: float, sample: int) -> None:
     """Start the stack and print `export AWS_ENDPOINT_URL_...=` lines for your shell."""
     from launcher.dev.localstack import serve
 
+    if sample and not detach:
+        raise BadInput("--sample needs --detach (a foreground stack holds this shell until Ctrl-C)")
     if not detach:
         sys.exit(serve())
     folder = state_dir()
@@ -77,6 +86,19 @@ def up(detach: bool, timeout: float) -> None:
         raise DdbS3Error(f"the local stack did not start: {tail[0]} (log: {log_file})")
     out.print(env_file.read_text(), markup=False, end="")
     say(f"# local stack running in the background (pid {proc.pid}); `ddb-s3 local down` stops it")
+    if sample:
+        from launcher.dev.sample_data import seed_readme_examples
+
+        table, bucket = seed_readme_examples(_variables(env_file.read_text()), sample)
+        say(f"# table {table} ({sample:,} items) and bucket {bucket} are there for the README's examples")
+
+
+def _variables(export_lines: str) -> dict[str, str]:
+    """The `export K=V` lines the stack printed, as a mapping."""
+    import shlex
+
+    pairs = (shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in export_lines.splitlines() if line.startswith("export "))
+    return {k: v for k, v in pairs}  # noqa: C416 - typed pairs, not a dict() of lists
 
 
 @local.command()
@@ -94,4 +116,5 @@ def down() -> None:
         except WaitTimeout:
             os.killpg(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
+    (state_dir() / "env").unlink(missing_ok=True)  # its variables point at servers that are gone (the log stays)
     say(f"local stack stopped (pid {pid})")

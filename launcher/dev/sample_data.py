@@ -95,3 +95,26 @@ def load_items(ddb: Any, name: str, items: Iterator[dict[str, Any]]) -> int:
         flush(batch)
         count += len(batch)
     return count
+
+
+README_TABLE, README_BUCKET = "LabResults", "lab-backups"
+
+
+def seed_readme_examples(env: dict[str, str], items: int) -> tuple[str, str]:
+    """The table and bucket the README's commands name, on the stack whose variables are `env`:
+    LabResults with `items` lab items (made if missing, filled either way) and the bucket lab-backups."""
+    import boto3
+
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    ddb = session.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"])
+    if README_TABLE not in ddb.list_tables()["TableNames"]:
+        create_lab_table(ddb, README_TABLE)  # waits until it exists
+    load_items(ddb, README_TABLE, lab_items(items))
+    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"])
+    if README_BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=README_BUCKET)
+    return README_TABLE, README_BUCKET
