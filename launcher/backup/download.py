@@ -141,6 +141,10 @@ def download(
                 byte_progress[1](bytes_transferred)
 
         def on_done(self, future: Any, **_kw: Any) -> None:
+            try:
+                future.result()  # done: returns at once, or raises for a failed or cancelled (Ctrl-C) file
+            except BaseException:  # noqa: BLE001 - not downloaded: not counted
+                return
             with lock:
                 done_files[0] += 1
                 n = done_files[0]
@@ -150,32 +154,36 @@ def download(
     config = TransferConfig(max_concurrency=concurrency, use_threads=True)
     extra = loc.settings.read_args() or None
     futures = []
-    with create_transfer_manager(loc.s3, config) as manager:
-        for ref, key, _size in todo:
-            path = dest / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".part")
-            futures.append(
-                (ref, key, tmp, manager.download(loc.base.bucket, loc.key(ref.key), str(tmp), extra_args=extra, subscribers=[Sub()]))
-            )
-        for ref, key, tmp, future in futures:
-            try:
-                future.result()
-            except Exception as e:  # noqa: BLE001
-                tmp.unlink(missing_ok=True)
-                result.problems.append(f"{ref.key}: download failed ({type(e).__name__})")
-                continue
-            check = check_file(local, _entry(ref, tmp.relative_to(dest).as_posix()), parse_kind)
-            if check.problem:
-                tmp.unlink()
-                result.problems.append(f"{ref.key}: {check.problem}; not kept")
-                continue
-            tmp.replace(dest / key)
-            result.fetched += 1
-            if not byte_progress and (result.fetched == len(todo) or result.fetched % max(1, len(todo) // 10) == 0):
-                say(f"checked {result.fetched}/{len(todo)} downloaded files (MD5, gzip, item counts)")
-            result.items += check.items or 0
-            result.bytes += (dest / key).stat().st_size
+    try:
+        with create_transfer_manager(loc.s3, config) as manager:
+            for ref, key, _size in todo:
+                path = dest / key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(path.name + ".part")
+                futures.append(
+                    (ref, key, tmp, manager.download(loc.base.bucket, loc.key(ref.key), str(tmp), extra_args=extra, subscribers=[Sub()]))
+                )
+            for ref, key, tmp, future in futures:
+                try:
+                    future.result()
+                except Exception as e:  # noqa: BLE001
+                    tmp.unlink(missing_ok=True)
+                    result.problems.append(f"{ref.key}: download failed ({type(e).__name__})")
+                    continue
+                check = check_file(local, _entry(ref, tmp.relative_to(dest).as_posix()), parse_kind)
+                if check.problem:
+                    tmp.unlink()
+                    result.problems.append(f"{ref.key}: {check.problem}; not kept")
+                    continue
+                tmp.replace(dest / key)
+                result.fetched += 1
+                if not byte_progress and (result.fetched == len(todo) or result.fetched % max(1, len(todo) // 10) == 0):
+                    say(f"checked {result.fetched}/{len(todo)} downloaded files (MD5, gzip, item counts)")
+                result.items += check.items or 0
+                result.bytes += (dest / key).stat().st_size
+    except KeyboardInterrupt:  # the files checked so far stay: the same command resumes
+        say(f"download interrupted: {result.fetched} file(s) fetched and checked into {dest}; run the same command again to resume")
+        raise
     if result.problems:
         raise IncompleteExport(
             f"{loc.uri}: {len(result.problems)} of {len(source.files)} file(s) refused: "

@@ -121,6 +121,28 @@ def test_interrupted_download_resumes_without_fetching_kept_files_again(s3: Any,
     assert verify(LocalFolder(dest)).ok
 
 
+def test_ctrl_c_says_what_was_kept_and_counts_no_cancelled_file_as_downloaded(s3: Any, bucket: str, tmp_path: Path) -> None:
+    """Ctrl-C mid-download (issue 24's exercise: "interrupted", then "downloaded 2/2 files", and no
+    word on resuming): one line with what is kept and how to resume; cancelled files are not counted."""
+    src = write_export(tmp_path / "src", [wire_to_json(i) for i in lab_items(600, pad=200)], files=6)
+    upload_tree(s3, bucket, tmp_path / "src")
+    uri = f"s3://{bucket}/{src.relative_to(tmp_path / 'src').as_posix()}/"
+    dest = tmp_path / "copy"
+    said: list[str] = []
+
+    def ctrl_c_after_first_file(line: str) -> None:
+        said.append(line)
+        if line.startswith("checked 1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        download(uri, dest, concurrency=2, progress=ctrl_c_after_first_file)
+    interrupted = next(i for i, line in enumerate(said) if line.startswith("download interrupted"))
+    assert said[interrupted] == f"download interrupted: 1 file(s) fetched and checked into {dest}; run the same command again to resume"
+    assert not any(line.startswith("downloaded ") for line in said[interrupted:]), said
+    assert download(uri, dest, concurrency=2).skipped == 1  # and the same command resumes
+
+
 def test_download_into_a_folder_holding_another_export_is_refused_and_changes_nothing(s3: Any, bucket: str, tmp_path: Path) -> None:
     """Two exports never mix under one folder: a second export's download into the first's folder
     (same file names, other contents) is refused before any byte is written, and so is a folder
