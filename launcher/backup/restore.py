@@ -488,7 +488,7 @@ class RestorePipeline:
         if self.skipped_keys_file:
             self.skipped_keys_file.parent.mkdir(parents=True, exist_ok=True)
             self.skipped_out = open(self.skipped_keys_file, "a" if self.ckpt.resumed else "w", encoding="utf-8")  # noqa: SIM115
-        ok = False
+        ok = interrupted = False
         try:
             for ref in self.source.files:
                 if not self.ckpt.file_done(ref.key):
@@ -496,7 +496,9 @@ class RestorePipeline:
             self._drain(0)
             ok = True
         except KeyboardInterrupt:
-            self.say(f"restore interrupted after {self.counts.done:,} items: run the same command again to resume ({self.resume_hint})")
+            interrupted = True
+            if self.inflight:
+                self.say(f"restore stopping: {len(self.inflight)} batch(es) in flight finish first, so that the checkpoint holds them")
             raise
         except ClientError as e:
             raise DdbS3Error(
@@ -509,6 +511,8 @@ class RestorePipeline:
             ) from None
         finally:
             self._stop(ok)
+            if interrupted:  # after the batches in flight: the count is what the checkpoint holds
+                self.say(f"restore interrupted after {self.counts.done:,} items: run the same command again to resume ({self.resume_hint})")
         return self.counts
 
     def _read_file(self, ref: Any) -> None:

@@ -202,6 +202,28 @@ def test_interrupted_restore_resumes_to_same_table(ddb: Any, lab, tmp_path: Path
     assert (tmp_path / "skipped.jsonl").read_text() == ""
 
 
+def test_ctrl_c_reports_the_count_the_checkpoint_holds_after_the_batches_in_flight(ddb: Any, lab, tmp_path: Path) -> None:
+    """Ctrl-C mid-restore (issue 24's exercise: "interrupted after 400 items", then "650 items done"):
+    the interrupted line comes last, after the batches in flight, with the checkpoint's count."""
+    folder = write_export(tmp_path, [wire_to_json(i) for i in lab_items(2000)])
+    ckpt = tmp_path / "ckpt.json"
+    said: list[str] = []
+
+    pressed: list[int] = []
+
+    def ctrl_c(counts) -> None:
+        if counts.done >= 500 and not pressed:  # once, as one Ctrl-C
+            pressed.append(counts.done)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        restore(str(folder), RestoreOptions(table=lab(), checkpoint=ckpt, concurrency=4), say=said.append, on_progress=ctrl_c)
+    done = json.loads(ckpt.read_text())["counts"]
+    last = said[-1]
+    assert last.startswith(f"restore interrupted after {done['written'] + done['identical'] + done['skipped']:,} items: run the same command again"), said
+    assert done["written"] > pressed[0]  # the batches in flight at the press were counted too
+
+
 def test_sigkilled_restore_resumes_to_same_table(ddb: Any, lab, tmp_path: Path) -> None:
     items = [wire_to_json(i) for i in lab_items(2000)]
     folder = write_export(tmp_path, items)
