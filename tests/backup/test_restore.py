@@ -220,7 +220,9 @@ def test_ctrl_c_reports_the_count_the_checkpoint_holds_after_the_batches_in_flig
         restore(str(folder), RestoreOptions(table=lab(), checkpoint=ckpt, concurrency=4), say=said.append, on_progress=ctrl_c)
     done = json.loads(ckpt.read_text())["counts"]
     last = said[-1]
-    assert last.startswith(f"restore interrupted after {done['written'] + done['identical'] + done['skipped']:,} items: run the same command again"), said
+    assert last.startswith(
+        f"restore interrupted after {done['written'] + done['identical'] + done['skipped']:,} items: run the same command again"
+    ), said
     assert done["written"] > pressed[0]  # the batches in flight at the press were counted too
 
 
