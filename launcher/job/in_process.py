@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from launcher.job import as_of, commit, runtime, s3io, scan
@@ -22,9 +22,13 @@ class Stopped(Exception):
     """A task ended early because another failed or the run was interrupted."""
 
 
-def export(plan: dict[str, Any], report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def export(
+    plan: dict[str, Any], report: Callable[[dict[str, Any]], None] | None = None, tick: Callable[[], None] | None = None
+) -> dict[str, Any]:
     """Run the plan's export here and return its summary as committed. `report` gets each task's
-    running count (runtime.ReadStats' document); by default they are printed as the Spark job's are."""
+    running count (runtime.ReadStats' document); by default they are printed as the Spark job's are.
+    `tick` is called every runtime.PROGRESS_SECONDS while tasks run, items or not (a tight read
+    budget can hold the first page for minutes: the user still sees the run is alive)."""
     settings = runtime.s3_settings(plan)
     s3 = runtime.client(plan, "s3")
     commit.write_started(s3, plan["bucket"], plan["export_root"], settings)
@@ -64,7 +68,13 @@ def export(plan: dict[str, Any], report: Callable[[dict[str, Any]], None] | None
     pool = ThreadPoolExecutor(max_workers=max(len(groups), 4), thread_name_prefix="ddb-s3 task")
 
     def each(task: Callable[[Any], Any], args: list[Any]) -> list[Any]:
-        return [future.result() for future in [pool.submit(task, a) for a in args]]
+        futures = [pool.submit(task, a) for a in args]
+        while wait(futures, timeout=runtime.PROGRESS_SECONDS, return_when=FIRST_EXCEPTION).not_done:
+            if any(f.done() and f.exception() for f in futures):
+                break  # the first failure is raised below; `stop` ends the others
+            if tick:
+                tick()
+        return [future.result() for future in futures]
 
     try:
         if plan.get("as_of") is None:

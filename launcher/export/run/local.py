@@ -135,7 +135,12 @@ class LocalRunner(Runner):
 
         began = self.clock.now()
         self.progress(f"reading {plan.table.name} in this process: {count(len(plan.segment_groups), 'task')}, no JVM")
-        summary = in_process.export(plan_json(plan), report)
+
+        def tick() -> None:  # no item for a while (a tight budget): the same count again, so a line still comes
+            with lock:
+                self.counts(tally.add(None))
+
+        summary = in_process.export(plan_json(plan), report, tick)
         self.progress(f"done in {self.clock.now() - began:.1f} s")
         result = {"exportId": plan.export_id, "itemCount": summary["itemCount"], "dataFileCount": summary[EXTRAS]["dataFileCount"]}
         return Status(True, "exported in this process", {"result": result, "logs": []})
