@@ -464,17 +464,28 @@ def build_request(
 # --------------------------------------------------------------------------- what happens to an export
 
 
-class VerifyOptions(Options):
+class ExportSourceOptions(Options):
+    """Every command that reads an export: `.../latest` under a prefix that holds exports of several
+    tables needs the table named (`exports show --table` is the same choice)."""
+
+    source_table: Annotated[str, AfterValidator(table_name)] | None = Field(
+        None,
+        description="for s3://.../latest under a prefix with exports of several tables: the table whose newest complete export to read",
+        json_schema_extra=FLAG_ONLY,
+    )
+
+
+class VerifyOptions(ExportSourceOptions):
     """`ddb-s3 verify`: where the bucket is, who owns it, and how deep to look."""
 
     deep: bool = Field(False, description="read and parse every line (default on S3: compare the checksums S3 stores, read no data)")
 
 
-class DownloadOptions(Options):
+class DownloadOptions(ExportSourceOptions):
     concurrency: Count = Field(8, description="parallel transfers (s3transfer threads)")
 
 
-class RestoreOptions(Options):
+class RestoreOptions(ExportSourceOptions):
     table: Annotated[str, AfterValidator(table_name)] = Field(description="table to write into", json_schema_extra=FLAG_ONLY)
     overwrite: bool = Field(False, description="overwrite existing items (BatchWriteItem); default: never overwrite")
     write_percent: Fraction = Field(
@@ -497,7 +508,7 @@ class RestoreOptions(Options):
     verify: bool = Field(True, description="verify checksums and counts before writing")
 
 
-class ConvertOptions(Options):
+class ConvertOptions(ExportSourceOptions):
     format: Literal["jsonl", "csv", "parquet"] = Field(description="output format", json_schema_extra=FLAG_ONLY)
     out: str = Field(description="output file (local path, or s3://bucket/key)", json_schema_extra=FLAG_ONLY)
     columns: str | None = Field(

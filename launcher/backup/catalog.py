@@ -377,16 +377,15 @@ def find_export(entries: list[ExportEntry], which: str, table: str | None = None
     raise BadInput(f"{which!r} matches {len(hits)} exports under {where}: " + ", ".join(e.export_id for e in hits[:5]))
 
 
-def latest(entries: list[ExportEntry], table: str | None = None, where: str = "") -> ExportEntry:
+def latest(entries: list[ExportEntry], table: str | None = None, where: str = "", table_flag: str = "--table") -> ExportEntry:
+    """The newest complete export (of `table`); refused when exports of several tables are complete
+    and none is named (`table_flag`: the flag that names it in the command at hand)."""
     complete = [e for e in newest_first(entries) if e.state == COMPLETE and (table is None or e.table == table)]
     if not complete:
         raise IncompleteExport(f"no complete export under {where}" + (f" for table {table}" if table else ""))
     tables = sorted({e.table or "?" for e in complete})
     if table is None and len(tables) > 1:
-        raise BadInput(
-            f"'latest' under {where} is ambiguous: complete exports of tables {', '.join(tables)}; "
-            "pick one with `ddb-s3 exports show <prefix> latest --table T` and use its id"
-        )
+        raise BadInput(f"'latest' under {where} is ambiguous: complete exports of tables {', '.join(tables)}; name one with {table_flag} T")
     return complete[0]
 
 
@@ -404,14 +403,17 @@ def split_latest(uri: str) -> S3Uri | None:
 
 
 def resolve_export_uri(uri: str, aws: Aws | None = None, settings: S3WriteSettings | None = None, table: str | None = None) -> str:
-    """The folder of the newest complete export for `.../latest`; any other URI unchanged."""
+    """The folder of the newest complete export (of `table`) for `.../latest`; any other URI unchanged
+    (`table` names which of several tables' exports `latest` means; with one export's URI it is refused)."""
     base = split_latest(uri)
     if base is None:
+        if table is not None:
+            raise BadInput(f"--source-table picks the table of s3://.../latest; {uri} names one export: drop --source-table")
         return uri
     settings = settings or S3WriteSettings()
     s3 = (aws or Aws()).client("s3")
     where = f"s3://{base.bucket}/{exports_root(base)}"
-    return latest(list_exports(s3, base, settings, table), table, where).uri
+    return latest(list_exports(s3, base, settings, table), table, where, "--source-table").uri
 
 
 def delete_export(s3: Any, entry: ExportEntry, settings: S3WriteSettings, on_batch: Callable[[int], None] | None = None) -> tuple[int, int]:

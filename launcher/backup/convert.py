@@ -229,11 +229,11 @@ def convert(
 ) -> ConvertResult:
     say = say or (lambda _m: None)
     if fmt not in FORMATS:
-        raise BadInput(f"--to must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise BadInput(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if bool(glue_database) != bool(glue_table):
         raise BadInput("--glue-database and --glue-table go together")
     if glue_database and (fmt != "parquet" or not out.startswith("s3://")):
-        raise BadInput("registering in Glue needs --to parquet and an s3:// --out (Athena reads S3)")
+        raise BadInput("registering in Glue needs --format parquet and an s3:// --out (Athena reads S3)")
     if columns is not None:
         columns = [c.strip() for c in columns if c.strip()]
         if not columns or len(set(columns)) != len(columns):

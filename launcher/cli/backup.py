@@ -14,7 +14,7 @@ from launcher.cli.progress import progress_bar
 from launcher.core.errors import IncompleteExport
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.words import count
-from launcher.options import ConvertOptions, DownloadOptions, Options, RestoreOptions, VerifyOptions
+from launcher.options import ConvertOptions, DownloadOptions, ExportSourceOptions, Options, RestoreOptions, VerifyOptions
 
 if TYPE_CHECKING:
     from launcher.aws.session import Aws
@@ -26,6 +26,16 @@ def _aws(opts: Options) -> tuple[Aws, S3WriteSettings]:
     return Aws(opts.region), S3WriteSettings(opts.expected_bucket_owner)
 
 
+def _export_at(where: str, opts: ExportSourceOptions, aws: Aws, settings: S3WriteSettings) -> str:
+    """`where` with s3://.../latest resolved to one export's folder (of --source-table), said once."""
+    from launcher.backup.catalog import resolve_export_uri
+
+    resolved = resolve_export_uri(where, aws, settings, opts.source_table)
+    if resolved != where:
+        say(f"latest: {resolved}")
+    return resolved
+
+
 @cli.command()
 @click.argument("where")
 @options(VerifyOptions)
@@ -35,7 +45,8 @@ def verify(where: str, as_json: bool, **kw: Any) -> None:
     from launcher.backup.verify import verify_export
 
     opts = build(VerifyOptions, kw)
-    report = verify_export(where, *_aws(opts), deep=opts.deep)
+    aws, settings = _aws(opts)
+    report = verify_export(_export_at(where, opts, aws, settings), aws, settings, deep=opts.deep)
     checks = checks_for(report.kind, report.summary)
     # what was compared: S3's stored checksums, every file read back, or what a format without checksums allows
     checked = report.checked if checks.checksums else f"({checks.label}); checked: {checks.checked}; not checkable: {checks.unchecked}"
@@ -77,6 +88,7 @@ def download(source: str, dest: Path, as_json: bool, **kw: Any) -> None:
 
     opts = build(DownloadOptions, kw)
     aws, settings = _aws(opts)
+    source = _export_at(source, opts, aws, settings)
     with progress_bar("download", unit_bytes=True) as bar:
         result = run(
             source, dest, aws, settings, progress=say, concurrency=opts.concurrency, byte_progress=(bar[0], bar[1]) if bar else None
@@ -110,6 +122,7 @@ def restore(source: str, as_json: bool, **kw: Any) -> None:
     opts = build(RestoreOptions, kw)
     aws, settings = _aws(opts)
     aws.region_name  # noqa: B018 - the table's region is needed: say so before reading the export
+    source = _export_at(source, opts, aws, settings)
     last = [time.monotonic()]  # the first plain progress line after 5 s, not at the first batch
 
     with progress_bar("restore", unit_bytes=False) as bar:
@@ -161,6 +174,7 @@ def convert(source: str, as_json: bool, **kw: Any) -> None:
 
     opts = build(ConvertOptions, kw)
     aws, settings = _aws(opts)
+    source = _export_at(source, opts, aws, settings)
     result = run(
         source,
         opts.format,

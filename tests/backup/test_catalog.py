@@ -383,6 +383,30 @@ def test_cli_list_show_and_verify_latest(lab):
     assert proc.returncode == 3 and "no complete export" in proc.stderr
 
 
+def test_cli_latest_of_one_of_several_tables(lab, tmp_path):
+    """Exports of several tables under one prefix: the commands that read an export take
+    --source-table to say whose `latest` (issue 24), and refuse it beside one export's URI."""
+    bucket = lab["bucket"]
+    proc = ddb_s3("verify", f"s3://{bucket}/mixed/latest")
+    assert proc.returncode == 2 and "name one with --source-table T" in proc.stderr, proc.stderr
+    proc = ddb_s3("verify", f"s3://{bucket}/mixed/latest", "--source-table", "TableA")
+    assert proc.returncode == 0, proc.stderr
+    assert f"latest: s3://{bucket}/mixed/AWSDynamoDB/{lab['a_new']}/" in proc.stderr
+    proc = ddb_s3("download", f"s3://{bucket}/mixed/latest", str(tmp_path / "b"), "--source-table", "TableB", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["items"] == 30
+    assert json.loads((tmp_path / "b" / "manifest-summary.json").read_text())["ddbS3"]["exportId"] == lab["b_old"]
+    proc = ddb_s3(
+        "convert", f"s3://{bucket}/mixed/latest", "--source-table", "TableB", "--format", "jsonl", "--out", str(tmp_path / "b.jsonl")
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len((tmp_path / "b.jsonl").read_text().splitlines()) == 30
+    proc = ddb_s3("verify", f"s3://{bucket}/single/AWSDynamoDB/{lab['one'][1]}/", "--source-table", "TableA")
+    assert proc.returncode == 2 and "drop --source-table" in proc.stderr, proc.stderr
+    proc = ddb_s3("restore", f"s3://{bucket}/mixed/latest", "--table", "Anything")
+    assert proc.returncode == 2 and "--source-table" in proc.stderr, proc.stderr
+
+
 def test_cli_prune_plans_first_then_deletes(local_stack):
     s3 = boto3.client("s3")
     bucket = unique_name("catcli").lower()
