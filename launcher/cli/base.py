@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import sys
+import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -133,11 +134,25 @@ def _help(field: Any) -> str:
     return f"{field.description}{shown}"
 
 
-def options(model: type[Options], *, json_flag: bool = True, multiple: dict[str, str] | None = None) -> Callable[[F], F]:
+def _value_type(ann: Any) -> Any:
+    """The type a flag's text becomes: an optional's inner type, an Annotated's base (Seconds | None is float)."""
+    base = [a for a in typing.get_args(ann) if a is not type(None)] if typing.get_origin(ann) in (typing.Union, types.UnionType) else [ann]
+    inner = base[0] if len(base) == 1 else str
+    return typing.get_args(inner)[0] if typing.get_origin(inner) is typing.Annotated else inner
+
+
+def options(
+    model: type[Options],
+    *,
+    json_flag: bool = True,
+    multiple: dict[str, str] | None = None,
+    narrowed: dict[str, tuple[str, str]] | None = None,
+) -> Callable[[F], F]:
     """One click option per field of `model`, all defaulting to None so that lower layers (config
     file, environment, model defaults) show through and the model validates every value (one
     clear line, not click's); plus --config, --config-profile, --profile (AWS's) and --json. `multiple`: fields whose flag
-    may be repeated (a tuple; the command makes one model per value), with their own help."""
+    may be repeated (a tuple; the command makes one model per value), with their own help.
+    `narrowed`: fields this command takes fewer values of, as (metavar, help) (render's --runner)."""
 
     def decorate(fn: F) -> F:
         for name, field in reversed(list(model.model_fields.items())):
@@ -147,11 +162,10 @@ def options(model: type[Options], *, json_flag: bool = True, multiple: dict[str,
             elif ann is bool:
                 opt = click.option(f"{_flag(name)}/--no-{name.replace('_', '-')}", name, default=None, help=_help(field))
             else:
-                base = [a for a in typing.get_args(ann) if a is not type(None)] or [ann]
-                kind = {int: int, float: float}.get(base[0], str)
+                kind = {int: int, float: float}.get(_value_type(ann), str)
                 # choices shown, not validated here: the model says what is wrong, in one line
-                metavar = "|".join(_choices(ann)) or None
-                opt = click.option(_flag(name), name, type=kind, default=None, help=_help(field), metavar=metavar)
+                metavar, text = (narrowed or {}).get(name) or ("|".join(_choices(ann)) or None, _help(field))
+                opt = click.option(_flag(name), name, type=kind, default=None, help=text, metavar=metavar)
             fn = opt(fn)
         if json_flag:
             fn = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(fn)

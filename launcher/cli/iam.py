@@ -12,7 +12,7 @@ from launcher.cli.base import cli, out
 
 
 @cli.command("iam-policy")
-@click.option("--runner", required=True, help="local | emr | emr-serverless | glue | native | restore")
+@click.option("--runner", required=True, metavar="|".join(RUNNERS), help="whose policy: a runner, engine native, or restore")
 @click.option("--table", required=True, help="DynamoDB table name")
 @click.option("--bucket", required=True, help="S3 bucket of the export (a name, not a URI)")
 @click.option("--prefix", default="", help="key prefix of the export (as in --to s3://bucket/prefix)")

@@ -19,3 +19,14 @@ def test_export_help_is_sectioned_and_shows_defaults():
     # every option of the request is in a section of its own choosing, none left in "Other options"
     other = text[text.index("\nOther options:\n") :]
     assert not [f for f in ExportRequest.model_fields if f"--{f.replace('_', '-')} " in other]
+
+
+def test_help_shows_each_flags_type_and_the_values_this_command_takes():
+    """Issue 24: an optional Annotated number showed as TEXT; render's --runner offered local and auto,
+    which it refuses, under a default it does not use; iam-policy's runners were only prose."""
+    export = CliRunner().invoke(cli, ["export", "--help"], terminal_width=200).output
+    assert "--max-wait-seconds FLOAT " in export and "--runner local|emr|emr-serverless|glue|auto\n" in export
+    render = CliRunner().invoke(cli, ["render", "--help"], terminal_width=200).output
+    assert "--runner emr|emr-serverless|glue\n" in render and "(default: emr)" in render and "(default: local)" not in render
+    iam = CliRunner().invoke(cli, ["iam-policy", "--help"], terminal_width=200).output
+    assert "--runner local|emr|emr-serverless|glue|native|restore\n" in iam
