@@ -110,6 +110,17 @@ def failure(e: DdbS3Error | BotoCoreError | ClientError) -> tuple[int, str]:
     return 1, f"AWS client error: {e}"
 
 
+def print_table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:
+    """Rows (the first is the header) in aligned columns on stdout; the columns in `right` (numbers)
+    right-aligned."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        out.print(
+            "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip(),
+            markup=False,
+        )
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from launcher.cli.base import aws_profile_option, cli, out, say, use_aws_profile
+from launcher.cli.base import aws_profile_option, cli, out, print_table, say, use_aws_profile
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES, tag_dict
 from launcher.core.errors import BadInput
 
@@ -47,10 +47,12 @@ def list_clusters(region: str | None, all_states: bool, as_json: bool, aws_profi
     if as_json:
         out.print(json.dumps(rows), markup=False)
         return
-    for row in rows:
-        out.print(f"{row['id']}  {row['state']:<22} {row['table'] or '-'}  {row['exportId'] or '-'}", markup=False)
     if not found:
         say("no clusters started by ddb-s3" + ("" if all_states else " are running"))
+        return
+    print_table(
+        [("cluster", "state", "table", "export id")] + [(r["id"], r["state"], r["table"] or "-", r["exportId"] or "-") for r in rows]
+    )
 
 
 @clusters.command("terminate")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from pydantic import Field, field_validator
 
-from launcher.cli.base import build, cli, options, out
+from launcher.cli.base import build, cli, options, out, print_table
 from launcher.core.errors import BadInput, DdbS3Error
 from launcher.core.s3args import S3WriteSettings
 from launcher.core.s3uri import S3Uri
@@ -100,9 +100,7 @@ def list_(where: str, as_json: bool, **kw: Any) -> None:
         engine = (e.engine or "-") + (" incremental" if e.export_type == "INCREMENTAL_EXPORT" else "")
         items = f"{e.item_count:,}" if e.item_count is not None else "-"
         rows.append((_when(e.time), e.export_id, e.table or "-", e.state, items, size_text(e.data_bytes), engine))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        _print("  ".join(c.rjust(w) if i in (4, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    print_table(rows, right=(4, 5))
 
 
 @exports.command()

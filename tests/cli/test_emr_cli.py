@@ -43,11 +43,19 @@ def test_clusters_list_and_terminate_only_touch_our_clusters(local_stack):
         name="ddb-s3 export LabResults x-1",
     )
     theirs = start(emr, [{"Key": "team", "Value": "lab"}])
+    long_tags = [{"Key": "ddb-s3:managed", "Value": "true"}, {"Key": "ddb-s3:table", "Value": "Lab.Results-Archive_2026"}]
+    other = start(emr, long_tags, name="ddb-s3 export Lab.Results-Archive_2026")
     try:
         listed = json.loads(cli("clusters", "list", "--json").stdout)  # one JSON list, as exports list gives
         ids = {row["id"] for row in listed}
-        assert ours in ids and theirs not in ids
+        assert ours in ids and other in ids and theirs not in ids
         assert next(r for r in listed if r["id"] == ours)["table"] == "LabResults"
+        # the plain listing: a header and aligned columns, whatever the tables' lengths (issue 24)
+        lines = cli("clusters", "list", "--all").stdout.splitlines()
+        assert lines[0].split() == ["cluster", "state", "table", "export", "id"]
+        mine = [line for line in lines if line.startswith((ours, other))]
+        assert len(mine) == 2 and {line.index("Lab") for line in mine} == {lines[0].index("table")}
+        assert {line.index("x-1") if "x-1" in line else line.rindex("-") for line in mine} == {lines[0].index("export id")}
 
         refused = cli("clusters", "terminate", theirs)
         assert refused.returncode == 2 and "not started by ddb-s3" in refused.stderr
@@ -66,4 +74,4 @@ def test_clusters_list_and_terminate_only_touch_our_clusters(local_stack):
         assert forced.returncode == 0, forced.stderr
         assert cluster_state_after_termination(emr, theirs) == "TERMINATED"
     finally:
-        emr.terminate_job_flows(JobFlowIds=[ours, theirs])
+        emr.terminate_job_flows(JobFlowIds=[ours, theirs, other])
