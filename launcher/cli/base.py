@@ -7,7 +7,7 @@ import enum
 import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -110,7 +110,7 @@ def failure(e: DdbS3Error | BotoCoreError | ClientError) -> tuple[int, str]:
     return 1, f"AWS client error: {e}"
 
 
-def print_table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:
+def print_table(rows: Sequence[Sequence[str]], right: tuple[int, ...] = ()) -> None:
     """Rows (the first is the header) in aligned columns on stdout; the columns in `right` (numbers)
     right-aligned."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
