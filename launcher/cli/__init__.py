@@ -1,42 +1,27 @@
-"""The `ddb-s3` command: the group and shared options in base.py, one module per command family.
-Failures print one line and exit non-zero."""
+"""The `ddb-s3` console script. The command and its families load in app.py, after the interrupt
+handler is in place: Ctrl-C while they load (click, pydantic: a few tenths of a second) ends in one
+line and exit 130, as it does once the command runs."""
 
 from __future__ import annotations
 
-import signal
 import sys
-
-import click
-
-from launcher.cli import backup, clusters, doctor, export, exports, iam, local  # noqa: F401  (each adds its commands to the group)
-from launcher.cli.base import aws_error, cli, failure, say
-from launcher.core.errors import DdbS3Error
+from typing import Any
 
 __all__ = ["cli", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    # Started from a background job or by a scheduler, the process may inherit SIGINT ignored; an
-    # interrupt must still unwind and tear down what the run started (SIGTERM is the runner's own).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        cli.main(args=argv, prog_name="ddb-s3", standalone_mode=False)
-    except click.exceptions.Abort:
-        say("ddb-s3: interrupted")
-        sys.exit(130)
-    except click.UsageError as e:
-        say(f"ddb-s3: {e.format_message()}")
-        sys.exit(2)
-    except Exception as e:  # ours; no region, no credentials, no endpoint; AWS refused
-        if not isinstance(e, DdbS3Error) and not aws_error(e):
-            raise
-        code, line = failure(e)
-        say(f"ddb-s3: {line}")
-        sys.exit(code)
+        from launcher.cli.app import main as run
     except KeyboardInterrupt:
-        say("ddb-s3: interrupted")
+        sys.stderr.write("ddb-s3: interrupted\n")
         sys.exit(130)
+    run(argv)
 
 
-if __name__ == "__main__":
-    main()
+def __getattr__(name: str) -> Any:  # `from launcher.cli import cli`: the click group, loaded on first use
+    if name == "cli":
+        from launcher.cli.app import cli
+
+        return cli
+    raise AttributeError(name)

@@ -66,3 +66,26 @@ def test_verify_and_exports_list_load_only_what_they_call(local_stack, s3):
     assert listed["code"] == 0, listed
     assert not HEAVY & set(listed["modules"]), sorted(HEAVY & set(listed["modules"]))
     assert set(listed["models"]) == {"s3"}, listed["models"]
+
+
+INTERRUPT_AT_IMPORT = """
+import sys
+
+class CtrlC:  # Ctrl-C as the console script loads the command's modules: raised when click is imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "click":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+"""
+
+
+@pytest.mark.unit
+def test_ctrl_c_while_the_command_loads_is_one_line_and_exit_130(tmp_path):
+    """Issue 24: before the command runs, an interrupt gave a traceback from the console script."""
+    (tmp_path / "sitecustomize.py").write_text(INTERRUPT_AT_IMPORT)
+    script = os.path.join(os.path.dirname(sys.executable), "ddb-s3")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    proc = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120, env=env)
+    assert (proc.returncode, proc.stderr, proc.stdout) == (130, "ddb-s3: interrupted\n", "")
