@@ -86,25 +86,39 @@ class Options(BaseModel):
         profile: str | None = None,
         environ: dict[str, str] | None = None,
     ) -> OptionsT:
-        """Merge the layers and validate; a bad value becomes one BadInput line naming the option."""
+        """Merge the layers and validate; a bad value becomes one BadInput line naming the option where
+        it was set (the flag, the DDB_S3_* variable, or the config file's key)."""
         environ = dict(os.environ) if environ is None else environ
         layered = cls.layered_fields()
         merged: dict[str, Any] = {}
+        origin: dict[str, str] = {}
         config = load_config_file(config_path, profile, environ)
-        merged.update({k: v for k, v in config.items() if k in layered})
-        merged.update({n: environ["DDB_S3_" + n.upper()] for n in layered if "DDB_S3_" + n.upper() in environ})
-        merged.update({k: v for k, v in flags.items() if v is not None})
+        for name in (k for k in config if k in layered):
+            merged[name], origin[name] = config[name], f"{name} in {config_file_path(config_path, environ)}"
+        for name in (n for n in layered if "DDB_S3_" + n.upper() in environ):
+            merged[name], origin[name] = environ["DDB_S3_" + name.upper()], "DDB_S3_" + name.upper()
+        for name in (k for k, v in flags.items() if v is not None):
+            merged[name], origin[name] = flags[name], _flag(name)
         try:
             return cls(**merged)
         except ValidationError as e:
-            raise BadInput(one_line(e)) from None
+            raise BadInput(one_line(e, origin)) from None
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def config_file_path(path: Path | None, environ: dict[str, str] | None = None) -> Path:
+    """The config file read: --config, else $DDB_S3_CONFIG, else ./ddb-s3.toml."""
+    return path or Path((os.environ if environ is None else environ).get("DDB_S3_CONFIG", "ddb-s3.toml"))
 
 
 def load_config_file(path: Path | None, profile: str | None, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """[default] then [profiles.<profile>] of a TOML file; a missing default file is no error.
     A key that no command knows is an error (a typo must not pass silently)."""
     explicit = path is not None
-    path = path or Path((os.environ if environ is None else environ).get("DDB_S3_CONFIG", "ddb-s3.toml"))
+    path = config_file_path(path, environ)
     if not path.exists():
         if explicit or profile:
             raise BadInput(f"config file {path} not found")
@@ -131,15 +145,17 @@ def load_config_file(path: Path | None, profile: str | None, environ: dict[str, 
     return layer
 
 
-def one_line(e: ValidationError) -> str:
+def one_line(e: ValidationError, origin: dict[str, str] | None = None) -> str:
+    """The first error, naming the option as `origin` says it was set (default: its flag)."""
     err = e.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "request"
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "missing":
-        return f"--{loc.replace('_', '-')} is required"
+        return f"{_flag(loc)} is required"
     if loc == "request":
         return msg
-    return f"--{loc.replace('_', '-')}: {msg} (got {err.get('input')!r})"
+    field = str(err["loc"][0])
+    return f"{(origin or {}).get(field, _flag(loc))}: {msg} (got {err.get('input')!r})"
 
 
 def parse_time(text: str | None, what: str) -> datetime | None:

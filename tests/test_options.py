@@ -67,6 +67,20 @@ def test_unknown_keys_are_those_no_family_has(tmp_path: Path):
         ExportRequest.build({"table": "LabResults", "to": "s3://lab-backups/x"}, config_path=cfg, environ={})
 
 
+def test_a_bad_value_is_named_where_it_was_set(tmp_path: Path):
+    """Issue 24: a bad value from a DDB_S3_* variable or the config file was named by its flag, which
+    the user never typed."""
+    cfg = tmp_path / "ddb-s3.toml"
+    cfg.write_text("[default]\nread_percent = 7\n")
+    request = {"table": "LabResults", "to": "s3://lab-backups/x"}
+    with pytest.raises(BadInput, match=rf"^read_percent in {cfg}: must be a fraction .* \(got 7\)$"):
+        ExportRequest.build(request, config_path=cfg, environ={})
+    with pytest.raises(BadInput, match=r"^DDB_S3_READ_PERCENT: must be a fraction .* \(got '5'\)$"):
+        ExportRequest.build(request, config_path=cfg, environ={"DDB_S3_READ_PERCENT": "5"})
+    with pytest.raises(BadInput, match=r"^--read-percent: must be a fraction .* \(got 9.0\)$"):
+        ExportRequest.build(dict(request, read_percent=9.0), config_path=cfg, environ={"DDB_S3_READ_PERCENT": "5"})
+
+
 def test_an_unknown_section_is_refused_not_dropped(tmp_path: Path):
     cfg = tmp_path / "ddb-s3.toml"
     cfg.write_text("[defaults]\nread_percent = 0.25\n")  # a typo of [default]: its options were dropped without a word

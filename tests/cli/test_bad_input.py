@@ -154,7 +154,7 @@ CASES = [
     ("bad-toml", "export --config {cfg}/bad.toml --table {table} --to s3://{bucket}/x", "not valid TOML", {}),
     ("binary-toml", "export --config {cfg}/binary.toml --table {table} --to s3://{bucket}/x", "not valid TOML", {}),
     ("unknown-config-key", "export --config {cfg}/unknown.toml --table {table} --to s3://{bucket}/x", "unknown option(s) read_persent", {}),
-    ("bad-config-value", "export --config {cfg}/value.toml --table {table} --to s3://{bucket}/x", "--read-percent", {}),
+    ("bad-config-value", "export --config {cfg}/value.toml --table {table} --to s3://{bucket}/x", "read_percent in ", {}),
     (
         "unknown-profile",
         "export --config {cfg}/ok.toml --config-profile weekly --table {table} --to s3://{bucket}/x",
@@ -162,7 +162,7 @@ CASES = [
         {},
     ),
     ("missing-config", "export --config {cfg}/nope.toml --table {table} --to s3://{bucket}/x", "not found", {}),
-    ("bad-env-value", "export --table {table} --to s3://{bucket}/x", "--read-percent", {"DDB_S3_READ_PERCENT": "half"}),
+    ("bad-env-value", "export --table {table} --to s3://{bucket}/x", "DDB_S3_READ_PERCENT: ", {"DDB_S3_READ_PERCENT": "half"}),
     ("bad-env-config", "export --table {table} --to s3://{bucket}/x", "not valid TOML", {"DDB_S3_CONFIG": "{cfg}/bad.toml"}),
     # verify / download / restore of broken exports
     ("verify-no-export", "verify s3://{bucket}/nothing/here/", "/nothing/here/: give an export's folder (ddb-s3 exports list", {}),
