@@ -47,7 +47,8 @@ def export(
             plan["task_read_units_per_second"], plan["average_item_size"],
         )  # fmt: skip
 
-    def write(index: int, lines: Iterable[str]) -> list[Any]:
+    def write(index: int, lines: Iterable[str], counted: bool = True) -> list[Any]:
+        """`counted`: its items are reported as they are written (an as-of export reports its scan instead)."""
         return list(
             runtime.write_watched(
                 lambda watched: s3io.write_data_files(
@@ -61,7 +62,7 @@ def export(
                 ),
                 until_stopped(lines),
                 index,
-                on_report=report,  # no driver counters to add to: the runner tallies these
+                on_report=report if counted else lambda _doc: None,  # no driver counters to add to: the runner tallies these
             )
         )
 
@@ -81,7 +82,9 @@ def export(
             written = [row for rows in each(lambda i: write(i, scanned(i)), list(range(len(groups)))) for row in rows]
             extra: Callable[[dict[str, Any]], dict[str, Any]] = lambda fields: fields  # noqa: E731
         else:
-            written, extra = _as_of(plan, lambda i: list(until_stopped(scanned(i))), write, each)
+            # the count shown is the Scan's, as it reads (the writes after the stream is read are quick)
+            scan_all = lambda i: list(runtime.ReadStats(i, on_report=report).watch(until_stopped(scanned(i))))  # noqa: E731
+            written, extra = _as_of(plan, scan_all, lambda i, lines: write(i, lines, counted=False), each)
     except BaseException:
         stop.set()  # the export stays incomplete: no manifest is written
         raise
