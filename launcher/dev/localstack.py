@@ -49,7 +49,7 @@ FAKE_SECRET = "testing"
 # Real-account settings that would otherwise leak into clients pointed at the local stack
 # (a session token paired with the fake keys, a profile that may not exist here).
 CLEARED_VARS = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
-MOTO_SERVICES = ("S3", "EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS", "STS")  # all served by moto on one port
+MOTO_SERVICES = ("S3", "EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS", "STS", "IAM", "EC2", "SERVICE_QUOTAS")  # moto, one port
 LOCAL_EMR_SERVICES = ("EMR", "EMR_SERVERLESS", "GLUE", "CLOUDWATCH_LOGS")  # served by the local EMR once it runs
 
 STOP_GRACE_S = 5.0

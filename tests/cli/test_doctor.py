@@ -180,10 +180,9 @@ def test_the_target_is_the_export_s_cluster_and_roles():
 
 
 @pytest.fixture
-def aws_env(local_stack, monkeypatch) -> Any:
-    """moto serves IAM, EC2 and Service Quotas on its one port, beside S3 (the stack sets the others)."""
-    for service in ("IAM", "EC2", "SERVICE_QUOTAS"):
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", local_stack.s3_endpoint)
+def aws_env(local_stack) -> Any:
+    """moto serves IAM, EC2 and Service Quotas on its one port, beside S3: the stack's environment
+    points them there (tests/dev/test_localstack.py)."""
     return local_stack
 
 

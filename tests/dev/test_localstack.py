@@ -66,7 +66,8 @@ def test_endpoints_are_loopback_and_bound_only_there(local_stack: LocalStack) ->
 def test_env_points_every_service_at_the_stack(local_stack: LocalStack) -> None:
     env = local_stack.env()
     assert env["AWS_ENDPOINT_URL_DYNAMODB"] == local_stack.dynamodb_endpoint
-    for svc in ("S3", "STS"):
+    # IAM, EC2, Service Quotas: `ddb-s3 doctor` on the local stack must ask moto, never AWS (issue 24)
+    for svc in ("S3", "STS", "IAM", "EC2", "SERVICE_QUOTAS"):
         assert env[f"AWS_ENDPOINT_URL_{svc}"] == local_stack.s3_endpoint
     # EMR: moto's own API, or the local EMR once a test started it (the tests using it set it themselves)
     assert env["AWS_ENDPOINT_URL_EMR"] == (local_stack.emr_endpoint or local_stack.s3_endpoint)
