@@ -94,6 +94,21 @@ def emr_step_log(log_uri: str, cluster_id: str, step_id: str, name: str) -> str:
     return f"{log_uri.rstrip('/')}/{cluster_id}/steps/{step_id}/{name}.gz"
 
 
+def emr_container_log(log_uri: str, cluster_id: str, application: str, container: str, name: str) -> str:
+    """EMR Management Guide, "View log files archived to Amazon S3": YARN's container logs (a Spark
+    application's executors) are archived under <LogUri>/<cluster-id>/containers/<application-id>/
+    <container-id>/ (stderr.gz, stdout.gz)."""
+    return f"{log_uri.rstrip('/')}/{cluster_id}/containers/{application}/{container}/{name}.gz"
+
+
+def yarn_ids(cluster_started_ms: int, spark_app: str, executor: str) -> tuple[str, str]:
+    """YARN's names (Hadoop's ApplicationId and ContainerId formats) for a standalone application
+    app-<time>-<n> and its executor k: application_<cluster start ms>_<n+1, 4 digits> and
+    container_<cluster start ms>_<n+1>_01_<k+2, 6 digits> (container 1 is the application master)."""
+    seq = int(spark_app.rsplit("-", 1)[-1]) + 1
+    return f"application_{cluster_started_ms}_{seq:04d}", f"container_{cluster_started_ms}_{seq:04d}_01_{int(executor) + 2:06d}"
+
+
 def serverless_driver_log(log_uri: str, application_id: str, job_run_id: str, name: str) -> str:
     """EMR Serverless User Guide, "Storing logs" (Amazon S3 buckets): a job run's driver logs go to
     <logUri>/applications/<application-id>/jobs/<job-run-id>/SPARK_DRIVER/stdout.gz and stderr.gz."""
@@ -412,6 +427,7 @@ class Executor:
         self.seen: set[str] = set()
         self.node_groups: dict[str, list[int]] = {}  # cluster id -> process groups of its bootstrap actions
         self.spark: dict[str, StandaloneCluster] = {}  # cluster id -> its Spark standalone cluster, while it runs
+        self.archived_apps: dict[str, set[str]] = {}  # cluster id -> its Spark applications whose executors' logs are archived
         self.stop = threading.Event()
         self.s3 = self.s3_client(INSTANCE_PROFILE_CREDENTIALS)  # the nodes' S3: artifacts, bootstrap scripts, step logs
         self.job_s3 = self.s3_client(JOB_ROLE_CREDENTIALS)  # an EMR Serverless job run's S3
@@ -724,7 +740,9 @@ class Executor:
             step.state = "INTERRUPTED"
             step.end_date_time = _now()
             self.archive(cluster, step, folder)
+            self.archive_containers(cluster)
             return False
+        self.archive_containers(cluster)  # YARN aggregates a container's logs once its application ends
         return self.finish(cluster, step, folder, code)
 
     def run_process(
@@ -780,6 +798,24 @@ class Executor:
             data = (folder / name).read_bytes() if (folder / name).exists() else b""
             self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
         return emr_step_log(cluster.log_uri, cluster.id, step.id, "stderr")
+
+    def archive_containers(self, cluster: Any) -> None:
+        """Each executor's stderr and stdout (a Worker's work/<app>/<executor>/) under
+        <LogUri>/<cluster>/containers/, named as YARN names them; each application once."""
+        if not cluster.log_uri:
+            return
+        started_ms = int(cluster.creation_datetime.replace(tzinfo=UTC).timestamp() * 1000)
+        done = self.archived_apps.setdefault(cluster.id, set())
+        for app in sorted((self.work / cluster.id).glob("*/spark/work/app-*")):
+            if app.name in done:
+                continue
+            for executor in sorted(p for p in app.iterdir() if p.is_dir() and p.name.isdigit()):
+                application, container = yarn_ids(started_ms, app.name, executor.name)
+                for name in ("stderr", "stdout"):
+                    data = (executor / name).read_bytes() if (executor / name).exists() else b""
+                    loc = S3Uri.parse(emr_container_log(cluster.log_uri, cluster.id, application, container, name), "log")
+                    self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
+            done.add(app.name)
 
     def command(self, cluster: Any, step: Any, node: Path, folder: Path) -> list[str]:
         """What command-runner.jar would run, with EMR's paths and s3:// artifacts made local."""

@@ -312,3 +312,20 @@ def test_a_cluster_that_names_no_application_gets_spark_one_that_names_others_do
 
     assert has_spark(cluster(None)) and has_spark(cluster()) and has_spark(cluster("Hadoop", "Spark"))
     assert not has_spark(cluster("Hadoop", "Hive"))
+
+
+@pytest.mark.unit
+def test_executor_logs_are_named_as_yarn_names_its_containers():
+    """Hadoop's ApplicationId (application_<cluster start ms>_<4 digits>) and ContainerId
+    (container_<cluster start ms>_<app>_<attempt>_<6 digits>) formats, for Spark standalone's
+    app-<time>-<n> and executor k; container 1 is the application master."""
+    from launcher.dev.local_emr import emr_container_log, yarn_ids
+
+    assert yarn_ids(1733500000123, "app-20261207112233-0000", "0") == (
+        "application_1733500000123_0001",
+        "container_1733500000123_0001_01_000002",
+    )
+    assert yarn_ids(1733500000123, "app-20261207112233-0011", "3")[1] == "container_1733500000123_0012_01_000005"
+    assert emr_container_log("s3://b/logs/", "j-1", "application_1_0001", "container_1_0001_01_000002", "stderr") == (
+        "s3://b/logs/j-1/containers/application_1_0001/container_1_0001_01_000002/stderr.gz"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,8 +129,20 @@ def test_a_running_step_shows_the_jobs_counters_from_its_archived_stdout(on_loca
     # the driver's last word in the archived stdout: every task done, every item counted
     from launcher.core.result_line import last_counters
 
-    final = last_counters(step_log(bucket, json.loads(proc.stdout)["clusterId"], "stdout.gz"))
+    cluster_id = json.loads(proc.stdout)["clusterId"]
+    final = last_counters(step_log(bucket, cluster_id, "stdout.gz"))
     assert final["finished"] and final["items"] == len(items) and final["tasksDone"] == final["tasks"] > 0, final
+    # the executors' own logs, archived as YARN's containers' are (issue 23): one application, its
+    # executors' stderr each in a container folder of their own, written by the executor's JVM
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"logs/{cluster_id}/containers/")["Contents"]]
+    stderr = [k for k in keys if k.endswith("/stderr.gz")]
+    assert stderr and all(
+        re.fullmatch(rf"logs/{cluster_id}/containers/application_\d{{13}}_0001/container_\d{{13}}_0001_01_\d{{6}}/stderr.gz", k)
+        for k in stderr
+    ), keys
+    text = gzip.decompress(s3.get_object(Bucket=bucket, Key=stderr[0])["Body"].read()).decode(errors="replace")
+    assert "CoarseGrainedExecutorBackend" in text, text[-2000:]
 
 
 def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
