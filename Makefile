@@ -55,14 +55,13 @@ lint: venv
 	.venv/bin/mypy
 
 # Four workers on two cores (pytest-xdist, issue 26): the tests mostly wait on servers, JVMs and
-# polls, not on the CPU (fresh clone: 2 workers 21.5 min, 3 workers 15.6, 4 workers 14.3; the tests' summed time
+# polls, not on the CPU (fresh clone: 2 workers 21.5 min, 3 workers 15.6 min, the tests' summed time
 # the same). --dist loadfile keeps a test file on one worker, so its module fixtures (a local EMR, the
-# packaging venvs) are built once; the heaviest files go first (tests/conftest.py FILE_SECONDS, kept
-# in order by --no-loadscope-reorder); each worker starts its own local stack and has its own
+# packaging venvs) are built once; each worker starts its own local stack and has its own
 # tmp_path_factory folders. `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 4
 test: setup lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Unit tests only: no servers, no Spark.
 test-fast: venv

@@ -35,42 +35,12 @@ def pytest_configure(config: pytest.Config) -> None:
         SparkConfigBuilder.get().set("spark.jars", ",".join(str(j) for j in jars))
 
 
-# The heaviest files' seconds in a fresh-clone run (-n 4, 2026-12-07). `make test` hands pytest-xdist
-# whole files (--dist loadfile) in collection order (--no-loadscope-reorder): the longest go first,
-# so none starts last and holds one worker while the others idle. A scheduling hint only: a file not
-# listed is light, a stale figure costs minutes, not a result.
-FILE_SECONDS = {
-    "tests/iam/test_policies_allow_recorded_calls.py": 430,
-    "tests/e2e/test_local_emr.py": 244,
-    "tests/e2e/test_as_of_export.py": 230,
-    "tests/airflow/test_airflow_deferrable.py": 217,
-    "tests/packaging/test_wheel_install.py": 204,
-    "tests/e2e/test_read_budget.py": 186,
-    "tests/e2e/test_export_e2e.py": 182,
-    "tests/e2e/test_airflow_runners.py": 107,
-    "tests/e2e/test_local_glue.py": 106,
-    "tests/e2e/test_local_serverless.py": 102,
-    "tests/backup/test_restore.py": 76,
-    "tests/e2e/test_hive_e2e.py": 70,
-    "tests/backup/test_catalog.py": 68,
-    "tests/security/test_secrets.py": 68,
-    "tests/airflow/test_airflow_operator.py": 66,
-    "tests/cli/test_multi_table.py": 66,
-    "tests/e2e/test_executor_loss.py": 62,
-    "tests/dev/test_local_emr_paths.py": 53,
-    "tests/faults/test_faults_export.py": 51,
-    "tests/faults/test_faults_kill.py": 44,
-    "tests/e2e/test_roundtrip.py": 43,
-}
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A test that reaches the local stack is an integration test whether or not it says so,
     # so `-m "not integration"` reliably runs without servers.
     for item in items:
         if STACK_FIXTURE in getattr(item, "fixturenames", ()) and not item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.integration)
-    items.sort(key=lambda item: -FILE_SECONDS.get(item.nodeid.split("::")[0], 0))  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session")
