@@ -54,9 +54,9 @@ lint: venv
 	.venv/bin/ruff format --check launcher tests
 	.venv/bin/mypy
 
-# Four workers on two cores (pytest-xdist, issue 26): the tests mostly wait on servers, JVMs and
-# polls, not on the CPU (fresh clone: 2 workers 21.5 min, 3 workers 15.6 min, the tests' summed time
-# the same). --dist loadfile keeps a test file on one worker, so its module fixtures (a local EMR, the
+# Four workers on two cores (pytest-xdist, issue 26): much of a test is waiting on servers, JVMs and
+# polls (fresh clone: 2 workers 21.5 min, 3 workers 15.6, 4 workers 14.3, using 26 of the 2 cores'
+# 29 CPU-minutes: more workers would only contend). --dist loadfile keeps a test file on one worker, so its module fixtures (a local EMR, the
 # packaging venvs) are built once; each worker starts its own local stack and has its own
 # tmp_path_factory folders. `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 4
