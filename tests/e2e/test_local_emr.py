@@ -314,6 +314,67 @@ def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
     assert back.keys() == items.keys() and all(items_equal(items[k], back[k]) for k in items)
 
 
+def test_a_failed_hive_step_on_a_users_cluster_is_never_converted_and_committed(on_local_emr, local_stack):
+    """On a cluster the user owns the steps say ActionOnFailure CONTINUE (it must go on), so the
+    convert step runs after a failed Hive step. Before the done marker it found no staged rows and
+    committed an empty export after the CLI had said the export failed. The Hive step fails here as the
+    local Hive (emr-dynamodb-hive 4.5.0) fails on an on-demand table."""
+    ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+    table, bucket = unique_name("lemr-hive-fail"), unique_name("lemr-hive-fail").lower()
+    create_lab_table(ddb, table)  # on-demand
+    load_items(ddb, table, lab_items(20))
+    s3.create_bucket(Bucket=bucket)
+    cluster_id = on_local_emr.run_job_flow(
+        Name="team cluster",
+        ReleaseLabel="emr-7.9.0",
+        ServiceRole="EMR_DefaultRole",
+        JobFlowRole="EMR_EC2_DefaultRole",
+        Applications=[{"Name": "Spark"}, {"Name": "Hive"}],
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
+    )["JobFlowId"]
+    try:
+        proc = export("--table", table, "--to", f"s3://{bucket}/hive", "--engine", "hive", "--cluster", cluster_id)
+        assert proc.returncode == 1, proc.stderr[-4000:]
+        steps = on_local_emr.list_steps(ClusterId=cluster_id)["Steps"]  # newest first
+        convert = next(st for st in steps if st["Name"].startswith("ddb-s3 convert"))
+        deadline = time.monotonic() + 300
+        while (state := on_local_emr.describe_step(ClusterId=cluster_id, StepId=convert["Id"])["Step"]["Status"]["State"]) in (
+            "PENDING",
+            "RUNNING",
+        ):
+            assert time.monotonic() < deadline, "the convert step never ended"
+            time.sleep(0.5)
+        assert state == "FAILED"
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        assert not [k for k in keys if k.endswith(("manifest-summary.json", "manifest-files.json"))], keys
+    finally:
+        on_local_emr.terminate_job_flows(JobFlowIds=[cluster_id])
+
+
+def test_the_hive_engine_refuses_a_cluster_that_runs_steps_side_by_side(on_local_emr, source):
+    """StepConcurrencyLevel > 1 would run the convert step beside the Hive step it depends on."""
+    table, bucket, _ = source
+    cluster_id = on_local_emr.run_job_flow(
+        Name="busy cluster",
+        ReleaseLabel="emr-7.9.0",
+        ServiceRole="EMR_DefaultRole",
+        JobFlowRole="EMR_EC2_DefaultRole",
+        StepConcurrencyLevel=4,
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
+    )["JobFlowId"]
+    try:
+        deadline = time.monotonic() + 30
+        while on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "WAITING":
+            assert time.monotonic() < deadline, "the cluster never reached WAITING"
+            time.sleep(0.2)
+        proc = export("--table", table, "--to", f"s3://{bucket}/busy", "--engine", "hive", "--cluster", cluster_id)
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        assert f"cluster {cluster_id} runs up to 4 steps at once (StepConcurrencyLevel)" in proc.stderr
+        assert on_local_emr.list_steps(ClusterId=cluster_id)["Steps"] == []  # nothing was added
+    finally:
+        on_local_emr.terminate_job_flows(JobFlowIds=[cluster_id])
+
+
 def test_the_wheel_alone_runs_an_emr_export(on_local_emr, source, tmp_path):
     """`pip install ddb-s3` is enough: the wheel, installed into a fresh venv outside the checkout,
     carries the templates and the JVM helper jar the connector reader needs (no .cache/jars, no Maven)."""

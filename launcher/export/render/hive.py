@@ -25,6 +25,7 @@ from launcher.export.render.base import JOB_ZIP, Rendered, Target, command_step,
 HQL_SCRIPT = "export.hql"
 CONVERT_SCRIPT = "hive_convert.py"
 STAGING_DIR = "_hive_staging/"
+DONE_MARKER_DIR = "_ddb_s3_hive_done/"  # under the staging prefix: written by the HQL's last INSERT (hidden: "_")
 STORAGE_HANDLER = "org.apache.hadoop.hive.dynamodb.DynamoDBStorageHandler"
 # The SQL templates, one per statement group, in the order export.hql runs them.
 HQL_TEMPLATES = ["hive/settings.hql.j2", "hive/create_source_table.hql.j2", "hive/export_to_staging.hql.j2"]
@@ -72,6 +73,7 @@ def render_hql(plan: ExportPlan) -> str:
         "columns": plan.hive_columns,
         "tblproperties": tblproperties(plan),
         "staging": staging_uri(plan),
+        "done_marker": staging_uri(plan) + DONE_MARKER_DIR,
         "segments": plan.segments,
     }
     return "".join(env.get_template(name).render(**context) for name in HQL_TEMPLATES)
@@ -80,7 +82,7 @@ def render_hql(plan: ExportPlan) -> str:
 def render_hive(plan: ExportPlan, target: Target, out: Rendered) -> None:
     out.files[HQL_SCRIPT] = render_hql(plan)
     doc = plan_json(plan)
-    doc["hive"] = {"staging_prefix": plan.export_root + STAGING_DIR}
+    doc["hive"] = {"staging_prefix": plan.export_root + STAGING_DIR, "done_marker_dir": DONE_MARKER_DIR}
     out.files[CONVERT_SCRIPT] = (
         environment()
         .get_template("hive/convert_job.py.j2")

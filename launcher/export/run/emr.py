@@ -47,7 +47,14 @@ class EmrRunner(Runner):
         rendered = self.render(plan)
         spec = plan.cluster
         if spec.cluster_id:
-            check_accepting(hook, spec.cluster_id)
+            cluster = check_accepting(hook, spec.cluster_id)
+            # Steps that depend on each other (the Hive engine's two) must run one after the other.
+            concurrency = cluster.get("StepConcurrencyLevel", 1)
+            if len(rendered.steps) > 1 and concurrency > 1:
+                raise BadInput(
+                    f"cluster {spec.cluster_id} runs up to {concurrency} steps at once (StepConcurrencyLevel): the {plan.engine} "
+                    "engine's steps must run in turn; use --engine spark (one step) or a cluster with StepConcurrencyLevel 1"
+                )
         self.upload(plan, hook.artifacts, rendered)
         if spec.cluster_id is not None:
             step_ids = hook.add_steps(spec.cluster_id, rendered.steps)

@@ -31,4 +31,10 @@ WITH SERDEPROPERTIES ('escape.delim' = '\\', 'serialization.escape.crlf' = 'true
 STORED AS TEXTFILE
 SELECT * FROM `ddb_s3_labresults_01795780800123_abcd1234`;
 
+-- Then the marker the convert step requires, a one-row folder of its own: written only once every
+-- row above is in place, so a Hive step that failed, or one still running beside the convert step
+-- (ActionOnFailure CONTINUE on a cluster the user owns), is never converted and committed.
+INSERT OVERWRITE DIRECTORY 's3://lab-backups/ddb/nightly/AWSDynamoDB/01795780800123-abcd1234/_hive_staging/_ddb_s3_hive_done/'
+SELECT '01795780800123-abcd1234';
+
 DROP TABLE `ddb_s3_labresults_01795780800123_abcd1234`;
