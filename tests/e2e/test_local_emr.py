@@ -145,20 +145,27 @@ def test_a_running_step_shows_the_jobs_counters_from_its_archived_stdout(on_loca
     assert "CoarseGrainedExecutorBackend" in text, text[-2000:]
 
 
-def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
-    table, bucket, items = source
-    cluster_id = on_local_emr.run_job_flow(
+def users_cluster(emr, **request: Any) -> str:
+    """A long-running cluster as a user starts one (KeepJobFlowAliveWhenNoSteps), once it is WAITING."""
+    cluster_id = emr.run_job_flow(
         Name="team cluster",
         ReleaseLabel="emr-7.9.0",
         ServiceRole="EMR_DefaultRole",
         JobFlowRole="EMR_EC2_DefaultRole",
         Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
+        **request,
     )["JobFlowId"]
+    deadline = time.monotonic() + 30
+    while emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "WAITING":
+        assert time.monotonic() < deadline, "the cluster never reached WAITING"
+        time.sleep(0.2)
+    return cluster_id
+
+
+def test_existing_cluster_runs_the_steps_and_stays_up(on_local_emr, source):
+    table, bucket, items = source
+    cluster_id = users_cluster(on_local_emr)
     try:
-        deadline = time.monotonic() + 30
-        while on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "WAITING":
-            assert time.monotonic() < deadline, "the cluster never reached WAITING"
-            time.sleep(0.2)
         proc = export("--table", table, "--to", f"s3://{bucket}/existing", "--reader", "segments", "--cluster", cluster_id)
         assert proc.returncode == 0, proc.stderr[-4000:]
         assert json.loads(proc.stdout)["itemCount"] == len(items)
@@ -324,14 +331,7 @@ def test_a_failed_hive_step_on_a_users_cluster_is_never_converted_and_committed(
     create_lab_table(ddb, table)  # on-demand
     load_items(ddb, table, lab_items(20))
     s3.create_bucket(Bucket=bucket)
-    cluster_id = on_local_emr.run_job_flow(
-        Name="team cluster",
-        ReleaseLabel="emr-7.9.0",
-        ServiceRole="EMR_DefaultRole",
-        JobFlowRole="EMR_EC2_DefaultRole",
-        Applications=[{"Name": "Spark"}, {"Name": "Hive"}],
-        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
-    )["JobFlowId"]
+    cluster_id = users_cluster(on_local_emr, Applications=[{"Name": "Spark"}, {"Name": "Hive"}])
     try:
         proc = export("--table", table, "--to", f"s3://{bucket}/hive", "--engine", "hive", "--cluster", cluster_id)
         assert proc.returncode == 1, proc.stderr[-4000:]
@@ -354,19 +354,8 @@ def test_a_failed_hive_step_on_a_users_cluster_is_never_converted_and_committed(
 def test_the_hive_engine_refuses_a_cluster_that_runs_steps_side_by_side(on_local_emr, source):
     """StepConcurrencyLevel > 1 would run the convert step beside the Hive step it depends on."""
     table, bucket, _ = source
-    cluster_id = on_local_emr.run_job_flow(
-        Name="busy cluster",
-        ReleaseLabel="emr-7.9.0",
-        ServiceRole="EMR_DefaultRole",
-        JobFlowRole="EMR_EC2_DefaultRole",
-        StepConcurrencyLevel=4,
-        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
-    )["JobFlowId"]
+    cluster_id = users_cluster(on_local_emr, StepConcurrencyLevel=4)
     try:
-        deadline = time.monotonic() + 30
-        while on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "WAITING":
-            assert time.monotonic() < deadline, "the cluster never reached WAITING"
-            time.sleep(0.2)
         proc = export("--table", table, "--to", f"s3://{bucket}/busy", "--engine", "hive", "--cluster", cluster_id)
         assert proc.returncode == 2, proc.stderr[-3000:]
         assert f"cluster {cluster_id} runs up to 4 steps at once (StepConcurrencyLevel)" in proc.stderr
