@@ -98,14 +98,15 @@ class Options(BaseModel):
         for name in (n for n in layered if "DDB_S3_" + n.upper() in environ):
             merged[name], origin[name] = environ["DDB_S3_" + name.upper()], "DDB_S3_" + name.upper()
         for name in (k for k, v in flags.items() if v is not None):
-            merged[name], origin[name] = flags[name], _flag(name)
+            merged[name], origin[name] = flags[name], flag(name)
         try:
             return cls(**merged)
         except ValidationError as e:
             raise BadInput(one_line(e, origin)) from None
 
 
-def _flag(name: str) -> str:
+def flag(name: str) -> str:
+    """A field's command-line flag: read_percent -> --read-percent."""
     return "--" + name.replace("_", "-")
 
 
@@ -151,11 +152,11 @@ def one_line(e: ValidationError, origin: dict[str, str] | None = None) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "request"
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "missing":
-        return f"{_flag(loc)} is required"
+        return f"{flag(loc)} is required"
     if loc == "request":
         return msg
     field = str(err["loc"][0])
-    return f"{(origin or {}).get(field, _flag(loc))}: {msg} (got {err.get('input')!r})"
+    return f"{(origin or {}).get(field, flag(loc))}: {msg} (got {err.get('input')!r})"
 
 
 def parse_time(text: str | None, what: str) -> datetime | None:

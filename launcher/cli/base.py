@@ -15,7 +15,7 @@ import click
 from pydantic_core import PydanticUndefined
 
 from launcher.core.errors import DdbS3Error
-from launcher.options import Options
+from launcher.options import Options, flag
 
 if typing.TYPE_CHECKING:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -121,10 +121,6 @@ def print_table(rows: Sequence[Sequence[str]], right: tuple[int, ...] = ()) -> N
         )
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
 def _choices(ann: Any) -> list[str]:
     """The values a Literal (or an optional one, or an Enum) allows, in their order."""
     if typing.get_origin(ann) is typing.Literal:
@@ -169,14 +165,14 @@ def options(
         for name, field in reversed(list(model.model_fields.items())):
             ann = field.annotation
             if multiple and name in multiple:
-                opt = click.option(_flag(name), name, multiple=True, help=multiple[name])
+                opt = click.option(flag(name), name, multiple=True, help=multiple[name])
             elif ann is bool:
-                opt = click.option(f"{_flag(name)}/--no-{name.replace('_', '-')}", name, default=None, help=_help(field))
+                opt = click.option(f"{flag(name)}/--no-{name.replace('_', '-')}", name, default=None, help=_help(field))
             else:
                 kind = {int: int, float: float}.get(_value_type(ann), str)
                 # choices shown, not validated here: the model says what is wrong, in one line
                 metavar, text = (narrowed or {}).get(name) or ("|".join(_choices(ann)) or None, _help(field))
-                opt = click.option(_flag(name), name, type=kind, default=None, help=text, metavar=metavar)
+                opt = click.option(flag(name), name, type=kind, default=None, help=text, metavar=metavar)
             fn = opt(fn)
         if json_flag:
             fn = click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(fn)
