@@ -85,7 +85,8 @@ def shipped_only(pid: int) -> None:
     )  # the node's env
 
 
-def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, local_stack, tmp_path):
+@pytest.mark.parametrize("reader", ["segments", "connector"])
+def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, local_stack, tmp_path, reader):
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     table, bucket = unique_name("lost-exec"), unique_name("lost-exec").lower()
     create_lab_table(ddb, table)
@@ -94,7 +95,8 @@ def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, 
     s3.create_bucket(Bucket=bucket)
     log = tmp_path / "export.stderr"
     with open(log, "w") as err:
-        # two segments, one a core node, at 2 read units/s: each task reads for several seconds
+        # two segments, one a core node, at 2 read units/s: each task reads for several seconds (the
+        # connector's tasks too: its rate controller holds each to its share of the budget)
         export = subprocess.Popen(
             [
                 DDB_S3,
@@ -107,7 +109,7 @@ def test_a_killed_executor_is_replaced_and_the_export_stays_exact(on_local_emr, 
                 "--to",
                 f"s3://{bucket}/lost",
                 "--reader",
-                "segments",
+                reader,
                 "--segments",
                 "2",
                 "--read-percent",
