@@ -21,6 +21,7 @@ from launcher.dev.localstack import CLEARED_VARS, LocalStack, LocalStackError
 STACK_FIXTURE = "local_stack"
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-spark's: it reads pyproject's spark_options only if it builds the conf first
 def pytest_configure(config: pytest.Config) -> None:
     # py4j logs "Closing down clientserver connection" at exit, after pytest closed its streams.
     logging.getLogger("py4j").setLevel(logging.WARNING)
