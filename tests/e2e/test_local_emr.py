@@ -22,6 +22,7 @@ import pytest
 
 from helpers import cluster_state_after_termination, table_items, unique_name
 from launcher.core.codec import item_key, items_equal, parse_item_line
+from launcher.core.wait import poll_until
 from launcher.dev.localstack import REPO_ROOT
 from launcher.dev.sample_data import create_lab_table, lab_items, load_items
 
@@ -155,10 +156,13 @@ def users_cluster(emr, **request: Any) -> str:
         Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
         **request,
     )["JobFlowId"]
-    deadline = time.monotonic() + 30
-    while emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] != "WAITING":
-        assert time.monotonic() < deadline, "the cluster never reached WAITING"
-        time.sleep(0.2)
+    poll_until(
+        lambda: emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"],
+        lambda state: state == "WAITING",
+        every=0.2,
+        timeout=30,
+        what=f"cluster {cluster_id} WAITING",
+    )
     return cluster_id
 
 
@@ -337,13 +341,13 @@ def test_a_failed_hive_step_on_a_users_cluster_is_never_converted_and_committed(
         assert proc.returncode == 1, proc.stderr[-4000:]
         steps = on_local_emr.list_steps(ClusterId=cluster_id)["Steps"]  # newest first
         convert = next(st for st in steps if st["Name"].startswith("ddb-s3 convert"))
-        deadline = time.monotonic() + 300
-        while (state := on_local_emr.describe_step(ClusterId=cluster_id, StepId=convert["Id"])["Step"]["Status"]["State"]) in (
-            "PENDING",
-            "RUNNING",
-        ):
-            assert time.monotonic() < deadline, "the convert step never ended"
-            time.sleep(0.5)
+        state = poll_until(
+            lambda: on_local_emr.describe_step(ClusterId=cluster_id, StepId=convert["Id"])["Step"]["Status"]["State"],
+            lambda st: st not in ("PENDING", "RUNNING"),
+            every=0.5,
+            timeout=300,
+            what="the convert step's end",
+        )
         assert state == "FAILED"
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
         assert not [k for k in keys if k.endswith(("manifest-summary.json", "manifest-files.json"))], keys
