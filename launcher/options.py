@@ -93,8 +93,9 @@ class Options(BaseModel):
         merged: dict[str, Any] = {}
         origin: dict[str, str] = {}
         config = load_config_file(config_path, profile, environ)
+        config_file = config_file_path(config_path, environ)
         for name in (k for k in config if k in layered):
-            merged[name], origin[name] = config[name], f"{name} in {config_file_path(config_path, environ)}"
+            merged[name], origin[name] = config[name], f"{name} in {config_file}"
         for name in (n for n in layered if "DDB_S3_" + n.upper() in environ):
             merged[name], origin[name] = environ["DDB_S3_" + name.upper()], "DDB_S3_" + name.upper()
         for name in (k for k, v in flags.items() if v is not None):
