@@ -326,8 +326,8 @@ def role_path_note(plan: ExportPlan) -> str | None:
 
 def dry_run_doc(plan: ExportPlan, rendered: Rendered) -> dict[str, Any]:
     return {
-        "plan": json.loads(plan.model_dump_json()),
-        "estimate": plan.estimate | {"text": plan.estimate_text},
+        "plan": (doc := plan.document()),
+        "estimate": doc["estimate"] | {"text": plan.estimate_text},
         "artifacts": {name: content if isinstance(content, str) else f"<{len(content)} bytes>" for name, content in rendered.files.items()},
         "steps": rendered.steps,
         "runJobFlow": rendered.run_job_flow,
@@ -392,6 +392,6 @@ def render(out_dir: Path, table: tuple[str, ...], **kw: Any) -> None:
     write_artifacts(rendered, out_dir)
     if uses_helper_jar(rendered.steps):  # the steps name it: it goes up beside the rendered files
         shutil.copyfile(helper_jar_path(), out_dir / HELPERS_JAR)
-    (out_dir / "plan.json").write_text(plan.model_dump_json(indent=2) + "\n")
+    (out_dir / "plan.json").write_text(json.dumps(plan.document(), indent=2) + "\n")
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file())
     say(f"rendered {', '.join(files)} into {out_dir} for --runner {plan.runner}; upload the artifacts to {plan.artifacts_uri}/")

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
 from launcher.core import layout
 from launcher.core.errors import BadInput
@@ -22,6 +23,12 @@ from launcher.export.estimate import GLUE_WORKER_DPUS, SERVERLESS_WORKER_VCPUS, 
 from launcher.options import ExportRequest
 
 GIB = 1024**3
+
+# What users read (`export --dry-run --json`, render's plan.json) is camelCase like every other JSON
+# document of ours; the job inside Spark reads the field names (render/base.py plan_json). Both
+# spellings are read back. The nested dataclasses (TableInfo, HiveColumn, S3WriteSettings) take this
+# config from the model that holds them.
+PLAN_MODEL = ConfigDict(frozen=True, alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
 
 class Engine(StrEnum):
@@ -51,7 +58,7 @@ class RunnerName(StrEnum):
 class ClusterSpec(BaseModel):
     """The EMR cluster: a transient one to start (cluster_id None) or the user's own."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = PLAN_MODEL
 
     cluster_id: str | None
     release_label: str
@@ -76,7 +83,7 @@ class ServerlessSpec(BaseModel):
     """The EMR Serverless side of a run: an application to create (application_id None) or the
     user's own, the job runtime role, the workers and the run's timeout."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = PLAN_MODEL
 
     application_id: str | None
     release_label: str
@@ -94,7 +101,7 @@ class GlueSpec(BaseModel):
     """The Glue side of a run: a job to create (job_name None: ddb-s3-export-<export id>) or the
     user's own to update, its role, workers and the run's timeout."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = PLAN_MODEL
 
     job_name: str
     created: bool  # the job is created for this run (and deleted after it unless keep)
@@ -109,7 +116,7 @@ class AsOfSpec(BaseModel):
     """--as-of: the table at one moment, from the Scan and the table's stream (launcher/job/as_of.py);
     with --incremental-since, only the changes since an earlier as-of export."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = PLAN_MODEL
 
     time: int | None  # epoch seconds; None: the job's start (its Scan's), rounded up to the second
     stream_arn: str
@@ -123,7 +130,7 @@ class AsOfSpec(BaseModel):
 class BaseExport(BaseModel):
     """--incremental-since: the earlier as-of export the changes start from (its summary's word)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = PLAN_MODEL
 
     uri: str
     table: str
@@ -170,7 +177,7 @@ def as_of_spec(
 
 
 class ExportPlan(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = PLAN_MODEL
 
     table: TableInfo
     table_schema: dict[str, Any]  # what restore needs to recreate the table (into the summary)
@@ -209,8 +216,12 @@ class ExportPlan(BaseModel):
     glue: GlueSpec
     poll_seconds: float  # between status polls of a cluster or a native export
     max_wait_seconds: float | None = None  # the runner's wait gives up after it (None: no limit)
-    estimate: dict[str, float | None]
+    estimate: Estimate
     estimate_text: str
+
+    def document(self) -> dict[str, Any]:
+        """The plan as users read it: JSON, camelCase keys (docs/json.md)."""
+        return self.model_dump(mode="json", by_alias=True)
 
     @property
     def export_uri(self) -> str:
@@ -499,7 +510,7 @@ def make_plan(
         glue=glue_spec(request, export_id, est.total_seconds),
         poll_seconds=request.poll_seconds,
         max_wait_seconds=request.max_wait_seconds,
-        estimate=est.__dict__,
+        estimate=est,
         estimate_text=est.describe(),
     )
 

@@ -28,8 +28,8 @@ def test_dry_run_json_is_one_document(local_stack):
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # the whole of stdout, nothing else on it
-    assert doc["plan"]["table"]["name"] == table and doc["plan"]["engine_reason"] == "the default engine"
-    assert "cluster" in doc["estimate"]["text"] and doc["estimate"]["cluster_cost_usd"] > 0
+    assert doc["plan"]["table"]["name"] == table and doc["plan"]["engineReason"] == "the default engine"
+    assert "cluster" in doc["estimate"]["text"] and doc["estimate"]["clusterCostUsd"] > 0
     assert "export_job.py" in doc["artifacts"] and doc["artifacts"]["ddbs3_job.zip"].endswith("bytes>")
     assert doc["steps"][0]["HadoopJarStep"]["Jar"] == "command-runner.jar"
     assert {t["Key"] for t in doc["runJobFlow"]["Tags"]} >= {"ddb-s3:managed", "ddb-s3:table"}

@@ -197,7 +197,7 @@ def test_dry_run_json_plans_each_table(world, s3):
     docs = json.loads(proc.stdout)
     assert [d["table"] for d in docs] == [a, b] == [d["plan"]["table"]["name"] for d in docs]
     assert all("export_job.py" in d["artifacts"] and d["steps"] for d in docs)
-    assert docs[0]["plan"]["export_id"] != docs[1]["plan"]["export_id"]
+    assert docs[0]["plan"]["exportId"] != docs[1]["plan"]["exportId"]
     assert proc.stderr.count("plan: export ") == 2
     assert s3.list_objects_v2(Bucket=world["bucket"], Prefix="dry/").get("KeyCount", 0) == 0  # nothing started
 
@@ -228,7 +228,7 @@ def test_render_writes_every_artifact_its_steps_name_and_the_runners_request(wor
         for s in steps
         for arg in s["HadoopJarStep"]["Args"]
         for a in arg.split(",")
-        if a.startswith(plan["artifacts_uri"] + "/")
+        if a.startswith(plan["artifactsUri"] + "/")
     }
     assert "ddb-s3-spark-helpers.jar" in named and named <= {p.name for p in out.iterdir()}, named
     assert (out / "ddb-s3-spark-helpers.jar").read_bytes() == helper_jar_path().read_bytes()

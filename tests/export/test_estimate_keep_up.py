@@ -107,9 +107,9 @@ def test_the_plan_estimate_of_a_100_gb_table_counts_its_cpu():
         reader="segments",
         core_nodes=core_nodes_to_keep_up(QUOTA, small.average_item_size, False, CPU_US_PER_ITEM["segments"], "m5.xlarge"),
     )
-    assert small.estimate["cpu_seconds"] > small.estimate["read_seconds"]
-    assert enough.estimate["cpu_seconds"] <= enough.estimate["read_seconds"]
-    assert enough.estimate["total_seconds"] <= 15 * 60 < small.estimate["total_seconds"]
+    assert small.estimate.cpu_seconds > small.estimate.read_seconds
+    assert enough.estimate.cpu_seconds <= enough.estimate.read_seconds
+    assert enough.estimate.total_seconds <= 15 * 60 < small.estimate.total_seconds
 
 
 def test_a_small_tables_estimate_says_start_up_not_the_vcpus():

@@ -13,7 +13,7 @@ from helpers import GIB, plan_for, table_description
 from launcher.core.table import table_info_from_description
 from launcher.export.plan import connector_conf, connector_rate, connector_tasks
 from launcher.export.render import render_export
-from launcher.export.render.base import JOB_SCRIPT, Target
+from launcher.export.render.base import JOB_SCRIPT, Target, plan_json
 
 pytestmark = pytest.mark.unit
 
@@ -65,7 +65,7 @@ def test_on_demand_uses_assumed_capacity():
     desc = DESC | {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}
     p = plan_for(desc, to="s3://lab-backups/x", read_percent=0.25, on_demand_read_units=1000, token="00000000", local_cores=2)
     assert p.read_units_per_second == 250
-    assert p.estimate["read_cost_usd"] > 0
+    assert p.estimate.read_cost_usd > 0
 
 
 def test_connector_conf_carries_the_budget_and_the_split_count():
@@ -147,6 +147,33 @@ def test_plan_json_survives_hostile_strings():
     assert json.loads(literal)["table"]["name"] == hostile
 
 
+def test_the_plan_users_read_is_camel_case_and_reads_back_while_the_job_reads_field_names():
+    """docs/json.md: `export --dry-run --json` and render's plan.json are camelCase; the keys of the
+    plan's free-form maps (connector conf, endpoints, the CreateTable schema) are kept as they are."""
+    from launcher.export.plan import ExportPlan
+
+    p = nightly_plan(runner="emr", log_uri="s3://lab-logs/a")
+    doc = p.document()
+    maps = {"connectorConf", "endpoints", "tableSchema"}
+
+    def keys(node, path=()):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield (*path, k)
+                if k not in maps:
+                    yield from keys(v, (*path, k))
+        elif isinstance(node, list):
+            for v in node:
+                yield from keys(v, path)
+
+    snake = [".".join(k) for k in keys(doc) if "_" in k[-1]]
+    assert not snake, snake
+    assert {"exportId", "segmentGroups", "engineReason"} <= set(doc) and "keySchema" in doc["table"]
+    assert doc["estimate"]["totalSeconds"] > 0 and doc["cluster"]["releaseLabel"]
+    assert ExportPlan.model_validate(doc) == p == ExportPlan.model_validate_json(p.model_dump_json())
+    assert "export_id" in plan_json(p) and "key_schema" in plan_json(p)["table"]  # what the job reads
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -165,9 +192,9 @@ def test_local_runner_reads_the_result_line_even_when_the_jvm_shares_it(line):
 def test_an_instance_type_without_a_price_is_priced_as_unknown_never_zero():
     p = nightly_plan(runner="emr", instance_type="r6i.2xlarge", core_nodes=2)
     assert p.parallelism == 16  # 2 nodes x 8 vCPUs, from the size name
-    assert p.estimate["cluster_cost_usd"] is None
+    assert p.estimate.cluster_cost_usd is None
     assert "cluster price unknown for this instance type" in p.estimate_text and "$0.00 (" not in p.estimate_text
-    assert nightly_plan(runner="emr").estimate["cluster_cost_usd"] > 0
+    assert nightly_plan(runner="emr").estimate.cluster_cost_usd > 0
 
 
 def test_engine_reason_says_default_when_nothing_was_asked():
@@ -204,7 +231,7 @@ def test_engine_auto_exports_a_small_local_table_in_this_process():
     small = table_description(item_count=2000, size_bytes=2_000_000)
     p = plan_for(small, engine="auto", local_cores=4)
     assert p.engine == "python" and p.reader == "segments" and "a small table (2,000 items" in p.engine_reason
-    assert p.estimate["total_seconds"] < 5
+    assert p.estimate.total_seconds < 5
     assert render_export(p, Target("/tmp/run", [])).steps == []
     big = table_description(item_count=IN_PROCESS_MAX_ITEMS + 1, size_bytes=10**9)
     assert plan_for(big, engine="auto").engine == "spark"
