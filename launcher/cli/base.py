@@ -132,12 +132,12 @@ def _choices(ann: Any) -> list[str]:
 
 def _help(field: Any) -> str:
     if field.is_required():
-        return f"{field.description} (required)"
+        return f"{field.description}  [required]"  # click's own marks, as on the options click checks
     default = field.default
     if isinstance(default, bool):  # a flag pair: which of the two holds when neither is given
-        return f"{field.description} (default: {'on' if default else 'off'})"
+        return f"{field.description}  [default: {'on' if default else 'off'}]"
     # None and "required" say nothing (the description says what happens without the option).
-    shown = "" if default is None or default is PydanticUndefined else f" (default: {default})"
+    shown = "" if default is None or default is PydanticUndefined else f"  [default: {default}]"
     return f"{field.description}{shown}"
 
 
@@ -181,7 +181,7 @@ def options(
             "config_path",
             type=click.Path(path_type=Path),
             default=None,
-            help="config file (default ./ddb-s3.toml or $DDB_S3_CONFIG)",
+            help="config file  [default: ./ddb-s3.toml or $DDB_S3_CONFIG]",
         )(fn)
         fn = click.option("--config-profile", default=None, help="a [profiles.NAME] section of the config file")(fn)
         return aws_profile_option(fn)
@@ -191,7 +191,7 @@ def options(
 
 def aws_profile_option(fn: F) -> F:
     """--profile: the AWS named profile (~/.aws/config), as every AWS tool has it."""
-    return click.option("--profile", "aws_profile", default=None, help="AWS named profile (default: the standard boto3 chain)")(fn)
+    return click.option("--profile", "aws_profile", default=None, help="AWS named profile  [default: the standard boto3 chain]")(fn)
 
 
 def use_aws_profile(name: str | None) -> None:

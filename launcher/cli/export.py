@@ -365,7 +365,7 @@ def print_rendered(rendered: Rendered) -> None:
     ExportRequest,
     json_flag=False,
     multiple={"table": "DynamoDB table name (one: render writes one table's artifacts)"},
-    narrowed={"runner": ("emr|emr-serverless|glue", "the cloud runner whose artifacts and requests to write (default: emr)")},
+    narrowed={"runner": ("emr|emr-serverless|glue", "the cloud runner whose artifacts and requests to write  [default: emr]")},
 )
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="folder to write the artifacts to")
 def render(out_dir: Path, table: tuple[str, ...], **kw: Any) -> None:
