@@ -28,7 +28,9 @@ GIB = 1024**3
 # document of ours; the job inside Spark reads the field names (render/base.py plan_json). Both
 # spellings are read back. The nested dataclasses (TableInfo, HiveColumn, S3WriteSettings) take this
 # config from the model that holds them.
-PLAN_MODEL = ConfigDict(frozen=True, alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
+PLAN_MODEL = ConfigDict(
+    frozen=True, alias_generator=to_camel, populate_by_name=True
+)  # populate_by_name: pydantic 2.5 (our lower bound) has no validate_by_name
 
 
 class Engine(StrEnum):
