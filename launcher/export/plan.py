@@ -27,10 +27,9 @@ GIB = 1024**3
 # What users read (`export --dry-run --json`, render's plan.json) is camelCase like every other JSON
 # document of ours; the job inside Spark reads the field names (render/base.py plan_json). Both
 # spellings are read back. The nested dataclasses (TableInfo, HiveColumn, S3WriteSettings) take this
-# config from the model that holds them.
-PLAN_MODEL = ConfigDict(
-    frozen=True, alias_generator=to_camel, populate_by_name=True
-)  # populate_by_name: pydantic 2.5 (our lower bound) has no validate_by_name
+# config from the model that holds them. populate_by_name, not validate_by_name: pydantic 2.5, our
+# lower bound, has only the former.
+PLAN_MODEL = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 class Engine(StrEnum):
