@@ -49,13 +49,18 @@ WorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
 OptionsT = TypeVar("OptionsT", bound="Options")
 
 
+def defaulted(text: str, default: object) -> str:
+    """A help text with its default marked as click marks the defaults it shows: `[default: x]`."""
+    return f"{text}  [default: {default}]"
+
+
 class Options(BaseModel):
     """Fields every command that touches AWS shares."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     families: ClassVar[list[type[Options]]] = []
 
-    region: str | None = Field(None, description="AWS region  [default: the standard boto3 chain]")
+    region: str | None = Field(None, description=defaulted("AWS region", "the standard boto3 chain"))
     expected_bucket_owner: str | None = Field(
         None, description="account id that must own the bucket (ExpectedBucketOwner on every S3 call)"
     )
@@ -239,7 +244,7 @@ class ExportRequest(Options):
     reader: Reader = Field("connector", description="spark reader: connector (DynamoDBInputFormat) | segments (boto3 parallel Scan)")
     read_percent: Fraction = Field(0.5, description="fraction of the table's read capacity to use: 0.5 is 50%, in (0, 1.5]")
     consistent_read: bool = Field(False, description="strongly consistent Scan (reader segments only; costs twice the read units)")
-    segments: int | None = Field(None, description="parallel scan segments  [default: from table size and read budget]")
+    segments: int | None = Field(None, description=defaulted("parallel scan segments", "from table size and read budget"))
     on_demand_read_units: Count = Field(40000, description="read units assumed for an on-demand table (the connector's convention)")
     max_items_per_file: Count = Field(100_000, description="rotate data files after this many items")
     runner: RunnerName = Field(
@@ -259,8 +264,11 @@ class ExportRequest(Options):
     subnet_id: str | None = Field(None, description="EC2 subnet for the cluster")
     max_hours: float | None = Field(
         None,
-        description="runner emr, transient cluster: the cluster shuts itself down after this many hours whatever runs; "
-        "runner emr-serverless, glue: the job run's timeout  [default: 3 times the estimate, at least 1]",
+        description=defaulted(
+            "runner emr, transient cluster: the cluster shuts itself down after this many hours whatever runs; "
+            "runner emr-serverless, glue: the job run's timeout",
+            "3 times the estimate, at least 1",
+        ),
     )
     poll_seconds: Seconds = Field(30.0, description="runner emr, engine native: seconds between status polls")
     max_wait_seconds: Seconds | None = Field(
@@ -269,7 +277,7 @@ class ExportRequest(Options):
         "a native export keeps running); default: no limit, engine native 24 hours",
     )
     idle_timeout: int = Field(3600, description="AutoTerminationPolicy IdleTimeout in seconds (a safety net)")
-    artifacts_uri: str | None = Field(None, description="S3 prefix for the run's uploaded artifacts  [default: <to>/_ddb_s3_artifacts]")
+    artifacts_uri: str | None = Field(None, description=defaulted("S3 prefix for the run's uploaded artifacts", "<to>/_ddb_s3_artifacts"))
     hive_columns: HiveColumns | None = Field(
         None,
         description="engine hive: typed-column form, comma-separated attribute:hivetype "
@@ -278,7 +286,7 @@ class ExportRequest(Options):
     )
     # EMR Serverless settings (runner emr-serverless).
     application_id: str | None = Field(
-        None, description="runner emr-serverless: an existing application to run on  [default: create one for the run, delete it after]"
+        None, description=defaulted("runner emr-serverless: an existing application to run on", "create one for the run, delete it after")
     )
     execution_role: str = Field(
         "ddb-s3-serverless-job",
@@ -290,7 +298,7 @@ class ExportRequest(Options):
     # Glue settings (runner glue).
     worker_type: WorkerType = Field("G.1X", description="runner glue: G.1X (1 DPU: 4 vCPU, 16 GB) | G.2X | G.4X | G.8X")
     glue_job: str | None = Field(
-        None, description="runner glue: an existing Glue job to update and run  [default: create one for the run, delete it after]"
+        None, description=defaulted("runner glue: an existing Glue job to update and run", "create one for the run, delete it after")
     )
     glue_role: str = Field(
         "ddb-s3-glue-job", description="runner glue: the job's IAM role (a role name in this account, taken at the path /, or its ARN)"
@@ -516,8 +524,9 @@ class RestoreOptions(ExportSourceOptions):
     )
     checkpoint: Path | None = Field(
         None,
-        description="progress file: running the same restore again resumes it"
-        "  [default: one per export and table in ~/.cache/ddb-s3/restores]",
+        description=defaulted(
+            "progress file: running the same restore again resumes it", "one per export and table in ~/.cache/ddb-s3/restores"
+        ),
         json_schema_extra=FLAG_ONLY,
     )
     concurrency: Count = Field(8, description="writer threads")
@@ -530,7 +539,7 @@ class ConvertOptions(ExportSourceOptions):
     format: Literal["jsonl", "csv", "parquet"] = Field(description="output format", json_schema_extra=FLAG_ONLY)
     out: str = Field(description="output file (local path, or s3://bucket/key)", json_schema_extra=FLAG_ONLY)
     columns: str | None = Field(
-        None, description="comma-separated attribute names  [default: the union of all]", json_schema_extra=FLAG_ONLY
+        None, description=defaulted("comma-separated attribute names", "the union of all"), json_schema_extra=FLAG_ONLY
     )
     glue_database: str | None = Field(None, description="register the Parquet output in this Glue database (needs an s3:// --out)")
     glue_table: str | None = Field(None, description="Glue table name for --glue-database", json_schema_extra=FLAG_ONLY)

@@ -15,7 +15,7 @@ import click
 from pydantic_core import PydanticUndefined
 
 from launcher.core.errors import DdbS3Error
-from launcher.options import Options, flag
+from launcher.options import Options, defaulted, flag
 
 if typing.TYPE_CHECKING:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -135,10 +135,9 @@ def _help(field: Any) -> str:
         return f"{field.description}  [required]"  # click's own marks, as on the options click checks
     default = field.default
     if isinstance(default, bool):  # a flag pair: which of the two holds when neither is given
-        return f"{field.description}  [default: {'on' if default else 'off'}]"
+        return defaulted(field.description, "on" if default else "off")
     # None and "required" say nothing (the description says what happens without the option).
-    shown = "" if default is None or default is PydanticUndefined else f"  [default: {default}]"
-    return f"{field.description}{shown}"
+    return field.description if default is None or default is PydanticUndefined else defaulted(field.description, default)
 
 
 def _value_type(ann: Any) -> Any:
@@ -167,7 +166,7 @@ def options(
             if multiple and name in multiple:
                 opt = click.option(flag(name), name, multiple=True, help=multiple[name])
             elif ann is bool:
-                opt = click.option(f"{flag(name)}/--no-{name.replace('_', '-')}", name, default=None, help=_help(field))
+                opt = click.option(f"{flag(name)}/{flag('no_' + name)}", name, default=None, help=_help(field))
             else:
                 kind = {int: int, float: float}.get(_value_type(ann), str)
                 # choices shown, not validated here: the model says what is wrong, in one line
@@ -181,7 +180,7 @@ def options(
             "config_path",
             type=click.Path(path_type=Path),
             default=None,
-            help="config file  [default: ./ddb-s3.toml or $DDB_S3_CONFIG]",
+            help=defaulted("config file", "./ddb-s3.toml or $DDB_S3_CONFIG"),
         )(fn)
         fn = click.option("--config-profile", default=None, help="a [profiles.NAME] section of the config file")(fn)
         return aws_profile_option(fn)
@@ -191,7 +190,7 @@ def options(
 
 def aws_profile_option(fn: F) -> F:
     """--profile: the AWS named profile (~/.aws/config), as every AWS tool has it."""
-    return click.option("--profile", "aws_profile", default=None, help="AWS named profile  [default: the standard boto3 chain]")(fn)
+    return click.option("--profile", "aws_profile", default=None, help=defaulted("AWS named profile", "the standard boto3 chain"))(fn)
 
 
 def use_aws_profile(name: str | None) -> None:

@@ -18,7 +18,7 @@ from launcher.core.paths import runs_dir
 from launcher.core.words import count
 from launcher.export.estimate import duration, keep_up_advice
 from launcher.export.plan import Engine, ExportPlan, Reader, RunnerName
-from launcher.options import ExportRequest, Options
+from launcher.options import ExportRequest, Options, defaulted
 
 if TYPE_CHECKING:
     from launcher.export.render.base import Rendered
@@ -115,7 +115,7 @@ class TablesFailed(DdbS3Error):
     "--work-dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="local runner's folder for artifacts and logs [default: $DDB_S3_WORK_DIR or ~/.cache/ddb-s3/runs]",
+    help=defaulted("local runner's folder for artifacts and logs", "$DDB_S3_WORK_DIR or ~/.cache/ddb-s3/runs"),
 )
 def export(dry_run: bool, as_json: bool, work_dir: Path | None, table: tuple[str, ...], **kw: Any) -> None:
     """Export a table to s3://bucket/prefix/AWSDynamoDB/<export-id>/ (several tables: one export each)."""
@@ -365,7 +365,7 @@ def print_rendered(rendered: Rendered) -> None:
     ExportRequest,
     json_flag=False,
     multiple={"table": "DynamoDB table name (one: render writes one table's artifacts)"},
-    narrowed={"runner": ("emr|emr-serverless|glue", "the cloud runner whose artifacts and requests to write  [default: emr]")},
+    narrowed={"runner": ("emr|emr-serverless|glue", defaulted("the cloud runner whose artifacts and requests to write", "emr"))},
 )
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="folder to write the artifacts to")
 def render(out_dir: Path, table: tuple[str, ...], **kw: Any) -> None:

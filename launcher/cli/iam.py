@@ -9,6 +9,7 @@ import click
 
 from launcher.aws.iam_policies import RUNNERS, policies
 from launcher.cli.base import cli, out
+from launcher.options import defaulted
 
 
 @cli.command("iam-policy")
@@ -16,8 +17,8 @@ from launcher.cli.base import cli, out
 @click.option("--table", required=True, help="DynamoDB table name")
 @click.option("--bucket", required=True, help="S3 bucket of the export (a name, not a URI)")
 @click.option("--prefix", default="", help="key prefix of the export (as in --to s3://bucket/prefix)")
-@click.option("--region", default=None, help="AWS region  [default: any region, '*']")
-@click.option("--account", default=None, help="12-digit account id  [default: any account, '*']")
+@click.option("--region", default=None, help=defaulted("AWS region", "any region, '*'"))
+@click.option("--account", default=None, help=defaulted("12-digit account id", "any account, '*'"))
 @click.option("--kms-key-arn", default=None, help="KMS key used with --sse aws:kms")
 @click.option("--service-role", default="EMR_DefaultRole", help="EMR service role, a name or ARN (runner emr; a name is taken at path /)")
 @click.option("--instance-role", default="EMR_EC2_DefaultRole", help="role of the EC2 instance profile, a name or ARN (runner emr)")
