@@ -59,10 +59,10 @@ lint: venv
 	.venv/bin/mypy
 
 # Four workers on two cores (pytest-xdist, issue 26): much of a test is waiting on servers, JVMs and
-# polls (fresh clone: 2 workers 21.5 min, 3 workers 15.6, 4 workers 14.3, using 26 of the 2 cores'
-# 29 CPU-minutes: more workers would only contend). --dist loadfile keeps a test file on one worker, so its module fixtures (a local EMR, the
-# packaging venvs) are built once; each worker starts its own local stack and has its own
-# tmp_path_factory folders. `make test PYTEST_WORKERS=0` runs in one process.
+# polls, and the run is CPU-bound at four (fresh clones: 12-13 min; docs/bench.md, "The test suite").
+# --dist loadfile keeps a test file on one worker, so its module fixtures (a local EMR, the packaging
+# venvs) are built once; each worker starts its own local stack and has its own tmp_path_factory folders.
+# `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 4
 test: setup lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
