@@ -138,8 +138,9 @@ def main() -> int:
         results["fixed"]["python"] = ours.export("bench-tiny", BUCKET, "segments", prefix="tiny-python", engine="python")
         results["by_hand_s"] = min(ours.by_hand("bench-tiny", BUCKET) for _ in range(3))
         results["cli_start_s"] = min(ours.cli_start() for _ in range(3))
+        results["boto3_import_s"] = min(ours.boto3_import() for _ in range(3))
         log(f"fixed cost: {[(r, round(v['wall_s'], 1), v['phases']) for r, v in results['fixed'].items()]}; "
-            f"`ddb-s3 --help` {results['cli_start_s']:.2f}s")
+            f"`ddb-s3 --help` {results['cli_start_s']:.2f}s, `import boto3` {results['boto3_import_s']:.2f}s")
 
         # Where a task's time goes, stage by stage, per item.
         make_table("bench-stages", STAGE_ITEMS)

@@ -62,6 +62,11 @@ def cli_start() -> float:
     return run_measured([ddb_s3(), "--help"], env=dict(os.environ)).seconds
 
 
+def boto3_import() -> float:
+    """`python -c "import boto3"` in the same venv: what `ddb-s3 --help` is held to (issue 26)."""
+    return run_measured([sys.executable, "-c", "import boto3"], env=dict(os.environ)).seconds
+
+
 def _data_bytes(uri: str) -> int:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     total = 0
