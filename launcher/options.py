@@ -57,7 +57,7 @@ def defaulted(text: str, default: object) -> str:
 class Options(BaseModel):
     """Fields every command that touches AWS shares."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     families: ClassVar[list[type[Options]]] = []
 
     region: str | None = Field(None, description=defaulted("AWS region", "the standard boto3 chain"))

@@ -29,7 +29,7 @@ GIB = 1024**3
 # spellings are read back. The nested dataclasses (TableInfo, HiveColumn, S3WriteSettings) take this
 # config from the model that holds them. populate_by_name, not validate_by_name: pydantic 2.5, our
 # lower bound, has only the former.
-PLAN_MODEL = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+PLAN_MODEL = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class Engine(StrEnum):

@@ -31,7 +31,16 @@ except SystemExit as e:
     code = e.code
 else:
     code = 0
-print("PROBE " + json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules}), "models": models}))
+def _models(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _models(sub)
+built = []
+if "pydantic" in sys.modules:  # our models whose validators were built (defer_build: only when first used)
+    built = sorted({c.__name__ for c in _models(sys.modules["pydantic"].BaseModel)
+                    if c.__module__.startswith("launcher") and c.__pydantic_complete__})
+print("PROBE " + json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules}), "models": models,
+                             "built": built}))
 """
 HEAVY = {"pyspark", "pyarrow", "jinja2", "airflow"}
 SDK = {"boto3", "s3transfer", "rich"}  # botocore is loaded by the probe itself: its models are watched instead
@@ -54,6 +63,9 @@ def test_help_imports_no_sdk_and_no_engine(args):
     assert got["code"] == 0
     assert not (HEAVY | SDK) & set(got["modules"]), sorted((HEAVY | SDK) & set(got["modules"]))
     assert got["models"] == []
+    # Building the option and plan models' validators at import was a fifth of --help's time
+    # (157 -> 130 ms, best of 10, against 124 ms for `python -c "import boto3"`): they are built on first use.
+    assert got["built"] == []
 
 
 @pytest.mark.integration
