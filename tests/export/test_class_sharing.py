@@ -40,6 +40,34 @@ def test_the_first_run_writes_the_archive_the_next_run_maps(archive_dir: Path) -
     assert loaded.returncode == 0 and "source: shared objects file (top)" in loaded.stdout  # mapped from our archive
 
 
+def test_keeping_an_archive_deletes_those_of_gone_or_changed_pysparks_and_javas(archive_dir: Path, tmp_path: Path) -> None:
+    """Each venv's pyspark gets its own ~70 MB archive; the test suite's fresh clones had left 85 of
+    them (5.5 GB) in ~/.cache/ddb-s3/jvm before keep() pruned."""
+    spark = tmp_path / "venv" / "pyspark"
+    spark.mkdir(parents=True)
+    java_path = cs._java()
+    assert java_path
+    live = archive_dir / str(cs._archive_name(java_path, str(spark)))  # another venv that still exists
+    live.write_bytes(b"jsa")
+    live.with_suffix(cs.SOURCE_SUFFIX).write_text(f"{java_path}\n{spark}\n")
+    gone = archive_dir / "spark-0000000000000000.jsa"  # its venv was deleted
+    gone.write_bytes(b"jsa")
+    gone.with_suffix(cs.SOURCE_SUFFIX).write_text(f"{java_path}\n{tmp_path / 'deleted-venv'}\n")
+    legacy = archive_dir / "spark-1111111111111111.jsa"  # written before archives named their source
+    legacy.write_bytes(b"jsa")
+
+    first = cs.class_sharing()
+    java(first.options, "-version")
+    first.keep()
+    assert first.archive
+    assert sorted(p.name for p in archive_dir.iterdir() if p.is_file()) == sorted(
+        [first.archive.name, first.archive.with_suffix(cs.SOURCE_SUFFIX).name, live.name, live.with_suffix(cs.SOURCE_SUFFIX).name]
+    )
+    os.utime(spark, ns=(0, 0))  # that pyspark reinstalled: its archive no longer matches it
+    cs.prune(archive_dir)
+    assert not live.exists() and first.archive.exists()
+
+
 def test_a_failed_run_leaves_no_archive(archive_dir: Path) -> None:
     first = cs.class_sharing()
     java(first.options, "-version")

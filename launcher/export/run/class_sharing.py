@@ -31,6 +31,7 @@ from launcher.core.paths import user_cache
 
 SWITCH_ENV = "DDB_S3_CLASS_SHARING"  # "0": no archive is read or written
 DIR_ENV = "DDB_S3_CLASS_SHARING_DIR"
+SOURCE_SUFFIX = ".source"  # beside each archive: the Java and pyspark it was written for (prune())
 QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"  # a mismatch or a class it cannot archive is not the user's concern
 
 
@@ -43,9 +44,13 @@ class ClassSharing:
     archive: Path | None = None
 
     def keep(self) -> None:
-        """The run succeeded: its archive (if it wrote one) becomes the one later runs map."""
+        """The run succeeded: its archive (if it wrote one) becomes the one later runs map, and the
+        archives of Javas and pysparks that are gone or changed are deleted."""
         if self.written and self.archive and self.written.exists() and self.written.stat().st_size > 0:
+            java, spark = _java(), _spark_home()
+            self.archive.with_suffix(SOURCE_SUFFIX).write_text(f"{java}\n{spark}\n")  # before the archive: see prune()
             os.replace(self.written, self.archive)
+            prune(self.archive.parent)
         self.discard()
 
     def discard(self) -> None:
@@ -64,13 +69,31 @@ def _spark_home() -> str | None:
     return os.path.realpath(Path(spec.origin).parent) if spec and spec.origin else None
 
 
-def archive_path() -> Path | None:
-    """The archive for this machine's Java and pyspark (a new Java or pyspark gets a new one)."""
-    java, spark = _java(), _spark_home()
-    if not java or not spark:
+def _archive_name(java: str | None, spark: str | None) -> str | None:
+    """The archive's file name for a Java and a pyspark as they are now; None when either is gone."""
+    if not java or not spark or not os.path.exists(java) or not os.path.exists(spark):
         return None
     stamp = f"{java}:{os.stat(java).st_mtime_ns}:{spark}:{os.stat(spark).st_mtime_ns}"
-    return user_cache("jvm", DIR_ENV) / f"spark-{hashlib.sha256(stamp.encode()).hexdigest()[:16]}.jsa"
+    return f"spark-{hashlib.sha256(stamp.encode()).hexdigest()[:16]}.jsa"
+
+
+def archive_path() -> Path | None:
+    """The archive for this machine's Java and pyspark (a new Java or pyspark gets a new one)."""
+    name = _archive_name(_java(), _spark_home())
+    return user_cache("jvm", DIR_ENV) / name if name else None
+
+
+def prune(folder: Path) -> None:
+    """Deletes the archives no JVM will map again: each venv's pyspark has its own (~70 MB), and a
+    deleted venv or a reinstalled pyspark or Java would leave its archive behind for good. Each archive's
+    .source file names the Java and pyspark it was written for; one without it is from before this
+    (a run's .source is written before its archive is moved into place, so never mid-way)."""
+    for archive in folder.glob("spark-*.jsa"):
+        source = archive.with_suffix(SOURCE_SUFFIX)
+        lines = source.read_text().splitlines() if source.exists() else []
+        if len(lines) != 2 or _archive_name(*lines) != archive.name:
+            archive.unlink(missing_ok=True)
+            source.unlink(missing_ok=True)
 
 
 def class_sharing() -> ClassSharing:
