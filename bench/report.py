@@ -34,7 +34,9 @@ def render(res: dict[str, Any]) -> str:
              "exit) and the Spark job (in which each Python worker starts: fork, then our modules and boto3 "
              "imported); after the step (verify of the stored checksums, result). "
              f"`ddb-s3 --help` alone (Python and the CLI's imports): {_f(res.get('cli_start_s'), 2)} s; "
-             f"`python -c \"import boto3\"` in the same venv: {_f(res.get('boto3_import_s'), 2)} s (best of 3 each)."), "",
+             f"`python -c \"import boto3\"` in the same venv: {_f(res.get('boto3_import_s'), 2)} s (best of 3 each). "
+             f"The venv's first Spark run, which writes the class-data-sharing archive, took {_f(res.get('first_spark_run_s'))} s "
+             "(connector reader) and is not in the table."), "",
             "| reader | wall s | launcher and plan s | Spark start and stop s | Spark job s (Python workers' start s) | after the step s |",
             "|---|---|---|---|---|---|"]
     for r, v in fx.items():  # "python": --engine python, no Spark (its launcher column is the whole run)
@@ -51,6 +53,19 @@ def render(res: dict[str, Any]) -> str:
         out += [f"| {name} | {_f(us, 2)} |" for name, us in st["segments"].items()]
         out += [f"| segments writer as the job runs it (gzip, digests, upload) | {_f(st['segments_writer'], 2)} |",
                 f"| connector task's Python side (upload of the JVM's gzip) | {_f(st['connector_python'], 2)} |"]
+    if cd := res.get("connector_decode"):
+        out += ["", (f"## The connector reader's decode of a Scan page, side by side ({cd['pages']} pages of one segment, "
+                f"{cd['items_per_page']:.0f} items a page, {cd['rounds']} rounds)"), "",
+                ("CPU of one JVM thread turning the same captured Scan responses into export lines "
+                 "(bench/jvm/ScanPageDecode.java, bench/connector_decode.py): SDK v2's `scan()` over an HTTP client that "
+                 "answers with the page (marshalling, signing, CRC32, unmarshalling into `AttributeValue`s) and our "
+                 "`ItemToDynamoDbJson`, as the connector reader does; against a streaming parse (jackson-core) that copies "
+                 "each item's bytes as DynamoDB sent them. Both modes' lines were checked equal as JSON."), "",
+                "| mode | µs/item |", "|---|---|",
+                f"| SDK v2 unmarshalling + ItemToDynamoDbJson (the connector reader today) | {_f(cd['sdk_us_per_item'], 2)} |",
+                f"| streaming copy of each item's bytes | {_f(cd['raw_us_per_item'], 2)} |",
+                (f"| streaming copy + the SDK's request cost ({_f(cd['sdk_page_us'])} µs a page) spread over the page | "
+                f"{_f(cd['raw_with_request_us_per_item'], 2)} |")]
     out += ["", "## Export against the ceiling", "",
             ("Ceiling: a parallel boto3 Scan that discards items (one process per segment, best of the segment counts "
             "tried); the same Scan with botocore's parse of the items skipped (the page split into each item's JSON "
