@@ -11,6 +11,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import random
 import re
 import subprocess
@@ -72,8 +73,12 @@ def table_and_bucket(local_stack):
     ddb.delete_table(TableName=name)
 
 
-def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty, table_and_bucket, tmp_path):
+@pytest.mark.parametrize("raw", [True, False], ids=["items-as-sent", "items-unmarshalled"])
+def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty, table_and_bucket, tmp_path, raw):
+    """Both ways the JVM gets an item: as DynamoDB sent it (dev.ddbs3.RawScanItems, the default) and
+    unmarshalled by SDK v2 (-Dddbs3.rawScan=false); the same export either way."""
     table, bucket = table_and_bucket
+    env = dict(os.environ) | ({} if raw else {"JAVA_TOOL_OPTIONS": "-Dddbs3.rawScan=false"})
     proc = subprocess.run(
         [
             DDB_S3,
@@ -102,6 +107,7 @@ def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty
         capture_output=True,
         text=True,
         timeout=900,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -169,6 +175,10 @@ def test_jvm_writer_export_matches_the_python_writers_format(local_stack, faulty
         "items": BIG + SMALL,
         "bytes": summary["billedSizeBytes"],
     }
+
+    # how the JVM got the items: every one as sent, or every one unmarshalled
+    (how,) = [json.loads(m) for m in re.findall(r"ddb-s3 connector items: (\{[^}]*\})", log)]
+    assert how == {"partition": 0, "raw": BIG + SMALL if raw else 0, "unmarshalled": 0 if raw else BIG + SMALL}
 
     verify = subprocess.run([DDB_S3, "verify", result["exportUri"], "--deep"], check=False, capture_output=True, text=True, timeout=600)
     assert verify.returncode == 0 and f"{BIG + SMALL:,} items" in verify.stderr, verify.stderr[-2000:]

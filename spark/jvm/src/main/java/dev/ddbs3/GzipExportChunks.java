@@ -50,6 +50,7 @@ public final class GzipExportChunks {
   static final int CHUNK_BYTES = 1 << 20;
   static final int GZIP_LEVEL = 6; // as zlib.compressobj(6) in launcher/job/s3io.py
   static final String PROGRESS_PREFIX = "ddb-s3 progress: "; // launcher/core/result_line.py
+  static final String CONNECTOR_ITEMS_PREFIX = "ddb-s3 connector items: "; // how each was read
   static final long PROGRESS_NANOS = 5_000_000_000L;
   private static final byte[] LINE_START = "{\"Item\":".getBytes(StandardCharsets.UTF_8);
   private static final byte[] LINE_END = "}\n".getBytes(StandardCharsets.UTF_8);
@@ -86,6 +87,7 @@ public final class GzipExportChunks {
     private int fileItems;
     private int filesWritten;
     private long count;
+    private long raw; // items written as DynamoDB sent them (RawScanItems), not unmarshalled
     private long chars;
     private long first = -1; // wall clock, epoch ms
     private long last = -1;
@@ -141,16 +143,27 @@ public final class GzipExportChunks {
       if (file == null) {
         file = gzip(chunks);
       }
-      json.setLength(0);
-      ItemToDynamoDbJson.appendJson(json, item.getItem());
-      byte[] utf8 = json.toString().getBytes(StandardCharsets.UTF_8);
+      byte[] utf8 = ItemToDynamoDbJson.rawItem(item.getItem()); // as DynamoDB sent it (RawScanItems)
+      int codePoints;
+      if (utf8 != null) {
+        raw++;
+        codePoints = 0;
+        for (byte b : utf8) {
+          codePoints += (b & 0xC0) != 0x80 ? 1 : 0; // a UTF-8 continuation byte starts no code point
+        }
+      } else {
+        json.setLength(0);
+        ItemToDynamoDbJson.appendJson(json, item.getItem());
+        utf8 = json.toString().getBytes(StandardCharsets.UTF_8);
+        codePoints = json.codePointCount(0, json.length());
+      }
       file.write(LINE_START);
       file.write(utf8);
       file.write(LINE_END);
       fileItems++;
       count++;
       // Python's len() of the line '{"Item":...}': code points, not UTF-16 units or bytes
-      chars += LINE_START.length + json.codePointCount(0, json.length()) + 1;
+      chars += LINE_START.length + codePoints + 1;
       if (chunks.size() >= CHUNK_BYTES) {
         ready.add(chunks.take());
       }
@@ -179,6 +192,8 @@ public final class GzipExportChunks {
           + ", \"first\": " + (first < 0 ? "null" : Long.toString(first))
           + ", \"last\": " + (last < 0 ? "null" : Long.toString(last)) + "}"));
       report();
+      System.err.println(CONNECTOR_ITEMS_PREFIX + "{\"partition\": " + partition + ", \"raw\": " + raw
+          + ", \"unmarshalled\": " + (count - raw) + "}");
       finished = true;
     }
 

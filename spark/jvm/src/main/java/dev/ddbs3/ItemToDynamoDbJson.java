@@ -6,6 +6,8 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +34,13 @@ import org.apache.spark.api.python.Converter;
 public class ItemToDynamoDbJson implements Converter<Object, Object> {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * The one attribute of an item RawScanItems passed through as DynamoDB sent it (its binary value is
+   * the item's JSON bytes): a name no table can have, fresh in every JVM. Here, not in RawScanItems,
+   * so that this class never loads SDK v2's interceptor types (a relocated SDK has none).
+   */
+  public static final String RAW_MARKER = "\u0000ddb-s3 raw " + Long.toHexString(new SecureRandom().nextLong());
+
   @Override
   public Object convert(Object obj) {
     if (obj == null) {
@@ -54,6 +63,11 @@ public class ItemToDynamoDbJson implements Converter<Object, Object> {
 
   /** The same JSON appended to out (GzipExportChunks reuses one builder for all its items). */
   public static void appendJson(StringBuilder out, Map<String, ?> item) {
+    byte[] raw = rawItem(item);
+    if (raw != null) {
+      out.append(new String(raw, StandardCharsets.UTF_8));
+      return;
+    }
     try {
       JsonWriter w = new JsonWriter(new BuilderWriter(out));
       w.setHtmlSafe(false);
@@ -63,6 +77,21 @@ public class ItemToDynamoDbJson implements Converter<Object, Object> {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The item's JSON bytes as DynamoDB sent them, if RawScanItems passed it through; else null. */
+  public static byte[] rawItem(Map<String, ?> item) {
+    if (item == null || item.size() != 1) {
+      return null;
+    }
+    Object value = item.get(RAW_MARKER);
+    if (value == null) {
+      return null;
+    }
+    Accessors a = ACCESSORS.get(value.getClass());
+    Object sdkBytes = a.call(a.b, value);
+    Accessors bytes = BYTES.get(sdkBytes.getClass());
+    return (byte[]) bytes.call(bytes.bytes, sdkBytes);
   }
 
   /** A Writer into a StringBuilder (StringWriter's StringBuffer locks on every write). */
