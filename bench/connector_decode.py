@@ -53,7 +53,8 @@ def compare(table: str, rounds: int = 20) -> dict[str, Any]:
     items_per_page = modes["sdk"]["items"] / (rounds * len(pages))
     return {
         "table": table, "pages": len(pages), "rounds": rounds, "items_per_page": items_per_page,
-        "sdk_us_per_item": modes["sdk"]["us_per_item"], "raw_us_per_item": modes["raw"]["us_per_item"],
+        "sdk_us_per_item": modes["sdk"]["us_per_item"], "sdk_raw_items_us_per_item": modes["sdk-raw-items"]["us_per_item"],
+        "raw_us_per_item": modes["raw"]["us_per_item"],
         "sdk_page_us": modes["sdk-empty"]["us_per_page"],
         # what a raw reader would pay an item: its parse, and the SDK's request cost spread over the page
         "raw_with_request_us_per_item": modes["raw"]["us_per_item"] + modes["sdk-empty"]["us_per_page"] / items_per_page,

@@ -35,10 +35,12 @@ import software.amazon.awssdk.services.dynamodb.model.ScanResponse;
  * ({"Item":...}\n, UTF-8), on the same response bytes, in one JVM.
  *
  * <ul>
- *   <li>sdk: what the connector reader does today. SDK v2's DynamoDbClient.scan() (request
+ *   <li>sdk: what the stock connector reader does. SDK v2's DynamoDbClient.scan() (request
  *       marshalling, signing, the CRC32 check, JSON unmarshalling into AttributeValue maps) over an
  *       HTTP client that answers with the captured page, then our ItemToDynamoDbJson per item.
- *   <li>raw: the alternative. A streaming parse of the same page (jackson-core, which the
+ *   <li>sdk-raw-items: the same call with dev.ddbs3.RawScanItems on (what the connector reader does
+ *       now): the page's items reach the SDK as one binary attribute each, handed back as bytes.
+ *   <li>raw: a streaming copy with no SDK at all. A streaming parse of the same page (jackson-core, which the
  *       connector's jar and Spark both carry) that copies each item's bytes as DynamoDB sent them;
  *       no AttributeValue is built. It pays no request, signing or CRC: those are per page, and
  *       "sdk-empty" measures them (the SDK's call on a page with no items).
@@ -113,9 +115,12 @@ public final class ScanPageDecode {
     for (int i = 0; i < pageCount; i++) {
       ScanResponse page = ddb.scan(request);
       for (Map<String, AttributeValue> item : page.items()) {
-        json.setLength(0);
-        ItemToDynamoDbJson.appendJson(json, item);
-        byte[] utf8 = json.toString().getBytes(StandardCharsets.UTF_8);
+        byte[] utf8 = ItemToDynamoDbJson.rawItem(item); // as GzipExportChunks does
+        if (utf8 == null) {
+          json.setLength(0);
+          ItemToDynamoDbJson.appendJson(json, item);
+          utf8 = json.toString().getBytes(StandardCharsets.UTF_8);
+        }
         out.write(LINE_START, 0, LINE_START.length);
         out.write(utf8, 0, utf8.length);
         out.write(LINE_END, 0, LINE_END.length);
@@ -179,7 +184,13 @@ public final class ScanPageDecode {
     }
     int n = pages.size();
     DynamoDbClient ddb = client(pages);
+    // dev.ddbs3.RawScanItems is on this class path (the helper jar), as in the export's executors:
+    // off for the stock SDK path, on for the path the connector reader takes now.
+    System.setProperty("ddbs3.rawScan", "false");
     System.out.println(measure("sdk", rounds, n, (ps, out) -> sdk(ddb, n, out), pages));
+    System.setProperty("ddbs3.rawScan", "true");
+    System.out.println(measure("sdk-raw-items", rounds, n, (ps, out) -> sdk(ddb, n, out), pages));
+    System.setProperty("ddbs3.rawScan", "false");
     JsonFactory json = new JsonFactory();
     System.out.println(measure("raw", rounds, n, (ps, out) -> raw(json, ps, out), pages));
     // The SDK's per-page cost alone (marshalling, signing, CRC, an empty page's parse), as the raw
