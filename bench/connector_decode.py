@@ -1,7 +1,8 @@
 """Issue 26.3, side by side: the connector reader's per-item cost of turning Scan pages into export
-lines, SDK v2's unmarshalling plus our converter against a streaming copy of each item's bytes, on
-the same captured pages in one JVM (bench/jvm/ScanPageDecode.java). Both modes' lines are checked
-equal as JSON before any figure is kept."""
+lines, on the same captured pages in one JVM (bench/jvm/ScanPageDecode.java): SDK v2's unmarshalling
+plus our converter (the stock reader), the same with dev.ddbs3.RawScanItems on (the reader now), and
+a streaming copy of each item's bytes. The stock path's lines and the copy's are checked equal as JSON
+before any figure is kept."""
 from __future__ import annotations
 
 import json

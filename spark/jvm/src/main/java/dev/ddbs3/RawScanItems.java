@@ -35,9 +35,10 @@ import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
  * ItemToDynamoDbJson#rawItem} gives the bytes back; {@link GzipExportChunks} writes them as they are.
  *
  * <p>The SDK finds it through {@code software/amazon/awssdk/global/handlers/execution.interceptors}
- * in this jar, for every DynamoDB client built where this jar is on the class path. Where it is not
- * found (a connector that relocates SDK v2 looks for a relocated path and interface), items arrive
- * as before. {@code -Dddbs3.rawScan=false} turns it off. A page whose items hold a line break
+ * in this jar, through the SDK's own class loader: so where this jar shares that loader with the
+ * connector (the local runner's {@code spark.jars}). Where it is not found, items arrive as before: on
+ * EMR and the local EMR (SDK v2 on the nodes' class path, this jar through {@code --jars}), and with a
+ * connector that relocates SDK v2 (it looks for a relocated path and interface). {@code -Dddbs3.rawScan=false} turns it off. A page whose items hold a line break
  * between tokens (legal JSON, never sent by DynamoDB) is left to the SDK, so every item stays one line.
  */
 public final class RawScanItems implements ExecutionInterceptor {
