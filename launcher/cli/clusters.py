@@ -11,10 +11,13 @@ import click
 from launcher.cli.base import aws_profile_option, cli, out, print_table, say, use_aws_profile
 from launcher.core.emr import EXPORT_ID_TAG, MANAGED_TAG, TABLE_TAG, TERMINAL_CLUSTER_STATES, tag_dict
 from launcher.core.errors import BadInput
-from launcher.options import defaulted
+from launcher.options import Options
 
 if TYPE_CHECKING:
     from launcher.aws.emr_hook import EmrHook
+
+
+REGION_HELP = Options.model_fields["region"].description  # as every command that takes --region says it
 
 
 def _hook(region: str | None) -> EmrHook:
@@ -32,7 +35,7 @@ def clusters() -> None:
 
 @clusters.command("list")
 @aws_profile_option
-@click.option("--region", default=None, help=defaulted("AWS region", "the standard boto3 chain"))
+@click.option("--region", default=None, help=REGION_HELP)
 @click.option("--all", "all_states", is_flag=True, help="include terminated clusters")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON list, as `exports list --json` does")
 def list_clusters(region: str | None, all_states: bool, as_json: bool, aws_profile: str | None) -> None:
@@ -59,7 +62,7 @@ def list_clusters(region: str | None, all_states: bool, as_json: bool, aws_profi
 @clusters.command("terminate")
 @click.argument("cluster_ids", nargs=-1, required=True)
 @aws_profile_option
-@click.option("--region", default=None, help=defaulted("AWS region", "the standard boto3 chain"))
+@click.option("--region", default=None, help=REGION_HELP)
 @click.option("--force", is_flag=True, help=f"also terminate a cluster without the {MANAGED_TAG} tag")
 def terminate(cluster_ids: tuple[str, ...], region: str | None, force: bool, aws_profile: str | None) -> None:
     """Terminate clusters ddb-s3 started; refuses any other cluster unless --force."""
