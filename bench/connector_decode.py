@@ -6,6 +6,7 @@ before any figure is kept."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -45,7 +46,7 @@ def compare(table: str, rounds: int = 20) -> dict[str, Any]:
         subprocess.run(["javac", "-nowarn", "-cp", classpath, "-d", str(work), str(SOURCE)], check=True, capture_output=True)
         check = work / "lines"
         run = subprocess.run(["java", "-cp", f"{work}:{classpath}", "ScanPageDecode", str(rounds), *map(str, pages)],
-                             check=True, capture_output=True, text=True, env={"SCAN_PAGE_DECODE_CHECK": str(check), "PATH": "/usr/bin:/bin"})
+                             check=True, capture_output=True, text=True, env=dict(os.environ, SCAN_PAGE_DECODE_CHECK=str(check)))
         modes = {doc["mode"]: doc for doc in map(json.loads, run.stdout.splitlines())}
         sdk_lines = check.with_suffix(".sdk").read_bytes().splitlines()
         raw_lines = check.with_suffix(".raw").read_bytes().splitlines()

@@ -59,8 +59,9 @@ def render(res: dict[str, Any]) -> str:
                 ("CPU of one JVM thread turning the same captured Scan responses into export lines "
                  "(bench/jvm/ScanPageDecode.java, bench/connector_decode.py): SDK v2's `scan()` over an HTTP client that "
                  "answers with the page (marshalling, signing, CRC32, unmarshalling into `AttributeValue`s) and our "
-                 "`ItemToDynamoDbJson`, as the connector reader does; against a streaming parse (jackson-core) that copies "
-                 "each item's bytes as DynamoDB sent them. Both modes' lines were checked equal as JSON."), "",
+                 "`ItemToDynamoDbJson`, as the stock connector reader does; the same call with dev.ddbs3.RawScanItems on; "
+                 "and a streaming parse (jackson-core) that copies each item's bytes as DynamoDB sent them. The stock "
+                 "path's lines and the copy's were checked equal as JSON."), "",
                 "| mode | µs/item |", "|---|---|",
                 f"| SDK v2 unmarshalling + ItemToDynamoDbJson (the stock connector reader) | {_f(cd['sdk_us_per_item'], 2)} |",
                 ("| the same call with dev.ddbs3.RawScanItems: each item through the SDK as one binary attribute "
