@@ -59,7 +59,7 @@ lint: venv
 	.venv/bin/mypy
 
 # Four workers on two cores (pytest-xdist, issue 26): much of a test is waiting on servers, JVMs and
-# polls, and the run is CPU-bound at four (fresh clones: 12-14 min; docs/bench.md, "The test suite").
+# polls, and the run is CPU-bound at four (fresh clones: 12-15 min; docs/bench.md, "The test suite").
 # --dist loadfile keeps a test file on one worker, so its module fixtures (a local EMR, the packaging
 # venvs) are built once; each worker starts its own local stack and has its own tmp_path_factory folders.
 # `make test PYTEST_WORKERS=0` runs in one process.
