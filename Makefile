@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV_VERSION := 0.13.8
 
-.PHONY: setup venv node jars hive-jars java py39 demo lint test test-fast bench clean
+.PHONY: setup venv node jars hive-jars yarn-jars java py39 demo lint test test-fast bench clean
 
-setup: venv node jars hive-jars java py39
+setup: venv node jars hive-jars yarn-jars java py39
 
 venv: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock
@@ -32,6 +32,12 @@ hive-jars: .cache/hive-jars/.built
 .cache/hive-jars/.built: hive/jvm/pom.xml $(shell find hive/jvm/src -type f) | venv
 	@# Maven 3.8 prints ANSI resets even with -q and style.color=never: strip them, keep its exit code.
 	set -o pipefail; mvn -q -B -Dstyle.color=never -f hive/jvm/pom.xml clean package -Dhive.jars.dir=$(CURDIR)/.cache/hive-jars 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
+	@touch $@
+
+# YARN for the local EMR's Hive steps (Hadoop 3.3.4's ResourceManager, NodeManager and MapReduce).
+yarn-jars: .cache/yarn-jars/.built
+.cache/yarn-jars/.built: hive/jvm/yarn/pom.xml
+	set -o pipefail; mvn -q -B -Dstyle.color=never -f hive/jvm/yarn/pom.xml clean package -Dyarn.jars.dir=$(CURDIR)/.cache/yarn-jars 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
 	@touch $@
 
 # EMR 7's node Python for the local EMR: CPython 3.9 (pyenv, as on the machine image) and pinned boto3.

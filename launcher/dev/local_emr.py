@@ -79,6 +79,7 @@ from launcher.core.procs import die_with_parent
 from launcher.core.s3uri import S3Uri
 from launcher.dev.connectors import SDK_V2_DIR, connector_jar, emr_spark_defaults, sdk_v2_jar, yarn_container_classpath
 from launcher.dev.spark_cluster import StandaloneCluster
+from launcher.dev.yarn_cluster import YarnCluster
 
 POLL_S = 0.2
 # The conventions this emulator keeps are the services' documented ones, written here from AWS's
@@ -158,10 +159,19 @@ def core_nodes(cluster: Any) -> int:
     return min(CORE_NODES, sum(int(g.num_instances) for g in groups if g.role == "CORE"))
 
 
+def application_names(cluster: Any) -> list[str]:
+    return [str(app.name).lower() for app in cluster.applications if app.name]  # moto lists one nameless entry for none
+
+
 def has_spark(cluster: Any) -> bool:
     """Whether the cluster gets Spark: RunJobFlow's Applications name it, or name nothing."""
-    names = [str(app.name).lower() for app in cluster.applications if app.name]  # moto lists one nameless entry for none
+    names = application_names(cluster)
     return not names or "spark" in names
+
+
+def has_hive(cluster: Any) -> bool:
+    """Whether the cluster gets Hive, and the YARN it runs on: RunJobFlow's Applications name it."""
+    return "hive" in application_names(cluster)
 
 
 def instance_id(cluster: Any, index: int) -> str:
@@ -427,6 +437,7 @@ class Executor:
         self.seen: set[str] = set()
         self.node_groups: dict[str, list[int]] = {}  # cluster id -> process groups of its bootstrap actions
         self.spark: dict[str, StandaloneCluster] = {}  # cluster id -> its Spark standalone cluster, while it runs
+        self.yarn: dict[str, YarnCluster] = {}  # cluster id -> its YARN (Hive's MapReduce jobs), while it runs
         self.archived_apps: dict[str, set[str]] = {}  # cluster id -> its Spark applications whose executors' logs are archived
         self.stop = threading.Event()
         self.s3 = self.s3_client(INSTANCE_PROFILE_CREDENTIALS)  # the nodes' S3: artifacts, bootstrap scripts, step logs
@@ -503,6 +514,12 @@ class Executor:
         spark = StandaloneCluster(spark_home(), cluster.id, self.work / cluster.id) if has_spark(cluster) else None
         if spark is not None:
             self.spark[cluster.id] = spark
+        # Hive runs its MapReduce jobs on YARN: a ResourceManager on the primary node, a NodeManager on
+        # each core node. Started here only for clusters that install Hive (EMR runs YARN on every
+        # cluster; the Spark steps here run on the standalone cluster, and YARN costs ~3 JVMs).
+        yarn = YarnCluster(cluster.id) if has_hive(cluster) else None
+        if yarn is not None:
+            self.yarn[cluster.id] = yarn
         self.watch_shutdown(cluster, primary)
         if self.ended(cluster):  # terminated before it started: the watch ends it
             return
@@ -511,6 +528,8 @@ class Executor:
             # they run here (it reads nothing they install), the Workers once it listens.
             if spark is not None:
                 spark.start_master(self.node_env(primary))
+            if yarn is not None:
+                yarn.start_resource_manager(primary, self.node_env(primary))
             self.advance(cluster, "BOOTSTRAPPING")
             for i, node in enumerate((primary, *cores)):  # EMR Management Guide, "Create bootstrap actions": on every node
                 for n, action in enumerate(cluster.bootstrap_actions, 1):
@@ -522,6 +541,10 @@ class Executor:
                 for node in cores or [primary]:
                     spark.start_worker(node, self.node_env(node))
                 spark.wait_workers(START_SECONDS)
+            if yarn is not None:
+                for node in cores or [primary]:
+                    yarn.start_node_manager(node, self.node_env(node))
+                yarn.wait_nodes(START_SECONDS)
             self.advance(cluster, "RUNNING")
             cluster.ready_datetime = _now()
             while not self.ended(cluster):
@@ -531,7 +554,7 @@ class Executor:
                         self.advance(cluster, "WAITING")
                         time.sleep(POLL_S)
                         continue
-                    self.shut_down(cluster, spark, "ALL_STEPS_COMPLETED", "Steps completed", final="TERMINATED")
+                    self.shut_down(cluster, "ALL_STEPS_COMPLETED", "Steps completed", final="TERMINATED")
                     return
                 self.advance(cluster, "RUNNING")
                 ok = self.run_step(cluster, primary, step)
@@ -539,18 +562,24 @@ class Executor:
                 # its older name) "Shuts down the cluster"; CANCEL_AND_WAIT "Cancels any pending steps
                 # and returns the cluster to the WAITING state"; CONTINUE "Continues to the next step".
                 if not ok and step.state == "FAILED" and step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
-                    self.shut_down(cluster, spark, "STEP_FAILURE", "Shut down as step failed")
+                    self.shut_down(cluster, "STEP_FAILURE", "Shut down as step failed")
                     return
                 if not ok and step.state == "FAILED" and step.action_on_failure == "CANCEL_AND_WAIT":
                     cancel_pending(cluster)
         except BootstrapFailed as e:
-            self.shut_down(cluster, spark, "BOOTSTRAP_FAILURE", str(e))
+            self.shut_down(cluster, "BOOTSTRAP_FAILURE", str(e))
         except Exception as e:  # noqa: BLE001 - the executor itself broke: say so on the cluster
             self.end(cluster, "TERMINATED_WITH_ERRORS", "INTERNAL_ERROR", f"local EMR: {type(e).__name__}: {e}")
         finally:
-            if spark is not None:
-                spark.stop()
+            self.stop_applications(cluster)
             self.spark.pop(cluster.id, None)
+            self.yarn.pop(cluster.id, None)
+
+    def stop_applications(self, cluster: Any) -> None:
+        """The nodes go: their Spark and YARN daemons, with the executors and containers they started."""
+        for daemons in (self.spark.get(cluster.id), self.yarn.get(cluster.id)):
+            if daemons is not None:
+                daemons.stop()
 
     def prepare_node(self, cluster: Any, node: Path, is_master: bool) -> None:
         """A node folder: `sudo` and `shutdown` shims, the instance's info file and the release's
@@ -594,9 +623,7 @@ class Executor:
             for pgid in self.node_groups.pop(cluster.id, []):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pgid, signal.SIGKILL)
-            spark = self.spark.get(cluster.id)
-            if spark is not None:  # the nodes go: their Spark daemons and executors with them
-                spark.stop()
+            self.stop_applications(cluster)
             final = getattr(cluster, "local_emr_final_state", None)
             if final and cluster.state == "TERMINATING":  # TerminateJobFlows: the nodes are gone, the cluster ends
                 until = time.monotonic() + self.terminating_seconds
@@ -626,9 +653,7 @@ class Executor:
             cluster.state = state
             cluster.end_datetime = _now()
 
-    def shut_down(
-        self, cluster: Any, spark: StandaloneCluster | None, code: str, message: str, final: str = "TERMINATED_WITH_ERRORS"
-    ) -> None:
+    def shut_down(self, cluster: Any, code: str, message: str, final: str = "TERMINATED_WITH_ERRORS") -> None:
         """The cluster shuts itself down, as EMR does after its last step (ALL_STEPS_COMPLETED, ending
         TERMINATED), a step failed with TERMINATE_CLUSTER or a bootstrap action failed (ending
         TERMINATED_WITH_ERRORS): TERMINATING with the reason (steps not started CANCELLED) while its
@@ -642,8 +667,7 @@ class Executor:
             cluster.last_state_change_reason = message
             cluster.state = "TERMINATING"
         until = time.monotonic() + self.terminating_seconds
-        if spark is not None:
-            spark.stop()
+        self.stop_applications(cluster)
         for pgid in self.node_groups.get(cluster.id, []):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
@@ -801,11 +825,21 @@ class Executor:
 
     def archive_containers(self, cluster: Any) -> None:
         """Each executor's stderr and stdout (a Worker's work/<app>/<executor>/) under
-        <LogUri>/<cluster>/containers/, named as YARN names them; each application once."""
+        <LogUri>/<cluster>/containers/, named as YARN names them, and each YARN container's logs (a
+        NodeManager's yarn/logs/<application>/<container>/) as they are named; each application once."""
         if not cluster.log_uri:
             return
         started_ms = int(cluster.creation_datetime.replace(tzinfo=UTC).timestamp() * 1000)
         done = self.archived_apps.setdefault(cluster.id, set())
+        for app in sorted((self.work / cluster.id).glob("*/yarn/logs/application_*")):
+            key = str(app.relative_to(self.work / cluster.id))  # <node>/yarn/logs/<application>
+            if key in done:
+                continue
+            for container in sorted(p for p in app.iterdir() if p.is_dir()):
+                for log in sorted(p for p in container.iterdir() if p.name in ("stderr", "stdout", "syslog")):
+                    loc = S3Uri.parse(emr_container_log(cluster.log_uri, cluster.id, app.name, container.name, log.name), "log")
+                    self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(log.read_bytes()))
+            done.add(key)
         for app in sorted((self.work / cluster.id).glob("*/spark/work/app-*")):
             if app.name in done:
                 continue
@@ -825,16 +859,19 @@ class Executor:
         if args[0] == "spark-submit":
             return self.emr_spark_submit(cluster, args[1:], node, folder)
         if args[0] == "hive-script":
-            return self.hive_script(args, folder)
+            return self.hive_script(cluster, args, node, folder)
         # EMR Management Guide, "Run commands and scripts on an Amazon EMR cluster": command-runner.jar
         # runs any command on the primary node (e.g. `bash -c "..."`), with the node's PATH.
         return args
 
-    def hive_script(self, args: list[str], folder: Path) -> list[str]:
-        """`hive-script --run-hive-script --args -f s3://.../x.hql`: the script fetched, then the local
-        Hive CLI (launcher/export/run/hive_local.py) as the master node's Hive."""
+    def hive_script(self, cluster: Any, args: list[str], node: Path, folder: Path) -> list[str]:
+        """`hive-script --run-hive-script --args -f s3://.../x.hql`: the script fetched, then the Hive
+        CLI (launcher/export/run/hive_local.py) as the primary node's Hive, its MapReduce jobs on the
+        cluster's YARN."""
         from launcher.export.run.hive_local import HiveSession, hive_local_command
 
+        if cluster.id not in self.yarn:
+            raise StepFailed("hive-script: command not found (Hive is not among the cluster's Applications)")
         hive_args = list(args)
         if "-f" in hive_args and hive_args.index("-f") + 1 < len(hive_args):
             at = hive_args.index("-f") + 1
@@ -844,7 +881,7 @@ class Executor:
             self.env.get("AWS_DEFAULT_REGION", "us-east-1"),
             {"dynamodb": self.env.get("AWS_ENDPOINT_URL_DYNAMODB"), "s3": self.env.get("AWS_ENDPOINT_URL_S3")},
         )
-        return hive_local_command(hive_args, session)
+        return hive_local_command(hive_args, session, hadoop_conf=node / "etc" / "hadoop")
 
     def emr_spark_submit(self, cluster: Any, args: list[str], node: Path, folder: Path) -> list[str]:
         """The step's spark-submit on the primary node, against the cluster's Spark standalone Master.
@@ -1159,8 +1196,9 @@ def serve(port: int, work: Path, host: str = "127.0.0.1") -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for spark in list(executor.spark.values()):  # no cluster's JVMs outlive the server
-            spark.stop()
+        clusters: list[StandaloneCluster | YarnCluster] = [*executor.spark.values(), *executor.yarn.values()]
+        for daemons in clusters:  # no cluster's JVMs outlive the server
+            daemons.stop()
         server.stop()
 
 

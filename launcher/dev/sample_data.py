@@ -54,7 +54,7 @@ def lab_items(n: int, seed: int = 7, pad: int = 0) -> Iterator[dict[str, Any]]:
         yield lab_item(i, rng, pad)
 
 
-def create_lab_table(ddb: Any, name: str, billing: str = "PAY_PER_REQUEST") -> None:
+def create_lab_table(ddb: Any, name: str, billing: str = "PAY_PER_REQUEST", read_units: int = 1000) -> None:
     args: dict[str, Any] = {
         "TableName": name,
         "KeySchema": [{"AttributeName": "patient_id", "KeyType": "HASH"}, {"AttributeName": "sample_id", "KeyType": "RANGE"}],
@@ -65,7 +65,7 @@ def create_lab_table(ddb: Any, name: str, billing: str = "PAY_PER_REQUEST") -> N
         "BillingMode": billing,
     }
     if billing == "PROVISIONED":
-        args["ProvisionedThroughput"] = {"ReadCapacityUnits": 1000, "WriteCapacityUnits": 1000}
+        args["ProvisionedThroughput"] = {"ReadCapacityUnits": read_units, "WriteCapacityUnits": 1000}
     ddb.create_table(**args)
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 

@@ -66,6 +66,25 @@ class Daemon:
         return "\n".join(self.text().splitlines()[-n:])
 
 
+def spawn_daemon(name: str, cmd: list[str], cwd: Path, env: Mapping[str, str], deathsig: int = signal.SIGTERM) -> Daemon:
+    """A cluster daemon in `cwd`, its output in <cwd>/<name>.log: in a process group of its own (what
+    it starts with it), and sent `deathsig` by the kernel if the thread that started it goes."""
+    log = cwd / f"{name}.log"
+    cwd.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: its executors with it
+            preexec_fn=lambda: die_with_parent(deathsig),  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG)
+        )
+    return Daemon(name, proc, log)
+
+
 class StandaloneCluster:
     """One Master and its Workers. Start it from the thread that lives as long as the cluster (the
     daemons' PR_SET_PDEATHSIG is bound to the thread that starts them); `stop()` may come from any."""
@@ -82,8 +101,6 @@ class StandaloneCluster:
         return f"-D{MARKER_PROPERTY}={self.name}"
 
     def _spawn(self, name: str, cls: str, args: list[str], cwd: Path, env: Mapping[str, str]) -> Daemon:
-        log = cwd / f"{name}.log"
-        cwd.mkdir(parents=True, exist_ok=True)
         daemon_env = dict(env)
         daemon_env.update(
             SPARK_HOME=self.spark_home,
@@ -95,18 +112,7 @@ class StandaloneCluster:
         with self.lock:
             if self.stopped:
                 raise SparkClusterError(f"{self.name}: stopped before its {name} started")
-            with open(log, "wb") as out:
-                proc = subprocess.Popen(
-                    [str(Path(self.spark_home) / "bin" / "spark-class"), cls, *args],
-                    cwd=cwd,
-                    env=daemon_env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own group: its executors with it
-                    preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG)
-                )
-        return Daemon(name, proc, log)
+            return spawn_daemon(name, [str(Path(self.spark_home) / "bin" / "spark-class"), cls, *args], cwd, daemon_env)
 
     def start_master(self, env: Mapping[str, str]) -> None:
         """The Master (REST submission off, web UI on a free port); `wait_master` gives its URL."""

@@ -310,10 +310,14 @@ def test_signal_during_bootstrap_ends_the_cluster_and_its_bootstrap(on_local_emr
 
 def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
     """export.hql through `hive-script` on the node, then the convert step under Python 3.9. The
-    local Hive connector (emr-dynamodb-hive 4.5.0) reads provisioned tables only."""
+    local Hive connector (emr-dynamodb-hive 4.5.0) reads provisioned tables only. Hive's MapReduce
+    jobs run on the cluster's YARN (issue 23): the ApplicationMaster and the map tasks each in a
+    container JVM of a core node's NodeManager, with the connector only as the job ships it."""
     ddb = boto3.client("dynamodb")
     table, bucket = unique_name("lemr-hive"), unique_name("lemr-hive").lower()
-    create_lab_table(ddb, table, billing="PROVISIONED")
+    # 400 read units: the connector (4.5.0) sizes a scan at one map task per 100 units it may use, so
+    # this small table is read by a few map tasks, across both core nodes (1000 units: 10 tasks)
+    create_lab_table(ddb, table, billing="PROVISIONED", read_units=400)
     load_items(ddb, table, lab_items(120))
     boto3.client("s3").create_bucket(Bucket=bucket)
     items = table_items(ddb, table)
@@ -323,6 +327,24 @@ def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
     assert "step 1/2 COMPLETED, step 2/2 COMPLETED" in proc.stderr
     back = read_back(bucket, result["exportUri"])
     assert back.keys() == items.keys() and all(items_equal(items[k], back[k]) for k in items)
+    # YARN's container logs, archived under the LogUri: the job's ApplicationMaster, and map tasks
+    # that read the table through the connector, each its own container JVM
+    cluster_id, s3 = result["clusterId"], boto3.client("s3")
+    prefix = f"logs/{cluster_id}/containers/"
+    syslogs = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"] if o["Key"].endswith("/syslog.gz")]
+    texts = {k: gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read()).decode(errors="replace") for k in syslogs}
+    masters = [k for k, t in texts.items() if "MRAppMaster" in t]
+    readers = [k for k, t in texts.items() if "org.apache.hadoop.mapred.YarnChild" in t and "ReadIopsCalculator" in t]
+    assert len(masters) >= 1 and len(readers) >= 1 and not set(masters) & set(readers), sorted(texts)
+    assert all(re.fullmatch(rf"{prefix}application_\d{{13}}_\d{{4}}/container_\d{{13}}_\d{{4}}_01_\d{{6}}/syslog.gz", k) for k in texts)
+    poll_until(
+        lambda: on_local_emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"],
+        lambda state: state == "TERMINATED",
+        every=0.5,
+        timeout=60,
+        what="the cluster's end",
+    )
+    assert_no_processes(f"ddb_s3.local_cluster={cluster_id}")  # no daemon and no container outlives its cluster
 
 
 def test_a_failed_hive_step_on_a_users_cluster_is_never_converted_and_committed(on_local_emr, local_stack):

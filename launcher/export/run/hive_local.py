@@ -1,6 +1,7 @@
-"""Hive in local mode for LocalRunner: what EMR's `hive-script --run-hive-script --args -f X ...`
-step does, here: the Hive CLI (org.apache.hadoop.hive.cli.CliDriver) in one JVM, MapReduce's
-LocalJobRunner, the metastore in embedded Derby under the run folder.
+"""The Hive CLI for what EMR's `hive-script --run-hive-script --args -f X ...` step does, here:
+org.apache.hadoop.hive.cli.CliDriver with the metastore in embedded Derby under the run folder. For
+LocalRunner in local mode (MapReduce's LocalJobRunner in the same JVM); on the local EMR with the
+primary node's etc/hadoop, its jobs on the cluster's YARN (launcher/dev/yarn_cluster.py).
 
 The class path is local pyspark 3.5.5's jars (Hive 2.3.9 incl. hive-cli, Hadoop 3.3.4, Derby,
 DataNucleus) plus `make hive-jars` (Maven: hive/jvm/pom.xml into .cache/hive-jars):
@@ -28,6 +29,7 @@ Findings from running it here (Java 17, see docs/hive.md):
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,8 +156,47 @@ def local_hiveconf(session: HiveSession, work: Path) -> dict[str, str]:
     return conf
 
 
-def hive_local_command(args: list[str], session: HiveSession) -> list[str]:
-    """The local command for an EMR step ["hive-script", "--run-hive-script", "--args", *hive_args]."""
+# What Hive's full hive-exec jar bundles and pyspark's hive-exec "core" jar leaves to the class path:
+# a MapReduce task on YARN has only what its job ships, so these go with it (measured: without
+# hive-shims a task fails on HadoopShimsSecure$InputSplitShim, without joda-time on the serde).
+HIVE_EXEC_BUNDLED = (
+    "hive-common",
+    "hive-serde",
+    "hive-shims",
+    "hive-shims-common",
+    "hive-shims-0.23",
+    "hive-shims-scheduler",
+    "hive-storage-api",
+    "hive-llap-common",
+    "kryo-shaded",
+    "minlog",
+    "objenesis",
+    "javolution",
+    "libfb303",
+    "libthrift",
+    "json",
+    "commons-lang",
+    "jodd-core",
+    "joda-time",
+)
+
+
+def hive_task_jars() -> list[Path]:
+    """The jars a MapReduce job of this Hive ships to its tasks (Hadoop's -libjars, `tmpjars`): Hive's
+    bundled parts and the connector with its SDK, as EMR's Hive ships its aux jars (HIVE_AUX_JARS_PATH).
+    `hive.aux.jars.path` itself did not reach the job here (no "adding libjars" in hive.log)."""
+    spark = pyspark_jars_dir()
+    bundled = [
+        j for j in sorted(spark.glob("*.jar")) if re.fullmatch(rf"({'|'.join(map(re.escape, HIVE_EXEC_BUNDLED))})-\d.*\.jar", j.name)
+    ]
+    connector = [j for j in hive_classpath() if j.parent != spark and not j.name.startswith("ddb-s3-")]
+    return bundled + connector
+
+
+def hive_local_command(args: list[str], session: HiveSession, hadoop_conf: Path | None = None) -> list[str]:
+    """The local command for an EMR step ["hive-script", "--run-hive-script", "--args", *hive_args]:
+    Hive in local mode, or with `hadoop_conf` (a node's etc/hadoop, launcher/dev/yarn_cluster.py)
+    submitting its MapReduce jobs to that node's YARN."""
     if args[:3] != ["hive-script", "--run-hive-script", "--args"] or len(args) < 5 or "-f" not in args[3:]:
         raise DdbS3Error(
             f"the local runner runs hive-script steps of the form hive-script --run-hive-script --args -f <script>, got {args[:5]}"
@@ -175,11 +216,15 @@ def hive_local_command(args: list[str], session: HiveSession) -> list[str]:
         f"-Dderby.stream.error.file={work / 'derby.log'}",
         f"-Djava.io.tmpdir={work / 'tmp'}",
         "-cp",
-        os.pathsep.join(str(p) for p in hive_classpath()),
+        os.pathsep.join(str(p) for p in ([hadoop_conf] if hadoop_conf else []) + hive_classpath()),
         CLI_DRIVER,
     ]
     (work / "tmp").mkdir(exist_ok=True)
-    for key, value in local_hiveconf(session, work).items():
+    conf = local_hiveconf(session, work)
+    if hadoop_conf:
+        del conf["mapreduce.framework.name"]  # the node's mapred-site.xml: yarn
+        conf["tmpjars"] = ",".join(j.as_uri() for j in hive_task_jars())
+    for key, value in conf.items():
         cmd += ["--hiveconf", f"{key}={value}"]
     return cmd + hive_args
 
