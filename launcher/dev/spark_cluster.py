@@ -182,11 +182,16 @@ class StandaloneCluster:
         with self.lock:
             self.stopped = True
             daemons = [d for d in (*self.workers, self.master) if d is not None]
-        for d in daemons:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(d.proc.pid, signal.SIGKILL)
-        for d in daemons:
-            d.proc.wait()
+        kill_daemons(daemons)
+
+
+def kill_daemons(daemons: list[Daemon]) -> None:
+    """SIGKILL each daemon's process group (what it started there goes with it), then reap them."""
+    for d in daemons:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(d.proc.pid, signal.SIGKILL)
+    for d in daemons:
+        d.proc.wait()
 
 
 def cluster_jvms(name: str, main_class: str | None = None) -> list[int]:

@@ -29,7 +29,7 @@ from html import escape
 from pathlib import Path
 
 from launcher.core.wait import poll_until
-from launcher.dev.spark_cluster import HOST, MARKER_PROPERTY, Daemon, cluster_jvms, spawn_daemon
+from launcher.dev.spark_cluster import HOST, MARKER_PROPERTY, Daemon, cluster_jvms, kill_daemons, spawn_daemon
 from launcher.export.run.hive_local import JAVA_OPENS
 from launcher.export.run.jars import PROJECT_ROOT, JvmSetupError
 
@@ -216,12 +216,8 @@ class YarnCluster:
         with self.lock:
             self.stopped = True
             daemons = [d for d in (*self.node_managers, self.resource_manager) if d is not None]
-        for d in daemons:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(d.proc.pid, signal.SIGKILL)
+        kill_daemons(daemons)  # first: no NodeManager starts a container after this
         for main_class in CONTAINER_CLASSES:
             for pid in cluster_jvms(self.name, main_class):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-        for d in daemons:
-            d.proc.wait()
