@@ -171,5 +171,13 @@ def test_the_probable_cause_is_not_an_executors_shutdown_noise():
     lines = [
         "botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) when calling the Scan operation",
         "org.apache.spark.SparkException: Could not find CoarseGrainedScheduler.",
+        "26/12/07 19:45:23 ERROR Inbox: Ignoring error",
+        (
+            "java.util.concurrent.RejectedExecutionException: Task java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask@738804"
+            "[Not completed, task = java.util.concurrent.Executors$RunnableAdapter@43628da3[Wrapped task = org.apache.spark.scheduler."
+            "cluster.StandaloneSchedulerBackend$StandaloneDriverEndpoint$$anon$2@708db378]] rejected from java.util.concurrent."
+            "ScheduledThreadPoolExecutor@3222354e[Terminated, pool size = 0, active threads = 0, queued tasks = 0, completed tasks = 0]"
+        ),
+        "\tat java.base/java.util.concurrent.ThreadPoolExecutor$AbortPolicy.rejectedExecution(ThreadPoolExecutor.java:2065)",
     ]
     assert probable_cause(lines).startswith("botocore.errorfactory.ResourceNotFoundException")

@@ -16,8 +16,10 @@ def cause_from_stderr(lines: list[str], where: str, progress: Callable[[str], No
     return f"probable cause: {probable_cause(lines)} ({where})"
 
 
-# Lines an executor logs when the driver it served has already gone: never the cause.
-SHUTDOWN_NOISE = ("Could not find CoarseGrainedScheduler", "RpcEnv already stopped")
+# Lines logged once the driver is stopping, after the failure: never the cause. An executor's when the
+# driver it served has gone; the driver's own when a task is handed to a pool already terminated
+# (Spark logs it as "Inbox: Ignoring error"; CI saw it follow a ResourceNotFoundException).
+SHUTDOWN_NOISE = ("Could not find CoarseGrainedScheduler", "RpcEnv already stopped", "[Terminated, pool size")
 
 
 def probable_cause(lines: list[str]) -> str:
