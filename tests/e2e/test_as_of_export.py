@@ -24,6 +24,7 @@ import pytest
 
 from e2e.test_local_emr import local_emr, on_local_emr  # noqa: F401  (fixtures)
 from helpers import stream_admin, unique_name
+from launcher.core.wait import poll_until
 
 pytestmark = pytest.mark.e2e
 DDB_S3 = str(Path(sys.executable).parent / "ddb-s3")
@@ -63,6 +64,12 @@ def make_table(ddb: Any, view: str | None = VIEW, items: int = ITEMS) -> str:
     for start in range(0, items, 25):
         ddb.batch_write_item(
             RequestItems={name: [{"PutRequest": {"Item": row(f"k{i:04d}", 0)}} for i in range(start, min(items, start + 25))]}
+        )
+    if view:  # an as-of time is a whole second: one in the stream's first second precedes the stream
+        arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        created = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["CreationRequestDateTime"]
+        poll_until(
+            time.time, lambda now: now >= int(created.timestamp()) + 1, every=0.05, timeout=5, what="the second after the stream's creation"
         )
     return name
 
