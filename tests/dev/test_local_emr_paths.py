@@ -329,3 +329,55 @@ def test_executor_logs_are_named_as_yarn_names_its_containers():
     assert emr_container_log("s3://b/logs/", "j-1", "application_1_0001", "container_1_0001_01_000002", "stderr") == (
         "s3://b/logs/j-1/containers/application_1_0001/container_1_0001_01_000002/stderr.gz"
     )
+
+
+def test_a_hive_step_on_a_cluster_without_hive_is_command_not_found(emr):
+    """hive-script exists on a node only where the cluster installs Hive (RunJobFlow's Applications),
+    and Hive's YARN starts only there (launcher/dev/yarn_cluster.py)."""
+    hive = {
+        "Name": "hive",
+        "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["hive-script", "--run-hive-script", "--args", "-f", "s3://b/x.hql"]},
+    }
+    cluster_id = start(emr, [hive], keep_alive=False)
+    states_until_ended(emr, cluster_id)
+    (failed,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
+    assert failed["Status"]["State"] == "FAILED", failed
+    assert "hive-script: command not found" in failed["Status"]["FailureDetails"]["Message"], failed
+
+
+@pytest.mark.unit
+def test_each_yarn_node_is_configured_for_its_own_folders_and_passes_only_aws_names_on(tmp_path, monkeypatch):
+    """A node's etc/hadoop: the cluster's ResourceManager addresses, the node's own local and log
+    dirs, MapReduce on YARN with the shuffle port in mapred-site.xml (mapred-default.xml's 13562
+    overrides yarn-site.xml), the cluster's marker on every container JVM, and the node's AWS_*
+    variables passed to containers by name: no value of theirs is written."""
+    import xml.etree.ElementTree as ET
+
+    from launcher.dev.yarn_cluster import YARN_JARS_DIR_ENV, YarnCluster
+    from launcher.export.run.jars import JvmSetupError
+
+    jars = tmp_path / "yarn-jars"
+    jars.mkdir()
+    monkeypatch.setenv(YARN_JARS_DIR_ENV, str(jars))
+    with pytest.raises(JvmSetupError, match="make yarn-jars"):
+        YarnCluster("j-EMPTY")
+    (jars / "hadoop-yarn-server-nodemanager-3.3.4.jar").write_bytes(b"")
+    yarn = YarnCluster("j-TEST")
+    env = {"AWS_ACCESS_KEY_ID": "AKIDLOCALNODE", "AWS_SECRET_ACCESS_KEY": "node-secret-value", "HOME": "/h"}
+    confs = {n: yarn.configure(tmp_path / n, env) for n in ("core-1", "core-2")}
+
+    def props(path):
+        return {p.findtext("name"): p.findtext("value") for p in ET.parse(path).getroot()}
+
+    sites = {n: props(c / "yarn-site.xml") for n, c in confs.items()}
+    assert sites["core-1"]["yarn.resourcemanager.address"] == sites["core-2"]["yarn.resourcemanager.address"]
+    assert sites["core-1"]["yarn.nodemanager.local-dirs"].startswith(str(tmp_path / "core-1"))
+    assert sites["core-2"]["yarn.nodemanager.log-dirs"].startswith(str(tmp_path / "core-2"))
+    whitelist = sites["core-1"]["yarn.nodemanager.env-whitelist"].split(",")
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "JAVA_HOME"} <= set(whitelist) and "HOME" not in whitelist
+    mapred = props(confs["core-1"] / "mapred-site.xml")
+    assert mapred["mapreduce.framework.name"] == "yarn" and mapred["mapreduce.shuffle.port"] == "0"
+    assert "-Dddb_s3.local_cluster=j-TEST" in mapred["mapreduce.map.java.opts"]
+    written = "".join(p.read_text() for c in confs.values() for p in c.iterdir())
+    assert "node-secret-value" not in written and "AKIDLOCALNODE" not in written
