@@ -542,6 +542,7 @@ class Executor:
                     spark.start_worker(node, self.node_env(node))
                 spark.wait_workers(START_SECONDS)
             if yarn is not None:
+                yarn.wait_resource_manager(START_SECONDS)
                 for node in cores or [primary]:
                     yarn.start_node_manager(node, self.node_env(node))
                 yarn.wait_nodes(START_SECONDS)

@@ -71,6 +71,8 @@ NM_ENV_WHITELIST = (
     "TZ",
 )
 _NM_REGISTERED = "Registered with ResourceManager as"
+_RM_ACTIVE = "Transitioned to active state"
+BIND_TRIES = 3
 
 
 class YarnClusterError(Exception):
@@ -96,6 +98,20 @@ def free_ports(n: int) -> list[int]:
     return [free_port() for _ in range(n)]
 
 
+def resource_manager_addresses() -> dict[str, str]:
+    """The ResourceManager's services on free ports of 127.0.0.1 (the NodeManagers and clients are
+    told them, so they cannot be port 0)."""
+    rm, scheduler, tracker, admin, web = free_ports(5)
+    return {
+        "yarn.resourcemanager.hostname": HOST,
+        "yarn.resourcemanager.address": f"{HOST}:{rm}",
+        "yarn.resourcemanager.scheduler.address": f"{HOST}:{scheduler}",
+        "yarn.resourcemanager.resource-tracker.address": f"{HOST}:{tracker}",
+        "yarn.resourcemanager.admin.address": f"{HOST}:{admin}",
+        "yarn.resourcemanager.webapp.address": f"{HOST}:{web}",
+    }
+
+
 class YarnCluster:
     """One ResourceManager and its NodeManagers. Start it from the thread that lives as long as the
     cluster (the daemons' PR_SET_PDEATHSIG is bound to it); `stop()` may come from any."""
@@ -103,16 +119,9 @@ class YarnCluster:
     def __init__(self, name: str, java: str = "java") -> None:
         self.name, self.java = name, java
         self.jars = yarn_jars_dir()
-        rm, scheduler, tracker, admin, web = free_ports(5)
-        self.addresses = {
-            "yarn.resourcemanager.hostname": HOST,
-            "yarn.resourcemanager.address": f"{HOST}:{rm}",
-            "yarn.resourcemanager.scheduler.address": f"{HOST}:{scheduler}",
-            "yarn.resourcemanager.resource-tracker.address": f"{HOST}:{tracker}",
-            "yarn.resourcemanager.admin.address": f"{HOST}:{admin}",
-            "yarn.resourcemanager.webapp.address": f"{HOST}:{web}",
-        }
+        self.addresses = resource_manager_addresses()
         self.resource_manager: Daemon | None = None
+        self.primary: tuple[Path, Mapping[str, str]] | None = None
         self.node_managers: list[Daemon] = []
         self.stopped = False
         self.lock = threading.Lock()
@@ -195,7 +204,25 @@ class YarnCluster:
             return spawn_daemon(name, cmd, folder, dict(env, HADOOP_CONF_DIR=str(conf)), deathsig=signal.SIGKILL)
 
     def start_resource_manager(self, primary: Path, env: Mapping[str, str]) -> None:
+        self.primary = (primary, env)
         self.resource_manager = self._spawn("resourcemanager", RESOURCE_MANAGER_CLASS, primary, env)
+
+    def wait_resource_manager(self, timeout: float) -> None:
+        """Until the ResourceManager is active. Its ports were free when picked, and another process
+        may bind one first: then it starts again on new ones, up to BIND_TRIES times."""
+        assert self.resource_manager is not None and self.primary is not None, "start_resource_manager first"
+        for attempt in range(1, BIND_TRIES + 1):
+            rm = self.resource_manager
+
+            def state(rm: Daemon = rm) -> str | None:
+                return "exited" if rm.proc.poll() is not None else "active" if _RM_ACTIVE in rm.text() else None
+
+            if poll_until(state, bool, every=0.2, timeout=timeout, what=f"{self.name}'s YARN ResourceManager") == "active":
+                return
+            if "java.net.BindException" not in rm.text() or attempt == BIND_TRIES:
+                raise YarnClusterError(f"{self.name}: YARN's resourcemanager exited ({rm.proc.returncode}):\n{rm.tail()}")
+            self.addresses = resource_manager_addresses()
+            self.resource_manager = self._spawn("resourcemanager", RESOURCE_MANAGER_CLASS, *self.primary)
 
     def start_node_manager(self, node: Path, env: Mapping[str, str]) -> None:
         self.node_managers.append(self._spawn("nodemanager", NODE_MANAGER_CLASS, node, env))

@@ -381,3 +381,27 @@ def test_each_yarn_node_is_configured_for_its_own_folders_and_passes_only_aws_na
     assert "-Dddb_s3.local_cluster=j-TEST" in mapred["mapreduce.map.java.opts"]
     written = "".join(p.read_text() for c in confs.values() for p in c.iterdir())
     assert "node-secret-value" not in written and "AKIDLOCALNODE" not in written
+
+
+def test_a_resource_manager_whose_port_was_taken_starts_again_on_new_ports(tmp_path, monkeypatch):
+    """The ResourceManager's ports are picked free and told to the nodes, so another process may bind
+    one first (four pytest workers start clusters side by side): YARN's BindException, then a new start."""
+    import socket
+
+    import launcher.dev.yarn_cluster as yarn_cluster
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picks = [[taken.getsockname()[1]] * 5]
+    real = yarn_cluster.free_ports
+    monkeypatch.setattr(yarn_cluster, "free_ports", lambda n: picks.pop() if picks else real(n))
+    yarn = yarn_cluster.YarnCluster("j-PORTTAKEN")
+    try:
+        yarn.start_resource_manager(tmp_path / "primary", dict(os.environ))
+        yarn.wait_resource_manager(120)
+        assert str(taken.getsockname()[1]) not in yarn.addresses["yarn.resourcemanager.address"]
+        assert yarn.resource_manager is not None and yarn.resource_manager.proc.poll() is None
+    finally:
+        yarn.stop()
+        taken.close()
