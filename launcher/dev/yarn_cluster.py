@@ -29,6 +29,7 @@ from html import escape
 from pathlib import Path
 
 from launcher.core.wait import poll_until
+from launcher.dev.localstack import free_port
 from launcher.dev.spark_cluster import HOST, MARKER_PROPERTY, Daemon, cluster_jvms, kill_daemons, spawn_daemon
 from launcher.export.run.hive_local import JAVA_OPENS
 from launcher.export.run.jars import PROJECT_ROOT, JvmSetupError
@@ -37,8 +38,6 @@ YARN_JARS_DIR_ENV = "DDB_S3_YARN_JARS_DIR"
 RESOURCE_MANAGER_CLASS = "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager"
 NODE_MANAGER_CLASS = "org.apache.hadoop.yarn.server.nodemanager.NodeManager"
 DAEMON_JAVA_OPTS = ["-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1"]
-# JAVA_OPENS (the local Hive's): Java 17 refuses Hadoop's Guice, Hive's Kryo and the connector's Gson
-# their reflection into java.base unless opened; EMR 7 runs Java 17 with options of its own.
 NODE_MEMORY_MB = 2048  # what a NodeManager offers: the ApplicationMaster and a map task fit
 CONTAINER_MB = 768
 CONTAINER_HEAP = "-Xmx512m"
@@ -49,8 +48,8 @@ CAPACITY_SCHEDULER = {
     "yarn.scheduler.capacity.root.default.capacity": "100",
     "yarn.scheduler.capacity.maximum-am-resource-percent": "0.5",
 }
-# Each daemon's and container's log4j 1 output to its stderr (a container's stderr is a file of the
-# NodeManager's making); EMR's /etc/hadoop/conf has its own log4j.properties.
+# Each daemon's log4j 1 output to its stderr, its <name>.log (a container keeps MapReduce's
+# container-log4j.properties: its syslog); EMR's /etc/hadoop/conf has a log4j.properties of its own.
 LOG4J = """log4j.rootLogger=INFO,console
 log4j.appender.console=org.apache.log4j.ConsoleAppender
 log4j.appender.console.target=System.err
@@ -93,8 +92,6 @@ def site_xml(props: Mapping[str, str]) -> str:
 
 
 def free_ports(n: int) -> list[int]:
-    from launcher.dev.localstack import free_port
-
     return [free_port() for _ in range(n)]
 
 
@@ -135,6 +132,8 @@ class YarnCluster:
         instance profile's credentials on the node, where here they are in the node's environment)."""
         conf = node / "etc" / "hadoop"
         conf.mkdir(parents=True, exist_ok=True)
+        # JAVA_OPENS (the local Hive's): Java 17 refuses Hive's Kryo and the connector's Gson their
+        # reflection into java.base unless opened (and the daemons' Guice); EMR 7 sets its own.
         container_opts = " ".join([CONTAINER_HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", *JAVA_OPENS, self.marker()])
         classpath = f"{conf}{os.pathsep}{self.jars}/*"
         yarn = {

@@ -161,3 +161,23 @@ def test_on_demand_read_units_reach_the_hive_table_as_its_read_throughput():
     props = dict(tblproperties(plan))
     assert props["dynamodb.throughput.read"] == "500" == str(int(plan.read_units_per_second))
     assert props["dynamodb.throughput.read.percent"] == "1.0"
+
+
+def test_a_hive_job_on_yarn_ships_every_part_the_full_hive_exec_would_carry(tmp_path):
+    """On the local EMR's YARN a map task has only what its job ships (launcher/dev/yarn_cluster.py):
+    each part of HIVE_EXEC_BUNDLED is one of pyspark's jars, shipped with the connector; none is left
+    out by a renamed jar, and the Hive CLI submits to the node's YARN, not to local mode."""
+    from launcher.export.run.hive_local import HIVE_EXEC_BUNDLED, HiveSession, hive_local_command, hive_task_jars
+
+    jars = hive_task_jars()
+    for part in HIVE_EXEC_BUNDLED:
+        assert sum(j.stem.rsplit("-", 1)[0] == part for j in jars) == 1, part
+    assert any(j.name.startswith("emr-dynamodb-hive-") for j in jars)
+    script = tmp_path / "export.hql"
+    script.write_text("SELECT 1;\n")
+    args = ["hive-script", "--run-hive-script", "--args", "-f", str(script)]
+    session = HiveSession("us-east-1", {"dynamodb": None, "s3": None})
+    on_yarn = hive_local_command(args, session, hadoop_conf=tmp_path / "etc" / "hadoop")
+    assert on_yarn[on_yarn.index("-cp") + 1].startswith(str(tmp_path / "etc" / "hadoop"))
+    assert "mapreduce.framework.name=local" not in on_yarn and any(a.startswith("tmpjars=file:") for a in on_yarn)
+    assert "mapreduce.framework.name=local" in hive_local_command(args, session)

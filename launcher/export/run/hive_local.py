@@ -29,7 +29,6 @@ Findings from running it here (Java 17, see docs/hive.md):
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,9 +185,7 @@ def hive_task_jars() -> list[Path]:
     bundled parts and the connector with its SDK, as EMR's Hive ships its aux jars (HIVE_AUX_JARS_PATH).
     `hive.aux.jars.path` itself did not reach the job here (no "adding libjars" in hive.log)."""
     spark = pyspark_jars_dir()
-    bundled = [
-        j for j in sorted(spark.glob("*.jar")) if re.fullmatch(rf"({'|'.join(map(re.escape, HIVE_EXEC_BUNDLED))})-\d.*\.jar", j.name)
-    ]
+    bundled = [j for j in sorted(spark.glob("*.jar")) if j.stem.rsplit("-", 1)[0] in HIVE_EXEC_BUNDLED]  # <name>-<version>.jar
     connector = [j for j in hive_classpath() if j.parent != spark and not j.name.startswith("ddb-s3-")]
     return bundled + connector
 
