@@ -825,32 +825,44 @@ class Executor:
         return emr_step_log(cluster.log_uri, cluster.id, step.id, "stderr")
 
     def archive_containers(self, cluster: Any) -> None:
-        """Each executor's stderr and stdout (a Worker's work/<app>/<executor>/) under
-        <LogUri>/<cluster>/containers/, named as YARN names them, and each YARN container's logs (a
-        NodeManager's yarn/logs/<application>/<container>/) as they are named; each application once."""
-        if not cluster.log_uri:
-            return
+        """What YARN aggregates under <LogUri>/<cluster>/containers/ once an application ends: the Spark
+        executors' logs and the YARN containers' (Hive's jobs); each application once."""
+        if cluster.log_uri:
+            self.archive_executor_logs(cluster)
+            self.archive_yarn_container_logs(cluster)
+
+    def put_log(self, cluster: Any, application: str, container: str, name: str, data: bytes) -> None:
+        loc = S3Uri.parse(emr_container_log(cluster.log_uri, cluster.id, application, container, name), "log")
+        self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
+
+    def archive_executor_logs(self, cluster: Any) -> None:
+        """Each Spark executor's stderr and stdout (a Worker's work/<app>/<executor>/), named as YARN
+        would name its container."""
         started_ms = int(cluster.creation_datetime.replace(tzinfo=UTC).timestamp() * 1000)
         done = self.archived_apps.setdefault(cluster.id, set())
-        for app in sorted((self.work / cluster.id).glob("*/yarn/logs/application_*")):
-            key = str(app.relative_to(self.work / cluster.id))  # <node>/yarn/logs/<application>
-            if key in done:
-                continue
-            for container in sorted(p for p in app.iterdir() if p.is_dir()):
-                for log in sorted(p for p in container.iterdir() if p.name in ("stderr", "stdout", "syslog")):
-                    loc = S3Uri.parse(emr_container_log(cluster.log_uri, cluster.id, app.name, container.name, log.name), "log")
-                    self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(log.read_bytes()))
-            done.add(key)
         for app in sorted((self.work / cluster.id).glob("*/spark/work/app-*")):
             if app.name in done:
                 continue
             for executor in sorted(p for p in app.iterdir() if p.is_dir() and p.name.isdigit()):
                 application, container = yarn_ids(started_ms, app.name, executor.name)
                 for name in ("stderr", "stdout"):
-                    data = (executor / name).read_bytes() if (executor / name).exists() else b""
-                    loc = S3Uri.parse(emr_container_log(cluster.log_uri, cluster.id, application, container, name), "log")
-                    self.s3.put_object(Bucket=loc.bucket, Key=loc.key, Body=gzip.compress(data))
+                    self.put_log(
+                        cluster, application, container, name, (executor / name).read_bytes() if (executor / name).exists() else b""
+                    )
             done.add(app.name)
+
+    def archive_yarn_container_logs(self, cluster: Any) -> None:
+        """Each YARN container's stderr, stdout and syslog (a NodeManager's yarn/logs/<application>/
+        <container>/), under the names YARN gave them."""
+        done = self.archived_apps.setdefault(cluster.id, set())
+        for app in sorted((self.work / cluster.id).glob("*/yarn/logs/application_*")):
+            key = str(app.relative_to(self.work / cluster.id))  # <node>/yarn/logs/<application>: a node's part of it
+            if key in done:
+                continue
+            for container in sorted(p for p in app.iterdir() if p.is_dir()):
+                for log in sorted(p for p in container.iterdir() if p.name in ("stderr", "stdout", "syslog")):
+                    self.put_log(cluster, app.name, container.name, log.name, log.read_bytes())
+            done.add(key)
 
     def command(self, cluster: Any, step: Any, node: Path, folder: Path) -> list[str]:
         """What command-runner.jar would run, with EMR's paths and s3:// artifacts made local."""
