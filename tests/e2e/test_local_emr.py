@@ -315,9 +315,9 @@ def test_hive_engine_runs_both_steps_on_the_cluster(on_local_emr, local_stack):
     container JVM of a core node's NodeManager, with the connector only as the job ships it."""
     ddb = boto3.client("dynamodb")
     table, bucket = unique_name("lemr-hive"), unique_name("lemr-hive").lower()
-    # 400 read units: the connector (4.5.0) sizes a scan at one map task per 100 units it may use, so
-    # this small table is read by a few map tasks, across both core nodes (1000 units: 10 tasks)
-    create_lab_table(ddb, table, billing="PROVISIONED", read_units=400)
+    # 200 read units: the connector (4.5.0) sizes a scan at one map task per 100 units it may use, so
+    # this small table is read by two map tasks (1000 units: 10 tasks, each a JVM)
+    create_lab_table(ddb, table, billing="PROVISIONED", read_units=200)
     load_items(ddb, table, lab_items(120))
     boto3.client("s3").create_bucket(Bucket=bucket)
     items = table_items(ddb, table)
@@ -386,6 +386,20 @@ def test_the_hive_engine_refuses_a_cluster_that_runs_steps_side_by_side(on_local
         assert proc.returncode == 2, proc.stderr[-3000:]
         assert f"cluster {cluster_id} runs up to 4 steps at once (StepConcurrencyLevel)" in proc.stderr
         assert on_local_emr.list_steps(ClusterId=cluster_id)["Steps"] == []  # nothing was added
+    finally:
+        on_local_emr.terminate_job_flows(JobFlowIds=[cluster_id])
+
+
+def test_an_export_refuses_a_cluster_without_the_applications_its_steps_run(on_local_emr, source):
+    """--engine hive on a cluster that installs neither Hive nor Spark: one line naming both, exit 2,
+    nothing added (its node would answer `hive-script: command not found`)."""
+    table, bucket, _ = source
+    cluster_id = users_cluster(on_local_emr, Applications=[{"Name": "Hadoop"}])  # no JVM starts on it
+    try:
+        proc = export("--table", table, "--to", f"s3://{bucket}/noapps", "--engine", "hive", "--cluster", cluster_id)
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        assert f"cluster {cluster_id} has no Hive and no Spark (its applications: Hadoop)" in proc.stderr
+        assert on_local_emr.list_steps(ClusterId=cluster_id)["Steps"] == []
     finally:
         on_local_emr.terminate_job_flows(JobFlowIds=[cluster_id])
 

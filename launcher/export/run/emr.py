@@ -48,6 +48,7 @@ class EmrRunner(Runner):
         spec = plan.cluster
         if spec.cluster_id:
             cluster = check_accepting(hook, spec.cluster_id)
+            check_applications(cluster, spec.cluster_id, rendered.steps)
             # Steps that depend on each other (the Hive engine's two) must run one after the other.
             concurrency = cluster.get("StepConcurrencyLevel", 1)
             if len(rendered.steps) > 1 and concurrency > 1:
@@ -182,6 +183,23 @@ def started(step: dict[str, Any]) -> bool:
     StartDateTime in its Timeline, and no logs."""
     status = step["Status"]
     return status["State"] != "CANCELLED" or bool(status.get("Timeline", {}).get("StartDateTime"))
+
+
+# What a step's command needs installed on the cluster (RunJobFlow's Applications).
+STEP_APPLICATIONS = {"spark-submit": "Spark", "hive-script": "Hive"}
+
+
+def check_applications(cluster: dict[str, Any], cluster_id: str, steps: list[dict[str, Any]]) -> None:
+    """BadInput, before anything is uploaded or added, when the cluster lacks an application our
+    steps run (its node would answer "command not found"). A cluster that lists none is not judged."""
+    names = sorted(str(a["Name"]) for a in cluster.get("Applications", []) if a.get("Name"))
+    need = {STEP_APPLICATIONS[a[0]] for s in steps if (a := s["HadoopJarStep"].get("Args", [])) and a[0] in STEP_APPLICATIONS}
+    missing = sorted(n for n in need if n.lower() not in {x.lower() for x in names})
+    if names and missing:
+        raise BadInput(
+            f"cluster {cluster_id} has no {' and no '.join(missing)} (its applications: {', '.join(names)}), which the "
+            f"export's steps run; use a cluster that installs {' and '.join(sorted(need))}, or leave out --cluster for a new one"
+        )
 
 
 def check_accepting(hook: EmrHook, cluster_id: str) -> dict[str, Any]:
