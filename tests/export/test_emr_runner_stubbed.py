@@ -171,6 +171,7 @@ def test_the_probable_cause_is_not_an_executors_shutdown_noise():
     lines = [
         "botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) when calling the Scan operation",
         "org.apache.spark.SparkException: Could not find CoarseGrainedScheduler.",
+        "org.apache.spark.SparkException: Could not find AppClient.",
         "26/12/07 19:45:23 ERROR Inbox: Ignoring error",
         (
             "java.util.concurrent.RejectedExecutionException: Task java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask@738804"

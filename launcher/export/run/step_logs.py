@@ -16,10 +16,11 @@ def cause_from_stderr(lines: list[str], where: str, progress: Callable[[str], No
     return f"probable cause: {probable_cause(lines)} ({where})"
 
 
-# Lines logged once the driver is stopping, after the failure: never the cause. An executor's when the
-# driver it served has gone; the driver's own when a task is handed to a pool already terminated
-# (Spark logs it as "Inbox: Ignoring error"; CI saw it follow a ResourceNotFoundException).
-SHUTDOWN_NOISE = ("Could not find CoarseGrainedScheduler", "RpcEnv already stopped", "[Terminated, pool size")
+# Lines logged once the driver is stopping, after the failure: never the cause. A message to an RPC
+# endpoint already stopped ("Could not find CoarseGrainedScheduler." from an executor, "Could not find
+# AppClient." from a standalone driver), and a task handed to a pool already terminated (logged as
+# "Inbox: Ignoring error"). CI saw each follow, and hide, a ResourceNotFoundException.
+SHUTDOWN_NOISE = ("SparkException: Could not find ", "RpcEnv already stopped", "[Terminated, pool size")
 
 
 def probable_cause(lines: list[str]) -> str:
