@@ -54,20 +54,22 @@ public class ItemToDynamoDbJson implements Converter<Object, Object> {
     return toJson(((DynamoDBItemWritable) obj).getItem());
   }
 
-  /** The item as one DynamoDB JSON object: {"name":{"S":"x"},...}. */
+  /** The item as one DynamoDB JSON object: {"name":{"S":"x"},...}, as sent if RawScanItems kept it. */
   public static String toJson(Map<String, ?> item) {
+    byte[] raw = rawItem(item);
+    if (raw != null) {
+      return new String(raw, StandardCharsets.UTF_8);
+    }
     StringBuilder out = new StringBuilder();
     appendJson(out, item);
     return out.toString();
   }
 
-  /** The same JSON appended to out (GzipExportChunks reuses one builder for all its items). */
+  /**
+   * An unmarshalled item's JSON appended to out (GzipExportChunks reuses one builder for all its
+   * items, and asks {@link #rawItem} first, once).
+   */
   public static void appendJson(StringBuilder out, Map<String, ?> item) {
-    byte[] raw = rawItem(item);
-    if (raw != null) {
-      out.append(new String(raw, StandardCharsets.UTF_8));
-      return;
-    }
     try {
       JsonWriter w = new JsonWriter(new BuilderWriter(out));
       w.setHtmlSafe(false);
